@@ -1,0 +1,43 @@
+//! The command line: `weir run`, `weir check`, `weir filter`.
+//!
+//! Each command is a module returning an [`ExitCode`]. Exit codes follow sysexits:
+//! 64 for a wrong invocation or config, 65 for bad input data, 1 for a failure while
+//! doing the job.
+
+mod filter;
+mod logging;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code of a wrong invocation or an invalid config (sysexits `EX_USAGE`).
+pub const EXIT_USAGE: u8 = 64;
+/// Exit code of bad input data (sysexits `EX_DATAERR`).
+pub const EXIT_DATA: u8 = 65;
+
+/// Weir: route machine-learning predictions through WebAssembly filters to webhooks.
+#[derive(Debug, Parser)]
+#[command(name = "weir", version, about)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = logging::LogFormat::Text)]
+    log_format: logging::LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one filter on one event and print the verdict, the output and the time taken.
+    Filter(filter::FilterArgs),
+}
+
+/// Runs the command line.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_format);
+    match cli.command {
+        Command::Filter(args) => filter::run(args),
+    }
+}

@@ -1,0 +1,5 @@
+//! The `weir` binary: parse the command line, run the command, exit with its code.
+
+fn main() -> std::process::ExitCode {
+    weir::cli::main()
+}

@@ -1,0 +1,192 @@
+//! The one wasmtime engine every plugin runs on, and the epoch ticker that bounds
+//! every call.
+//!
+//! One engine for the process: compiled code, the pooling allocator's slots and the
+//! epoch counter are all per engine, so sharing it is what makes instantiation cheap
+//! and lets one ticker thread serve every deadline.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread::{self, JoinHandle, Thread};
+use std::time::Duration;
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::bindings;
+use super::cache::CodeCache;
+use super::guest::GuestState;
+
+/// How often the epoch advances while a call runs. A call overruns its deadline by at
+/// most about one tick; the default deadline is tens of milliseconds, so 1 ms keeps the
+/// overrun small without measurable cost.
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// The largest linear memory any one instance may grow to; per-filter limits must be
+/// at most this. The pooling allocator reserves address space (not memory) for this
+/// many bytes per slot.
+pub const MAX_INSTANCE_MEMORY: u64 = 4 << 30;
+
+/// Engine-wide settings.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Where compiled code is cached; `None` disables the cache.
+    pub cache_dir: Option<PathBuf>,
+    /// How many instances may exist at once across all plugins (slots in the pool).
+    pub max_instances: u32,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            cache_dir: None,
+            max_instances: 256,
+        }
+    }
+}
+
+/// The plugin engine: compiles plugins and owns what their instances share.
+///
+/// Cloning is cheap; every clone and every [`super::Plugin`] keeps the engine and its
+/// ticker alive.
+#[derive(Clone)]
+pub struct PluginEngine {
+    pub(crate) inner: Arc<EngineInner>,
+}
+
+pub(crate) struct EngineInner {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<GuestState>,
+    pub(crate) cache: CodeCache,
+    pub(crate) ticker: EpochTicker,
+}
+
+impl PluginEngine {
+    /// Builds the engine and starts its epoch ticker.
+    pub fn new(settings: &EngineSettings) -> wasmtime::Result<Self> {
+        let slots = settings.max_instances.max(1);
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(slots)
+            // A Rust component has a handful of core instances; a JavaScript engine
+            // built with componentize-js a few more.
+            .total_core_instances(slots * 16)
+            .total_memories(slots * 2)
+            .total_tables(slots * 4)
+            .total_stacks(slots)
+            .max_memory_size(MAX_INSTANCE_MEMORY as usize)
+            // Interpreted-language components have large instance metadata.
+            .max_component_instance_size(4 << 20)
+            .max_core_instance_size(4 << 20)
+            .table_elements(1 << 20);
+
+        let mut config = Config::new();
+        config
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+            .wasm_component_model(true)
+            .max_wasm_stack(1 << 20)
+            .async_stack_size(2 << 20);
+        let engine = Engine::new(&config)?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        bindings::Filter::add_to_linker::<GuestState, HasSelf<GuestState>>(&mut linker, |state| state)?;
+
+        let cache = CodeCache::new(settings.cache_dir.clone(), &engine);
+        let ticker = EpochTicker::spawn(engine.clone())?;
+        Ok(PluginEngine {
+            inner: Arc::new(EngineInner {
+                engine,
+                linker,
+                cache,
+                ticker,
+            }),
+        })
+    }
+
+    /// The compiled-code cache.
+    pub fn cache(&self) -> &CodeCache {
+        &self.inner.cache
+    }
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] while any guest call is running,
+/// and sleeps otherwise, so an idle Weir does not wake a thousand times a second.
+///
+/// Owned by [`EngineInner`]: dropping the last plugin and engine handle stops and joins
+/// the thread.
+pub(crate) struct EpochTicker {
+    shared: Arc<TickerShared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+struct TickerShared {
+    active_calls: AtomicUsize,
+    parked: AtomicBool,
+    stop: AtomicBool,
+}
+
+impl EpochTicker {
+    fn spawn(engine: Engine) -> std::io::Result<Self> {
+        let shared = Arc::new(TickerShared {
+            active_calls: AtomicUsize::new(0),
+            parked: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+        });
+        let state = shared.clone();
+        let thread = thread::Builder::new()
+            .name("weir-epoch".into())
+            .spawn(move || {
+                while !state.stop.load(Ordering::SeqCst) {
+                    // Announce the park before checking for calls: a call that starts
+                    // after the check sees `parked` and unparks us (see `CallGuard`).
+                    state.parked.store(true, Ordering::SeqCst);
+                    if state.active_calls.load(Ordering::SeqCst) == 0 {
+                        thread::park_timeout(Duration::from_secs(1));
+                    }
+                    state.parked.store(false, Ordering::SeqCst);
+                    thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })?;
+        Ok(EpochTicker {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    fn thread(&self) -> &Thread {
+        self.thread.as_ref().expect("ticker thread lives until drop").thread()
+    }
+
+    /// Marks a guest call as running until the guard drops.
+    pub(crate) fn call(&self) -> CallGuard<'_> {
+        self.shared.active_calls.fetch_add(1, Ordering::SeqCst);
+        if self.shared.parked.load(Ordering::SeqCst) {
+            self.thread().unpark();
+        }
+        CallGuard { ticker: self }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A running guest call, as far as the ticker is concerned.
+pub(crate) struct CallGuard<'a> {
+    ticker: &'a EpochTicker,
+}
+
+impl Drop for CallGuard<'_> {
+    fn drop(&mut self) {
+        self.ticker.shared.active_calls.fetch_sub(1, Ordering::SeqCst);
+    }
+}

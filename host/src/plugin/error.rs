@@ -1,0 +1,171 @@
+//! Plugin errors, kept apart by whose fault they are.
+//!
+//! - The guest **declined**: its `filter` returned an error on purpose. The instance is
+//!   fine; the route's failure policy decides the event's fate.
+//! - The guest **misbehaved**: it trapped, overran its deadline or memory, or returned
+//!   something invalid. The instance is thrown away, and the policy applies.
+//! - The **host** failed: no instance slot was free, or a bug. Propagated.
+//!
+//! Loading has its own error, [`LoadError`], which always names the file.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::event::InvalidChange;
+
+/// How a guest misbehaved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Misbehavior {
+    /// The guest trapped (a Rust panic, an `unreachable`, an out-of-bounds access).
+    Trap(String),
+    /// The call ran past its deadline and was stopped.
+    Deadline(Duration),
+    /// The guest tried to grow its memory past its cap.
+    Memory {
+        /// The cap, in bytes.
+        limit: u64,
+        /// What the refused growth asked for, in bytes.
+        requested: u64,
+    },
+    /// The guest returned a verdict that cannot be applied.
+    InvalidOutput(InvalidChange),
+}
+
+impl fmt::Display for Misbehavior {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Misbehavior::Trap(message) => write!(f, "trapped: {message}"),
+            Misbehavior::Deadline(limit) => write!(f, "ran past its deadline of {} ms and was stopped", limit.as_millis()),
+            Misbehavior::Memory { limit, requested } => write!(
+                f,
+                "tried to grow its memory to {} past its limit of {}",
+                mebibytes(*requested),
+                mebibytes(*limit)
+            ),
+            Misbehavior::InvalidOutput(invalid) => write!(f, "{invalid}"),
+        }
+    }
+}
+
+fn mebibytes(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
+}
+
+impl Misbehavior {
+    /// A short, stable name for metrics and the admin API.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Misbehavior::Trap(_) => "trap",
+            Misbehavior::Deadline(_) => "deadline",
+            Misbehavior::Memory { .. } => "memory",
+            Misbehavior::InvalidOutput(_) => "invalid-output",
+        }
+    }
+}
+
+/// Why running a filter on an event failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FilterError {
+    /// The guest's `filter` returned an error.
+    #[error("plugin {plugin} could not process the event: {message}")]
+    Declined {
+        /// The plugin's name.
+        plugin: String,
+        /// The guest's message.
+        message: String,
+    },
+    /// The guest misbehaved; its instance was discarded.
+    #[error("plugin {plugin} {misbehavior}")]
+    Misbehaved {
+        /// The plugin's name.
+        plugin: String,
+        /// What it did.
+        misbehavior: Misbehavior,
+    },
+    /// A fresh instance could not be made ready: `init` refused the config or failed.
+    #[error("plugin {plugin} failed to initialise: {message}")]
+    Init {
+        /// The plugin's name.
+        plugin: String,
+        /// Why.
+        message: String,
+    },
+    /// The host could not run the filter (no instance slot free, or a host bug).
+    #[error("plugin {plugin} could not be run: {message}")]
+    Host {
+        /// The plugin's name.
+        plugin: String,
+        /// Why.
+        message: String,
+    },
+}
+
+impl FilterError {
+    /// A short, stable name for metrics and the admin API.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FilterError::Declined { .. } => "declined",
+            FilterError::Misbehaved { misbehavior, .. } => misbehavior.kind(),
+            FilterError::Init { .. } => "init",
+            FilterError::Host { .. } => "host",
+        }
+    }
+}
+
+/// Why a plugin file could not be loaded.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("{path}: cannot read the plugin file: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        reason: String,
+    },
+    /// The file is not WebAssembly.
+    #[error("{path}: not a WebAssembly file (it does not start with the \\0asm header); build the filter for wasm32-wasip2")]
+    NotWasm {
+        /// The file.
+        path: String,
+    },
+    /// The file is a core module, not a component.
+    #[error("{path}: is a core WebAssembly module, not a component; build it as a component (wasm32-wasip2, or `wasm-tools component new`)")]
+    CoreModule {
+        /// The file.
+        path: String,
+    },
+    /// Cranelift could not compile the component (it is malformed or uses
+    /// unsupported features).
+    #[error("{path}: cannot compile: {reason}")]
+    Compile {
+        /// The file.
+        path: String,
+        /// The compiler's message.
+        reason: String,
+    },
+    /// The component does not fit the `weir:filter` world.
+    #[error("{path}: does not implement the weir:filter@0.1.0 world: {reason}")]
+    WrongWorld {
+        /// The file.
+        path: String,
+        /// What is missing or mistyped.
+        reason: String,
+    },
+    /// The component loaded but could not be initialised with its config.
+    #[error("{path}: {error}")]
+    Init {
+        /// The file.
+        path: String,
+        /// What `init` did.
+        error: FilterError,
+    },
+    /// An engine limit was hit.
+    #[error("{path}: {reason}")]
+    Limit {
+        /// The file.
+        path: String,
+        /// Which limit.
+        reason: String,
+    },
+}

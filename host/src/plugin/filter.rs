@@ -1,0 +1,208 @@
+//! A filter: a plugin with its route config and limits, running events on a pool of
+//! warm instances.
+//!
+//! Instances are expensive to make relative to a call (an `init` parses the config),
+//! so they are reused across events: taken from the idle pool, returned after the
+//! call, recycled after [`FilterSettings::max_calls`] calls so a slow leak in a guest
+//! cannot grow forever, and thrown away at once after any misbehaviour. A route that
+//! wants no state carried between events asks for [`InstancePolicy::Fresh`].
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+use super::error::{FilterError, LoadError};
+use super::instance::{Instance, Limits};
+use super::plugin::Plugin;
+use crate::event::{Event, Verdict};
+
+/// Default deadline of one call. Filters take microseconds; 50 ms leaves room for an
+/// interpreted language's slow path while keeping a stuck filter from holding an event
+/// long.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(50);
+
+/// Default memory cap of one instance. A Rust filter needs one or two MiB, a
+/// JavaScript engine about ten; 64 MiB leaves room for decoding an image.
+pub const DEFAULT_MEMORY: u64 = 64 << 20;
+
+/// Default number of events an instance serves before it is replaced.
+pub const DEFAULT_MAX_CALLS: u32 = 10_000;
+
+/// Whether instances are reused across events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InstancePolicy {
+    /// Reuse warm instances (the default): fastest.
+    #[default]
+    Reuse,
+    /// A fresh instance for every event: no state carried from one event to the next.
+    Fresh,
+}
+
+/// How one filter of a route runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterSettings {
+    /// The filter's config, as JSON text.
+    pub config: String,
+    /// Deadline of one call.
+    pub timeout: Duration,
+    /// Memory cap of one instance, in bytes.
+    pub memory: u64,
+    /// Reuse or fresh instances.
+    pub policy: InstancePolicy,
+    /// Events one instance serves before it is replaced.
+    pub max_calls: u32,
+    /// Instances that may run at once (and stay warm).
+    pub max_instances: usize,
+}
+
+impl Default for FilterSettings {
+    fn default() -> Self {
+        FilterSettings {
+            config: "{}".into(),
+            timeout: DEFAULT_TIMEOUT,
+            memory: DEFAULT_MEMORY,
+            policy: InstancePolicy::Reuse,
+            max_calls: DEFAULT_MAX_CALLS,
+            max_instances: std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
+        }
+    }
+}
+
+/// What a filter did with an event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Passed on unchanged.
+    Kept,
+    /// Passed on, changed into this event.
+    Modified(Arc<Event>),
+    /// Stopped, for this reason.
+    Dropped(String),
+}
+
+/// Counters of one filter, for the admin API and metrics.
+#[derive(Debug, Default)]
+pub struct FilterStats {
+    /// Events processed.
+    pub calls: AtomicU64,
+    /// Events dropped.
+    pub drops: AtomicU64,
+    /// Events the guest declined or misbehaved on.
+    pub errors: AtomicU64,
+    /// Instances created.
+    pub instances: AtomicU64,
+}
+
+/// A plugin, configured for one place in a route's chain.
+pub struct Filter {
+    plugin: Arc<Plugin>,
+    settings: FilterSettings,
+    limits: Limits,
+    idle: Mutex<Vec<Instance>>,
+    permits: Semaphore,
+    stats: FilterStats,
+}
+
+impl Filter {
+    /// Configures a plugin and proves the config by starting one instance (kept warm
+    /// for the first event): a config the plugin refuses is an error now, not at the
+    /// first event.
+    pub async fn new(plugin: Arc<Plugin>, settings: FilterSettings) -> Result<Filter, LoadError> {
+        let limits = Limits {
+            timeout: settings.timeout,
+            memory: settings.memory,
+        };
+        let first = Instance::start(&plugin, &settings.config, limits)
+            .await
+            .map_err(|error| LoadError::Init {
+                path: plugin.source().to_string(),
+                error,
+            })?;
+        let filter = Filter {
+            permits: Semaphore::new(settings.max_instances.max(1)),
+            idle: Mutex::new(Vec::new()),
+            stats: FilterStats::default(),
+            plugin,
+            settings,
+            limits,
+        };
+        filter.stats.instances.fetch_add(1, Ordering::Relaxed);
+        if filter.settings.policy == InstancePolicy::Reuse {
+            filter.idle().push(first);
+        }
+        Ok(filter)
+    }
+
+    /// The plugin.
+    pub fn plugin(&self) -> &Arc<Plugin> {
+        &self.plugin
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &FilterSettings {
+        &self.settings
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &FilterStats {
+        &self.stats
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Instance>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs the filter on one event.
+    pub async fn run(&self, event: &Arc<Event>) -> Result<Outcome, FilterError> {
+        // Bounded concurrency per filter: waiting here is the backpressure when more
+        // events than instances arrive at once.
+        let _permit = self.permits.acquire().await.map_err(|_| FilterError::Host {
+            plugin: self.plugin.name().to_string(),
+            message: "the filter is shutting down".into(),
+        })?;
+        self.stats.calls.fetch_add(1, Ordering::Relaxed);
+        let warm = match self.settings.policy {
+            InstancePolicy::Reuse => self.idle().pop(),
+            InstancePolicy::Fresh => None,
+        };
+        let mut instance = match warm {
+            Some(instance) => instance,
+            None => {
+                self.stats.instances.fetch_add(1, Ordering::Relaxed);
+                Instance::start(&self.plugin, &self.settings.config, self.limits)
+                    .await
+                    .inspect_err(|_| {
+                        self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                    })?
+            }
+        };
+        let result = instance.call(event).await;
+        let healthy = !matches!(result, Err(FilterError::Misbehaved { .. }));
+        if healthy && self.settings.policy == InstancePolicy::Reuse && instance.calls < self.settings.max_calls {
+            self.idle().push(instance);
+        }
+        let outcome = match result {
+            Ok(Verdict::Keep) => Ok(Outcome::Kept),
+            Ok(Verdict::Drop(reason)) => Ok(Outcome::Dropped(reason)),
+            Ok(Verdict::Modify(changes)) => match event.apply(changes) {
+                Ok(changed) => Ok(Outcome::Modified(Arc::new(changed))),
+                Err(invalid) => Err(FilterError::Misbehaved {
+                    plugin: self.plugin.name().to_string(),
+                    misbehavior: super::Misbehavior::InvalidOutput(invalid),
+                }),
+            },
+            Err(error) => Err(error),
+        };
+        match &outcome {
+            Ok(Outcome::Dropped(_)) => {
+                self.stats.drops.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {
+                self.stats.errors.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(_) => {}
+        }
+        outcome
+    }
+}

@@ -1,0 +1,38 @@
+//! The plugin runtime: running user WebAssembly filters on events.
+//!
+//! # Layout
+//!
+//! - [`engine`]: the one wasmtime engine, its pooling allocator and the epoch ticker
+//!   that enforces call deadlines.
+//! - [`cache`]: compiled code on disk, so a restart does not recompile plugins.
+//! - [`plugin`]: a compiled plugin file ([`Plugin`]), checked against the contract.
+//! - [`filter`]: a plugin with its route config and limits ([`Filter`]), running events
+//!   on a pool of warm instances.
+//! - [`instance`]: one instance: its store, `init`, and one call per event.
+//! - [`guest`]: what the host gives the guest: the event resource, logging, a closed
+//!   WASI sandbox, memory limits.
+//! - [`stdio`]: guest stdout/stderr, captured and capped.
+//! - [`error`]: the errors, kept apart as the guest declined / misbehaved / host failed.
+//! - `bindings`: the generated code of the `weir:filter` world, and nothing else.
+//!
+//! The path of one event: [`Filter::run`] takes a warm instance (or makes one from the
+//! plugin's `InstancePre`), lends it the event as a resource, calls `filter` under a
+//! deadline and a memory cap, checks and applies the verdict, and returns the instance
+//! to the pool unless it misbehaved.
+
+#[allow(unsafe_code, missing_docs)]
+mod bindings;
+pub mod cache;
+pub mod engine;
+pub mod error;
+pub mod examples;
+pub mod filter;
+mod guest;
+mod instance;
+pub mod plugin;
+mod stdio;
+
+pub use engine::{EngineSettings, PluginEngine};
+pub use error::{FilterError, LoadError, Misbehavior};
+pub use filter::{Filter, FilterSettings, FilterStats, InstancePolicy, Outcome};
+pub use plugin::Plugin;

@@ -1,0 +1,162 @@
+//! A plugin: one compiled WebAssembly component, checked against the `weir:filter`
+//! world, ready to be instantiated cheaply any number of times.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use sha2::{Digest, Sha256};
+
+use super::bindings::FilterPre;
+use super::cache::CacheOutcome;
+use super::engine::{EngineInner, PluginEngine};
+use super::error::LoadError;
+use super::guest::GuestState;
+
+/// A compiled plugin. Cheap to share (`Arc<Plugin>`); instances of it are made by a
+/// [`super::Filter`].
+pub struct Plugin {
+    name: Arc<str>,
+    source: String,
+    hash: String,
+    size: usize,
+    loaded_at: SystemTime,
+    load_time: Duration,
+    cache: CacheOutcome,
+    pub(crate) pre: FilterPre<GuestState>,
+    pub(crate) engine: Arc<EngineInner>,
+}
+
+impl fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.name)
+            .field("source", &self.source)
+            .field("hash", &self.hash)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What kind of WebAssembly binary some bytes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BinaryKind {
+    Component,
+    CoreModule,
+    NotWasm,
+}
+
+fn binary_kind(bytes: &[u8]) -> BinaryKind {
+    // The preamble is `\0asm`, a 16-bit version, and a 16-bit layer: 0 for core
+    // modules, 1 for components.
+    match bytes.get(..8) {
+        Some([0, b'a', b's', b'm', _, _, 1, 0]) => BinaryKind::Component,
+        Some([0, b'a', b's', b'm', _, _, 0, 0]) => BinaryKind::CoreModule,
+        _ => BinaryKind::NotWasm,
+    }
+}
+
+impl Plugin {
+    /// Reads, compiles (or fetches from the cache) and type-checks a plugin file.
+    ///
+    /// Blocking, and slow on a cache miss: call it off the async reactor.
+    pub fn from_file(engine: &PluginEngine, name: &str, path: &Path) -> Result<Plugin, LoadError> {
+        let bytes = std::fs::read(path).map_err(|error| LoadError::Read {
+            path: path.display().to_string(),
+            reason: error.to_string(),
+        })?;
+        Plugin::from_bytes(engine, name, &path.display().to_string(), &bytes)
+    }
+
+    /// Compiles (or fetches from the cache) and type-checks a plugin from its bytes;
+    /// `source` names where they came from in messages.
+    ///
+    /// Blocking, and slow on a cache miss: call it off the async reactor.
+    pub fn from_bytes(engine: &PluginEngine, name: &str, source: &str, bytes: &[u8]) -> Result<Plugin, LoadError> {
+        let started = Instant::now();
+        let path = source.to_string();
+        match binary_kind(bytes) {
+            BinaryKind::Component => {}
+            BinaryKind::CoreModule => return Err(LoadError::CoreModule { path }),
+            BinaryKind::NotWasm => return Err(LoadError::NotWasm { path }),
+        }
+        let hash = hex::encode(Sha256::digest(bytes));
+        let inner = &engine.inner;
+        let (component, cache) = inner
+            .cache
+            .load_or_compile(&inner.engine, bytes, &hash)
+            .map_err(|error| LoadError::Compile {
+                path: path.clone(),
+                reason: format!("{error:#}"),
+            })?;
+        let wrong_world = |error: wasmtime::Error| LoadError::WrongWorld {
+            path: path.clone(),
+            reason: format!("{error:#}"),
+        };
+        let instance_pre = inner.linker.instantiate_pre(&component).map_err(wrong_world)?;
+        let pre = FilterPre::new(instance_pre).map_err(wrong_world)?;
+        Ok(Plugin {
+            name: name.into(),
+            source: path,
+            hash,
+            size: bytes.len(),
+            loaded_at: SystemTime::now(),
+            load_time: started.elapsed(),
+            cache,
+            pre,
+            engine: inner.clone(),
+        })
+    }
+
+    /// The plugin's name (its file stem).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn name_arc(&self) -> Arc<str> {
+        self.name.clone()
+    }
+
+    /// Where it was loaded from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// SHA-256 of the file, hex.
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+
+    /// Size of the file in bytes.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// When it was loaded.
+    pub fn loaded_at(&self) -> SystemTime {
+        self.loaded_at
+    }
+
+    /// How long compiling (or fetching from the cache) and checking took.
+    pub fn load_time(&self) -> Duration {
+        self.load_time
+    }
+
+    /// Whether the compiled code came from the cache.
+    pub fn cache_outcome(&self) -> CacheOutcome {
+        self.cache
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tells_components_from_core_modules_and_other_files() {
+        assert_eq!(binary_kind(b"\0asm\x0d\0\x01\0rest"), BinaryKind::Component);
+        assert_eq!(binary_kind(b"\0asm\x01\0\0\0rest"), BinaryKind::CoreModule);
+        assert_eq!(binary_kind(b"\0asm"), BinaryKind::NotWasm);
+        assert_eq!(binary_kind(b"#!/bin/sh\n"), BinaryKind::NotWasm);
+    }
+}

@@ -1,0 +1,109 @@
+//! Removes mask attachments and the references to them in the predictions, so that
+//! receivers that do not need masks (most of them) do not pay for them. See the README.
+
+use serde::Deserialize;
+use serde_json::Value;
+use weir_plugin_sdk::{Changes, Error, Event, Filter, Verdict};
+
+/// The filter's configuration.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Attachments whose name starts with this prefix are masks (default `mask_`).
+    #[serde(default = "default_prefix")]
+    pub prefix: String,
+    /// The prediction field that names a mask file (default `mask`).
+    #[serde(default = "default_field")]
+    pub field: String,
+}
+
+fn default_prefix() -> String {
+    "mask_".into()
+}
+
+fn default_field() -> String {
+    "mask".into()
+}
+
+/// The mask stripper.
+#[derive(Debug)]
+pub struct StripMasks {
+    config: Config,
+}
+
+impl StripMasks {
+    /// Removes the mask field from every prediction; returns the new document when
+    /// anything was removed.
+    pub fn strip_predictions(&self, predictions: &str) -> Result<Option<String>, Error> {
+        let mut doc: Value = serde_json::from_str(predictions)?;
+        let list = match &mut doc {
+            Value::Array(list) => Some(list),
+            Value::Object(map) => match map.get_mut("predictions") {
+                Some(Value::Array(list)) => Some(list),
+                _ => None,
+            },
+            _ => None,
+        };
+        let mut removed = 0;
+        for item in list.into_iter().flatten() {
+            if let Value::Object(item) = item {
+                removed += usize::from(item.shift_remove(&self.config.field).is_some());
+            }
+        }
+        Ok((removed > 0).then(|| doc.to_string()))
+    }
+}
+
+impl Filter for StripMasks {
+    type Config = Config;
+
+    fn new(config: Config) -> Result<Self, Error> {
+        if config.prefix.is_empty() {
+            return Err(Error::msg("prefix must not be empty: it would match every attachment"));
+        }
+        Ok(StripMasks { config })
+    }
+
+    fn filter(&mut self, event: &Event<'_>) -> Result<Verdict, Error> {
+        let mut changes = Changes::new();
+        for attachment in event.attachments() {
+            if attachment.name.starts_with(&self.config.prefix) {
+                changes = changes.remove_attachment(attachment.name);
+            }
+        }
+        if let Some(predictions) = self.strip_predictions(&event.predictions())? {
+            changes = changes.predictions(predictions);
+        }
+        Ok(if changes.is_empty() { Verdict::Keep } else { changes.into() })
+    }
+}
+
+weir_plugin_sdk::export_filter!(StripMasks);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weir_plugin_sdk::testing::{TestEvent, run};
+
+    #[test]
+    fn removes_mask_attachments_and_fields() {
+        let event = TestEvent::new(r#"{"predictions":[{"class":"a","mask":"mask_0000.png","confidence":1}]}"#)
+            .with_attachment("image.jpeg", "image/jpeg", vec![0])
+            .with_attachment("mask_0000.png", "image/png", vec![0]);
+        let verdict = run::<StripMasks>("{}", &event).unwrap();
+        assert_eq!(
+            verdict,
+            Changes::new()
+                .remove_attachment("mask_0000.png")
+                .predictions(r#"{"predictions":[{"class":"a","confidence":1}]}"#)
+                .into()
+        );
+    }
+
+    #[test]
+    fn keeps_events_without_masks_unchanged() {
+        let event = TestEvent::new(r#"{"predictions":[{"class":"a"}]}"#)
+            .with_attachment("image.jpeg", "image/jpeg", vec![0]);
+        assert_eq!(run::<StripMasks>("{}", &event).unwrap(), Verdict::Keep);
+    }
+}
