@@ -119,8 +119,11 @@ impl<'a> Event<'a> {
     /// The predictions document, parsed into `T` (a `serde_json::Value`, or a struct of
     /// your own).
     pub fn predictions_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        serde_json::from_str(&self.predictions())
-            .map_err(|error| Error::msg(format!("predictions are not of the expected shape: {error}")))
+        serde_json::from_str(&self.predictions()).map_err(|error| {
+            Error::msg(format!(
+                "predictions are not of the expected shape: {error}"
+            ))
+        })
     }
 
     /// The attachments, without their bytes.

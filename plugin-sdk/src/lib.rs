@@ -51,12 +51,14 @@
 //! - [`Event`]: the event as the filter sees it, read lazily from the host.
 //! - [`Verdict`] and [`Changes`]: what the filter decides.
 //! - [`predictions`]: reading and narrowing the prediction shapes inference platforms send.
+//! - [`log`]: writing to Weir's log.
 //! - [`testing`]: running a filter natively on a made-up event, for unit tests.
 #![deny(missing_docs)]
 
 mod error;
 mod event;
 mod export;
+pub mod log;
 pub mod predictions;
 pub mod testing;
 mod verdict;

@@ -138,9 +138,11 @@ impl Document {
             }
             _ => {}
         }
-        removed_masks.retain(|mask| !kept_masks.contains(mask));
-        removed_masks.dedup();
-        retained.orphaned_masks = removed_masks;
+        for mask in removed_masks {
+            if !kept_masks.contains(&mask) && !retained.orphaned_masks.contains(&mask) {
+                retained.orphaned_masks.push(mask);
+            }
+        }
         retained
     }
 }
@@ -216,8 +218,16 @@ mod tests {
         assert_eq!(
             doc.items(),
             vec![
-                Prediction { class: "person", confidence: Some(0.9), mask: Some("mask_0000.png") },
-                Prediction { class: "road", confidence: None, mask: None },
+                Prediction {
+                    class: "person",
+                    confidence: Some(0.9),
+                    mask: Some("mask_0000.png")
+                },
+                Prediction {
+                    class: "road",
+                    confidence: None,
+                    mask: None
+                },
             ]
         );
     }
@@ -231,7 +241,9 @@ mod tests {
         .unwrap();
         let classes: Vec<_> = doc.items().iter().map(|p| p.class).collect();
         assert_eq!(classes, ["car", "dog"]);
-        let jobs_only = Document::parse(r#"{"jobResults":[{"class":"car","image":{"confidence":0.5}}]}"#).unwrap();
+        let jobs_only =
+            Document::parse(r#"{"jobResults":[{"class":"car","image":{"confidence":0.5}}]}"#)
+                .unwrap();
         assert_eq!(jobs_only.items()[0].confidence, Some(0.5));
     }
 

@@ -75,7 +75,10 @@ impl Event {
             event.set_metadata(key, value);
         }
         if let Some(mut destinations) = changes.destinations {
-            if let Some(name) = destinations.iter().find(|d| !event.destinations.contains(d)) {
+            if let Some(name) = destinations
+                .iter()
+                .find(|d| !event.destinations.contains(d))
+            {
                 return Err(InvalidChange::NoSuchDestination {
                     name: name.clone(),
                     current: event.destinations.join(", "),
@@ -120,7 +123,10 @@ mod tests {
         let changed = event().apply(changes).unwrap();
         assert_eq!(changed.predictions, "[]");
         assert!(changed.attachments.is_empty());
-        assert_eq!(changed.metadata, [("camera".into(), "dock-4".into()), ("k".into(), "v".into())]);
+        assert_eq!(
+            changed.metadata,
+            [("camera".into(), "dock-4".into()), ("k".into(), "v".into())]
+        );
         assert_eq!(changed.destinations, ["a", "c"]);
     }
 
@@ -128,15 +134,24 @@ mod tests {
     fn refuses_invalid_changes() {
         let cases = [
             (
-                Changes { predictions: Some("{".into()), ..Changes::default() },
+                Changes {
+                    predictions: Some("{".into()),
+                    ..Changes::default()
+                },
                 "returned predictions that are not valid JSON (EOF while parsing an object at line 1 column 1)",
             ),
             (
-                Changes { remove_attachments: vec!["image.jpeg".into()], ..Changes::default() },
+                Changes {
+                    remove_attachments: vec!["image.jpeg".into()],
+                    ..Changes::default()
+                },
                 "removed attachment \"image.jpeg\", which the event does not have",
             ),
             (
-                Changes { destinations: Some(vec!["z".into()]), ..Changes::default() },
+                Changes {
+                    destinations: Some(vec!["z".into()]),
+                    ..Changes::default()
+                },
                 "routed the event to \"z\", which is not one of its destinations (a, b, c)",
             ),
         ];

@@ -33,7 +33,7 @@ pub struct Event {
 }
 
 /// A file that travels with an event.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Attachment {
     /// File name, unique within the event (`image.jpeg`, `mask_0000.png`).
     pub name: String,
@@ -43,10 +43,25 @@ pub struct Attachment {
     pub data: Bytes,
 }
 
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The bytes would drown any log or test failure; their size is what helps.
+        f.debug_struct("Attachment")
+            .field("name", &self.name)
+            .field("content_type", &self.content_type)
+            .field("size", &self.data.len())
+            .finish()
+    }
+}
+
 impl Event {
     /// An event with these predictions and nothing else; the task is recognised from
     /// the predictions.
-    pub fn new(id: impl Into<String>, route: impl Into<String>, predictions: impl Into<String>) -> Self {
+    pub fn new(
+        id: impl Into<String>,
+        route: impl Into<String>,
+        predictions: impl Into<String>,
+    ) -> Self {
         let predictions = predictions.into();
         Event {
             id: id.into(),
@@ -66,7 +81,10 @@ impl Event {
 
     /// The value of a metadata entry.
     pub fn metadata_value(&self, key: &str) -> Option<&str> {
-        self.metadata.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.metadata
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Sets a metadata entry, replacing any earlier value of the key in place.
@@ -87,7 +105,9 @@ impl Event {
 /// The MIME type of an attachment, guessed from its file name, for senders that do not
 /// declare one.
 pub fn content_type_of(name: &str) -> &'static str {
-    let extension = name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase());
+    let extension = name
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase());
     match extension.as_deref() {
         Some("jpg" | "jpeg") => "image/jpeg",
         Some("png") => "image/png",

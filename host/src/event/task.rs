@@ -48,10 +48,18 @@ impl TaskKind {
         let normal: String = name
             .trim()
             .chars()
-            .map(|c| if c == '_' || c == ' ' { '-' } else { c.to_ascii_lowercase() })
+            .map(|c| {
+                if c == '_' || c == ' ' {
+                    '-'
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
             .collect();
         let normal = normal.strip_prefix("image-").unwrap_or(&normal);
-        TaskKind::ALL.into_iter().find(|kind| kind.as_str() == normal)
+        TaskKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == normal)
     }
 
     /// Recognises the task of a predictions document: its `task` field when it names
@@ -67,7 +75,11 @@ impl TaskKind {
 
     /// [`TaskKind::recognise`] on a parsed document.
     pub fn recognise_value(doc: &Value) -> TaskKind {
-        if let Some(kind) = doc.get("task").and_then(Value::as_str).and_then(TaskKind::parse) {
+        if let Some(kind) = doc
+            .get("task")
+            .and_then(Value::as_str)
+            .and_then(TaskKind::parse)
+        {
             return kind;
         }
         let Some(items) = doc.get("predictions").and_then(Value::as_array) else {
@@ -100,13 +112,31 @@ mod tests {
     #[test]
     fn recognises_tasks_from_field_or_shape() {
         let cases = [
-            (r#"{"task":"Object_Detection","predictions":[]}"#, ObjectDetection),
+            (
+                r#"{"task":"Object_Detection","predictions":[]}"#,
+                ObjectDetection,
+            ),
             (r#"{"task":"image-classification"}"#, Classification),
-            (r#"{"predictions":[{"class":"a","confidence":1,"bbox":{}}]}"#, ObjectDetection),
-            (r#"{"predictions":[{"class":"a","confidence":1}]}"#, Classification),
-            (r#"{"predictions":[{"class":"a","confidence":1},{"class":"b","confidence":1}]}"#, MultilabelClassification),
-            (r#"{"predictions":[{"class":"a","confidence":1,"mask":"m"}]}"#, InstanceSegmentation),
-            (r#"{"predictions":[{"class":"a","mask":"m"}]}"#, SemanticSegmentation),
+            (
+                r#"{"predictions":[{"class":"a","confidence":1,"bbox":{}}]}"#,
+                ObjectDetection,
+            ),
+            (
+                r#"{"predictions":[{"class":"a","confidence":1}]}"#,
+                Classification,
+            ),
+            (
+                r#"{"predictions":[{"class":"a","confidence":1},{"class":"b","confidence":1}]}"#,
+                MultilabelClassification,
+            ),
+            (
+                r#"{"predictions":[{"class":"a","confidence":1,"mask":"m"}]}"#,
+                InstanceSegmentation,
+            ),
+            (
+                r#"{"predictions":[{"class":"a","mask":"m"}]}"#,
+                SemanticSegmentation,
+            ),
             (r#"{"predictions":[]}"#, Other),
             (r#"{"predictions":[{"x":1}]}"#, Other),
             (r#"{"jobResults":[]}"#, Other),
@@ -121,12 +151,30 @@ mod tests {
     #[test]
     fn recognises_every_fixture() {
         let fixtures = [
-            (include_str!("../../../tests/fixtures/object-detection.json"), ObjectDetection),
-            (include_str!("../../../tests/fixtures/classification.json"), Classification),
-            (include_str!("../../../tests/fixtures/multilabel-classification.json"), MultilabelClassification),
-            (include_str!("../../../tests/fixtures/instance-segmentation.json"), InstanceSegmentation),
-            (include_str!("../../../tests/fixtures/semantic-segmentation.json"), SemanticSegmentation),
-            (include_str!("../../../tests/fixtures/job-results.json"), Other),
+            (
+                include_str!("../../../tests/fixtures/object-detection.json"),
+                ObjectDetection,
+            ),
+            (
+                include_str!("../../../tests/fixtures/classification.json"),
+                Classification,
+            ),
+            (
+                include_str!("../../../tests/fixtures/multilabel-classification.json"),
+                MultilabelClassification,
+            ),
+            (
+                include_str!("../../../tests/fixtures/instance-segmentation.json"),
+                InstanceSegmentation,
+            ),
+            (
+                include_str!("../../../tests/fixtures/semantic-segmentation.json"),
+                SemanticSegmentation,
+            ),
+            (
+                include_str!("../../../tests/fixtures/job-results.json"),
+                Other,
+            ),
         ];
         for (doc, expected) in fixtures {
             assert_eq!(TaskKind::recognise(doc), expected);

@@ -107,7 +107,11 @@ fn store(component: &Component, path: &Path) -> std::io::Result<()> {
 /// The per-user cache folder: `$WEIR_CACHE_DIR`, else `$XDG_CACHE_HOME/weir`, else
 /// `~/.cache/weir`; `None` when none can be told.
 pub fn user_cache_dir() -> Option<PathBuf> {
-    let var = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty()).map(PathBuf::from);
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|value| !value.is_empty())
+            .map(PathBuf::from)
+    };
     var("WEIR_CACHE_DIR")
         .or_else(|| var("XDG_CACHE_HOME").map(|dir| dir.join("weir")))
         .or_else(|| var("HOME").map(|home| home.join(".cache").join("weir")))

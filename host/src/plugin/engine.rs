@@ -41,7 +41,7 @@ impl Default for EngineSettings {
     fn default() -> Self {
         EngineSettings {
             cache_dir: None,
-            max_instances: 256,
+            max_instances: 128,
         }
     }
 }
@@ -71,7 +71,7 @@ impl PluginEngine {
             // A Rust component has a handful of core instances; a JavaScript engine
             // built with componentize-js a few more.
             .total_core_instances(slots * 16)
-            .total_memories(slots * 2)
+            .total_memories(slots + slots / 2)
             .total_tables(slots * 4)
             .total_stacks(slots)
             .max_memory_size(MAX_INSTANCE_MEMORY as usize)
@@ -91,7 +91,9 @@ impl PluginEngine {
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        bindings::Filter::add_to_linker::<GuestState, HasSelf<GuestState>>(&mut linker, |state| state)?;
+        bindings::Filter::add_to_linker::<GuestState, HasSelf<GuestState>>(&mut linker, |state| {
+            state
+        })?;
 
         let cache = CodeCache::new(settings.cache_dir.clone(), &engine);
         let ticker = EpochTicker::spawn(engine.clone())?;
@@ -157,7 +159,10 @@ impl EpochTicker {
     }
 
     fn thread(&self) -> &Thread {
-        self.thread.as_ref().expect("ticker thread lives until drop").thread()
+        self.thread
+            .as_ref()
+            .expect("ticker thread lives until drop")
+            .thread()
     }
 
     /// Marks a guest call as running until the guard drops.
@@ -187,6 +192,9 @@ pub(crate) struct CallGuard<'a> {
 
 impl Drop for CallGuard<'_> {
     fn drop(&mut self) {
-        self.ticker.shared.active_calls.fetch_sub(1, Ordering::SeqCst);
+        self.ticker
+            .shared
+            .active_calls
+            .fetch_sub(1, Ordering::SeqCst);
     }
 }

@@ -35,7 +35,11 @@ impl fmt::Display for Misbehavior {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Misbehavior::Trap(message) => write!(f, "trapped: {message}"),
-            Misbehavior::Deadline(limit) => write!(f, "ran past its deadline of {} ms and was stopped", limit.as_millis()),
+            Misbehavior::Deadline(limit) => write!(
+                f,
+                "ran past its deadline of {} ms and was stopped",
+                limit.as_millis()
+            ),
             Misbehavior::Memory { limit, requested } => write!(
                 f,
                 "tried to grow its memory to {} past its limit of {}",
@@ -124,13 +128,17 @@ pub enum LoadError {
         reason: String,
     },
     /// The file is not WebAssembly.
-    #[error("{path}: not a WebAssembly file (it does not start with the \\0asm header); build the filter for wasm32-wasip2")]
+    #[error(
+        "{path}: not a WebAssembly file (it does not start with the \\0asm header); build the filter for wasm32-wasip2"
+    )]
     NotWasm {
         /// The file.
         path: String,
     },
     /// The file is a core module, not a component.
-    #[error("{path}: is a core WebAssembly module, not a component; build it as a component (wasm32-wasip2, or `wasm-tools component new`)")]
+    #[error(
+        "{path}: is a core WebAssembly module, not a component; build it as a component (wasm32-wasip2, or `wasm-tools component new`)"
+    )]
     CoreModule {
         /// The file.
         path: String,

@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 
 use super::error::{FilterError, LoadError};
 use super::instance::{Instance, Limits};
-use super::plugin::Plugin;
+use super::compiled::Plugin;
 use crate::event::{Event, Verdict};
 
 /// Default deadline of one call. Filters take microseconds; 50 ms leaves room for an
@@ -157,10 +157,14 @@ impl Filter {
     pub async fn run(&self, event: &Arc<Event>) -> Result<Outcome, FilterError> {
         // Bounded concurrency per filter: waiting here is the backpressure when more
         // events than instances arrive at once.
-        let _permit = self.permits.acquire().await.map_err(|_| FilterError::Host {
-            plugin: self.plugin.name().to_string(),
-            message: "the filter is shutting down".into(),
-        })?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| FilterError::Host {
+                plugin: self.plugin.name().to_string(),
+                message: "the filter is shutting down".into(),
+            })?;
         self.stats.calls.fetch_add(1, Ordering::Relaxed);
         let warm = match self.settings.policy {
             InstancePolicy::Reuse => self.idle().pop(),
@@ -179,7 +183,10 @@ impl Filter {
         };
         let result = instance.call(event).await;
         let healthy = !matches!(result, Err(FilterError::Misbehaved { .. }));
-        if healthy && self.settings.policy == InstancePolicy::Reuse && instance.calls < self.settings.max_calls {
+        if healthy
+            && self.settings.policy == InstancePolicy::Reuse
+            && instance.calls < self.settings.max_calls
+        {
             self.idle().push(instance);
         }
         let outcome = match result {

@@ -14,7 +14,7 @@ use super::bindings;
 use super::engine::EngineInner;
 use super::error::{FilterError, Misbehavior};
 use super::guest::GuestState;
-use super::plugin::Plugin;
+use super::compiled::Plugin;
 use crate::event::{Changes, Event, Verdict};
 
 /// The error the epoch callback raises when a call passes its deadline.
@@ -42,15 +42,25 @@ pub(crate) struct Instance {
 
 impl Instance {
     /// Instantiates the plugin and runs its `init` with `config`.
-    pub(crate) async fn start(plugin: &Plugin, config: &str, limits: Limits) -> Result<Instance, FilterError> {
+    pub(crate) async fn start(
+        plugin: &Plugin,
+        config: &str,
+        limits: Limits,
+    ) -> Result<Instance, FilterError> {
         let name = plugin.name_arc();
-        let mut store = Store::new(&plugin.engine.engine, GuestState::new(name.clone(), limits.memory));
+        let mut store = Store::new(
+            &plugin.engine.engine,
+            GuestState::new(name.clone(), limits.memory),
+        );
         store.limiter(|state| &mut state.limits);
         store.epoch_deadline_callback(|context| {
             if Instant::now() >= context.data().deadline {
                 return Err(DeadlineExceeded.into());
             }
-            Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
+            Ok(UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(tokio::task::yield_now()),
+            ))
         });
 
         let _running = plugin.engine.ticker.call();
@@ -62,7 +72,9 @@ impl Instance {
                 if let Some(limit) = error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
                     return Err(FilterError::Host {
                         plugin: name.to_string(),
-                        message: format!("{limit}; raise plugins.max_instances or lower the filters' max_instances"),
+                        message: format!(
+                            "{limit}; raise plugins.max_instances or lower the filters' max_instances"
+                        ),
                     });
                 }
                 let misbehavior = describe(&mut store, &error, limits.timeout);
@@ -104,10 +116,14 @@ impl Instance {
         self.calls += 1;
         let _running = self.engine.ticker.call();
         begin(&mut self.store, self.timeout);
-        let handle = self.store.data_mut().lend(event.clone()).map_err(|error| FilterError::Host {
-            plugin: self.plugin.to_string(),
-            message: format!("{error:#}"),
-        })?;
+        let handle =
+            self.store
+                .data_mut()
+                .lend(event.clone())
+                .map_err(|error| FilterError::Host {
+                    plugin: self.plugin.to_string(),
+                    message: format!("{error:#}"),
+                })?;
         let borrowed = wasmtime::component::Resource::new_borrow(handle.rep());
         let result = self.bindings.call_filter(&mut self.store, borrowed).await;
         self.store.data_mut().take_back(handle);
@@ -125,7 +141,6 @@ impl Instance {
         self.store.data_mut().end_call();
         outcome
     }
-
 }
 
 /// Arms the deadline for the next guest entry.
@@ -137,7 +152,11 @@ fn begin(store: &mut Store<GuestState>, timeout: Duration) {
 }
 
 /// Names what went wrong in a failed guest entry.
-fn describe(store: &mut Store<GuestState>, error: &wasmtime::Error, timeout: Duration) -> Misbehavior {
+fn describe(
+    store: &mut Store<GuestState>,
+    error: &wasmtime::Error,
+    timeout: Duration,
+) -> Misbehavior {
     if error.downcast_ref::<DeadlineExceeded>().is_some() {
         return Misbehavior::Deadline(timeout);
     }
@@ -153,7 +172,17 @@ fn describe(store: &mut Store<GuestState>, error: &wasmtime::Error, timeout: Dur
     // what the plugin author needs, more than "unreachable executed".
     if let Some(said) = state.stderr.drain() {
         tracing::warn!(plugin = %state.plugin, stream = "stderr", "{said}");
-        let first = said.lines().find(|line| !line.trim().is_empty()).unwrap_or_default();
+        // "thread '..' panicked at src/lib.rs:10:5:" then the message: keep both.
+        let mut first: String = said
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        if first.len() > 500 {
+            first.truncate(first.floor_char_boundary(500));
+        }
         message = format!("{message} (the plugin wrote: {first})");
     }
     Misbehavior::Trap(message)

@@ -5,7 +5,7 @@
 //! - [`engine`]: the one wasmtime engine, its pooling allocator and the epoch ticker
 //!   that enforces call deadlines.
 //! - [`cache`]: compiled code on disk, so a restart does not recompile plugins.
-//! - [`plugin`]: a compiled plugin file ([`Plugin`]), checked against the contract.
+//! - [`compiled`]: a compiled plugin file ([`Plugin`]), checked against the contract.
 //! - [`filter`]: a plugin with its route config and limits ([`Filter`]), running events
 //!   on a pool of warm instances.
 //! - [`instance`]: one instance: its store, `init`, and one call per event.
@@ -29,10 +29,10 @@ pub mod examples;
 pub mod filter;
 mod guest;
 mod instance;
-pub mod plugin;
+pub mod compiled;
 mod stdio;
 
 pub use engine::{EngineSettings, PluginEngine};
 pub use error::{FilterError, LoadError, Misbehavior};
 pub use filter::{Filter, FilterSettings, FilterStats, InstancePolicy, Outcome};
-pub use plugin::Plugin;
+pub use compiled::Plugin;

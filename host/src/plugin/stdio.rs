@@ -48,9 +48,14 @@ impl GuestOutput {
         if captured.bytes.is_empty() && captured.discarded == 0 {
             return None;
         }
-        let mut text = String::from_utf8_lossy(&captured.bytes).trim_end().to_string();
+        let mut text = String::from_utf8_lossy(&captured.bytes)
+            .trim_end()
+            .to_string();
         if captured.discarded > 0 {
-            text.push_str(&format!(" [... {} more bytes discarded]", captured.discarded));
+            text.push_str(&format!(
+                " [... {} more bytes discarded]",
+                captured.discarded
+            ));
         }
         captured.bytes.clear();
         captured.discarded = 0;
@@ -96,7 +101,11 @@ impl Pollable for GuestOutput {
 }
 
 impl AsyncWrite for GuestOutput {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.push(buf);
         Poll::Ready(Ok(buf.len()))
     }
@@ -122,7 +131,11 @@ mod tests {
         assert_eq!(output.drain().as_deref(), Some("hello"));
         output.push(&vec![b'x'; OUTPUT_CAP + 10]);
         let text = output.drain().unwrap();
-        assert!(text.ends_with(" [... 10 more bytes discarded]"), "{}", &text[OUTPUT_CAP..]);
+        assert!(
+            text.ends_with(" [... 10 more bytes discarded]"),
+            "{}",
+            &text[OUTPUT_CAP..]
+        );
         assert_eq!(output.drain(), None);
     }
 }

@@ -95,7 +95,13 @@ fn resolve(name: &str, doc: &Document, items: &[Prediction<'_>], context: &Conte
         "task" => context.task.to_string(),
         _ => doc
             .field(name)
-            .or_else(|| context.metadata.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+            .or_else(|| {
+                context
+                    .metadata
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            })
             .unwrap_or_default(),
     }
 }
@@ -225,7 +231,9 @@ mod tests {
         );
         assert_eq!(
             run::<Reshape>("{}", &event).unwrap(),
-            Changes::new().predictions(r#"{"text":"camera-1: 2 person (0.97, 0.91)"}"#).into()
+            Changes::new()
+                .predictions(r#"{"text":"camera-1: 2 person (0.97, 0.91)"}"#)
+                .into()
         );
     }
 
@@ -234,10 +242,13 @@ mod tests {
         let event = TestEvent::new(r#"[{"class":"road"}]"#)
             .with_id("e1")
             .with_metadata("site", "north");
-        let config = r#"{"template":"{{{site}}} {id} {count} {summary} [{missing}]","field":"msg"}"#;
+        let config =
+            r#"{"template":"{{{site}}} {id} {count} {summary} [{missing}]","field":"msg"}"#;
         assert_eq!(
             run::<Reshape>(config, &event).unwrap(),
-            Changes::new().predictions(r#"{"msg":"{north} e1 1 1 road []"}"#).into()
+            Changes::new()
+                .predictions(r#"{"msg":"{north} e1 1 1 road []"}"#)
+                .into()
         );
     }
 
@@ -245,7 +256,10 @@ mod tests {
     fn refuses_broken_templates() {
         for template in ["{", "a}", "{}"] {
             let config = serde_json::json!({ "template": template }).to_string();
-            assert!(run::<Reshape>(&config, &TestEvent::new("[]")).is_err(), "{template}");
+            assert!(
+                run::<Reshape>(&config, &TestEvent::new("[]")).is_err(),
+                "{template}"
+            );
         }
     }
 }

@@ -59,7 +59,9 @@ impl Filter for StripMasks {
 
     fn new(config: Config) -> Result<Self, Error> {
         if config.prefix.is_empty() {
-            return Err(Error::msg("prefix must not be empty: it would match every attachment"));
+            return Err(Error::msg(
+                "prefix must not be empty: it would match every attachment",
+            ));
         }
         Ok(StripMasks { config })
     }
@@ -74,7 +76,11 @@ impl Filter for StripMasks {
         if let Some(predictions) = self.strip_predictions(&event.predictions())? {
             changes = changes.predictions(predictions);
         }
-        Ok(if changes.is_empty() { Verdict::Keep } else { changes.into() })
+        Ok(if changes.is_empty() {
+            Verdict::Keep
+        } else {
+            changes.into()
+        })
     }
 }
 
@@ -87,9 +93,11 @@ mod tests {
 
     #[test]
     fn removes_mask_attachments_and_fields() {
-        let event = TestEvent::new(r#"{"predictions":[{"class":"a","mask":"mask_0000.png","confidence":1}]}"#)
-            .with_attachment("image.jpeg", "image/jpeg", vec![0])
-            .with_attachment("mask_0000.png", "image/png", vec![0]);
+        let event = TestEvent::new(
+            r#"{"predictions":[{"class":"a","mask":"mask_0000.png","confidence":1}]}"#,
+        )
+        .with_attachment("image.jpeg", "image/jpeg", vec![0])
+        .with_attachment("mask_0000.png", "image/png", vec![0]);
         let verdict = run::<StripMasks>("{}", &event).unwrap();
         assert_eq!(
             verdict,
@@ -102,8 +110,11 @@ mod tests {
 
     #[test]
     fn keeps_events_without_masks_unchanged() {
-        let event = TestEvent::new(r#"{"predictions":[{"class":"a"}]}"#)
-            .with_attachment("image.jpeg", "image/jpeg", vec![0]);
+        let event = TestEvent::new(r#"{"predictions":[{"class":"a"}]}"#).with_attachment(
+            "image.jpeg",
+            "image/jpeg",
+            vec![0],
+        );
         assert_eq!(run::<StripMasks>("{}", &event).unwrap(), Verdict::Keep);
     }
 }

@@ -1,0 +1,6 @@
+//! The `weir` binary, built inside the test suite's package so that tests can run it
+//! as a child process (`CARGO_BIN_EXE_weir-e2e`). Identical to `host/src/main.rs`.
+
+fn main() -> std::process::ExitCode {
+    weir::cli::main()
+}

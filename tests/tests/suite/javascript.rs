@@ -1,0 +1,81 @@
+//! The JavaScript example filter, built from source with componentize-js, run side by
+//! side with the Rust class filter: same config, same fixtures, same outputs.
+
+use weir::plugin::Outcome;
+use weir_tests::js::js_class_filter;
+use weir_tests::{fixture_event, load};
+
+use crate::support::{example_filter, filter, run};
+
+#[tokio::test]
+async fn the_javascript_class_filter_matches_the_rust_one_on_every_fixture() {
+    let wasm = match js_class_filter() {
+        Ok(wasm) => wasm,
+        Err(why) => {
+            eprintln!(
+                "SKIPPED the_javascript_class_filter_matches_the_rust_one_on_every_fixture: {why}"
+            );
+            return;
+        }
+    };
+    let plugin = load("js-class-filter", &wasm);
+    let configs = [
+        r#"{"classes":["person","car"],"min_confidence":0.5}"#,
+        r#"{"classes":["person"],"min_confidence":0.9}"#,
+        r#"{"classes":["vehicle","forklift-present"]}"#,
+        r#"{}"#,
+    ];
+    let fixtures = [
+        "object-detection",
+        "classification",
+        "multilabel-classification",
+        "instance-segmentation",
+        "semantic-segmentation",
+        "job-results",
+    ];
+    let mut kinds = std::collections::BTreeSet::new();
+    for config in configs {
+        let js = filter(plugin.clone(), config).await;
+        let rust = example_filter("class-filter", config).await;
+        for fixture in fixtures {
+            let from_js = run(&js, fixture_event(fixture)).await.unwrap();
+            let from_rust = run(&rust, fixture_event(fixture)).await.unwrap();
+            assert_eq!(from_js, from_rust, "{fixture} with {config}");
+            kinds.insert(match from_js {
+                Outcome::Kept => "kept",
+                Outcome::Modified(_) => "modified",
+                Outcome::Dropped(_) => "dropped",
+            });
+        }
+    }
+    // The comparison covered every kind of verdict.
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["dropped", "kept", "modified"]
+    );
+}
+
+#[tokio::test]
+async fn the_javascript_filter_refuses_a_bad_config() {
+    let wasm = match js_class_filter() {
+        Ok(wasm) => wasm,
+        Err(why) => {
+            eprintln!("SKIPPED the_javascript_filter_refuses_a_bad_config: {why}");
+            return;
+        }
+    };
+    let plugin = load("js-class-filter", &wasm);
+    let settings = weir::plugin::FilterSettings {
+        config: r#"{"min_confidence": 7}"#.into(),
+        ..Default::default()
+    };
+    let Err(error) = weir::plugin::Filter::new(plugin, settings).await else {
+        panic!("accepted")
+    };
+    assert!(
+        error
+            .to_string()
+            .contains("min_confidence must be between 0 and 1, got 7"),
+        "{error}"
+    );
+}

@@ -1,0 +1,279 @@
+//! Guests that misbehave, each with its named outcome: the instance is discarded, the
+//! error says what happened, and the next event on the same filter is served.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use weir::event::{Event, InvalidChange};
+use weir::plugin::{FilterError, FilterSettings, LoadError, Misbehavior, Outcome};
+use weir_tests::{fixture_event, load, test_guest_path};
+
+use crate::support::{guest_filter, guest_filter_with, run, with_meta};
+
+fn misbehavior(result: Result<Outcome, FilterError>) -> Misbehavior {
+    match result {
+        Err(FilterError::Misbehaved { misbehavior, .. }) => misbehavior,
+        other => panic!("expected misbehaviour, got {other:?}"),
+    }
+}
+
+fn event(mode: &str) -> Event {
+    with_meta(fixture_event("object-detection"), "mode", mode)
+}
+
+#[tokio::test]
+async fn an_infinite_loop_is_stopped_at_its_deadline_and_the_next_event_succeeds() {
+    let timeout = Duration::from_millis(200);
+    let filter = guest_filter_with(FilterSettings {
+        config: r#"{"mode":"pass"}"#.into(),
+        timeout,
+        ..FilterSettings::default()
+    })
+    .await;
+    let started = Instant::now();
+    let outcome = run(&filter, event("loop")).await;
+    let took = started.elapsed();
+    assert_eq!(misbehavior(outcome), Misbehavior::Deadline(timeout));
+    // A correctness bound, not a benchmark: the deadline is enforced, within 2x.
+    assert!(took < timeout * 2, "stopped after {took:?}");
+    assert_eq!(run(&filter, event("pass")).await.unwrap(), Outcome::Kept);
+    // The looping instance was thrown away and a new one made.
+    assert_eq!(filter.stats().instances.load(Ordering::Relaxed), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_looping_guest_yields_the_reactor_to_other_tasks() {
+    let filter = guest_filter_with(FilterSettings {
+        config: r#"{"mode":"loop"}"#.into(),
+        timeout: Duration::from_millis(300),
+        ..FilterSettings::default()
+    })
+    .await;
+    // On a one-thread runtime, a ticking task must keep running while the guest spins.
+    let ticks = tokio::spawn(async {
+        let mut ticks = 0;
+        let until = Instant::now() + Duration::from_millis(200);
+        while Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            ticks += 1;
+        }
+        ticks
+    });
+    let outcome = run(&filter, fixture_event("classification")).await;
+    assert!(matches!(misbehavior(outcome), Misbehavior::Deadline(_)));
+    let ticks = ticks.await.unwrap();
+    assert!(ticks >= 5, "the reactor was starved: {ticks} ticks");
+}
+
+#[tokio::test]
+async fn a_memory_bomb_hits_its_cap_and_the_next_event_succeeds() {
+    let filter = guest_filter_with(FilterSettings {
+        config: r#"{"mode":"pass"}"#.into(),
+        memory: 32 << 20,
+        ..FilterSettings::default()
+    })
+    .await;
+    match misbehavior(run(&filter, event("grow-memory")).await) {
+        Misbehavior::Memory { limit, requested } => {
+            assert_eq!(limit, 32 << 20);
+            assert!(requested > limit);
+        }
+        other => panic!("expected a memory error, got {other:?}"),
+    }
+    assert_eq!(run(&filter, event("pass")).await.unwrap(), Outcome::Kept);
+}
+
+#[tokio::test]
+async fn a_panic_is_a_trap_that_carries_the_panic_message() {
+    let filter = guest_filter(r#"{"mode":"pass"}"#).await;
+    match misbehavior(run(&filter, event("panic")).await) {
+        Misbehavior::Trap(message) => {
+            assert!(
+                message.contains("misbehave: panic in filter as asked"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    assert_eq!(run(&filter, event("pass")).await.unwrap(), Outcome::Kept);
+}
+
+#[tokio::test]
+async fn invalid_output_is_refused_with_its_reason() {
+    let filter = guest_filter(r#"{"mode":"pass"}"#).await;
+    let mut bound = event("bad-destination");
+    bound.destinations = vec!["slack".into()];
+    let cases = [
+        (event("bad-json"), "predictions that are not valid JSON"),
+        (
+            event("bad-attachment"),
+            "removed attachment \"no-such-file.png\"",
+        ),
+        (
+            bound,
+            "routed the event to \"nowhere\", which is not one of its destinations (slack)",
+        ),
+    ];
+    for (event, expected) in cases {
+        match misbehavior(run(&filter, event).await) {
+            Misbehavior::InvalidOutput(invalid) => {
+                assert!(invalid.to_string().contains(expected), "{invalid}");
+                if expected.contains("JSON") {
+                    assert!(matches!(invalid, InvalidChange::PredictionsNotJson(_)));
+                }
+            }
+            other => panic!("expected invalid output, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_declined_event_keeps_the_instance() {
+    let filter = guest_filter(r#"{"mode":"counter"}"#).await;
+    run(&filter, fixture_event("classification")).await.unwrap();
+    match run(&filter, event("decline")).await {
+        Err(FilterError::Declined { message, plugin }) => {
+            assert_eq!(message, "declined as asked");
+            assert_eq!(plugin, "misbehave");
+        }
+        other => panic!("expected a declined event, got {other:?}"),
+    }
+    let after = run(&filter, fixture_event("classification")).await;
+    let Ok(Outcome::Modified(event)) = after else {
+        panic!("{after:?}")
+    };
+    // Same instance: it has now seen three events.
+    assert_eq!(event.metadata_value("count"), Some("3"));
+}
+
+#[tokio::test]
+async fn a_panic_in_init_fails_loading_with_the_panic_message() {
+    let plugin = load("misbehave", &test_guest_path());
+    let settings = FilterSettings {
+        config: r#"{"mode":"panic-init"}"#.into(),
+        ..FilterSettings::default()
+    };
+    let Err(error) = weir::plugin::Filter::new(plugin, settings).await else {
+        panic!("init succeeded")
+    };
+    let message = error.to_string();
+    assert!(matches!(error, LoadError::Init { .. }), "{error:?}");
+    assert!(message.contains("weir_test_guest.wasm"), "{message}");
+    assert!(
+        message.contains("misbehave: panic in init as asked"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_loop_in_init_fails_loading_at_the_deadline() {
+    let plugin = load("misbehave", &test_guest_path());
+    let settings = FilterSettings {
+        config: r#"{"mode":"loop-init"}"#.into(),
+        timeout: Duration::from_millis(100),
+        ..FilterSettings::default()
+    };
+    let Err(error) = weir::plugin::Filter::new(plugin, settings).await else {
+        panic!("init succeeded")
+    };
+    assert!(
+        error
+            .to_string()
+            .contains("ran past its deadline of 100 ms"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_config_fails_loading_with_the_plugin_message() {
+    let plugin = load("misbehave", &test_guest_path());
+    let settings = FilterSettings {
+        config: r#"{"mode":"sing"}"#.into(),
+        ..FilterSettings::default()
+    };
+    let Err(error) = weir::plugin::Filter::new(plugin, settings).await else {
+        panic!("init succeeded")
+    };
+    let message = error.to_string();
+    assert!(
+        message.contains("refused its config: invalid config: unknown variant `sing`"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_chatty_guest_is_capped_and_keeps_working() {
+    let filter = guest_filter(r#"{"mode":"chatty"}"#).await;
+    for _ in 0..3 {
+        assert_eq!(
+            run(&filter, fixture_event("classification")).await.unwrap(),
+            Outcome::Kept
+        );
+    }
+}
+
+/// Runs `weir filter` as a child and returns its exit code, stdout, and peak RSS in
+/// bytes, measured by the kernel for that one child.
+#[allow(unsafe_code, clippy::zombie_processes)] // reaped by wait4 below
+fn run_measured(args: &[&str]) -> (i32, String, u64) {
+    use std::os::unix::process::ExitStatusExt;
+    let stdout_path = weir_tests::workspace()
+        .join("target")
+        .join("test-scratch")
+        .join("bomb.out");
+    std::fs::create_dir_all(stdout_path.parent().unwrap()).unwrap();
+    let stdout = std::fs::File::create(&stdout_path).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_weir-e2e"))
+        .args(args)
+        .env(
+            "WEIR_CACHE_DIR",
+            weir_tests::workspace()
+                .join("target")
+                .join("weir-test-cache"),
+        )
+        .env("WEIR_LOG", "error")
+        .stdout(stdout)
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: plain wait4 on our own child, with valid pointers to locals; std's
+    // `Child::wait` cannot report the child's own resource usage.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    let code = std::process::ExitStatus::from_raw(status)
+        .code()
+        .unwrap_or(-1);
+    let out = std::fs::read_to_string(&stdout_path).unwrap();
+    (code, out, usage.ru_maxrss as u64 * 1024)
+}
+
+#[test]
+fn repeated_memory_bombs_leave_the_host_memory_bounded() {
+    let guest = test_guest_path();
+    let event = weir_tests::fixture_path("object-detection.json");
+    let (code, out, peak) = run_measured(&[
+        "filter",
+        "--plugin",
+        guest.to_str().unwrap(),
+        "--config",
+        r#"{"mode":"grow-memory"}"#,
+        "--event",
+        event.to_str().unwrap(),
+        "--memory-mib",
+        "32",
+        // Long enough that only the memory cap can stop the bomb.
+        "--timeout-ms",
+        "10000",
+        "--repeat",
+        "20",
+        "--json",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let result: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(result["kind"], "memory", "{out}");
+    assert_eq!(result["time"]["runs"], 20);
+    // Twenty guests each tried to take gigabytes (the pool allows 4 GiB per memory);
+    // capped at 32 MiB and freed after each, the host stays small.
+    assert!(peak < 200 << 20, "peak RSS {} MiB", peak >> 20);
+}
