@@ -168,7 +168,13 @@ async fn filter(args: FilterArgs) -> Result<ExitCode, Failure> {
         }
         Err(error) => {
             if args.json {
-                let out = json!({ "verdict": "error", "kind": error.kind(), "error": error.to_string(), "time": timings.to_json() });
+                let out = json!({
+                    "verdict": "error",
+                    "kind": error.kind(),
+                    "error": error.to_string(),
+                    "time": timings.to_json(),
+                    "peak_rss_bytes": peak_rss(),
+                });
                 println!("{out}");
             } else {
                 println!("verdict: error ({})\n{error}", error.kind());
@@ -246,6 +252,7 @@ fn print_outcome(args: &FilterArgs, input: &Arc<Event>, outcome: &Outcome, timin
             "reason": reason,
             "event": output.map(event_json),
             "time": timings.to_json(),
+            "peak_rss_bytes": peak_rss(),
         });
         println!("{out}");
         return;
@@ -259,6 +266,15 @@ fn print_outcome(args: &FilterArgs, input: &Arc<Event>, outcome: &Outcome, timin
         let pretty = serde_json::to_string_pretty(&event_json(event)).unwrap_or_default();
         println!("event:\n{pretty}");
     }
+}
+
+/// This process's peak resident memory (Linux `VmHWM`), for plugin authors watching
+/// what their filter costs; `None` where the kernel does not say.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// The event as the CLI shows it: the envelope, with the predictions parsed.

@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
+use super::compiled::Plugin;
 use super::error::{FilterError, LoadError};
 use super::instance::{Instance, Limits};
-use super::compiled::Plugin;
 use crate::event::{Event, Verdict};
 
 /// Default deadline of one call. Filters take microseconds; 50 ms leaves room for an

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use wasmtime::{Store, UpdateDeadline};
 
 use super::bindings;
+use super::compiled::Plugin;
 use super::engine::EngineInner;
 use super::error::{FilterError, Misbehavior};
 use super::guest::GuestState;
-use super::compiled::Plugin;
 use crate::event::{Changes, Event, Verdict};
 
 /// The error the epoch callback raises when a call passes its deadline.

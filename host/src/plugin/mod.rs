@@ -23,16 +23,16 @@
 #[allow(unsafe_code, missing_docs)]
 mod bindings;
 pub mod cache;
+pub mod compiled;
 pub mod engine;
 pub mod error;
 pub mod examples;
 pub mod filter;
 mod guest;
 mod instance;
-pub mod compiled;
 mod stdio;
 
+pub use compiled::Plugin;
 pub use engine::{EngineSettings, PluginEngine};
 pub use error::{FilterError, LoadError, Misbehavior};
 pub use filter::{Filter, FilterSettings, FilterStats, InstancePolicy, Outcome};
-pub use compiled::Plugin;
