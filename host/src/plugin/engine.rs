@@ -28,6 +28,10 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 /// many bytes per slot.
 pub const MAX_INSTANCE_MEMORY: u64 = 4 << 30;
 
+/// Bytes of each freed linear memory kept resident and reset in place rather than
+/// returned to the kernel: a Rust filter's stack and heap, with room.
+pub const KEEP_RESIDENT: usize = 2 << 20;
+
 /// Engine-wide settings.
 #[derive(Debug, Clone)]
 pub struct EngineSettings {
@@ -78,7 +82,17 @@ impl PluginEngine {
             // Interpreted-language components have large instance metadata.
             .max_component_instance_size(4 << 20)
             .max_core_instance_size(4 << 20)
-            .table_elements(1 << 20);
+            .table_elements(1 << 20)
+            // Instances come and go all the time (recycling, fresh-per-event filters,
+            // misbehaving guests). Resetting a freed slot with madvise means page faults
+            // and TLB shootdowns on its next use; instead keep the pages a filter
+            // typically dirties resident and reset only those (found with PAGEMAP_SCAN
+            // where the kernel has it), and batch the decommits that remain.
+            .linear_memory_keep_resident(KEEP_RESIDENT)
+            .table_keep_resident(64 << 10)
+            .async_stack_keep_resident(128 << 10)
+            .pagemap_scan(wasmtime::Enabled::Auto)
+            .decommit_batch_size(16);
 
         let mut config = Config::new();
         config
@@ -87,6 +101,16 @@ impl PluginEngine {
             .wasm_component_model(true)
             .max_wasm_stack(1 << 20)
             .async_stack_size(2 << 20);
+        // `WEIR_WASM_PROFILER=perfmap` (or `jitdump`) names guest functions for `perf`.
+        match std::env::var("WEIR_WASM_PROFILER").as_deref() {
+            Ok("perfmap") => {
+                config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+            }
+            Ok("jitdump") => {
+                config.profiler(wasmtime::ProfilingStrategy::JitDump);
+            }
+            _ => {}
+        }
         let engine = Engine::new(&config)?;
 
         let mut linker = Linker::new(&engine);

@@ -153,6 +153,20 @@ impl Filter {
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Makes one more instance ready ahead of events (instantiation and `init`), so the
+    /// first events after a start or reload do not pay for it. The instance joins the
+    /// idle pool if there is room, and is discarded otherwise.
+    pub async fn prewarm(&self) -> Result<(), FilterError> {
+        let instance = Instance::start(&self.plugin, &self.settings.config, self.limits).await?;
+        self.stats.instances.fetch_add(1, Ordering::Relaxed);
+        let mut idle = self.idle();
+        if self.settings.policy == InstancePolicy::Reuse && idle.len() < self.settings.max_instances
+        {
+            idle.push(instance);
+        }
+        Ok(())
+    }
+
     /// Runs the filter on one event.
     pub async fn run(&self, event: &Arc<Event>) -> Result<Outcome, FilterError> {
         // Bounded concurrency per filter: waiting here is the backpressure when more

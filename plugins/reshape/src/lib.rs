@@ -77,15 +77,20 @@ impl Reshape {
         let mut out = Map::new();
         out.insert(self.config.field.clone(), Value::String(message));
         for field in &self.config.include {
-            if let Some(value) = doc.value().get(field) {
-                out.insert(field.clone(), value.clone());
+            if let Some(raw) = doc.raw_field(field) {
+                out.insert(field.clone(), serde_json::from_str(raw)?);
             }
         }
         Ok(Value::Object(out).to_string())
     }
 }
 
-fn resolve(name: &str, doc: &Document, items: &[Prediction<'_>], context: &Context<'_>) -> String {
+fn resolve(
+    name: &str,
+    doc: &Document<'_>,
+    items: &[Prediction<'_>],
+    context: &Context<'_>,
+) -> String {
     match name {
         "summary" => summary(items),
         "count" => items.len().to_string(),

@@ -2,7 +2,7 @@
 //! receivers that do not need masks (most of them) do not pay for them. See the README.
 
 use serde::Deserialize;
-use serde_json::Value;
+use weir_plugin_sdk::predictions::Document;
 use weir_plugin_sdk::{Changes, Error, Event, Filter, Verdict};
 
 /// The filter's configuration.
@@ -35,22 +35,8 @@ impl StripMasks {
     /// Removes the mask field from every prediction; returns the new document when
     /// anything was removed.
     pub fn strip_predictions(&self, predictions: &str) -> Result<Option<String>, Error> {
-        let mut doc: Value = serde_json::from_str(predictions)?;
-        let list = match &mut doc {
-            Value::Array(list) => Some(list),
-            Value::Object(map) => match map.get_mut("predictions") {
-                Some(Value::Array(list)) => Some(list),
-                _ => None,
-            },
-            _ => None,
-        };
-        let mut removed = 0;
-        for item in list.into_iter().flatten() {
-            if let Value::Object(item) = item {
-                removed += usize::from(item.shift_remove(&self.config.field).is_some());
-            }
-        }
-        Ok((removed > 0).then(|| doc.to_string()))
+        let mut doc = Document::parse(predictions)?;
+        Ok((doc.remove_field(&self.config.field) > 0).then(|| doc.to_json()))
     }
 }
 

@@ -4,7 +4,7 @@
 use serde_json::json;
 use weir::event::TaskKind;
 use weir::plugin::Outcome;
-use weir_tests::fixture_event;
+use weir_tests::{assert_json, fixture_event, golden};
 
 use crate::support::{attachment_names, example_filter, modified, run};
 
@@ -17,11 +17,11 @@ fn header(task: &str) -> serde_json::Value {
     })
 }
 
-/// The fixture header with these predictions, as compact JSON in fixture key order.
-fn doc(task: &str, predictions: serde_json::Value) -> String {
+/// The fixture header with these predictions, in fixture key order.
+fn doc(task: &str, predictions: serde_json::Value) -> serde_json::Value {
     let mut doc = header(task);
     doc["predictions"] = predictions;
-    doc.to_string()
+    doc
 }
 
 fn bbox(x: u32, y: u32, width: u32, height: u32) -> serde_json::Value {
@@ -37,8 +37,8 @@ async fn class_filter_keeps_confident_people_and_cars_in_object_detection() {
     .await;
     let event = modified(run(&filter, fixture_event("object-detection")).await);
     assert_eq!(event.task, TaskKind::ObjectDetection);
-    assert_eq!(
-        event.predictions,
+    assert_json(
+        &event.predictions,
         doc(
             "object-detection",
             json!([
@@ -46,9 +46,10 @@ async fn class_filter_keeps_confident_people_and_cars_in_object_detection() {
                 { "class": "person", "confidence": 0.91, "bbox": bbox(300, 80, 50, 170) },
                 { "class": "car", "confidence": 0.88, "bbox": bbox(400, 180, 200, 120) },
                 { "class": "car", "confidence": 0.76, "bbox": bbox(20, 200, 100, 80) },
-            ])
-        )
+            ]),
+        ),
     );
+    golden("class-filter.object-detection.json", &event.predictions);
     assert_eq!(attachment_names(&event), ["image.jpeg"]);
 }
 
@@ -84,12 +85,16 @@ async fn class_filter_narrows_multilabel_labels() {
     )
     .await;
     let event = modified(run(&filter, fixture_event("multilabel-classification")).await);
-    assert_eq!(
-        event.predictions,
+    assert_json(
+        &event.predictions,
         doc(
             "multilabel-classification",
-            json!([{ "class": "person", "confidence": 0.96 }])
-        )
+            json!([{ "class": "person", "confidence": 0.96 }]),
+        ),
+    );
+    golden(
+        "class-filter.multilabel-classification.json",
+        &event.predictions,
     );
 }
 
@@ -101,15 +106,19 @@ async fn class_filter_removes_instances_and_their_masks() {
     )
     .await;
     let event = modified(run(&filter, fixture_event("instance-segmentation")).await);
-    assert_eq!(
-        event.predictions,
+    assert_json(
+        &event.predictions,
         doc(
             "instance-segmentation",
             json!([
                 { "class": "person", "confidence": 0.97, "bbox": bbox(80, 60, 60, 200), "mask": "mask_0000.png" },
                 { "class": "person", "confidence": 0.91, "bbox": bbox(300, 80, 50, 170), "mask": "mask_0001.png" },
-            ])
-        )
+            ]),
+        ),
+    );
+    golden(
+        "class-filter.instance-segmentation.json",
+        &event.predictions,
     );
     assert_eq!(
         attachment_names(&event),
@@ -125,15 +134,19 @@ async fn class_filter_judges_semantic_regions_by_class_alone() {
     )
     .await;
     let event = modified(run(&filter, fixture_event("semantic-segmentation")).await);
-    assert_eq!(
-        event.predictions,
+    assert_json(
+        &event.predictions,
         doc(
             "semantic-segmentation",
             json!([
                 { "class": "person", "mask": "mask_0001.png" },
                 { "class": "vehicle", "mask": "mask_0002.png" },
-            ])
-        )
+            ]),
+        ),
+    );
+    golden(
+        "class-filter.semantic-segmentation.json",
+        &event.predictions,
     );
     assert_eq!(
         attachment_names(&event),
@@ -153,7 +166,8 @@ async fn class_filter_narrows_both_lists_of_a_batch_job_result() {
         serde_json::from_str(&weir_tests::fixture("job-results.json")).unwrap();
     expected["jobResults"].as_array_mut().unwrap().remove(1);
     expected["imageResults"].as_array_mut().unwrap().remove(1);
-    assert_eq!(event.predictions, expected.to_string());
+    assert_json(&event.predictions, expected.clone());
+    golden("class-filter.job-results.json", &event.predictions);
     assert_eq!(expected["jobResults"][0]["class"], "person");
     assert_eq!(expected["imageResults"][0]["objects"][0]["class"], "person");
 }
@@ -163,8 +177,8 @@ async fn strip_masks_removes_mask_files_and_references() {
     let filter = example_filter("strip-masks", "{}").await;
     let event = modified(run(&filter, fixture_event("instance-segmentation")).await);
     assert_eq!(attachment_names(&event), ["image.jpeg"]);
-    assert_eq!(
-        event.predictions,
+    assert_json(
+        &event.predictions,
         doc(
             "instance-segmentation",
             json!([
@@ -172,18 +186,20 @@ async fn strip_masks_removes_mask_files_and_references() {
                 { "class": "person", "confidence": 0.91, "bbox": bbox(300, 80, 50, 170) },
                 { "class": "car", "confidence": 0.88, "bbox": bbox(400, 180, 200, 120) },
                 { "class": "dog", "confidence": 0.42, "bbox": bbox(200, 250, 60, 70) },
-            ])
-        )
+            ]),
+        ),
     );
+    golden("strip-masks.instance-segmentation.json", &event.predictions);
 
     let event = modified(run(&filter, fixture_event("semantic-segmentation")).await);
-    assert_eq!(
-        event.predictions,
+    assert_json(
+        &event.predictions,
         doc(
             "semantic-segmentation",
-            json!([{ "class": "road" }, { "class": "person" }, { "class": "vehicle" }])
-        )
+            json!([{ "class": "road" }, { "class": "person" }, { "class": "vehicle" }]),
+        ),
     );
+    golden("strip-masks.semantic-segmentation.json", &event.predictions);
     assert_eq!(
         run(&filter, fixture_event("object-detection"))
             .await

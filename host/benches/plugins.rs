@@ -1,0 +1,117 @@
+//! The plugin runtime's costs on a 1 KB object-detection event (seed 000's shape):
+//!
+//! - `class-filter/native`: the class filter's logic compiled natively, plus applying
+//!   its changes to the event (host work every path pays);
+//! - `class-filter/wasm-warm`: the same filter as a component, on a warm instance,
+//!   through `Filter::run` (lending the event, the call, checking and applying);
+//! - `instance/prewarm`: a new instance: instantiation and `init`;
+//! - `instance/fresh-per-event`: a filter in fresh-instance mode, per event;
+//! - `chain/three-rust-filters`: class-filter, strip-masks, reshape in a row.
+//!
+//! Run with `cargo bench -p weir --bench plugins`; figures go in the issue notes and
+//! `docs/BENCHMARKS.md`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use class_filter::ClassFilter;
+use criterion::{Criterion, criterion_group, criterion_main};
+use weir::event::{Event, Verdict};
+use weir::plugin::examples::example;
+use weir::plugin::{
+    EngineSettings, Filter, FilterSettings, InstancePolicy, Outcome, Plugin, PluginEngine,
+};
+use weir_plugin_sdk::testing::{Harness, TestEvent};
+
+const EVENT: &str = include_str!("../../tests/fixtures/object-detection.json");
+const CONFIG: &str = r#"{"classes":["person","car"],"min_confidence":0.5}"#;
+
+fn plugin(engine: &PluginEngine, name: &str) -> Arc<Plugin> {
+    let example = example(name).expect("example plugin");
+    Arc::new(Plugin::from_bytes(engine, name, name, example.bytes).expect("plugin loads"))
+}
+
+fn benches(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let engine = PluginEngine::new(&EngineSettings::default()).unwrap();
+    let event = Arc::new(Event::new("bench", "bench", EVENT));
+    let filter = |name: &str, config: &str, policy: InstancePolicy| {
+        let settings = FilterSettings {
+            config: config.into(),
+            policy,
+            ..FilterSettings::default()
+        };
+        runtime
+            .block_on(Filter::new(plugin(&engine, name), settings))
+            .unwrap()
+    };
+
+    let mut group = c.benchmark_group("class-filter");
+    let test_event = TestEvent::new(EVENT);
+    let mut native = Harness::<ClassFilter>::new(CONFIG).unwrap();
+    group.bench_function("native", |b| {
+        b.iter(|| {
+            let verdict = native.filter(black_box(&test_event)).unwrap();
+            let weir_plugin_sdk::Verdict::Modify(changes) = verdict else {
+                panic!("expected changes")
+            };
+            let changes = weir::event::Changes {
+                predictions: changes.predictions,
+                remove_attachments: changes.remove_attachments,
+                ..Default::default()
+            };
+            black_box(event.apply(changes).unwrap())
+        })
+    });
+    let warm = filter("class-filter", CONFIG, InstancePolicy::Reuse);
+    group.bench_function("wasm-warm", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let outcome = warm.run(black_box(&event)).await.unwrap();
+            assert!(matches!(outcome, Outcome::Modified(_)));
+            outcome
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("instance");
+    group.bench_function("prewarm", |b| {
+        b.to_async(&runtime).iter(|| async {
+            // A one-slot pool: each prewarm makes an instance and discards it.
+            warm.prewarm().await.unwrap();
+        })
+    });
+    let fresh = filter("class-filter", CONFIG, InstancePolicy::Fresh);
+    group.bench_function("fresh-per-event", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { fresh.run(black_box(&event)).await.unwrap() })
+    });
+    group.finish();
+
+    let chain = [
+        filter("class-filter", CONFIG, InstancePolicy::Reuse),
+        filter("strip-masks", "{}", InstancePolicy::Reuse),
+        filter("reshape", "{}", InstancePolicy::Reuse),
+    ];
+    let mut group = c.benchmark_group("chain");
+    group.bench_function("three-rust-filters", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut current = event.clone();
+            for filter in &chain {
+                match filter.run(&current).await.unwrap() {
+                    Outcome::Modified(changed) => current = changed,
+                    Outcome::Kept => {}
+                    Outcome::Dropped(reason) => panic!("dropped: {reason}"),
+                }
+            }
+            black_box(current)
+        })
+    });
+    group.finish();
+    let _ = Verdict::Keep;
+}
+
+criterion_group!(plugins, benches);
+criterion_main!(plugins);

@@ -1,0 +1,457 @@
+//! Reading and narrowing predictions documents in the shapes inference platforms send.
+//!
+//! Two families are recognised:
+//!
+//! - **Per-image predictions** (camera inference): an object with a `predictions` array
+//!   (or a bare array) whose items carry `class` (or `label`), an optional `confidence`
+//!   (or `score`), and for segmentation a `mask` file name. This covers object
+//!   detection, classification, multilabel classification, instance and semantic
+//!   segmentation.
+//! - **Batch job results**: an object with `jobResults[]` (each with `class` and
+//!   `image.confidence`) and/or `imageResults[]` (each with `objects[]` of `class` and
+//!   `confidence`). Both lists describe the same detections; [`Document::items`] reads
+//!   `imageResults` when present, and [`Document::retain`] narrows both alike.
+//!
+//! A [`Document`] borrows the JSON text and never re-prints what it does not change:
+//! kept predictions and every other field reach the output as the exact text they came
+//! in as (numbers keep their digits, strings their escapes). Only the arrays that lost
+//! items are rebuilt, as their kept items separated by commas.
+//!
+//! ```
+//! use weir_plugin_sdk::predictions::Document;
+//! let text = r#"{"camera":"dock-3","predictions":[{"class":"person","confidence":0.9},{"class":"dog","confidence":0.4}]}"#;
+//! let mut doc = Document::parse(text).unwrap();
+//! let retained = doc.retain(|p| p.class == "person");
+//! assert_eq!((retained.kept, retained.removed), (1, 1));
+//! assert_eq!(doc.to_json(), r#"{"camera":"dock-3","predictions":[{"class":"person","confidence":0.9}]}"#);
+//! ```
+
+mod scan;
+
+use std::ops::Range;
+
+use self::scan::{Entries, Probe, ScannedList, array_items, object_entries, scan_document, span};
+use crate::Error;
+
+/// One prediction, as read from a [`Document`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prediction<'a> {
+    /// The class label.
+    pub class: &'a str,
+    /// The confidence, when the model gives one (semantic segmentation does not).
+    pub confidence: Option<f64>,
+    /// The mask file this prediction refers to, for segmentation.
+    pub mask: Option<&'a str>,
+}
+
+/// What [`Document::retain`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Retained {
+    /// Predictions kept.
+    pub kept: usize,
+    /// Predictions removed.
+    pub removed: usize,
+    /// Mask files referred to only by removed predictions, in document order.
+    pub orphaned_masks: Vec<String>,
+}
+
+/// A parsed predictions document, borrowing its text.
+#[derive(Debug, Clone)]
+pub struct Document<'a> {
+    text: &'a str,
+    /// The top-level entries, when the document is an object.
+    entries: Option<Entries<'a>>,
+    /// `predictions[]`, or the document itself when it is an array.
+    plain: Option<List<'a>>,
+    /// `jobResults[]`.
+    jobs: Option<List<'a>>,
+    /// `imageResults[]`.
+    images: Option<Images<'a>>,
+}
+
+/// An array of predictions and what has been decided about each.
+#[derive(Debug, Clone)]
+struct List<'a> {
+    /// Where the array is, in the text it was read from.
+    span: Range<usize>,
+    items: Vec<Item<'a>>,
+}
+
+#[derive(Debug, Clone)]
+struct Item<'a> {
+    raw: &'a str,
+    /// `None` for items that are not objects: they are never judged, always kept.
+    probe: Option<Probe<'a>>,
+    keep: bool,
+    /// The item's new text, when a field was removed from it.
+    rewritten: Option<String>,
+}
+
+/// `imageResults[]`: images, each with its own list of objects.
+#[derive(Debug, Clone)]
+struct Images<'a> {
+    span: Range<usize>,
+    images: Vec<Image<'a>>,
+}
+
+#[derive(Debug, Clone)]
+struct Image<'a> {
+    raw: &'a str,
+    /// The image's `objects`, with spans relative to `raw`.
+    objects: Option<List<'a>>,
+    keep: bool,
+}
+
+impl<'a> List<'a> {
+    fn new(scanned: ScannedList<'a>) -> Self {
+        List {
+            span: scanned.span,
+            items: scanned
+                .items
+                .into_iter()
+                .map(|(raw, probe)| Item {
+                    raw,
+                    probe,
+                    keep: true,
+                    rewritten: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn changed(&self) -> bool {
+        self.items
+            .iter()
+            .any(|item| !item.keep || item.rewritten.is_some())
+    }
+
+    fn kept(&self) -> impl Iterator<Item = &Item<'a>> {
+        self.items.iter().filter(|item| item.keep)
+    }
+
+    /// The array with only its kept items, in `container`'s formatting: the text
+    /// between `[` and the first item, between items, and before `]` is reused as the
+    /// sender wrote it.
+    fn render(&self, container: &str) -> String {
+        let spans: Vec<Range<usize>> = self
+            .items
+            .iter()
+            .map(|item| span(container, item.raw))
+            .collect();
+        let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
+            return "[]".into();
+        };
+        let mut out = String::with_capacity(self.span.len());
+        let mut kept = self
+            .items
+            .iter()
+            .zip(&spans)
+            .enumerate()
+            .filter(|(_, (item, _))| item.keep)
+            .peekable();
+        if kept.peek().is_none() {
+            return "[]".into();
+        }
+        out.push('[');
+        out.push_str(&container[self.span.start + 1..first.start]);
+        for (n, (i, (item, _))) in kept.enumerate() {
+            if n > 0 {
+                out.push_str(&container[spans[i - 1].end..spans[i].start]);
+            }
+            out.push_str(item.rewritten.as_deref().unwrap_or(item.raw));
+        }
+        out.push_str(&container[last.end..self.span.end - 1]);
+        out.push(']');
+        out
+    }
+}
+
+impl<'a> Item<'a> {
+    fn prediction(&self, job: bool) -> Option<Prediction<'_>> {
+        let probe = self.probe.as_ref()?;
+        Some(Prediction {
+            class: probe.class.as_deref()?,
+            confidence: if job {
+                probe.confidence.or(probe.image_confidence)
+            } else {
+                probe.confidence
+            },
+            mask: probe.mask.as_deref(),
+        })
+    }
+}
+
+impl<'a> Document<'a> {
+    /// Parses a predictions document. Any JSON value is accepted; documents of no
+    /// recognised shape simply have no items.
+    pub fn parse(text: &'a str) -> Result<Self, Error> {
+        let scanned = scan_document(text)
+            .map_err(|error| Error::msg(format!("predictions are not valid JSON: {error}")))?;
+        let images = scanned
+            .entries
+            .as_ref()
+            .filter(|_| scanned.predictions.is_none())
+            .and_then(|entries| entries.iter().find(|(key, _)| key == "imageResults"))
+            .and_then(|(_, raw)| read_images(text, raw));
+        Ok(Document {
+            text,
+            jobs: scanned
+                .jobs
+                .filter(|_| scanned.predictions.is_none())
+                .map(List::new),
+            plain: scanned.predictions.map(List::new),
+            entries: scanned.entries,
+            images,
+        })
+    }
+
+    /// A top-level string, number or boolean field, as text (`camera`, `timestamp`,
+    /// `feedId`).
+    pub fn field(&self, name: &str) -> Option<String> {
+        let raw = self.raw_field(name)?;
+        match raw.as_bytes().first()? {
+            b'"' => serde_json::from_str::<String>(raw).ok(),
+            b'{' | b'[' | b'n' => None,
+            _ => Some(raw.to_string()),
+        }
+    }
+
+    /// A top-level field as raw JSON text, exactly as it appears in the document.
+    pub fn raw_field(&self, name: &str) -> Option<&'a str> {
+        let entries = self.entries.as_ref()?;
+        entries
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, raw)| *raw)
+    }
+
+    /// The predictions still in the document, in document order.
+    pub fn items(&self) -> Vec<Prediction<'_>> {
+        if let Some(plain) = &self.plain {
+            return plain
+                .kept()
+                .filter_map(|item| item.prediction(false))
+                .collect();
+        }
+        if let Some(images) = &self.images {
+            return images
+                .images
+                .iter()
+                .filter(|image| image.keep)
+                .filter_map(|image| image.objects.as_ref())
+                .flat_map(|objects| objects.kept().filter_map(|item| item.prediction(false)))
+                .collect();
+        }
+        match &self.jobs {
+            Some(jobs) => jobs
+                .kept()
+                .filter_map(|item| item.prediction(true))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Keeps only the predictions for which `keep` is true, in every list of the
+    /// document. In batch results, an image left with no objects is removed too.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Prediction<'_>) -> bool) -> Retained {
+        let mut retained = Retained::default();
+        let mut kept_masks: Vec<String> = Vec::new();
+        let mut removed_masks: Vec<String> = Vec::new();
+        let mut judge = |list: &mut List<'_>, job: bool, counted: bool| {
+            for item in list.items.iter_mut().filter(|item| item.keep) {
+                let Some(prediction) = item.prediction(job) else {
+                    continue;
+                };
+                let verdict = keep(&prediction);
+                if let Some(mask) = prediction.mask {
+                    let masks = if verdict {
+                        &mut kept_masks
+                    } else {
+                        &mut removed_masks
+                    };
+                    masks.push(mask.to_string());
+                }
+                if counted {
+                    if verdict {
+                        retained.kept += 1;
+                    } else {
+                        retained.removed += 1;
+                    }
+                }
+                item.keep = verdict;
+            }
+        };
+        if let Some(plain) = &mut self.plain {
+            judge(plain, false, true);
+        }
+        let images_counted = self.images.is_some();
+        if let Some(jobs) = &mut self.jobs {
+            judge(jobs, true, !images_counted);
+        }
+        if let Some(images) = &mut self.images {
+            for image in images.images.iter_mut().filter(|image| image.keep) {
+                let Some(objects) = &mut image.objects else {
+                    continue;
+                };
+                if objects.items.is_empty() {
+                    continue;
+                }
+                judge(objects, false, true);
+                image.keep = objects.kept().next().is_some();
+            }
+        }
+        for mask in removed_masks {
+            if !kept_masks.contains(&mask) && !retained.orphaned_masks.contains(&mask) {
+                retained.orphaned_masks.push(mask);
+            }
+        }
+        retained
+    }
+
+    /// Removes a field from every prediction that has it (`mask`, say); returns how
+    /// many predictions changed.
+    pub fn remove_field(&mut self, field: &str) -> usize {
+        let mut changed = 0;
+        let mut strip = |list: &mut List<'_>| {
+            for item in list.items.iter_mut().filter(|item| item.keep) {
+                let text = item.rewritten.as_deref().unwrap_or(item.raw);
+                let Some(entries) = object_entries(text) else {
+                    continue;
+                };
+                if !entries.iter().any(|(key, _)| key == field) {
+                    continue;
+                }
+                let mut out = String::with_capacity(text.len());
+                out.push('{');
+                for (key, raw) in entries.iter().filter(|(key, _)| key != field) {
+                    if out.len() > 1 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::to_string(key).unwrap_or_default());
+                    out.push(':');
+                    out.push_str(raw);
+                }
+                out.push('}');
+                if let Some(probe) = &mut item.probe {
+                    match field {
+                        "mask" => probe.mask = None,
+                        "confidence" | "score" => probe.confidence = None,
+                        "class" | "label" => probe.class = None,
+                        _ => {}
+                    }
+                }
+                item.rewritten = Some(out);
+                changed += 1;
+            }
+        };
+        if let Some(plain) = &mut self.plain {
+            strip(plain);
+        }
+        if let Some(images) = &mut self.images {
+            for image in images.images.iter_mut() {
+                if let Some(objects) = &mut image.objects {
+                    strip(objects);
+                }
+            }
+        }
+        changed
+    }
+
+    /// Whether anything was removed or rewritten.
+    pub fn is_changed(&self) -> bool {
+        self.plain.as_ref().is_some_and(List::changed)
+            || self.jobs.as_ref().is_some_and(List::changed)
+            || self.images.as_ref().is_some_and(Images::changed)
+    }
+
+    /// The document as JSON text: the original text, with the arrays that changed
+    /// rebuilt from their kept items.
+    pub fn to_json(&self) -> String {
+        let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+        for list in [&self.plain, &self.jobs].into_iter().flatten() {
+            if list.changed() {
+                edits.push((list.span.clone(), list.render(self.text)));
+            }
+        }
+        if let Some(images) = self.images.as_ref().filter(|images| images.changed()) {
+            edits.push((images.span.clone(), images.render(self.text)));
+        }
+        splice(self.text, edits)
+    }
+}
+
+impl Images<'_> {
+    fn changed(&self) -> bool {
+        self.images
+            .iter()
+            .any(|image| !image.keep || image.objects.as_ref().is_some_and(List::changed))
+    }
+
+    fn render(&self, container: &str) -> String {
+        let images = List {
+            span: self.span.clone(),
+            items: self
+                .images
+                .iter()
+                .map(|image| Item {
+                    raw: image.raw,
+                    probe: None,
+                    keep: image.keep,
+                    rewritten: image
+                        .objects
+                        .as_ref()
+                        .filter(|objects| objects.changed())
+                        .map(|objects| {
+                            splice(
+                                image.raw,
+                                vec![(objects.span.clone(), objects.render(image.raw))],
+                            )
+                        }),
+                })
+                .collect(),
+        };
+        images.render(container)
+    }
+}
+
+/// `imageResults[]`, with each image's `objects` read as a list.
+fn read_images<'a>(text: &'a str, raw: &'a str) -> Option<Images<'a>> {
+    let images = array_items(raw)?
+        .into_iter()
+        .map(|(image, probe)| {
+            let objects = probe.and_then(|probe| probe.objects).and_then(|objects| {
+                let objects_text = &image[objects];
+                Some(List::new(ScannedList {
+                    span: span(image, objects_text),
+                    items: array_items(objects_text)?,
+                }))
+            });
+            Image {
+                raw: image,
+                objects,
+                keep: true,
+            }
+        })
+        .collect();
+    Some(Images {
+        span: span(text, raw),
+        images,
+    })
+}
+
+/// `text` with each range replaced; ranges must not overlap.
+fn splice(text: &str, mut edits: Vec<(Range<usize>, String)>) -> String {
+    edits.sort_by_key(|(range, _)| range.start);
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (range, replacement) in edits {
+        out.push_str(&text[at..range.start]);
+        out.push_str(&replacement);
+        at = range.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,143 @@
+use super::*;
+
+#[test]
+fn reads_per_image_predictions_with_and_without_confidence() {
+    let doc = Document::parse(
+        r#"{"predictions":[{"class":"person","confidence":0.9,"mask":"mask_0000.png"},{"label":"road"},7]}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        doc.items(),
+        vec![
+            Prediction {
+                class: "person",
+                confidence: Some(0.9),
+                mask: Some("mask_0000.png")
+            },
+            Prediction {
+                class: "road",
+                confidence: None,
+                mask: None
+            },
+        ]
+    );
+}
+
+#[test]
+fn fields_of_unexpected_types_read_as_absent() {
+    let doc = Document::parse(
+        r#"[{"class":"a","confidence":"high","mask":3,"bbox":{"x":[1]}},{"class":5}]"#,
+    )
+    .unwrap();
+    assert_eq!(
+        doc.items(),
+        vec![Prediction {
+            class: "a",
+            confidence: None,
+            mask: None
+        }]
+    );
+}
+
+#[test]
+fn reads_job_results_from_image_results_when_present() {
+    let doc = Document::parse(
+        r#"{"jobResults":[{"class":"car","image":{"confidence":0.5}}],
+            "imageResults":[{"objects":[{"class":"car","confidence":0.5},{"class":"dog","confidence":0.4}]}]}"#,
+    )
+    .unwrap();
+    let classes: Vec<_> = doc.items().iter().map(|p| p.class).collect();
+    assert_eq!(classes, ["car", "dog"]);
+    let jobs_only =
+        Document::parse(r#"{"jobResults":[{"class":"car","image":{"confidence":0.5}}]}"#).unwrap();
+    assert_eq!(jobs_only.items()[0].confidence, Some(0.5));
+}
+
+#[test]
+fn retain_narrows_both_job_lists_and_drops_emptied_images() {
+    let mut doc = Document::parse(
+        r#"{"jobResults":[{"class":"car","image":{"confidence":0.9}},{"class":"person","image":{"confidence":0.9}}],"imageResults":[{"id":"a","objects":[{"class":"car","confidence":0.9}]},{"id":"b","objects":[{"class":"person","confidence":0.9},{"class":"car","confidence":0.9}]}],"status":"done"}"#,
+    )
+    .unwrap();
+    let retained = doc.retain(|p| p.class == "person");
+    assert_eq!((retained.kept, retained.removed), (1, 2));
+    assert_eq!(
+        doc.to_json(),
+        r#"{"jobResults":[{"class":"person","image":{"confidence":0.9}}],"imageResults":[{"id":"b","objects":[{"class":"person","confidence":0.9}]}],"status":"done"}"#
+    );
+}
+
+#[test]
+fn retain_reports_masks_only_removed_predictions_used() {
+    let mut doc = Document::parse(
+        r#"[{"class":"a","mask":"m0"},{"class":"b","mask":"m1"},{"class":"a","mask":"m1"}]"#,
+    )
+    .unwrap();
+    let retained = doc.retain(|p| p.class == "a");
+    assert_eq!(retained.orphaned_masks, Vec::<String>::new());
+    let retained = doc.retain(|p| p.mask == Some("m1"));
+    assert_eq!(retained.orphaned_masks, vec!["m0".to_string()]);
+    assert_eq!(doc.to_json(), r#"[{"class":"a","mask":"m1"}]"#);
+}
+
+#[test]
+fn unchanged_text_is_kept_byte_for_byte() {
+    let text = "{ \"camera\" : \"d\\u00f6ck\",\n  \"predictions\": [ {\"class\": \"a\", \"confidence\": 1.50e0} ] }\n";
+    let mut doc = Document::parse(text).unwrap();
+    assert!(!doc.is_changed());
+    assert_eq!(doc.retain(|_| true).kept, 1);
+    assert_eq!(doc.to_json(), text);
+    assert_eq!(doc.field("camera").as_deref(), Some("döck"));
+    doc.retain(|_| false);
+    assert_eq!(
+        doc.to_json(),
+        "{ \"camera\" : \"d\\u00f6ck\",\n  \"predictions\": [] }\n"
+    );
+}
+
+#[test]
+fn remove_field_rewrites_only_the_predictions_that_have_it() {
+    let mut doc = Document::parse(
+        r#"{"predictions":[{"class":"a","mask":"m0","x":1},{"class":"b"}],"mask":"top"}"#,
+    )
+    .unwrap();
+    assert_eq!(doc.remove_field("mask"), 1);
+    assert_eq!(
+        doc.to_json(),
+        r#"{"predictions":[{"class":"a","x":1},{"class":"b"}],"mask":"top"}"#
+    );
+    assert_eq!(doc.items()[0].mask, None);
+    assert_eq!(doc.remove_field("mask"), 0);
+}
+
+#[test]
+fn fields_read_scalars_only() {
+    let doc =
+        Document::parse(r#"{"a":"text","b":12.50,"c":true,"d":null,"e":[1],"f":{"g":1}}"#).unwrap();
+    let fields: Vec<_> = ["a", "b", "c", "d", "e", "f", "z"]
+        .iter()
+        .map(|name| doc.field(name))
+        .collect();
+    let expected = [
+        Some("text"),
+        Some("12.50"),
+        Some("true"),
+        None,
+        None,
+        None,
+        None,
+    ];
+    assert_eq!(fields, expected.map(|v| v.map(String::from)));
+    assert_eq!(doc.raw_field("f").unwrap(), r#"{"g":1}"#);
+}
+
+#[test]
+fn documents_of_unknown_shape_have_no_items() {
+    let mut doc = Document::parse(r#"{"text":"hello"}"#).unwrap();
+    assert!(doc.items().is_empty());
+    assert_eq!(doc.retain(|_| false), Retained::default());
+    assert_eq!(doc.to_json(), r#"{"text":"hello"}"#);
+    assert!(Document::parse("not json").is_err());
+    assert!(Document::parse(r#"{"predictions": [}"#).is_err());
+    assert!(Document::parse("42").unwrap().items().is_empty());
+}
