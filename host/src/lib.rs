@@ -1,11 +1,33 @@
 //! Weir: a WebAssembly-plugin event router for machine-learning predictions.
 //!
+//! The event path, in modules:
+//!
+//! ```text
+//! ingest --> pipeline (plugin filters) --> outbox --> dispatch --> webhook URLs
+//! ```
+//!
 //! # Layout
 //!
+//! - [`config`]: the TOML config, typed, validated all at once.
 //! - [`event`]: the event envelope, and a filter's verdict on it.
+//! - [`ingest`]: the HTTP listener that accepts predictions.
+//! - [`pipeline`]: one event through a route's filters, and the failure policy.
 //! - [`plugin`]: the plugin runtime: engine, compiled plugins, instance pools, limits.
+//! - [`outbox`]: where accepted deliveries wait.
+//! - [`dispatch`]: per-destination lanes that deliver, sign and retry.
+//! - [`topology`]: a config made into running routes and destinations.
+//! - [`admin`]: health, readiness and the admin API.
+//! - [`server`]: starting and stopping all of it.
 //! - [`cli`]: the `weir` command line.
 
+pub mod admin;
 pub mod cli;
+pub mod config;
+pub mod dispatch;
 pub mod event;
+pub mod ingest;
+pub mod outbox;
+pub mod pipeline;
 pub mod plugin;
+pub mod server;
+pub mod topology;

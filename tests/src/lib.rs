@@ -5,8 +5,12 @@
 //!
 //! - this file: fixtures and plugin files.
 //! - [`js`]: building `plugins/js-class-filter` with node, or saying why not.
+//! - [`receiver`]: a webhook receiver that records what arrives.
+//! - [`router`]: the real router, started in the test process.
 
 pub mod js;
+pub mod receiver;
+pub mod router;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -133,4 +137,78 @@ pub fn assert_json(actual: &str, expected: serde_json::Value) {
     let parsed: serde_json::Value =
         serde_json::from_str(actual).unwrap_or_else(|e| panic!("not JSON ({e}): {actual}"));
     assert_eq!(parsed.to_string(), expected.to_string());
+}
+
+/// A part of a multipart body: (field name, file name, content type, bytes).
+pub type Part<'a> = (&'a str, Option<&'a str>, &'a str, &'a [u8]);
+
+/// A `multipart/form-data` body of these parts, and its content type.
+pub fn multipart_body(parts: &[Part<'_>]) -> (String, Vec<u8>) {
+    let boundary = "----weir-test-boundary-7d3a";
+    let mut body = Vec::new();
+    for (field, file, content_type, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file {
+            Some(file) => body.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{field}\"; filename=\"{file}\"\r\n"
+                )
+                .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{field}\"\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(format!("Content-Type: {content_type}\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A camera event as seed 000 sends it: multipart with `predictions.json`,
+/// `image.jpeg` and the fixture's masks, each in a `file` field.
+pub fn camera_multipart(stem: &str) -> (String, Vec<u8>) {
+    let predictions = fixture(&format!("{stem}.json"));
+    let image = fixture_bytes("image.jpeg");
+    let masks: Vec<(String, Bytes)> = fixture_masks(stem)
+        .into_iter()
+        .map(|(name, file)| (name, fixture_bytes(&file)))
+        .collect();
+    let mut parts: Vec<Part<'_>> = vec![
+        ("file", Some("image.jpeg"), "image/jpeg", &image),
+        (
+            "file",
+            Some("predictions.json"),
+            "application/json",
+            predictions.as_bytes(),
+        ),
+    ];
+    for (name, bytes) in &masks {
+        parts.push(("file", Some(name.as_str()), "image/png", bytes));
+    }
+    multipart_body(&parts)
+}
+
+/// The parts of a received multipart body: (file name, content type, bytes), parsed
+/// by an independent implementation (multer).
+pub async fn parse_multipart(content_type: &str, body: Bytes) -> Vec<(String, String, Bytes)> {
+    let boundary = multer::parse_boundary(content_type).expect("a multipart content type");
+    let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
+    let mut form = multer::Multipart::new(stream, boundary);
+    let mut parts = Vec::new();
+    while let Some(field) = form
+        .next_field()
+        .await
+        .expect("a well-formed multipart body")
+    {
+        let name = field.file_name().unwrap_or_default().to_string();
+        let content_type = field
+            .content_type()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        parts.push((name, content_type, field.bytes().await.unwrap()));
+    }
+    parts
 }

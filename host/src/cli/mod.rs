@@ -4,8 +4,11 @@
 //! 64 for a wrong invocation or config, 65 for bad input data, 1 for a failure while
 //! doing the job.
 
+mod check;
 mod filter;
 mod logging;
+mod run;
+mod source;
 
 use std::process::ExitCode;
 
@@ -29,8 +32,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the router: receive predictions, filter them, deliver them.
+    Run(run::RunArgs),
+    /// Check a config and the plugins it names; list every problem.
+    Check(check::CheckArgs),
     /// Run one filter on one event and print the verdict, the output and the time taken.
-    Filter(filter::FilterArgs),
+    Filter(Box<filter::FilterArgs>),
 }
 
 /// Runs the command line.
@@ -38,6 +45,16 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_format);
     match cli.command {
-        Command::Filter(args) => filter::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Filter(args) => filter::run(*args),
     }
+}
+
+/// Prints config problems, one per line, and how many there are.
+fn print_problems(problems: &[crate::config::ConfigError]) {
+    for problem in problems {
+        eprintln!("error: {problem}");
+    }
+    eprintln!("{} problem(s) found; nothing was started", problems.len());
 }

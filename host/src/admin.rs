@@ -1,0 +1,69 @@
+//! The admin listener: liveness, readiness, and (as they come) the admin API. It is a
+//! listener of its own so that an orchestrator's probes never queue behind ingest.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+/// Readiness: true once plugins are loaded and listeners bound, false again when
+/// shutting down.
+#[derive(Clone, Default)]
+pub struct Readiness(Arc<AtomicBool>);
+
+impl Readiness {
+    /// Marks ready or not.
+    pub fn set(&self, ready: bool) {
+        self.0.store(ready, Ordering::SeqCst);
+    }
+
+    /// Whether ready.
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// What the admin API reads.
+#[derive(Clone)]
+pub struct AdminState {
+    /// Readiness.
+    pub ready: Readiness,
+    /// Deliveries pending in the outbox.
+    pub outbox: Arc<dyn crate::outbox::Outbox>,
+}
+
+/// The admin router.
+pub fn router(state: AdminState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                axum::Json(json!({ "error": "no such admin endpoint" })),
+            )
+        })
+        .with_state(state)
+}
+
+async fn healthz() -> Response {
+    axum::Json(json!({ "status": "ok" })).into_response()
+}
+
+async fn readyz(State(state): State<AdminState>) -> Response {
+    let pending = state.outbox.pending();
+    if state.ready.get() {
+        axum::Json(json!({ "status": "ready", "pending_deliveries": pending })).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({ "status": "not ready", "pending_deliveries": pending })),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,483 @@
+//! Reading a config file and checking it, reporting every problem at once.
+//!
+//! Each section, route and destination is deserialized on its own, so one typo does
+//! not hide the next; then the references between them (routes to destinations and
+//! plugins) and the values (URLs, secrets, limits) are checked. Every problem names
+//! the file, the key and what to do.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use toml::{Table, Value};
+
+use super::env::expand;
+use super::{BodyFormat, Config, FailurePolicy};
+use crate::plugin::engine::MAX_INSTANCE_MEMORY;
+
+/// One problem with a config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The config file (or `(default config)`).
+    pub file: String,
+    /// The key, as a dotted path (`destinations.slack.url`); empty for the whole file.
+    pub key: String,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.file, self.key, self.message)
+        }
+    }
+}
+
+/// Collects problems for one file.
+struct Problems {
+    file: String,
+    list: Vec<ConfigError>,
+}
+
+impl Problems {
+    fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.list.push(ConfigError {
+            file: self.file.clone(),
+            key: key.into(),
+            message: message.into(),
+        });
+    }
+}
+
+/// Reads and checks a config file, expanding `${VAR}` from the process environment.
+pub fn load_file(path: &Path) -> Result<Config, Vec<ConfigError>> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        vec![ConfigError {
+            file: file.clone(),
+            key: String::new(),
+            message: format!("cannot read the config file: {error}"),
+        }]
+    })?;
+    load_str(&text, &file, &|name| std::env::var(name).ok())
+}
+
+/// Checks config text; `file` names it in messages, `env` looks up `${VAR}`s.
+pub fn load_str(
+    text: &str,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Vec<ConfigError>> {
+    let mut problems = Problems {
+        file: file.to_string(),
+        list: Vec::new(),
+    };
+    let mut table: Table = match text.parse() {
+        Ok(table) => table,
+        Err(error) => {
+            let message = error.to_string().replace('\n', " ").trim().to_string();
+            problems.add("", format!("not valid TOML: {message}"));
+            return Err(problems.list);
+        }
+    };
+    for (key, value) in table.iter_mut() {
+        expand_value(value, key, env, &mut problems);
+    }
+
+    let mut config = Config::default();
+    for (key, value) in table {
+        match key.as_str() {
+            "server" => section(&key, value, &mut config.server, &mut problems),
+            "admin" => section(&key, value, &mut config.admin, &mut problems),
+            "plugins" => section(&key, value, &mut config.plugins, &mut problems),
+            "storage" => section(&key, value, &mut config.storage, &mut problems),
+            "routes" | "destinations" => {
+                let Value::Table(entries) = value else {
+                    problems.add(&key, format!("must be a table of named entries, like [{key}.NAME]"));
+                    continue;
+                };
+                for (name, entry) in entries {
+                    let path = format!("{key}.{name}");
+                    if key == "routes" {
+                        if let Some(route) = typed(&path, entry, &mut problems) {
+                            config.routes.insert(name, route);
+                        }
+                    } else if let Some(destination) = typed(&path, entry, &mut problems) {
+                        config.destinations.insert(name, destination);
+                    }
+                }
+            }
+            other => problems.add(
+                other,
+                "is not a section Weir knows; the sections are server, admin, plugins, storage, routes, destinations",
+            ),
+        }
+    }
+    validate(&config, &mut problems);
+    if problems.list.is_empty() {
+        Ok(config)
+    } else {
+        Err(problems.list)
+    }
+}
+
+fn section<T: DeserializeOwned>(key: &str, value: Value, slot: &mut T, problems: &mut Problems) {
+    if let Some(parsed) = typed(key, value, problems) {
+        *slot = parsed;
+    }
+}
+
+fn typed<T: DeserializeOwned>(key: &str, value: Value, problems: &mut Problems) -> Option<T> {
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(parsed) => Some(parsed),
+        Err(error) => {
+            let inner = error.path().to_string();
+            let path = if inner == "." {
+                key.to_string()
+            } else {
+                format!("{key}.{inner}")
+            };
+            let mut message = error.into_inner().to_string().trim_end().replace('\n', " ");
+            // The TOML deserializer repeats the key (" in `listen`"); the path says it.
+            if let Some(at) = message.rfind(" in `").filter(|_| message.ends_with('`')) {
+                message.truncate(at);
+            }
+            problems.add(path, message);
+            None
+        }
+    }
+}
+
+fn expand_value(
+    value: &mut Value,
+    path: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Problems,
+) {
+    match value {
+        Value::String(text) => match expand(text, env) {
+            Ok(expanded) => *text = expanded,
+            Err(message) => problems.add(path, message),
+        },
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                expand_value(item, &format!("{path}[{i}]"), env, problems);
+            }
+        }
+        Value::Table(table) => {
+            for (key, item) in table.iter_mut() {
+                expand_value(item, &format!("{path}.{key}"), env, problems);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Names for routes and destinations: they appear in URLs, headers and logs.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn validate(config: &Config, problems: &mut Problems) {
+    if config.routes.is_empty() {
+        problems.add(
+            "routes",
+            "no routes are defined: add a [routes.NAME] section (see weir.example.toml)",
+        );
+    }
+    if config.server.listen == config.admin.listen && config.server.listen.port() != 0 {
+        problems.add(
+            "admin.listen",
+            format!(
+                "is the same address as server.listen ({}); give the admin listener its own port",
+                config.admin.listen
+            ),
+        );
+    }
+    if config.server.max_body.0 < 1024 {
+        problems.add(
+            "server.max_body",
+            format!(
+                "{} is too small for any event; use at least 1KiB",
+                config.server.max_body
+            ),
+        );
+    }
+    if config.storage.max_pending == 0 {
+        problems.add("storage.max_pending", "must be at least 1");
+    }
+    if config.plugins.max_instances == 0 {
+        problems.add("plugins.max_instances", "must be at least 1");
+    }
+    for (name, route) in &config.routes {
+        validate_route(config, name, route, problems);
+    }
+    for (name, destination) in &config.destinations {
+        validate_destination(name, destination, problems);
+    }
+}
+
+fn validate_route(
+    config: &Config,
+    name: &str,
+    route: &super::RouteConfig,
+    problems: &mut Problems,
+) {
+    let key = format!("routes.{name}");
+    if !valid_name(name) {
+        problems.add(
+            &key,
+            "route names may use only letters, digits, - and _ (they appear in the ingest URL)",
+        );
+    }
+    if route.destinations.is_empty() {
+        problems.add(
+            format!("{key}.destinations"),
+            "is empty: name at least one destination",
+        );
+    }
+    for (i, destination) in route.destinations.iter().enumerate() {
+        if !config.destinations.contains_key(destination) {
+            problems.add(
+                format!("{key}.destinations[{i}]"),
+                format!("{destination:?} is not a defined destination; define [destinations.{destination}] or remove it"),
+            );
+        }
+        if route.destinations[..i].contains(destination) {
+            problems.add(
+                format!("{key}.destinations[{i}]"),
+                format!("{destination:?} is listed twice"),
+            );
+        }
+    }
+    if let FailurePolicy::SendTo(destination) = &route.on_filter_error
+        && !config.destinations.contains_key(destination)
+    {
+        problems.add(
+                format!("{key}.on_filter_error.send_to"),
+                format!("{destination:?} is not a defined destination; define [destinations.{destination}] or choose another"),
+            );
+    }
+    for (i, filter) in route.filters.iter().enumerate() {
+        let key = format!("{key}.filters[{i}]");
+        if filter.plugin.trim().is_empty() {
+            problems.add(
+                format!("{key}.plugin"),
+                "is empty: name a plugin (a file stem in the plugin folder, or an example)",
+            );
+        }
+        if let Some(timeout) = filter.timeout
+            && (timeout.0.is_zero() || timeout.0 > std::time::Duration::from_secs(60))
+        {
+            problems.add(
+                format!("{key}.timeout"),
+                "must be more than 0 and at most 60s; filters run while the sender waits",
+            );
+        }
+        if let Some(memory) = filter.memory
+            && (memory.0 < (1 << 20) || memory.0 > MAX_INSTANCE_MEMORY)
+        {
+            problems.add(
+                format!("{key}.memory"),
+                format!("{memory} is out of range; use between 1MiB and 4GiB"),
+            );
+        }
+        if let Some(value) = &filter.config
+            && serde_json::to_value(value).is_err()
+        {
+            problems.add(
+                format!("{key}.config"),
+                "cannot be turned into JSON for the plugin",
+            );
+        }
+    }
+}
+
+fn validate_destination(
+    name: &str,
+    destination: &super::DestinationConfig,
+    problems: &mut Problems,
+) {
+    let key = format!("destinations.{name}");
+    if !valid_name(name) {
+        problems.add(
+            &key,
+            "destination names may use only letters, digits, - and _",
+        );
+    }
+    if destination.url != "log:" {
+        match url::Url::parse(&destination.url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+            Ok(url) => problems.add(
+                format!("{key}.url"),
+                format!(
+                    "{:?} has scheme {:?}; use an http:// or https:// URL, or log:",
+                    destination.url,
+                    url.scheme()
+                ),
+            ),
+            Err(error) => problems.add(
+                format!("{key}.url"),
+                format!(
+                    "{:?} is not a URL ({error}); use an http:// or https:// URL, or log:",
+                    destination.url
+                ),
+            ),
+        }
+    }
+    if destination.format == BodyFormat::Json
+        && (destination.include_image || destination.include_masks)
+    {
+        problems.add(
+            &key,
+            "include_image and include_masks only apply to format = \"multipart\"; set the format or remove them",
+        );
+    }
+    if let Some(secret) = &destination.secret
+        && let Err(message) = crate::dispatch::signing::SigningKey::parse(secret.expose())
+    {
+        problems.add(format!("{key}.secret"), message);
+    }
+    for (header, value) in &destination.headers {
+        if axum::http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+            problems.add(
+                format!("{key}.headers.{header}"),
+                "is not a valid HTTP header name",
+            );
+        } else if axum::http::HeaderValue::from_str(value.expose()).is_err() {
+            problems.add(
+                format!("{key}.headers.{header}"),
+                "has a value that is not valid in an HTTP header (control characters?)",
+            );
+        }
+    }
+    if destination.timeout.0.is_zero() {
+        problems.add(format!("{key}.timeout"), "must be more than 0");
+    }
+    if destination.max_in_flight == 0 || destination.max_in_flight > 1024 {
+        problems.add(format!("{key}.max_in_flight"), "must be between 1 and 1024");
+    }
+    let retry = &destination.retry;
+    if retry.multiplier < 1.0 {
+        problems.add(
+            format!("{key}.retry.multiplier"),
+            "must be at least 1 (delays never shrink)",
+        );
+    }
+    if !(0.0..=1.0).contains(&retry.jitter) {
+        problems.add(
+            format!("{key}.retry.jitter"),
+            "must be between 0 and 1 (a fraction of the delay)",
+        );
+    }
+    if retry.schedule.as_ref().is_some_and(Vec::is_empty) {
+        problems.add(
+            format!("{key}.retry.schedule"),
+            "is empty; remove it to use the exponential schedule, or list delays",
+        );
+    }
+    if retry.initial_delay > retry.max_delay {
+        problems.add(
+            format!("{key}.retry.initial_delay"),
+            "is longer than retry.max_delay",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, Vec<String>> {
+        load_str(text, "weir.toml", &|name| {
+            (name == "TOKEN").then(|| "t0k3n".to_string())
+        })
+        .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+    }
+
+    const MINIMAL: &str = r#"
+        [routes.cameras]
+        destinations = ["hook"]
+        [destinations.hook]
+        url = "http://127.0.0.1:9000/hook"
+    "#;
+
+    #[test]
+    fn a_minimal_config_gets_the_defaults() {
+        let config = load(MINIMAL).unwrap();
+        assert_eq!(config.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.destinations["hook"].retry.max_retries, 5);
+        assert_eq!(
+            config.destinations["hook"].timeout.0,
+            std::time::Duration::from_secs(10)
+        );
+        assert_eq!(
+            config.routes["cameras"].on_filter_error,
+            FailurePolicy::Drop
+        );
+    }
+
+    #[test]
+    fn expands_environment_variables_and_names_missing_ones() {
+        let text = format!("{MINIMAL}\n[server]\ningest_token = \"${{TOKEN}}\"\n");
+        let config = load(&text).unwrap();
+        assert_eq!(config.server.ingest_token.unwrap().expose(), "t0k3n");
+        let text = format!("{MINIMAL}\n[server]\ningest_token = \"${{MISSING}}\"\n");
+        assert_eq!(
+            load(&text).unwrap_err(),
+            [
+                "weir.toml: server.ingest_token: environment variable MISSING is not set; export it, or remove the reference"
+            ]
+        );
+    }
+
+    #[test]
+    fn lists_every_problem_at_once() {
+        let text = r#"
+            [server]
+            listen = "nowhere"
+            [routes.cameras]
+            destinations = ["hook", "ghost"]
+            on_filter_error = "explode"
+            [routes."bad name"]
+            destinations = ["hook"]
+            [destinations.hook]
+            url = "ftp://example.com"
+            secret = "hunter2"
+            retry = { jitter = 3.0 }
+            [extra]
+        "#;
+        let errors = load(text).unwrap_err();
+        assert_eq!(
+            errors,
+            [
+                "weir.toml: extra: is not a section Weir knows; the sections are server, admin, plugins, storage, routes, destinations",
+                "weir.toml: routes.cameras.on_filter_error: \"explode\" must be \"drop\", \"pass\", or { send_to = \"DESTINATION\" }",
+                "weir.toml: server.listen: invalid socket address syntax",
+                "weir.toml: routes.bad name: route names may use only letters, digits, - and _ (they appear in the ingest URL)",
+                "weir.toml: destinations.hook.url: \"ftp://example.com\" has scheme \"ftp\"; use an http:// or https:// URL, or log:",
+                "weir.toml: destinations.hook.secret: a signing secret must be whsec_ followed by base64 (24 to 64 random bytes); generate one with: echo whsec_$(openssl rand -base64 32)",
+                "weir.toml: destinations.hook.retry.jitter: must be between 0 and 1 (a fraction of the delay)",
+            ]
+        );
+    }
+
+    #[test]
+    fn reports_toml_syntax_errors_with_their_position() {
+        let errors = load("[routes\n").unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].starts_with("weir.toml: not valid TOML: "),
+            "{}",
+            errors[0]
+        );
+        assert!(errors[0].contains("line 1"), "{}", errors[0]);
+    }
+}

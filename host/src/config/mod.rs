@@ -1,0 +1,362 @@
+//! Weir's configuration: one TOML file, typed, every key documented.
+//!
+//! `weir.example.toml` at the repository root shows every option with its default.
+//! Loading ([`load`]) expands `${ENV}` references, checks every section and entry on
+//! its own, and then checks the references between them, so that one run lists every
+//! problem ([`ConfigError`]) rather than the first.
+//!
+//! # Layout
+//!
+//! - this file: the config types and their defaults.
+//! - [`load`]: reading, expanding, deserializing and validating, all problems at once.
+//! - [`env`]: `${VAR}` expansion.
+//! - [`units`]: durations and sizes.
+//! - [`default`]: the config `weir run` uses when given none.
+
+pub mod default;
+pub mod env;
+pub mod load;
+pub mod units;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize, Serializer};
+
+pub use load::{ConfigError, load_file, load_str};
+pub use units::{Size, Span};
+
+/// The whole config file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The ingest listeners and request limits.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// The admin listener (health, readiness, admin API).
+    #[serde(default)]
+    pub admin: AdminConfig,
+    /// Where plugins come from.
+    #[serde(default)]
+    pub plugins: PluginsConfig,
+    /// Where pending deliveries are kept.
+    #[serde(default)]
+    pub storage: StorageConfig,
+    /// Routes, by name: `POST /ingest/{name}`.
+    #[serde(default)]
+    pub routes: BTreeMap<String, RouteConfig>,
+    /// Destinations, by name.
+    #[serde(default)]
+    pub destinations: BTreeMap<String, DestinationConfig>,
+}
+
+/// `[server]`: where predictions come in.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// TCP address of the ingest listener.
+    pub listen: SocketAddr,
+    /// Also listen on this Unix socket (sidecars in the same pod or host).
+    pub unix_socket: Option<PathBuf>,
+    /// Largest request body accepted; larger ones get 413.
+    pub max_body: Size,
+    /// When set, ingest requests must carry `Authorization: Bearer <token>`.
+    pub ingest_token: Option<Secret>,
+    /// How long in-flight deliveries may take to finish after SIGTERM.
+    pub shutdown_grace: Span,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            unix_socket: None,
+            max_body: Size(32 << 20),
+            ingest_token: None,
+            shutdown_grace: Span(Duration::from_secs(10)),
+        }
+    }
+}
+
+/// `[admin]`: the operator's listener, apart from ingest.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// TCP address of the admin listener (`/healthz`, `/readyz`, `/admin/...`).
+    pub listen: SocketAddr,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+        }
+    }
+}
+
+/// `[plugins]`: where filters come from.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginsConfig {
+    /// Folder of `.wasm` filters, named by file stem. The example filters
+    /// (class-filter, strip-masks, reshape, route-by-class) are always available too;
+    /// a file of the same name here takes precedence.
+    pub dir: Option<PathBuf>,
+    /// Where compiled plugin code is cached between runs.
+    pub cache_dir: Option<PathBuf>,
+    /// Instances that may exist at once across all plugins.
+    pub max_instances: u32,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        PluginsConfig {
+            dir: None,
+            cache_dir: Some(PathBuf::from(".weir/cache")),
+            max_instances: 128,
+        }
+    }
+}
+
+/// `[storage]`: where pending deliveries wait.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// `memory`: fast, but deliveries still pending when the process stops are lost.
+    pub kind: StorageKind,
+    /// Most deliveries that may wait at once; past it, ingest answers 503 with
+    /// `Retry-After` instead of accepting more.
+    pub max_pending: usize,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            kind: StorageKind::Memory,
+            max_pending: 100_000,
+        }
+    }
+}
+
+/// Where pending deliveries are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StorageKind {
+    /// In memory: lost if the process stops.
+    Memory,
+}
+
+/// `[routes.NAME]`: one filter chain and where its survivors go.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Filters, run in order.
+    #[serde(default)]
+    pub filters: Vec<FilterConfig>,
+    /// Names of the destinations events of this route go to (filters may narrow them).
+    pub destinations: Vec<String>,
+    /// What happens to an event when a filter fails on it.
+    #[serde(default)]
+    pub on_filter_error: FailurePolicy,
+}
+
+/// One filter of a route.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterConfig {
+    /// The plugin's name: a file stem in the plugin folder, or an example plugin.
+    pub plugin: String,
+    /// The filter's own configuration, passed to its `init` as JSON.
+    #[serde(default)]
+    pub config: Option<toml::Value>,
+    /// Deadline of one call.
+    #[serde(default)]
+    pub timeout: Option<Span>,
+    /// Memory cap of one instance.
+    #[serde(default)]
+    pub memory: Option<Size>,
+    /// `reuse` warm instances (default) or a `fresh` instance per event.
+    #[serde(default)]
+    pub instances: Option<InstancesConfig>,
+}
+
+/// Instance policy of a filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InstancesConfig {
+    /// Reuse warm instances.
+    Reuse,
+    /// A fresh instance per event.
+    Fresh,
+}
+
+/// What a route does with an event when one of its filters fails (declines it, traps,
+/// overruns its deadline or memory, or returns something invalid).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum FailurePolicy {
+    /// Stop the event; it is counted and logged (the default: a failed filter may have
+    /// been the one that removes what must not be sent).
+    #[default]
+    Drop,
+    /// Skip the failed filter and go on with the event as it was.
+    Pass,
+    /// Send the event, as it was before the failed filter, to this destination only.
+    SendTo(String),
+}
+
+impl<'de> Deserialize<'de> for FailurePolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct SendTo {
+            send_to: String,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Word(String),
+            Table(SendTo),
+        }
+        let message = "must be \"drop\", \"pass\", or { send_to = \"DESTINATION\" }";
+        match Raw::deserialize(deserializer).map_err(|_| serde::de::Error::custom(message))? {
+            Raw::Word(word) if word == "drop" => Ok(FailurePolicy::Drop),
+            Raw::Word(word) if word == "pass" => Ok(FailurePolicy::Pass),
+            Raw::Word(word) => Err(serde::de::Error::custom(format!("{word:?} {message}"))),
+            Raw::Table(table) => Ok(FailurePolicy::SendTo(table.send_to)),
+        }
+    }
+}
+
+impl Serialize for FailurePolicy {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            FailurePolicy::Drop => serializer.serialize_str("drop"),
+            FailurePolicy::Pass => serializer.serialize_str("pass"),
+            FailurePolicy::SendTo(name) => {
+                use serde::ser::SerializeMap;
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("send_to", name)?;
+                map.end()
+            }
+        }
+    }
+}
+
+/// `[destinations.NAME]`: one webhook receiver.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationConfig {
+    /// `http://` or `https://` URL, or `log:` to write deliveries to Weir's log.
+    pub url: String,
+    /// Body format.
+    #[serde(default)]
+    pub format: BodyFormat,
+    /// With `multipart`: send the `image.jpeg` part.
+    #[serde(default)]
+    pub include_image: bool,
+    /// With `multipart`: send the `mask_NNNN.png` parts.
+    #[serde(default)]
+    pub include_masks: bool,
+    /// Extra request headers (an `Authorization` header, say).
+    #[serde(default)]
+    pub headers: BTreeMap<String, Secret>,
+    /// Standard Webhooks signing secret (`whsec_...`): when set, every request carries
+    /// `webhook-signature`.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// How long one attempt may take.
+    #[serde(default = "default_timeout")]
+    pub timeout: Span,
+    /// Requests in flight at once to this destination.
+    #[serde(default = "default_in_flight")]
+    pub max_in_flight: usize,
+    /// When to try again after a failed attempt.
+    #[serde(default)]
+    pub retry: RetryConfig,
+}
+
+fn default_timeout() -> Span {
+    Span(Duration::from_secs(10))
+}
+
+fn default_in_flight() -> usize {
+    8
+}
+
+/// How a destination receives events.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BodyFormat {
+    /// The predictions JSON as the body; event id, route, task and metadata in headers.
+    #[default]
+    Json,
+    /// `multipart/form-data` in the camera-inference shape: `predictions.json`, and the
+    /// image and masks when included.
+    Multipart,
+}
+
+/// `[destinations.NAME.retry]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    /// Retries after the first attempt (so `5` means up to 6 attempts).
+    pub max_retries: u32,
+    /// Delay before the first retry.
+    pub initial_delay: Span,
+    /// Each retry waits this many times longer than the previous one.
+    pub multiplier: f64,
+    /// Longest delay between two attempts.
+    pub max_delay: Span,
+    /// Randomness added to each delay, as a fraction of it (0.2 = up to ±20 %), so
+    /// that retries of many events do not arrive together.
+    pub jitter: f64,
+    /// Explicit delays, one per retry, instead of the exponential schedule.
+    pub schedule: Option<Vec<Span>>,
+    /// Longest `Retry-After` a receiver may ask for; longer ones are cut to this.
+    pub max_retry_after: Span,
+    /// Also retry 4xx answers other than 408 and 429 (off: those mean the request
+    /// itself is wrong, and sending it again will not help).
+    pub retry_client_errors: bool,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            max_retries: 5,
+            initial_delay: Span(Duration::from_secs(1)),
+            multiplier: 4.0,
+            max_delay: Span(Duration::from_secs(300)),
+            jitter: 0.2,
+            schedule: None,
+            max_retry_after: Span(Duration::from_secs(3600)),
+            retry_client_errors: false,
+        }
+    }
+}
+
+/// A string that may hold a secret: printed as `<redacted>` in logs and the admin API.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("<redacted>")
+    }
+}

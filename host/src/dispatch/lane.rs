@@ -1,0 +1,142 @@
+//! One destination's lane: takes its due deliveries from the outbox, keeps at most
+//! `max_in_flight` requests going, and records each attempt.
+//!
+//! Lanes share nothing but the HTTP client and the outbox, so a receiver that is slow
+//! or dead only ever fills its own lane.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::attempt::{Outcome, attempt};
+use super::destination::Destination;
+use super::retry::{Disposition, next_delay};
+use crate::outbox::{Delivery, Next, Outbox};
+
+/// How long a lane waits before asking the outbox again after it failed.
+const OUTBOX_ERROR_BACKOFF: Duration = Duration::from_secs(1);
+
+/// A destination's lane.
+pub struct Lane {
+    /// The destination; swapped in place when the config changes.
+    pub destination: Arc<ArcSwap<Destination>>,
+    /// Where deliveries wait.
+    pub outbox: Arc<dyn Outbox>,
+    /// Shared HTTP client.
+    pub client: reqwest::Client,
+    /// Cancelled when the lane must stop.
+    pub stop: CancellationToken,
+    /// When stopping: still send what is due (memory storage, where whatever is left
+    /// is lost), rather than only finish what is in flight (durable storage).
+    pub drain: Arc<AtomicBool>,
+}
+
+impl Lane {
+    /// Runs until stopped, then waits for the attempts in flight.
+    pub async fn run(self) {
+        let name = self.destination.load().name.clone();
+        let notify = self.outbox.notifier(&name);
+        let mut in_flight: JoinSet<(Delivery, Outcome)> = JoinSet::new();
+        let mut next_due: Option<Instant> = None;
+        loop {
+            let stopping = self.stop.is_cancelled();
+            let draining = stopping && self.drain.load(Ordering::SeqCst);
+            let destination = self.destination.load_full();
+            let free = destination.max_in_flight.saturating_sub(in_flight.len());
+            let mut claimed_any = false;
+            if free > 0 && (!stopping || draining) {
+                match self.outbox.claim(&name, free).await {
+                    Ok(claimed) => {
+                        next_due = claimed.next_due;
+                        claimed_any = !claimed.deliveries.is_empty();
+                        for delivery in claimed.deliveries {
+                            let client = self.client.clone();
+                            let destination = destination.clone();
+                            in_flight.spawn(async move {
+                                let outcome = attempt(&client, &destination, &delivery).await;
+                                (delivery, outcome)
+                            });
+                        }
+                    }
+                    Err(error) => {
+                        tracing::error!(destination = %name, %error, "cannot take deliveries from the outbox");
+                        next_due = Some(Instant::now() + OUTBOX_ERROR_BACKOFF);
+                    }
+                }
+            }
+            if stopping && in_flight.is_empty() && !claimed_any {
+                break;
+            }
+            let wake_at = next_due
+                .map(tokio::time::Instant::from_std)
+                .filter(|_| !stopping);
+            tokio::select! {
+                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    match done {
+                        Ok((delivery, outcome)) => self.record(&destination, &delivery, outcome).await,
+                        Err(error) => tracing::error!(destination = %name, %error, "a delivery attempt task failed"),
+                    }
+                }
+                _ = notify.notified(), if !stopping && free > 0 => {}
+                _ = sleep_until(wake_at), if wake_at.is_some() => {}
+                _ = self.stop.cancelled(), if !stopping => {}
+            }
+        }
+    }
+
+    async fn record(&self, destination: &Destination, delivery: &Delivery, outcome: Outcome) {
+        let Outcome {
+            attempt,
+            disposition,
+            retry_after,
+        } = outcome;
+        let number = delivery.attempts + 1;
+        let latency_ms = attempt.latency.as_secs_f64() * 1e3;
+        let status = attempt
+            .status
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "-".into());
+        let next = match disposition {
+            Disposition::Delivered => {
+                tracing::info!(destination = %destination.name, event = %delivery.event.id, attempt = number, %status, latency_ms, "delivered");
+                Next::Delivered
+            }
+            Disposition::Retryable if delivery.attempts < destination.retry.max_retries => {
+                let delay = next_delay(&destination.retry, number, retry_after, fastrand::f64());
+                tracing::warn!(
+                    destination = %destination.name, event = %delivery.event.id, attempt = number, %status, latency_ms,
+                    error = attempt.error.as_deref().unwrap_or(""), retry_in_ms = delay.as_millis() as u64,
+                    "attempt failed; will retry"
+                );
+                Next::RetryAt(Instant::now() + delay)
+            }
+            _ => {
+                let why = attempt.error.clone().unwrap_or_else(|| "failed".into());
+                let reason = if disposition == Disposition::Permanent {
+                    format!("{why}; not retried")
+                } else {
+                    format!("{why}; gave up after {number} attempts")
+                };
+                tracing::error!(
+                    destination = %destination.name, event = %delivery.event.id, attempt = number, %status, latency_ms,
+                    response = %attempt.response, "delivery failed for good: {reason}"
+                );
+                Next::Dead(reason)
+            }
+        };
+        if let Err(error) = self.outbox.complete(delivery, &attempt, next).await {
+            tracing::error!(destination = %destination.name, event = %delivery.event.id, %error, "cannot record the attempt");
+        }
+    }
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,199 @@
+//! The request for one attempt: body and headers, in the shapes receivers expect.
+//!
+//! - `json`: the predictions document is the body; the event's id, route, task and
+//!   metadata travel in `X-Weir-*` headers.
+//! - `multipart`: the camera-inference shape (seed 000): a `predictions.json` part, the
+//!   `image.jpeg` part when `include_image`, `mask_NNNN.png` parts when
+//!   `include_masks`, and any other attachment.
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::destination::Destination;
+use crate::config::BodyFormat;
+use crate::event::{Attachment, Event};
+
+/// A request body and its content type.
+#[derive(Debug, Clone)]
+pub struct Body {
+    /// The bytes, exactly as sent (and signed).
+    pub bytes: Bytes,
+    /// The `Content-Type`.
+    pub content_type: HeaderValue,
+}
+
+/// Whether an attachment is the frame itself.
+pub fn is_image(attachment: &Attachment) -> bool {
+    attachment.name.starts_with("image.")
+}
+
+/// Whether an attachment is a segmentation mask.
+pub fn is_mask(attachment: &Attachment) -> bool {
+    attachment.name.starts_with("mask_")
+}
+
+/// The body for a destination.
+pub fn body(event: &Event, destination: &Destination) -> Body {
+    match destination.format {
+        BodyFormat::Json => Body {
+            bytes: Bytes::copy_from_slice(event.predictions.as_bytes()),
+            content_type: HeaderValue::from_static("application/json"),
+        },
+        BodyFormat::Multipart => multipart(event, destination),
+    }
+}
+
+fn multipart(event: &Event, destination: &Destination) -> Body {
+    let boundary = format!("weir-{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+    let parts = event.attachments.iter().filter(|a| {
+        if is_image(a) {
+            destination.include_image
+        } else if is_mask(a) {
+            destination.include_masks
+        } else {
+            true
+        }
+    });
+    let size: usize = event.predictions.len() + event.attachments_size() + 512;
+    let mut out = BytesMut::with_capacity(size);
+    let mut part = |name: &str, content_type: &str, data: &[u8]| {
+        let name = name.replace(['"', '\r', '\n'], "_");
+        out.put_slice(format!("--{boundary}\r\n").as_bytes());
+        out.put_slice(
+            format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\nContent-Type: {content_type}\r\n\r\n")
+                .as_bytes(),
+        );
+        out.put_slice(data);
+        out.put_slice(b"\r\n");
+    };
+    part(
+        "predictions.json",
+        "application/json",
+        event.predictions.as_bytes(),
+    );
+    for attachment in parts {
+        part(&attachment.name, &attachment.content_type, &attachment.data);
+    }
+    out.put_slice(format!("--{boundary}--\r\n").as_bytes());
+    Body {
+        bytes: out.freeze(),
+        content_type: HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}"))
+            .expect("the boundary is ASCII letters and digits"),
+    }
+}
+
+/// Headers of one attempt: the destination's own, the event's, and the signature.
+pub fn headers(
+    event: &Event,
+    destination: &Destination,
+    body: &Body,
+    attempt: u32,
+    timestamp: u64,
+) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, body.content_type.clone());
+    headers.insert(
+        header::USER_AGENT,
+        HeaderValue::from_static(concat!("weir/", env!("CARGO_PKG_VERSION"))),
+    );
+    let mut put = |name: &'static str, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    };
+    put("webhook-id", &event.id);
+    put("webhook-timestamp", &timestamp.to_string());
+    put("x-weir-route", &event.route);
+    put("x-weir-task", event.task.as_str());
+    put("x-weir-attempt", &attempt.to_string());
+    if let Some(key) = &destination.signing {
+        put(
+            "webhook-signature",
+            &key.sign(&event.id, timestamp, &body.bytes),
+        );
+    }
+    for (key, value) in &event.metadata {
+        let name = format!("x-weir-meta-{}", key.to_ascii_lowercase());
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+    for (name, value) in &destination.headers {
+        headers.insert(name.clone(), value.clone());
+    }
+    headers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DestinationConfig;
+
+    fn destination(toml: &str) -> Destination {
+        let config: DestinationConfig = toml::from_str(toml).unwrap();
+        Destination::new("d", &config).unwrap()
+    }
+
+    fn event() -> Event {
+        let mut event = Event::new("e1", "cameras", r#"{"predictions":[]}"#);
+        for (name, content_type) in [
+            ("image.jpeg", "image/jpeg"),
+            ("mask_0000.png", "image/png"),
+            ("notes.txt", "text/plain"),
+        ] {
+            event.attachments.push(Attachment {
+                name: name.into(),
+                content_type: content_type.into(),
+                data: Bytes::from_static(b"DATA"),
+            });
+        }
+        event.metadata.push(("camera".into(), "dock-3".into()));
+        event
+    }
+
+    #[test]
+    fn json_bodies_are_the_predictions() {
+        let d = destination("url = \"http://h/\"");
+        let body = body(&event(), &d);
+        assert_eq!(&body.bytes[..], br#"{"predictions":[]}"#);
+        let headers = headers(&event(), &d, &body, 1, 1700000000);
+        assert_eq!(headers["webhook-id"], "e1");
+        assert_eq!(headers["x-weir-meta-camera"], "dock-3");
+        assert_eq!(headers["x-weir-route"], "cameras");
+        assert!(!headers.contains_key("webhook-signature"));
+    }
+
+    #[test]
+    fn multipart_bodies_carry_only_the_configured_parts() {
+        let d = destination("url = \"http://h/\"\nformat = \"multipart\"\ninclude_image = true");
+        let body = body(&event(), &d);
+        let text = String::from_utf8_lossy(&body.bytes);
+        assert!(text.contains("filename=\"predictions.json\""));
+        assert!(text.contains("filename=\"image.jpeg\""));
+        assert!(!text.contains("mask_0000.png"));
+        assert!(text.contains("filename=\"notes.txt\""));
+        assert!(
+            body.content_type
+                .to_str()
+                .unwrap()
+                .starts_with("multipart/form-data; boundary=weir-")
+        );
+    }
+
+    #[test]
+    fn signed_destinations_sign_the_exact_body() {
+        let d =
+            destination("url = \"http://h/\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"");
+        let body = body(&event(), &d);
+        let headers = headers(&event(), &d, &body, 1, 1700000000);
+        let expected = d
+            .signing
+            .as_ref()
+            .unwrap()
+            .sign("e1", 1700000000, &body.bytes);
+        assert_eq!(headers["webhook-signature"], expected.as_str());
+    }
+}

@@ -1,0 +1,215 @@
+//! Ingest: `POST /ingest/{route}` takes a prediction, runs the route's filters, stores
+//! the deliveries, and answers `202 {"id": ...}`.
+//!
+//! Filters run in the request (they take microseconds); delivery never does, so how
+//! slow a receiver is never changes how fast the sender is answered. The work of one
+//! request runs in its own task, so a sender that hangs up mid-request cannot leave an
+//! event half stored.
+//!
+//! # Layout
+//!
+//! - this file: the HTTP surface, authentication and the event id.
+//! - [`decode`]: JSON and multipart bodies.
+//! - [`error`]: refusals, with status and message.
+
+pub mod decode;
+pub mod error;
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::json;
+
+use self::decode::{body_kind, decode, metadata_headers, task_header};
+use self::error::IngestError;
+use crate::event::Event;
+use crate::outbox::{Enqueued, Outbox, OutboxError};
+use crate::pipeline::RouteOutcome;
+use crate::topology::Topology;
+
+/// Longest event id a sender may choose.
+pub const MAX_ID_LEN: usize = 200;
+
+/// What ingest needs.
+#[derive(Clone)]
+pub struct IngestState {
+    /// The running routes; swapped whole on reload.
+    pub topology: Arc<ArcSwap<Topology>>,
+    /// Where deliveries go.
+    pub outbox: Arc<dyn Outbox>,
+    /// Required bearer token, if any.
+    pub token: Option<Arc<str>>,
+    /// Largest body accepted.
+    pub max_body: u64,
+}
+
+/// The ingest router.
+pub fn router(state: IngestState) -> Router {
+    Router::new()
+        .route("/ingest/{route}", post(ingest))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn method_not_allowed(method: axum::http::Method) -> Response {
+    let body = axum::Json(
+        json!({ "error": format!("{method} is not allowed here; POST events to /ingest/{{route}}") }),
+    );
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(header::ALLOW, "POST")],
+        body,
+    )
+        .into_response()
+}
+
+async fn not_found(uri: axum::http::Uri) -> Response {
+    IngestError::NoSuchPath(uri.path().to_string()).into_response()
+}
+
+async fn ingest(
+    State(state): State<IngestState>,
+    Path(route): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    // Spawned: the request's work completes even if the sender hangs up mid-way.
+    let work = tokio::spawn(accept(state, route, headers, body));
+    match work.await {
+        Ok(Ok(accepted)) => (StatusCode::ACCEPTED, axum::Json(accepted)).into_response(),
+        Ok(Err(error)) => {
+            if error.status().is_server_error() {
+                tracing::warn!(status = error.status().as_u16(), "ingest refused: {error}");
+            } else {
+                tracing::debug!(status = error.status().as_u16(), "ingest refused: {error}");
+            }
+            error.into_response()
+        }
+        Err(join) => IngestError::Internal(format!("the request failed: {join}")).into_response(),
+    }
+}
+
+async fn accept(
+    state: IngestState,
+    route_name: String,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<serde_json::Value, IngestError> {
+    if let Some(token) = &state.token {
+        authorize(&headers, token)?;
+    }
+    // One snapshot for the whole request: the event runs its chain on one consistent
+    // set of filters even if a reload swaps the topology meanwhile.
+    let topology = state.topology.load_full();
+    let Some(route) = topology.routes.get(&route_name).cloned() else {
+        return Err(IngestError::UnknownRoute {
+            route: route_name,
+            known: topology.route_names().join(", "),
+        });
+    };
+    if let Some(length) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        && length > state.max_body
+    {
+        return Err(IngestError::TooLarge {
+            limit: state.max_body,
+        });
+    }
+    let id = event_id(&headers)?;
+    let task = task_header(&headers)?;
+    let kind = body_kind(&headers)?;
+    let decoded = decode(kind, body, state.max_body).await?;
+
+    let mut event = Event::new(id, route_name.clone(), decoded.predictions);
+    if let Some(task) = task {
+        event.task = task;
+    }
+    for (key, value) in metadata_headers(&headers)
+        .into_iter()
+        .chain(decoded.metadata)
+    {
+        event.set_metadata(key, value);
+    }
+    event.attachments = decoded.attachments;
+    let id = event.id.clone();
+
+    match route.process(event).await {
+        RouteOutcome::Dropped { reason } => {
+            Ok(json!({ "id": id, "route": route_name, "status": "dropped", "reason": reason }))
+        }
+        RouteOutcome::Deliver {
+            event,
+            destinations,
+        } => match state.outbox.enqueue(event, &destinations).await {
+            Ok(Enqueued::Accepted) => Ok(json!({
+                "id": id,
+                "route": route_name,
+                "status": "accepted",
+                "destinations": destinations.iter().map(|d| &**d).collect::<Vec<_>>(),
+            })),
+            Ok(Enqueued::Duplicate) => {
+                Ok(json!({ "id": id, "route": route_name, "status": "duplicate" }))
+            }
+            Err(OutboxError::Full {
+                pending,
+                limit,
+                retry_after,
+            }) => Err(IngestError::Busy {
+                message: format!(
+                    "Weir is holding {pending} undelivered deliveries, its limit ({limit}); try again later (raise storage.max_pending, or check the receivers)"
+                ),
+                retry_after,
+            }),
+            Err(error) => Err(IngestError::Internal(format!(
+                "the event could not be stored: {error}"
+            ))),
+        },
+    }
+}
+
+fn authorize(headers: &HeaderMap, token: &str) -> Result<(), IngestError> {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    // Compare in constant time, so the comparison does not leak the token.
+    let equal = given.len() == token.len()
+        && given
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if equal {
+        Ok(())
+    } else {
+        Err(IngestError::Unauthorized)
+    }
+}
+
+/// The sender's `Idempotency-Key` or `webhook-id`, or a new time-ordered id.
+fn event_id(headers: &HeaderMap) -> Result<String, IngestError> {
+    let given = headers
+        .get("idempotency-key")
+        .or_else(|| headers.get("webhook-id"));
+    let Some(value) = given else {
+        return Ok(format!("evt_{}", uuid::Uuid::now_v7().simple()));
+    };
+    let text = value.to_str().unwrap_or_default().trim();
+    let valid =
+        !text.is_empty() && text.len() <= MAX_ID_LEN && text.chars().all(|c| c.is_ascii_graphic());
+    if !valid {
+        return Err(IngestError::Malformed(format!(
+            "the Idempotency-Key / webhook-id must be 1 to {MAX_ID_LEN} printable ASCII characters without spaces"
+        )));
+    }
+    Ok(text.to_string())
+}

@@ -1,0 +1,131 @@
+//! The outbox: where accepted deliveries wait until their destination takes them.
+//!
+//! Ingest puts an event and its destinations in ([`Outbox::enqueue`]) and answers the
+//! sender only once that returned; each destination's lane takes the deliveries that
+//! are due ([`Outbox::claim`]) and reports how each attempt went
+//! ([`Outbox::complete`]). The dispatcher knows nothing of how deliveries are kept:
+//! the in-memory store ([`memory`]) and durable stores implement the same trait.
+//!
+//! # Layout
+//!
+//! - this file: the trait and the types that cross it.
+//! - [`memory`]: the in-memory store.
+
+pub mod memory;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use async_trait::async_trait;
+use tokio::sync::Notify;
+
+use crate::event::Event;
+
+/// Identifies one delivery (one event to one destination) within a store.
+pub type DeliveryId = u64;
+
+/// One event bound for one destination.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The delivery's id in the store.
+    pub id: DeliveryId,
+    /// The event as the route's filters left it.
+    pub event: Arc<Event>,
+    /// The destination's name.
+    pub destination: Arc<str>,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When the event was accepted.
+    pub accepted_at: SystemTime,
+}
+
+/// What happened in one attempt.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// When it started.
+    pub at: SystemTime,
+    /// The HTTP status, if the receiver answered.
+    pub status: Option<u16>,
+    /// How long it took.
+    pub latency: Duration,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+    /// The first bytes of the response body, for seeing why a receiver refuses.
+    pub response: String,
+}
+
+/// What becomes of a delivery after an attempt.
+#[derive(Debug, Clone)]
+pub enum Next {
+    /// Delivered: done.
+    Delivered,
+    /// Try again at this time.
+    RetryAt(Instant),
+    /// Give up: the delivery is dead, for this reason.
+    Dead(String),
+}
+
+/// Deliveries taken from the store for one lane.
+#[derive(Debug, Default)]
+pub struct Claimed {
+    /// Due now, marked in flight.
+    pub deliveries: Vec<Delivery>,
+    /// When the next one not yet due will be.
+    pub next_due: Option<Instant>,
+}
+
+/// What became of an enqueued event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    /// Stored: its deliveries will be attempted.
+    Accepted,
+    /// An event with this id was accepted before; nothing new was stored.
+    Duplicate,
+}
+
+/// Why the store refused or failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum OutboxError {
+    /// The store is full: the sender should try again later.
+    #[error("the outbox is full ({pending} deliveries pending, limit {limit}); try again later")]
+    Full {
+        /// Deliveries pending now.
+        pending: usize,
+        /// The configured limit.
+        limit: usize,
+        /// When trying again may succeed.
+        retry_after: Duration,
+    },
+    /// The store failed (a disk error, say).
+    #[error("the outbox failed: {0}")]
+    Failed(String),
+}
+
+/// Where accepted deliveries wait.
+#[async_trait]
+pub trait Outbox: Send + Sync + 'static {
+    /// Stores an event bound for `destinations`. Returns once the store has it (for a
+    /// durable store: once it is on disk); only then may ingest answer the sender.
+    async fn enqueue(
+        &self,
+        event: Arc<Event>,
+        destinations: &[Arc<str>],
+    ) -> Result<Enqueued, OutboxError>;
+
+    /// Takes up to `max` due deliveries of `destination`, marking them in flight.
+    async fn claim(&self, destination: &str, max: usize) -> Result<Claimed, OutboxError>;
+
+    /// Records an attempt and what becomes of the delivery.
+    async fn complete(
+        &self,
+        delivery: &Delivery,
+        attempt: &Attempt,
+        next: Next,
+    ) -> Result<(), OutboxError>;
+
+    /// Notified when `destination` may have new due deliveries.
+    fn notifier(&self, destination: &str) -> Arc<Notify>;
+
+    /// Deliveries not yet delivered nor dead.
+    fn pending(&self) -> usize;
+}

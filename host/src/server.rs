@@ -1,0 +1,244 @@
+//! Running Weir: build the topology, bind the listeners, serve, and shut down in
+//! event-path order (stop ingest, let accepted requests finish, give deliveries their
+//! grace period, stop the admin listener last).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::admin::{self, AdminState, Readiness};
+use crate::config::{Config, ConfigError, StorageKind};
+use crate::dispatch::Dispatcher;
+use crate::ingest::{self, IngestState};
+use crate::outbox::Outbox;
+use crate::outbox::memory::MemoryOutbox;
+use crate::plugin::{EngineSettings, PluginEngine};
+use crate::topology::Topology;
+
+/// Why Weir could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The config (or a plugin it names) is wrong.
+    #[error("the config has {} problem(s)", .0.len())]
+    Config(Vec<ConfigError>),
+    /// A listener could not be bound.
+    #[error("cannot listen on {address}: {reason}")]
+    Bind {
+        /// The address.
+        address: String,
+        /// The OS error.
+        reason: String,
+    },
+    /// Something else failed.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A running Weir.
+pub struct Server {
+    ingest_addr: SocketAddr,
+    admin_addr: SocketAddr,
+    unix_socket: Option<PathBuf>,
+    stop: CancellationToken,
+    done: JoinHandle<()>,
+}
+
+impl Server {
+    /// Builds everything the config describes and starts serving.
+    pub async fn start(config: Config, source: &str) -> Result<Server, StartError> {
+        // reqwest is built without a default TLS provider; choose ring, once.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+
+        let engine = PluginEngine::new(&EngineSettings {
+            cache_dir: config.plugins.cache_dir.clone(),
+            max_instances: config.plugins.max_instances,
+        })
+        .map_err(|error| StartError::Other(format!("cannot start the plugin engine: {error:#}")))?;
+        let topology = Topology::build(&config, source, &engine)
+            .await
+            .map_err(StartError::Config)?;
+
+        let outbox: Arc<dyn Outbox> = match config.storage.kind {
+            StorageKind::Memory => Arc::new(MemoryOutbox::new(config.storage.max_pending)),
+        };
+        let dispatcher = Arc::new(Dispatcher::new(outbox.clone()).map_err(StartError::Other)?);
+        dispatcher.apply(&topology.destinations);
+        let topology = Arc::new(ArcSwap::from_pointee(topology));
+
+        let bind = |address: SocketAddr| async move {
+            TcpListener::bind(address)
+                .await
+                .map_err(|error| StartError::Bind {
+                    address: address.to_string(),
+                    reason: error.to_string(),
+                })
+        };
+        let ingest_listener = bind(config.server.listen).await?;
+        let admin_listener = bind(config.admin.listen).await?;
+        let unix_listener = match &config.server.unix_socket {
+            Some(path) => Some(bind_unix(path)?),
+            None => None,
+        };
+        let ingest_addr = ingest_listener
+            .local_addr()
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        let admin_addr = admin_listener
+            .local_addr()
+            .map_err(|e| StartError::Other(e.to_string()))?;
+
+        let ready = Readiness::default();
+        let ingest_router = ingest::router(IngestState {
+            topology: topology.clone(),
+            outbox: outbox.clone(),
+            token: config
+                .server
+                .ingest_token
+                .as_ref()
+                .map(|t| t.expose().into()),
+            max_body: config.server.max_body.0,
+        });
+        let admin_router = admin::router(AdminState {
+            ready: ready.clone(),
+            outbox: outbox.clone(),
+        });
+
+        let stop = CancellationToken::new();
+        let stop_ingest = CancellationToken::new();
+        let stop_admin = CancellationToken::new();
+        let mut ingest_servers = Vec::new();
+        ingest_servers.push(tokio::spawn(serve_tcp(
+            ingest_listener,
+            ingest_router.clone(),
+            stop_ingest.clone(),
+        )));
+        if let Some(listener) = unix_listener {
+            ingest_servers.push(tokio::spawn(serve_unix(
+                listener,
+                ingest_router,
+                stop_ingest.clone(),
+            )));
+        }
+        let admin_server =
+            tokio::spawn(serve_tcp(admin_listener, admin_router, stop_admin.clone()));
+        ready.set(true);
+
+        let grace = config.server.shutdown_grace.0;
+        let drain = config.storage.kind == StorageKind::Memory;
+        let unix_socket = config.server.unix_socket.clone();
+        let socket_to_remove = unix_socket.clone();
+        let stop_signal = stop.clone();
+        let done = tokio::spawn(async move {
+            stop_signal.cancelled().await;
+            tracing::info!("shutting down: no new events; finishing the ones accepted");
+            ready.set(false);
+            stop_ingest.cancel();
+            for server in ingest_servers {
+                let _ = server.await;
+            }
+            tracing::info!(
+                grace_ms = grace.as_millis() as u64,
+                "ingest stopped; giving deliveries their grace period"
+            );
+            let finished = dispatcher.shutdown(grace, drain).await;
+            let pending = outbox.pending();
+            if pending > 0 && drain {
+                tracing::error!(
+                    pending,
+                    "{pending} deliveries were not made before the grace period ended; with in-memory storage they are lost"
+                );
+            } else if !finished {
+                tracing::warn!(
+                    pending,
+                    "attempts still in flight at the end of the grace period were cut off"
+                );
+            }
+            stop_admin.cancel();
+            let _ = admin_server.await;
+            if let Some(path) = socket_to_remove {
+                let _ = std::fs::remove_file(path);
+            }
+            drop(topology);
+            tracing::info!("stopped");
+        });
+        Ok(Server {
+            ingest_addr,
+            admin_addr,
+            unix_socket,
+            stop,
+            done,
+        })
+    }
+
+    /// The ingest listener's address.
+    pub fn ingest_addr(&self) -> SocketAddr {
+        self.ingest_addr
+    }
+
+    /// The admin listener's address.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
+    }
+
+    /// The Unix socket, if any.
+    pub fn unix_socket(&self) -> Option<&PathBuf> {
+        self.unix_socket.as_ref()
+    }
+
+    /// Starts a graceful shutdown.
+    pub fn shutdown(&self) {
+        self.stop.cancel();
+    }
+
+    /// Waits until the server has stopped.
+    pub async fn wait(self) {
+        let _ = self.done.await;
+    }
+
+    /// Shuts down and waits, for at most `limit`.
+    pub async fn stop(self, limit: Duration) {
+        self.shutdown();
+        let _ = tokio::time::timeout(limit, self.done).await;
+    }
+}
+
+fn bind_unix(path: &PathBuf) -> Result<tokio::net::UnixListener, StartError> {
+    use std::os::unix::fs::FileTypeExt;
+    // A socket file left by a previous run that died would block the bind.
+    if let Ok(meta) = std::fs::symlink_metadata(path)
+        && meta.file_type().is_socket()
+    {
+        let _ = std::fs::remove_file(path);
+    }
+    tokio::net::UnixListener::bind(path).map_err(|error| StartError::Bind {
+        address: path.display().to_string(),
+        reason: error.to_string(),
+    })
+}
+
+async fn serve_tcp(listener: TcpListener, router: axum::Router, stop: CancellationToken) {
+    let served = axum::serve(listener, router)
+        .with_graceful_shutdown(stop.cancelled_owned())
+        .await;
+    if let Err(error) = served {
+        tracing::error!(%error, "a listener failed");
+    }
+}
+
+async fn serve_unix(
+    listener: tokio::net::UnixListener,
+    router: axum::Router,
+    stop: CancellationToken,
+) {
+    let served = axum::serve(listener, router)
+        .with_graceful_shutdown(stop.cancelled_owned())
+        .await;
+    if let Err(error) = served {
+        tracing::error!(%error, "the unix socket listener failed");
+    }
+}

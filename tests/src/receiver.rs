@@ -1,0 +1,144 @@
+//! A webhook receiver for tests: listens on 127.0.0.1, records every request, and
+//! answers from a script (statuses, delays, or never).
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tokio::sync::mpsc;
+
+/// One request a receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The request headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl Received {
+    /// A header as text ("" when absent).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The body parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.body))
+    }
+}
+
+/// How a receiver answers one request.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// This status, at once.
+    Status(u16),
+    /// This status with a `Retry-After` header of this many seconds.
+    RetryAfter(u16, u64),
+    /// This status after this delay.
+    Slow(u16, Duration),
+    /// Never answer.
+    Never,
+}
+
+#[derive(Clone)]
+struct Script {
+    answers: Arc<Mutex<VecDeque<Answer>>>,
+    otherwise: Answer,
+    tx: mpsc::UnboundedSender<Received>,
+}
+
+/// A running receiver.
+pub struct Receiver {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    rx: mpsc::UnboundedReceiver<Received>,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+impl Receiver {
+    /// A receiver that answers 200 to everything.
+    pub async fn ok() -> Receiver {
+        Receiver::scripted(vec![], Answer::Status(200)).await
+    }
+
+    /// A receiver that gives `answers` in order, then `otherwise` forever.
+    pub async fn scripted(answers: Vec<Answer>, otherwise: Answer) -> Receiver {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let script = Script {
+            answers: Arc::new(Mutex::new(answers.into())),
+            otherwise,
+            tx,
+        };
+        let app = axum::Router::new().fallback(answer).with_state(script);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Receiver {
+            addr,
+            rx,
+            _server: server,
+        }
+    }
+
+    /// The URL to configure as a destination.
+    pub fn url(&self) -> String {
+        format!("http://{}/hook", self.addr)
+    }
+
+    /// The next request, waiting at most 10 seconds.
+    pub async fn next(&mut self) -> Received {
+        self.within(Duration::from_secs(10))
+            .await
+            .expect("the receiver got nothing within 10 s")
+    }
+
+    /// The next request, if one comes within `limit`.
+    pub async fn within(&mut self, limit: Duration) -> Option<Received> {
+        tokio::time::timeout(limit, self.rx.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// A request that already arrived, without waiting.
+    pub fn try_next(&mut self) -> Option<Received> {
+        self.rx.try_recv().ok()
+    }
+}
+
+async fn answer(State(script): State<Script>, headers: HeaderMap, body: Bytes) -> Response {
+    let _ = script.tx.send(Received { headers, body });
+    let answer = script
+        .answers
+        .lock()
+        .unwrap()
+        .pop_front()
+        .unwrap_or_else(|| script.otherwise.clone());
+    let status = |code: u16| StatusCode::from_u16(code).unwrap();
+    match answer {
+        Answer::Status(code) => (status(code), "answered").into_response(),
+        Answer::RetryAfter(code, seconds) => (
+            status(code),
+            [("retry-after", seconds.to_string())],
+            "later",
+        )
+            .into_response(),
+        Answer::Slow(code, delay) => {
+            tokio::time::sleep(delay).await;
+            (status(code), "slowly").into_response()
+        }
+        Answer::Never => std::future::pending().await,
+    }
+}

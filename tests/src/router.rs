@@ -1,0 +1,75 @@
+//! Starting the real router in the test process, on 127.0.0.1 ports of its own, and
+//! talking to it.
+
+use std::time::Duration;
+
+use weir::config::load_str;
+use weir::server::{Server, StartError};
+
+use crate::workspace;
+
+/// A running router.
+pub struct Weir {
+    /// The server.
+    pub server: Server,
+    /// An HTTP client for ingest and admin.
+    pub client: reqwest::Client,
+}
+
+/// Starts Weir on `config` (TOML; listeners are forced to 127.0.0.1:0).
+pub async fn start(config: &str) -> Weir {
+    try_start(config).await.unwrap_or_else(|error| match error {
+        StartError::Config(problems) => {
+            let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            panic!("config problems:\n{}", lines.join("\n"))
+        }
+        other => panic!("{other}"),
+    })
+}
+
+/// Starts Weir, or says why not.
+pub async fn try_start(config: &str) -> Result<Weir, StartError> {
+    let mut parsed = load_str(config, "test.toml", &|name| std::env::var(name).ok())
+        .map_err(StartError::Config)?;
+    let any_port = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    parsed.server.listen = any_port;
+    parsed.admin.listen = any_port;
+    parsed.server.shutdown_grace = weir::config::Span(Duration::from_secs(2));
+    parsed.plugins.cache_dir = Some(workspace().join("target").join("weir-test-cache"));
+    let server = Server::start(parsed, "test.toml").await?;
+    Ok(Weir {
+        server,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+    })
+}
+
+impl Weir {
+    /// `http://addr/ingest/{route}`.
+    pub fn ingest_url(&self, route: &str) -> String {
+        format!("http://{}/ingest/{route}", self.server.ingest_addr())
+    }
+
+    /// `http://admin-addr{path}`.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.server.admin_addr())
+    }
+
+    /// POSTs a JSON event to a route.
+    pub async fn post_json(&self, route: &str, body: &str) -> reqwest::Response {
+        self.client
+            .post(self.ingest_url(route))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("ingest answers")
+    }
+
+    /// Stops the router (graceful, bounded).
+    pub async fn stop(self) {
+        self.server.stop(Duration::from_secs(10)).await;
+    }
+}
