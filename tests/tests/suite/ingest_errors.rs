@@ -59,7 +59,9 @@ async fn every_malformed_input_gets_its_status_and_message() {
         "application/json",
         b"{oops",
     )]);
-    let cases: Vec<(&str, Option<&str>, Vec<u8>, u16, &str)> = vec![
+    // (path, content type, body, expected status, expected start of the message)
+    type Case<'a> = (&'a str, Option<&'a str>, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (
             "/ingest/nope",
             json,
