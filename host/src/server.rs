@@ -56,7 +56,7 @@ impl Server {
         let _ = rustls::crypto::ring::default_provider().install_default();
 
         let engine = PluginEngine::new(&EngineSettings {
-            cache_dir: config.plugins.cache_dir.clone(),
+            cache_dir: Some(config.plugins.cache_dir()),
             max_instances: config.plugins.max_instances,
         })
         .map_err(|error| StartError::Other(format!("cannot start the plugin engine: {error:#}")))?;

@@ -77,6 +77,18 @@ impl Topology {
         file: &str,
         engine: &PluginEngine,
     ) -> Result<Topology, Vec<ConfigError>> {
+        Topology::build_except(config, file, engine, &|_| false).await
+    }
+
+    /// Like [`Topology::build`], leaving out the filters whose key
+    /// (`routes.NAME.filters[i]`) `skip` names: `weir check` skips those it already
+    /// reported, so one mistake is not reported twice.
+    pub async fn build_except(
+        config: &Config,
+        file: &str,
+        engine: &PluginEngine,
+        skip: &dyn Fn(&str) -> bool,
+    ) -> Result<Topology, Vec<ConfigError>> {
         let mut problems = Vec::new();
         let problem = |key: String, message: String| ConfigError {
             file: file.to_string(),
@@ -100,19 +112,24 @@ impl Topology {
         let mut plugins = BTreeMap::new();
         for (route_name, route) in &config.routes {
             for (i, filter) in route.filters.iter().enumerate() {
-                if plugins.contains_key(&filter.plugin) {
+                if plugins.contains_key(&filter.plugin)
+                    || skip(&format!("routes.{route_name}.filters[{i}]"))
+                {
                     continue;
                 }
                 let key = format!("routes.{route_name}.filters[{i}].plugin");
                 let Some(source) = resolve(dir, &filter.plugin) else {
-                    let place = dir.map_or("(no plugin folder is configured)".to_string(), |d| {
-                        d.display().to_string()
-                    });
+                    let place = match dir {
+                        Some(dir) => {
+                            format!("there is no {}.wasm in {}", filter.plugin, dir.display())
+                        }
+                        None => "no plugin folder is configured ([plugins] dir)".to_string(),
+                    };
                     problems.push(problem(
                         key,
                         format!(
-                            "no plugin named {:?}: there is no {}.wasm in {place}, and it is not an example (class-filter, strip-masks, reshape, route-by-class)",
-                            filter.plugin, filter.plugin
+                            "no plugin named {:?}: {place}, and it is not an example (class-filter, strip-masks, reshape, route-by-class)",
+                            filter.plugin
                         ),
                     ));
                     continue;
@@ -130,6 +147,9 @@ impl Topology {
         for (route_name, route) in &config.routes {
             let mut filters = Vec::new();
             for (i, filter) in route.filters.iter().enumerate() {
+                if skip(&format!("routes.{route_name}.filters[{i}]")) {
+                    continue;
+                }
                 let Some(plugin) = plugins.get(&filter.plugin) else {
                     continue;
                 };
@@ -172,6 +192,9 @@ impl Topology {
 
         let mut destinations = Vec::new();
         for (name, destination) in &config.destinations {
+            if skip(&format!("destinations.{name}")) {
+                continue;
+            }
             match Destination::new(name, destination) {
                 Ok(built) => destinations.push(built),
                 Err(message) => problems.push(problem(format!("destinations.{name}"), message)),

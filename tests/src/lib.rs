@@ -5,10 +5,12 @@
 //!
 //! - this file: fixtures and plugin files.
 //! - [`js`]: building `plugins/js-class-filter` with node, or saying why not.
+//! - [`process`]: Weir as a child process, for signals and crashes.
 //! - [`receiver`]: a webhook receiver that records what arrives.
 //! - [`router`]: the real router, started in the test process.
 
 pub mod js;
+pub mod process;
 pub mod receiver;
 pub mod router;
 

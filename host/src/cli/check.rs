@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::source::load;
+use super::source::{DEFAULT_SOURCE, load};
 use super::{EXIT_USAGE, print_problems};
+use crate::config::check_file;
 use crate::plugin::{EngineSettings, PluginEngine};
 use crate::topology::Topology;
 
@@ -35,16 +36,14 @@ pub fn run(args: CheckArgs) -> ExitCode {
 }
 
 async fn check(args: CheckArgs) -> ExitCode {
-    let loaded = match load(args.config) {
-        Ok(loaded) => loaded,
-        Err(problems) => {
-            print_problems(&problems);
-            return ExitCode::from(EXIT_USAGE);
-        }
+    let (config, source, mut problems) = checked(args.config);
+    let Some(config) = config else {
+        print_problems(&problems, "");
+        return ExitCode::from(EXIT_USAGE);
     };
     let engine = match PluginEngine::new(&EngineSettings {
-        cache_dir: loaded.config.plugins.cache_dir.clone(),
-        max_instances: loaded.config.plugins.max_instances,
+        cache_dir: Some(config.plugins.cache_dir()),
+        max_instances: config.plugins.max_instances,
     }) {
         Ok(engine) => engine,
         Err(error) => {
@@ -52,21 +51,80 @@ async fn check(args: CheckArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match Topology::build(&loaded.config, &loaded.source, &engine).await {
-        Ok(topology) => {
+    // Check the plugins of every filter whose own settings are sound.
+    let reported: Vec<String> = problems.iter().map(|p| p.key.clone()).collect();
+    let skip = |key: &str| reported.iter().any(|r| related(r, key));
+    let built = Topology::build_except(&config, &source, &engine, &skip).await;
+    match built {
+        Ok(topology) if problems.is_empty() => {
             println!(
-                "{}: ok: {} route(s), {} destination(s), {} plugin(s); storage {:?}",
-                loaded.source,
+                "{source}: ok: {} route(s), {} destination(s), {} plugin(s); storage {:?}",
                 topology.routes.len(),
                 topology.destinations.len(),
                 topology.plugins.len(),
-                loaded.config.storage.kind,
+                config.storage.kind,
             );
             ExitCode::SUCCESS
         }
-        Err(problems) => {
-            print_problems(&problems);
+        Ok(_) => {
+            print_problems(&problems, "");
             ExitCode::from(EXIT_USAGE)
         }
+        Err(more) => {
+            problems.extend(more);
+            print_problems(&problems, "");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+/// The config as far as it reads, where it came from, and its problems.
+fn checked(
+    path: Option<PathBuf>,
+) -> (
+    Option<crate::config::Config>,
+    String,
+    Vec<crate::config::ConfigError>,
+) {
+    let path = path.or_else(|| {
+        std::env::var_os("WEIR_CONFIG")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    });
+    match path {
+        Some(path) => {
+            let (config, problems) = check_file(&path);
+            (config, path.display().to_string(), problems)
+        }
+        None => match load(None) {
+            Ok(loaded) => (Some(loaded.config), loaded.source, Vec::new()),
+            Err(problems) => (None, DEFAULT_SOURCE.to_string(), problems),
+        },
+    }
+}
+
+/// Whether two config keys are the same, or one is inside the other
+/// (`routes.a.filters[0]` and `routes.a.filters[0].memory`, `routes.a`).
+fn related(a: &str, b: &str) -> bool {
+    let inside = |outer: &str, inner: &str| {
+        inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+    };
+    !a.is_empty() && !b.is_empty() && (inside(a, b) || inside(b, a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::related;
+
+    #[test]
+    fn relates_keys_inside_each_other_only() {
+        assert!(related("routes.a.filters[0].memory", "routes.a.filters[0]"));
+        assert!(related("routes.a", "routes.a.filters[0]"));
+        assert!(related("destinations.hook", "destinations.hook"));
+        assert!(!related("routes.a.filters[1]", "routes.a.filters[10]"));
+        assert!(!related("destinations.hooker", "destinations.hook"));
+        assert!(!related("", "routes.a"));
     }
 }

@@ -51,10 +51,10 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Prints config problems, one per line, and how many there are.
-fn print_problems(problems: &[crate::config::ConfigError]) {
+/// Prints config problems, one per line, then how many there are and `consequence`.
+fn print_problems(problems: &[crate::config::ConfigError], consequence: &str) {
     for problem in problems {
         eprintln!("error: {problem}");
     }
-    eprintln!("{} problem(s) found; nothing was started", problems.len());
+    eprintln!("{} problem(s) found{consequence}", problems.len());
 }

@@ -36,14 +36,14 @@ async fn serve(args: RunArgs) -> ExitCode {
     let loaded = match load(args.config) {
         Ok(loaded) => loaded,
         Err(problems) => {
-            print_problems(&problems);
+            print_problems(&problems, "; Weir did not start");
             return ExitCode::from(EXIT_USAGE);
         }
     };
     let server = match Server::start(loaded.config, &loaded.source).await {
         Ok(server) => server,
         Err(StartError::Config(problems)) => {
-            print_problems(&problems);
+            print_problems(&problems, "; Weir did not start");
             return ExitCode::from(EXIT_USAGE);
         }
         Err(error) => {

@@ -40,6 +40,9 @@ impl fmt::Display for ConfigError {
 struct Problems {
     file: String,
     list: Vec<ConfigError>,
+    /// Routes and destinations that exist but did not parse (`destinations.hook`):
+    /// references to them are not reported again as undefined.
+    broken: Vec<String>,
 }
 
 impl Problems {
@@ -54,15 +57,30 @@ impl Problems {
 
 /// Reads and checks a config file, expanding `${VAR}` from the process environment.
 pub fn load_file(path: &Path) -> Result<Config, Vec<ConfigError>> {
+    let (config, problems) = check_file(path);
+    match config {
+        Some(config) if problems.is_empty() => Ok(config),
+        _ => Err(problems),
+    }
+}
+
+/// Like [`check_str`], for a file; `None` when it cannot be read.
+pub fn check_file(path: &Path) -> (Option<Config>, Vec<ConfigError>) {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|error| {
-        vec![ConfigError {
-            file: file.clone(),
-            key: String::new(),
-            message: format!("cannot read the config file: {error}"),
-        }]
-    })?;
-    load_str(&text, &file, &|name| std::env::var(name).ok())
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let (config, problems) = check_str(&text, &file, &|name| std::env::var(name).ok());
+            (Some(config), problems)
+        }
+        Err(error) => (
+            None,
+            vec![ConfigError {
+                file,
+                key: String::new(),
+                message: format!("cannot read the config file: {error}"),
+            }],
+        ),
+    }
 }
 
 /// Checks config text; `file` names it in messages, `env` looks up `${VAR}`s.
@@ -71,18 +89,47 @@ pub fn load_str(
     file: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, Vec<ConfigError>> {
+    let (config, problems) = check_str(text, file, env);
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Checks config text and returns what could be read of it along with every problem:
+/// `weir check` goes on to check the plugins of the parts that are sound.
+pub fn check_str(
+    text: &str,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> (Config, Vec<ConfigError>) {
     let mut problems = Problems {
         file: file.to_string(),
         list: Vec::new(),
+        broken: Vec::new(),
     };
-    let mut table: Table = match text.parse() {
+    let mut table: Table = match text.parse::<Table>() {
         Ok(table) => table,
         Err(error) => {
-            let message = error.to_string().replace('\n', " ").trim().to_string();
-            problems.add("", format!("not valid TOML: {message}"));
-            return Err(problems.list);
+            let at = error.span().map(|span| {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!(" at line {line}, column {column}")
+            });
+            let message = error.message().trim().replace('\n', " ");
+            problems.add(
+                "",
+                format!("not valid TOML{}: {message}", at.unwrap_or_default()),
+            );
+            return (Config::default(), problems.list);
         }
     };
+    let declared_routes = table
+        .get("routes")
+        .and_then(Value::as_table)
+        .is_some_and(|routes| !routes.is_empty());
     for (key, value) in table.iter_mut() {
         expand_value(value, key, env, &mut problems);
     }
@@ -101,12 +148,17 @@ pub fn load_str(
                 };
                 for (name, entry) in entries {
                     let path = format!("{key}.{name}");
-                    if key == "routes" {
-                        if let Some(route) = typed(&path, entry, &mut problems) {
+                    let parsed = if key == "routes" {
+                        typed(&path, entry, &mut problems).map(|route| {
                             config.routes.insert(name, route);
-                        }
-                    } else if let Some(destination) = typed(&path, entry, &mut problems) {
-                        config.destinations.insert(name, destination);
+                        })
+                    } else {
+                        typed(&path, entry, &mut problems).map(|destination| {
+                            config.destinations.insert(name, destination);
+                        })
+                    };
+                    if parsed.is_none() {
+                        problems.broken.push(path);
                     }
                 }
             }
@@ -116,12 +168,8 @@ pub fn load_str(
             ),
         }
     }
-    validate(&config, &mut problems);
-    if problems.list.is_empty() {
-        Ok(config)
-    } else {
-        Err(problems.list)
-    }
+    validate(&config, declared_routes, &mut problems);
+    (config, problems.list)
 }
 
 fn section<T: DeserializeOwned>(key: &str, value: Value, slot: &mut T, problems: &mut Problems) {
@@ -185,8 +233,8 @@ fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-fn validate(config: &Config, problems: &mut Problems) {
-    if config.routes.is_empty() {
+fn validate(config: &Config, declared_routes: bool, problems: &mut Problems) {
+    if !declared_routes {
         problems.add(
             "routes",
             "no routes are defined: add a [routes.NAME] section (see weir.example.toml)",
@@ -243,8 +291,13 @@ fn validate_route(
             "is empty: name at least one destination",
         );
     }
+    let broken = problems.broken.clone();
+    let defined = |name: &str| {
+        config.destinations.contains_key(name)
+            || broken.iter().any(|b| b == &format!("destinations.{name}"))
+    };
     for (i, destination) in route.destinations.iter().enumerate() {
-        if !config.destinations.contains_key(destination) {
+        if !defined(destination) {
             problems.add(
                 format!("{key}.destinations[{i}]"),
                 format!("{destination:?} is not a defined destination; define [destinations.{destination}] or remove it"),
@@ -258,7 +311,7 @@ fn validate_route(
         }
     }
     if let FailurePolicy::SendTo(destination) = &route.on_filter_error
-        && !config.destinations.contains_key(destination)
+        && !defined(destination)
     {
         problems.add(
                 format!("{key}.on_filter_error.send_to"),
@@ -471,13 +524,10 @@ mod tests {
 
     #[test]
     fn reports_toml_syntax_errors_with_their_position() {
-        let errors = load("[routes\n").unwrap_err();
-        assert_eq!(errors.len(), 1);
-        assert!(
-            errors[0].starts_with("weir.toml: not valid TOML: "),
-            "{}",
-            errors[0]
+        let errors = load("[server]\nlisten = \"x\"\n[routes\n").unwrap_err();
+        assert_eq!(
+            errors,
+            ["weir.toml: not valid TOML at line 3, column 8: unclosed table, expected `]`"]
         );
-        assert!(errors[0].contains("line 1"), "{}", errors[0]);
     }
 }

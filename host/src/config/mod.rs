@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-pub use load::{ConfigError, load_file, load_str};
+pub use load::{ConfigError, check_file, check_str, load_file, load_str};
 pub use units::{Size, Span};
 
 /// The whole config file.
@@ -105,7 +105,8 @@ pub struct PluginsConfig {
     /// (class-filter, strip-masks, reshape, route-by-class) are always available too;
     /// a file of the same name here takes precedence.
     pub dir: Option<PathBuf>,
-    /// Where compiled plugin code is cached between runs.
+    /// Where compiled plugin code is cached between runs (default: `$WEIR_CACHE_DIR`,
+    /// else `.weir/cache` under the working directory).
     pub cache_dir: Option<PathBuf>,
     /// Instances that may exist at once across all plugins.
     pub max_instances: u32,
@@ -115,9 +116,23 @@ impl Default for PluginsConfig {
     fn default() -> Self {
         PluginsConfig {
             dir: None,
-            cache_dir: Some(PathBuf::from(".weir/cache")),
+            cache_dir: None,
             max_instances: 128,
         }
+    }
+}
+
+impl PluginsConfig {
+    /// The compiled-code cache folder this config means.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.cache_dir
+            .clone()
+            .or_else(|| {
+                std::env::var_os("WEIR_CACHE_DIR")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
+            .unwrap_or_else(|| PathBuf::from(".weir/cache"))
     }
 }
 

@@ -1,15 +1,18 @@
 //! Weir's end-to-end suite: one test binary.
 //!
+//! - `check_command`: `weir check` on broken configs (golden files).
 //! - `delivery`: the router end to end, from ingest to receivers.
 //! - `examples`: each example filter on the fixture events, exact outputs.
 //! - `misbehaving`: guests that loop, bomb memory, trap, lie; each outcome named.
 //! - `loading`: files that are not filters, and what Weir says about them.
 //! - `instances`: reuse, fresh instances, recycling, concurrency.
+//! - `lifecycle`: health, readiness, the Unix socket, SIGTERM.
 //! - `javascript`: the componentize-js filter, side by side with the Rust one.
 //! - `failure_policy`: a trapping filter under each failure policy.
 //! - `ingest_errors`: malformed input, authentication, idempotency.
 //! - `filter_command`: `weir filter`, the plugin author's command.
 
+mod check_command;
 mod delivery;
 mod examples;
 mod failure_policy;
@@ -17,6 +20,7 @@ mod filter_command;
 mod ingest_errors;
 mod instances;
 mod javascript;
+mod lifecycle;
 mod loading;
 mod misbehaving;
 mod support;

@@ -1,0 +1,152 @@
+//! Weir as a child process (`weir-e2e run`), for what only a real process shows:
+//! signals, exit codes, `kill -9`.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::workspace;
+
+/// A running `weir run` child.
+pub struct WeirProcess {
+    /// The child.
+    pub child: Child,
+    /// Where ingest listens.
+    pub ingest: SocketAddr,
+    /// Where the admin listener is.
+    pub admin: SocketAddr,
+    /// Every log line so far (JSON), collected by a reader thread.
+    pub log: Arc<Mutex<Vec<String>>>,
+    /// The config file.
+    pub config: PathBuf,
+}
+
+impl WeirProcess {
+    /// Writes `config` to `dir/weir.toml` (listeners on port 0) and starts `binary`
+    /// (the suite's `CARGO_BIN_EXE_weir-e2e`) on it, waiting until it says it is ready.
+    pub fn spawn(binary: &str, dir: &Path, config: &str) -> WeirProcess {
+        std::fs::create_dir_all(dir).unwrap();
+        let path = dir.join("weir.toml");
+        let text = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n[admin]\nlisten = \"127.0.0.1:0\"\n{config}"
+        );
+        std::fs::write(&path, text).unwrap();
+        WeirProcess::spawn_file(binary, &path)
+    }
+
+    /// Starts Weir on an existing config file.
+    pub fn spawn_file(binary: &str, path: &Path) -> WeirProcess {
+        let mut child = Command::new(binary)
+            .args(["--log-format", "json", "run", "--config"])
+            .arg(path)
+            .current_dir(path.parent().unwrap())
+            .env(
+                "WEIR_CACHE_DIR",
+                workspace().join("target").join("weir-test-cache"),
+            )
+            .env("WEIR_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting weir");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            let mut ready_tx = Some(ready_tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) {
+                    let fields = &entry["fields"];
+                    if fields["message"]
+                        .as_str()
+                        .is_some_and(|m| m.starts_with("weir is ready"))
+                    {
+                        let ingest = fields["ingest"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .parse::<SocketAddr>();
+                        let admin = fields["admin"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .parse::<SocketAddr>();
+                        if let (Ok(ingest), Ok(admin), Some(tx)) = (ingest, admin, ready_tx.take())
+                        {
+                            let _ = tx.send((ingest, admin));
+                        }
+                    }
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok((ingest, admin)) = ready_rx.recv_timeout(Duration::from_millis(100)) {
+                return WeirProcess {
+                    child,
+                    ingest,
+                    admin,
+                    log,
+                    config: path.to_path_buf(),
+                };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "weir exited ({status}) before it was ready:\n{}",
+                    log.lock().unwrap().join("\n")
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "weir was not ready within 60 s:\n{}",
+                log.lock().unwrap().join("\n")
+            );
+        }
+    }
+
+    /// Sends a signal to the child.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the child to exit, at most `limit`; its exit code.
+    pub fn wait(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "weir did not exit within {limit:?}:\n{}",
+                    self.log.lock().unwrap().join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether a log line contains `text`.
+    pub fn logged(&self, text: &str) -> bool {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|line| line.contains(text))
+    }
+}
+
+impl Drop for WeirProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,129 @@
+//! Running as a sidecar: health and readiness, the Unix socket, SIGTERM.
+
+use std::time::Duration;
+
+use weir_tests::process::WeirProcess;
+use weir_tests::receiver::{Answer, Receiver};
+use weir_tests::router::start;
+use weir_tests::workspace;
+
+#[tokio::test]
+async fn health_and_readiness_answer_on_the_admin_listener() {
+    let hook = Receiver::ok().await;
+    let weir = start(&format!(
+        "[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
+        hook.url()
+    ))
+    .await;
+    let health = weir
+        .client
+        .get(weir.admin_url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let ready: serde_json::Value = weir
+        .client
+        .get(weir.admin_url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ready");
+    // Ingest and admin are different listeners.
+    let on_ingest = weir
+        .client
+        .get(format!("http://{}/healthz", weir.server.ingest_addr()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_ingest.status(), 404);
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn events_come_in_over_a_unix_socket_too() {
+    let mut hook = Receiver::ok().await;
+    let dir = workspace()
+        .join("target")
+        .join("test-scratch")
+        .join("unix-socket");
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("ingest.sock");
+    let weir = start(&format!(
+        "[server]\nunix_socket = \"{}\"\n[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
+        socket.display(),
+        hook.url()
+    ))
+    .await;
+    // A plain HTTP/1.1 request over the socket, as a sidecar's runtime would send it.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::UnixStream::connect(&socket).await.unwrap();
+    let body = r#"{"predictions":[{"class":"person"}]}"#;
+    let request = format!(
+        "POST /ingest/r HTTP/1.1\r\nHost: weir\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 202"), "{response}");
+    assert_eq!(
+        hook.next().await.json()["predictions"][0]["class"],
+        "person"
+    );
+    weir.stop().await;
+    assert!(!socket.exists(), "the socket file is removed at shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_ingest_finishes_deliveries_and_exits_0() {
+    let mut slow = Receiver::scripted(vec![], Answer::Slow(200, Duration::from_millis(300))).await;
+    let dir = workspace()
+        .join("target")
+        .join("test-scratch")
+        .join("sigterm");
+    let mut weir = WeirProcess::spawn(
+        env!("CARGO_BIN_EXE_weir-e2e"),
+        &dir,
+        &format!(
+            "[routes.r]\ndestinations = [\"slow\"]\n[destinations.slow]\nurl = \"{}\"\nmax_in_flight = 1\n",
+            slow.url()
+        ),
+    );
+    let client = reqwest::Client::new();
+    for i in 0..3 {
+        let answer = client
+            .post(format!("http://{}/ingest/r", weir.ingest))
+            .header("content-type", "application/json")
+            .body(format!(r#"{{"n":{i}}}"#))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 202);
+    }
+    // The first delivery is in flight, the other two queued.
+    slow.next().await;
+    weir.signal("TERM");
+    let code = tokio::task::spawn_blocking(move || {
+        let code = weir.wait(Duration::from_secs(30));
+        (code, weir)
+    })
+    .await
+    .unwrap();
+    let (code, weir) = code;
+    assert_eq!(code, Some(0));
+    // Memory storage drains within the grace period: all three arrived.
+    slow.next().await;
+    slow.next().await;
+    assert!(weir.logged("shutting down"), "no shutdown log");
+    assert!(weir.logged("\"stopped\""), "no final log line");
+    let refused = client
+        .post(format!("http://{}/ingest/r", weir.ingest))
+        .body("{}")
+        .send()
+        .await;
+    assert!(refused.is_err(), "ingest still answers after exit");
+}
