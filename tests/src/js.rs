@@ -40,13 +40,13 @@ fn build() -> Result<PathBuf, String> {
         .exists()
     {
         let out = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
+            .args(["install", "--no-audit", "--no-fund"])
             .current_dir(&dir)
             .output()
-            .map_err(|e| format!("running npm ci: {e}"))?;
+            .map_err(|e| format!("running npm install: {e}"))?;
         if !out.status.success() {
             panic!(
-                "npm ci in {} failed:\n{}",
+                "npm install in {} failed:\n{}",
                 dir.display(),
                 String::from_utf8_lossy(&out.stderr)
             );
