@@ -18,9 +18,7 @@ use class_filter::ClassFilter;
 use criterion::{Criterion, criterion_group, criterion_main};
 use weir::event::{Event, Verdict};
 use weir::plugin::examples::example;
-use weir::plugin::{
-    EngineSettings, Filter, FilterSettings, InstancePolicy, Outcome, Plugin, PluginEngine,
-};
+use weir::plugin::{EngineSettings, Filter, FilterSettings, InstancePolicy, Outcome, Plugin, PluginEngine};
 use weir_plugin_sdk::testing::{Harness, TestEvent};
 
 const EVENT: &str = include_str!("../../tests/fixtures/object-detection.json");
@@ -44,9 +42,7 @@ fn benches(c: &mut Criterion) {
             policy,
             ..FilterSettings::default()
         };
-        runtime
-            .block_on(Filter::new(plugin(&engine, name), settings))
-            .unwrap()
+        runtime.block_on(Filter::new(plugin(&engine, name), settings)).unwrap()
     };
 
     let mut group = c.benchmark_group("class-filter");

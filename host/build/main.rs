@@ -7,12 +7,8 @@ include!("guests.rs");
 const EXAMPLES: [&str; 4] = ["class-filter", "strip-masks", "reshape", "route-by-class"];
 
 fn main() {
-    let manifest_dir = PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    );
-    let workspace = manifest_dir
-        .parent()
-        .expect("host/ is inside the workspace");
+    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let workspace = manifest_dir.parent().expect("host/ is inside the workspace");
     let dir = build_guests(workspace, &EXAMPLES);
     for example in EXAMPLES {
         let file = dir.join(format!("{}.wasm", example.replace('-', "_")));

@@ -64,12 +64,7 @@ impl Route {
         let destinations: Vec<Arc<str>> = self
             .destinations
             .iter()
-            .filter(|d| {
-                current
-                    .destinations
-                    .iter()
-                    .any(|name| name.as_str() == &***d)
-            })
+            .filter(|d| current.destinations.iter().any(|name| name.as_str() == &***d))
             .cloned()
             .collect();
         if destinations.is_empty() {
@@ -84,12 +79,7 @@ impl Route {
     }
 
     /// Applies the failure policy; `None` means go on with the next filter.
-    fn on_failure(
-        &self,
-        event: &Arc<Event>,
-        filter: &Filter,
-        error: &FilterError,
-    ) -> Option<RouteOutcome> {
+    fn on_failure(&self, event: &Arc<Event>, filter: &Filter, error: &FilterError) -> Option<RouteOutcome> {
         let plugin = filter.plugin().name();
         tracing::warn!(route = %self.name, event = %event.id, plugin, kind = error.kind(), policy = ?self.policy, "filter failed: {error}");
         match &self.policy {

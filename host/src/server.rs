@@ -18,6 +18,7 @@ use crate::dispatch::Dispatcher;
 use crate::ingest::{self, IngestState};
 use crate::outbox::Outbox;
 use crate::outbox::memory::MemoryOutbox;
+use crate::outbox::sqlite::SqliteOutbox;
 use crate::plugin::{EngineSettings, PluginEngine};
 use crate::topology::Topology;
 
@@ -64,20 +65,31 @@ impl Server {
             .await
             .map_err(StartError::Config)?;
 
-        let outbox: Arc<dyn Outbox> = match config.storage.kind {
-            StorageKind::Memory => Arc::new(MemoryOutbox::new(config.storage.max_pending)),
+        let storage = &config.storage;
+        let (outbox, durable): (Arc<dyn Outbox>, Option<Arc<SqliteOutbox>>) = match storage.kind {
+            StorageKind::Memory => (
+                Arc::new(MemoryOutbox::new(storage.max_pending, storage.max_bytes.0)),
+                None,
+            ),
+            StorageKind::Durable => {
+                let (path, max_pending, max_bytes) = (storage.path.clone(), storage.max_pending, storage.max_bytes.0);
+                let opened = tokio::task::spawn_blocking(move || SqliteOutbox::open(&path, max_pending, max_bytes))
+                    .await
+                    .map_err(|error| StartError::Other(error.to_string()))?
+                    .map_err(|error| StartError::Other(format!("cannot open the durable store: {error}")))?;
+                let store = Arc::new(opened);
+                (store.clone(), Some(store))
+            }
         };
         let dispatcher = Arc::new(Dispatcher::new(outbox.clone()).map_err(StartError::Other)?);
         dispatcher.apply(&topology.destinations);
         let topology = Arc::new(ArcSwap::from_pointee(topology));
 
         let bind = |address: SocketAddr| async move {
-            TcpListener::bind(address)
-                .await
-                .map_err(|error| StartError::Bind {
-                    address: address.to_string(),
-                    reason: error.to_string(),
-                })
+            TcpListener::bind(address).await.map_err(|error| StartError::Bind {
+                address: address.to_string(),
+                reason: error.to_string(),
+            })
         };
         let ingest_listener = bind(config.server.listen).await?;
         let admin_listener = bind(config.admin.listen).await?;
@@ -96,11 +108,7 @@ impl Server {
         let ingest_router = ingest::router(IngestState {
             topology: topology.clone(),
             outbox: outbox.clone(),
-            token: config
-                .server
-                .ingest_token
-                .as_ref()
-                .map(|t| t.expose().into()),
+            token: config.server.ingest_token.as_ref().map(|t| t.expose().into()),
             max_body: config.server.max_body.0,
         });
         let admin_router = admin::router(AdminState {
@@ -109,6 +117,7 @@ impl Server {
         });
 
         let stop = CancellationToken::new();
+        let sweeper = durable.map(|store| tokio::spawn(sweep(store, config.storage.retention.0, stop.clone())));
         let stop_ingest = CancellationToken::new();
         let stop_admin = CancellationToken::new();
         let mut ingest_servers = Vec::new();
@@ -118,14 +127,9 @@ impl Server {
             stop_ingest.clone(),
         )));
         if let Some(listener) = unix_listener {
-            ingest_servers.push(tokio::spawn(serve_unix(
-                listener,
-                ingest_router,
-                stop_ingest.clone(),
-            )));
+            ingest_servers.push(tokio::spawn(serve_unix(listener, ingest_router, stop_ingest.clone())));
         }
-        let admin_server =
-            tokio::spawn(serve_tcp(admin_listener, admin_router, stop_admin.clone()));
+        let admin_server = tokio::spawn(serve_tcp(admin_listener, admin_router, stop_admin.clone()));
         ready.set(true);
 
         let grace = config.server.shutdown_grace.0;
@@ -160,6 +164,9 @@ impl Server {
             }
             stop_admin.cancel();
             let _ = admin_server.await;
+            if let Some(sweeper) = sweeper {
+                let _ = sweeper.await;
+            }
             if let Some(path) = socket_to_remove {
                 let _ = std::fs::remove_file(path);
             }
@@ -207,6 +214,26 @@ impl Server {
     }
 }
 
+/// How often the durable store forgets delivered records older than the retention.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Removes expired records from the durable store until stopped.
+async fn sweep(store: Arc<SqliteOutbox>, retention: Duration, stop: CancellationToken) {
+    let every = SWEEP_EVERY.min(retention / 4).max(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.cancelled() => return,
+        }
+        let before = std::time::SystemTime::now() - retention;
+        match store.expire(before).await {
+            Ok(0) => {}
+            Ok(expired) => tracing::debug!(expired, "forgot delivered records past their retention"),
+            Err(error) => tracing::warn!(%error, "could not remove expired records"),
+        }
+    }
+}
+
 fn bind_unix(path: &PathBuf) -> Result<tokio::net::UnixListener, StartError> {
     use std::os::unix::fs::FileTypeExt;
     // A socket file left by a previous run that died would block the bind.
@@ -230,11 +257,7 @@ async fn serve_tcp(listener: TcpListener, router: axum::Router, stop: Cancellati
     }
 }
 
-async fn serve_unix(
-    listener: tokio::net::UnixListener,
-    router: axum::Router,
-    stop: CancellationToken,
-) {
+async fn serve_unix(listener: tokio::net::UnixListener, router: axum::Router, stop: CancellationToken) {
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(stop.cancelled_owned())
         .await;

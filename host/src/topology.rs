@@ -47,11 +47,7 @@ pub fn resolve(dir: Option<&Path>, name: &str) -> Option<PluginSource> {
 }
 
 /// Loads one plugin from its source, off the async reactor.
-pub async fn load_plugin(
-    engine: &PluginEngine,
-    name: &str,
-    source: &PluginSource,
-) -> Result<Plugin, String> {
+pub async fn load_plugin(engine: &PluginEngine, name: &str, source: &PluginSource) -> Result<Plugin, String> {
     let engine = engine.clone();
     let name = name.to_string();
     let source = source.clone();
@@ -72,11 +68,7 @@ pub async fn load_plugin(
 
 impl Topology {
     /// Loads the plugins a config names and builds its routes and destinations.
-    pub async fn build(
-        config: &Config,
-        file: &str,
-        engine: &PluginEngine,
-    ) -> Result<Topology, Vec<ConfigError>> {
+    pub async fn build(config: &Config, file: &str, engine: &PluginEngine) -> Result<Topology, Vec<ConfigError>> {
         Topology::build_except(config, file, engine, &|_| false).await
     }
 
@@ -101,10 +93,7 @@ impl Topology {
         {
             problems.push(problem(
                 "plugins.dir".into(),
-                format!(
-                    "{} is not a folder; create it or fix the path",
-                    dir.display()
-                ),
+                format!("{} is not a folder; create it or fix the path", dir.display()),
             ));
         }
 
@@ -112,9 +101,7 @@ impl Topology {
         let mut plugins = BTreeMap::new();
         for (route_name, route) in &config.routes {
             for (i, filter) in route.filters.iter().enumerate() {
-                if plugins.contains_key(&filter.plugin)
-                    || skip(&format!("routes.{route_name}.filters[{i}]"))
-                {
+                if plugins.contains_key(&filter.plugin) || skip(&format!("routes.{route_name}.filters[{i}]")) {
                     continue;
                 }
                 let key = format!("routes.{route_name}.filters[{i}].plugin");
@@ -169,10 +156,9 @@ impl Topology {
                 };
                 match Filter::new(plugin.clone(), settings).await {
                     Ok(built) => filters.push(Arc::new(built)),
-                    Err(error) => problems.push(problem(
-                        format!("routes.{route_name}.filters[{i}]"),
-                        error.to_string(),
-                    )),
+                    Err(error) => {
+                        problems.push(problem(format!("routes.{route_name}.filters[{i}]"), error.to_string()))
+                    }
                 }
             }
             routes.insert(
@@ -180,11 +166,7 @@ impl Topology {
                 Arc::new(Route {
                     name: route_name.as_str().into(),
                     filters,
-                    destinations: route
-                        .destinations
-                        .iter()
-                        .map(|d| d.as_str().into())
-                        .collect(),
+                    destinations: route.destinations.iter().map(|d| d.as_str().into()).collect(),
                     policy: route.on_filter_error.clone(),
                 }),
             );

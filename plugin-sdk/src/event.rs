@@ -102,10 +102,7 @@ impl<'a> Event<'a> {
 
     /// The value of one metadata entry.
     pub fn metadata_value(&self, key: &str) -> Option<String> {
-        self.metadata()
-            .into_iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v)
+        self.metadata().into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
     /// The predictions document, as JSON text.
@@ -119,11 +116,8 @@ impl<'a> Event<'a> {
     /// The predictions document, parsed into `T` (a `serde_json::Value`, or a struct of
     /// your own).
     pub fn predictions_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        serde_json::from_str(&self.predictions()).map_err(|error| {
-            Error::msg(format!(
-                "predictions are not of the expected shape: {error}"
-            ))
-        })
+        serde_json::from_str(&self.predictions())
+            .map_err(|error| Error::msg(format!("predictions are not of the expected shape: {error}")))
     }
 
     /// The attachments, without their bytes.

@@ -51,13 +51,9 @@ impl<F: Filter> bindings::Guest for Export<F> {
 
 /// Parses a filter's JSON config and builds the filter.
 pub(crate) fn build<F: Filter>(config: &str) -> Result<F, Error> {
-    let config = if config.trim().is_empty() {
-        "{}"
-    } else {
-        config
-    };
-    let config: F::Config = serde_json::from_str(config)
-        .map_err(|error| Error::msg(format!("invalid config: {error}")))?;
+    let config = if config.trim().is_empty() { "{}" } else { config };
+    let config: F::Config =
+        serde_json::from_str(config).map_err(|error| Error::msg(format!("invalid config: {error}")))?;
     F::new(config)
 }
 

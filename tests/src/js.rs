@@ -28,9 +28,7 @@ fn available(program: &str) -> bool {
 
 fn build() -> Result<PathBuf, String> {
     if !available("node") || !available("npm") {
-        return Err(
-            "node and npm are not installed, so the JavaScript filter cannot be built".into(),
-        );
+        return Err("node and npm are not installed, so the JavaScript filter cannot be built".into());
     }
     let dir = workspace().join("plugins").join("js-class-filter");
     if !dir

@@ -47,12 +47,7 @@ pub fn fixture_bytes(name: &str) -> Bytes {
 /// The masks a fixture comes with, as (attachment name, fixture file).
 pub fn fixture_masks(stem: &str) -> Vec<(String, String)> {
     (0..10)
-        .map(|i| {
-            (
-                format!("mask_{i:04}.png"),
-                format!("{stem}.mask_{i:04}.png"),
-            )
-        })
+        .map(|i| (format!("mask_{i:04}.png"), format!("{stem}.mask_{i:04}.png")))
         .filter(|(_, file)| fixture_path(file).exists())
         .collect()
 }
@@ -60,11 +55,7 @@ pub fn fixture_masks(stem: &str) -> Vec<(String, String)> {
 /// The event of a fixture (`object-detection`, ...), as a camera would send it: the
 /// predictions, the image, and the masks the fixture has.
 pub fn fixture_event(stem: &str) -> Event {
-    let mut event = Event::new(
-        format!("{stem}-1"),
-        "test",
-        fixture(&format!("{stem}.json")),
-    );
+    let mut event = Event::new(format!("{stem}-1"), "test", fixture(&format!("{stem}.json")));
     event.attachments.push(Attachment {
         name: "image.jpeg".into(),
         content_type: "image/jpeg".into(),
@@ -136,8 +127,7 @@ pub fn golden(name: &str, actual: &str) {
 /// (whitespace and number spelling aside).
 #[track_caller]
 pub fn assert_json(actual: &str, expected: serde_json::Value) {
-    let parsed: serde_json::Value =
-        serde_json::from_str(actual).unwrap_or_else(|e| panic!("not JSON ({e}): {actual}"));
+    let parsed: serde_json::Value = serde_json::from_str(actual).unwrap_or_else(|e| panic!("not JSON ({e}): {actual}"));
     assert_eq!(parsed.to_string(), expected.to_string());
 }
 
@@ -152,14 +142,9 @@ pub fn multipart_body(parts: &[Part<'_>]) -> (String, Vec<u8>) {
         body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
         match file {
             Some(file) => body.extend_from_slice(
-                format!(
-                    "Content-Disposition: form-data; name=\"{field}\"; filename=\"{file}\"\r\n"
-                )
-                .as_bytes(),
+                format!("Content-Disposition: form-data; name=\"{field}\"; filename=\"{file}\"\r\n").as_bytes(),
             ),
-            None => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{field}\"\r\n").as_bytes(),
-            ),
+            None => body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{field}\"\r\n").as_bytes()),
         }
         body.extend_from_slice(format!("Content-Type: {content_type}\r\n\r\n").as_bytes());
         body.extend_from_slice(bytes);
@@ -200,16 +185,9 @@ pub async fn parse_multipart(content_type: &str, body: Bytes) -> Vec<(String, St
     let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
     let mut form = multer::Multipart::new(stream, boundary);
     let mut parts = Vec::new();
-    while let Some(field) = form
-        .next_field()
-        .await
-        .expect("a well-formed multipart body")
-    {
+    while let Some(field) = form.next_field().await.expect("a well-formed multipart body") {
         let name = field.file_name().unwrap_or_default().to_string();
-        let content_type = field
-            .content_type()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        let content_type = field.content_type().map(ToString::to_string).unwrap_or_default();
         parts.push((name, content_type, field.bytes().await.unwrap()));
     }
     parts

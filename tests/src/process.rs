@@ -30,9 +30,7 @@ impl WeirProcess {
     pub fn spawn(binary: &str, dir: &Path, config: &str) -> WeirProcess {
         std::fs::create_dir_all(dir).unwrap();
         let path = dir.join("weir.toml");
-        let text = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\n[admin]\nlisten = \"127.0.0.1:0\"\n{config}"
-        );
+        let text = format!("[server]\nlisten = \"127.0.0.1:0\"\n[admin]\nlisten = \"127.0.0.1:0\"\n{config}");
         std::fs::write(&path, text).unwrap();
         WeirProcess::spawn_file(binary, &path)
     }
@@ -43,10 +41,7 @@ impl WeirProcess {
             .args(["--log-format", "json", "run", "--config"])
             .arg(path)
             .current_dir(path.parent().unwrap())
-            .env(
-                "WEIR_CACHE_DIR",
-                workspace().join("target").join("weir-test-cache"),
-            )
+            .env("WEIR_CACHE_DIR", workspace().join("target").join("weir-test-cache"))
             .env("WEIR_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -65,16 +60,9 @@ impl WeirProcess {
                         .as_str()
                         .is_some_and(|m| m.starts_with("weir is ready"))
                     {
-                        let ingest = fields["ingest"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .parse::<SocketAddr>();
-                        let admin = fields["admin"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .parse::<SocketAddr>();
-                        if let (Ok(ingest), Ok(admin), Some(tx)) = (ingest, admin, ready_tx.take())
-                        {
+                        let ingest = fields["ingest"].as_str().unwrap_or_default().parse::<SocketAddr>();
+                        let admin = fields["admin"].as_str().unwrap_or_default().parse::<SocketAddr>();
+                        if let (Ok(ingest), Ok(admin), Some(tx)) = (ingest, admin, ready_tx.take()) {
                             let _ = tx.send((ingest, admin));
                         }
                     }
@@ -136,11 +124,7 @@ impl WeirProcess {
 
     /// Whether a log line contains `text`.
     pub fn logged(&self, text: &str) -> bool {
-        self.log
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|line| line.contains(text))
+        self.log.lock().unwrap().iter().any(|line| line.contains(text))
     }
 }
 

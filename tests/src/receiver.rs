@@ -24,16 +24,12 @@ pub struct Received {
 impl Received {
     /// A header as text ("" when absent).
     pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
     }
 
     /// The body parsed as JSON.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.body))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.body))
     }
 }
 
@@ -106,10 +102,7 @@ impl Receiver {
 
     /// The next request, if one comes within `limit`.
     pub async fn within(&mut self, limit: Duration) -> Option<Received> {
-        tokio::time::timeout(limit, self.rx.recv())
-            .await
-            .ok()
-            .flatten()
+        tokio::time::timeout(limit, self.rx.recv()).await.ok().flatten()
     }
 
     /// A request that already arrived, without waiting.
@@ -129,12 +122,9 @@ async fn answer(State(script): State<Script>, headers: HeaderMap, body: Bytes) -
     let status = |code: u16| StatusCode::from_u16(code).unwrap();
     match answer {
         Answer::Status(code) => (status(code), "answered").into_response(),
-        Answer::RetryAfter(code, seconds) => (
-            status(code),
-            [("retry-after", seconds.to_string())],
-            "later",
-        )
-            .into_response(),
+        Answer::RetryAfter(code, seconds) => {
+            (status(code), [("retry-after", seconds.to_string())], "later").into_response()
+        }
         Answer::Slow(code, delay) => {
             tokio::time::sleep(delay).await;
             (status(code), "slowly").into_response()

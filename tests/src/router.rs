@@ -29,13 +29,15 @@ pub async fn start(config: &str) -> Weir {
 
 /// Starts Weir, or says why not.
 pub async fn try_start(config: &str) -> Result<Weir, StartError> {
-    let mut parsed = load_str(config, "test.toml", &|name| std::env::var(name).ok())
-        .map_err(StartError::Config)?;
+    let mut parsed = load_str(config, "test.toml", &|name| std::env::var(name).ok()).map_err(StartError::Config)?;
     let any_port = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     parsed.server.listen = any_port;
     parsed.admin.listen = any_port;
     parsed.server.shutdown_grace = weir::config::Span(Duration::from_secs(2));
     parsed.plugins.cache_dir = Some(workspace().join("target").join("weir-test-cache"));
+    if !config.contains("path =") {
+        parsed.storage.path = scratch_store();
+    }
     let server = Server::start(parsed, "test.toml").await?;
     Ok(Weir {
         server,
@@ -72,4 +74,17 @@ impl Weir {
     pub async fn stop(self) {
         self.server.stop(Duration::from_secs(10)).await;
     }
+}
+
+/// A fresh database path for one test's durable store.
+pub fn scratch_store() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = workspace()
+        .join("target")
+        .join("test-scratch")
+        .join("stores")
+        .join(format!("{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir.join("outbox.db")
 }

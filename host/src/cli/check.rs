@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::source::{DEFAULT_SOURCE, load};
 use super::{EXIT_USAGE, print_problems};
-use crate::config::check_file;
+use crate::config::{StorageKind, check_file};
 use crate::plugin::{EngineSettings, PluginEngine};
 use crate::topology::Topology;
 
@@ -22,10 +22,7 @@ pub struct CheckArgs {
 
 /// Runs `weir check`.
 pub fn run(args: CheckArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
@@ -58,11 +55,14 @@ async fn check(args: CheckArgs) -> ExitCode {
     match built {
         Ok(topology) if problems.is_empty() => {
             println!(
-                "{source}: ok: {} route(s), {} destination(s), {} plugin(s); storage {:?}",
+                "{source}: ok: {} route(s), {} destination(s), {} plugin(s); {}",
                 topology.routes.len(),
                 topology.destinations.len(),
                 topology.plugins.len(),
-                config.storage.kind,
+                match config.storage.kind {
+                    StorageKind::Durable => format!("durable storage in {}", config.storage.path.display()),
+                    StorageKind::Memory => "memory storage: pending deliveries are lost if Weir stops".to_string(),
+                },
             );
             ExitCode::SUCCESS
         }
@@ -79,13 +79,7 @@ async fn check(args: CheckArgs) -> ExitCode {
 }
 
 /// The config as far as it reads, where it came from, and its problems.
-fn checked(
-    path: Option<PathBuf>,
-) -> (
-    Option<crate::config::Config>,
-    String,
-    Vec<crate::config::ConfigError>,
-) {
+fn checked(path: Option<PathBuf>) -> (Option<crate::config::Config>, String, Vec<crate::config::ConfigError>) {
     let path = path.or_else(|| {
         std::env::var_os("WEIR_CONFIG")
             .filter(|v| !v.is_empty())

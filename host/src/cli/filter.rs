@@ -91,10 +91,7 @@ fn data(message: impl Into<String>) -> Failure {
 
 /// Runs `weir filter`.
 pub fn run(args: FilterArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
@@ -115,11 +112,7 @@ async fn filter(args: FilterArgs) -> Result<ExitCode, Failure> {
     let config = read_config(&args.config)?;
 
     let settings = EngineSettings {
-        cache_dir: if args.no_cache {
-            None
-        } else {
-            user_cache_dir()
-        },
+        cache_dir: if args.no_cache { None } else { user_cache_dir() },
         ..EngineSettings::default()
     };
     let engine = PluginEngine::new(&settings).map_err(|error| Failure {
@@ -158,9 +151,7 @@ async fn filter(args: FilterArgs) -> Result<ExitCode, Failure> {
         call: call_time,
         calls: call_times.len(),
     };
-    let Some(result) = result else {
-        unreachable_repeat()
-    };
+    let Some(result) = result else { unreachable_repeat() };
     match result {
         Ok(outcome) => {
             print_outcome(&args, &event, &outcome, &timings);
@@ -200,11 +191,7 @@ struct Timings {
 
 impl Timings {
     fn describe(&self) -> String {
-        let cache = if self.cached {
-            " (compiled code from cache)"
-        } else {
-            ""
-        };
+        let cache = if self.cached { " (compiled code from cache)" } else { "" };
         let calls = if self.calls > 1 {
             format!(" (mean of {})", self.calls)
         } else {
@@ -335,19 +322,14 @@ fn read_config(config: &str) -> Result<String, Failure> {
             .map_err(|error| usage(format!("{path}: cannot read the config file: {error}")))?,
         None => config.to_string(),
     };
-    serde_json::from_str::<Value>(&text)
-        .map_err(|error| usage(format!("--config is not valid JSON: {error}")))?;
+    serde_json::from_str::<Value>(&text).map_err(|error| usage(format!("--config is not valid JSON: {error}")))?;
     Ok(text)
 }
 
 fn read_event(args: &FilterArgs) -> Result<Event, Failure> {
     let path = &args.event;
-    let text = std::fs::read_to_string(path).map_err(|error| {
-        usage(format!(
-            "{}: cannot read the event: {error}",
-            path.display()
-        ))
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| usage(format!("{}: cannot read the event: {error}", path.display())))?;
     if let Err(error) = serde_json::from_str::<Value>(&text) {
         return Err(data(format!(
             "{}: the event is not valid JSON: {error}",
@@ -358,10 +340,7 @@ fn read_event(args: &FilterArgs) -> Result<Event, Failure> {
     if let Some(task) = &args.task {
         event.task = TaskKind::parse(task).ok_or_else(|| {
             let kinds: Vec<_> = TaskKind::ALL.iter().map(|k| k.as_str()).collect();
-            usage(format!(
-                "--task {task:?} is not one of {}",
-                kinds.join(", ")
-            ))
+            usage(format!("--task {task:?} is not one of {}", kinds.join(", ")))
         })?;
     }
     for entry in &args.metadata {
@@ -374,8 +353,8 @@ fn read_event(args: &FilterArgs) -> Result<Event, Failure> {
         let (name, file) = spec
             .split_once('=')
             .ok_or_else(|| usage(format!("--attachment {spec:?} is not NAME=PATH")))?;
-        let bytes = std::fs::read(file)
-            .map_err(|error| usage(format!("{file}: cannot read the attachment: {error}")))?;
+        let bytes =
+            std::fs::read(file).map_err(|error| usage(format!("{file}: cannot read the attachment: {error}")))?;
         if event.attachment(name).is_some() {
             return Err(usage(format!("--attachment {name} is given twice")));
         }

@@ -30,9 +30,7 @@ pub fn load(path: Option<PathBuf>) -> Result<Loaded, Vec<ConfigError>> {
             source: path.display().to_string(),
         }),
         None => {
-            let webhook = std::env::var("WEIR_WEBHOOK_URL")
-                .ok()
-                .filter(|url| !url.is_empty());
+            let webhook = std::env::var("WEIR_WEBHOOK_URL").ok().filter(|url| !url.is_empty());
             let text = default_config(webhook.as_deref());
             Ok(Loaded {
                 config: load_str(&text, DEFAULT_SOURCE, &|name| std::env::var(name).ok())?,

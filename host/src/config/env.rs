@@ -24,12 +24,9 @@ pub fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Str
                 ));
             };
             let name = &body[..end];
-            let valid =
-                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !valid {
-                return Err(format!(
-                    "{text:?} refers to ${{{name}}}, which is not a variable name"
-                ));
+                return Err(format!("{text:?} refers to ${{{name}}}, which is not a variable name"));
             }
             match lookup(name) {
                 Some(value) => out.push_str(&value),

@@ -84,26 +84,14 @@ pub fn check_file(path: &Path) -> (Option<Config>, Vec<ConfigError>) {
 }
 
 /// Checks config text; `file` names it in messages, `env` looks up `${VAR}`s.
-pub fn load_str(
-    text: &str,
-    file: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Config, Vec<ConfigError>> {
+pub fn load_str(text: &str, file: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, Vec<ConfigError>> {
     let (config, problems) = check_str(text, file, env);
-    if problems.is_empty() {
-        Ok(config)
-    } else {
-        Err(problems)
-    }
+    if problems.is_empty() { Ok(config) } else { Err(problems) }
 }
 
 /// Checks config text and returns what could be read of it along with every problem:
 /// `weir check` goes on to check the plugins of the parts that are sound.
-pub fn check_str(
-    text: &str,
-    file: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> (Config, Vec<ConfigError>) {
+pub fn check_str(text: &str, file: &str, env: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<ConfigError>) {
     let mut problems = Problems {
         file: file.to_string(),
         list: Vec::new(),
@@ -119,10 +107,7 @@ pub fn check_str(
                 format!(" at line {line}, column {column}")
             });
             let message = error.message().trim().replace('\n', " ");
-            problems.add(
-                "",
-                format!("not valid TOML{}: {message}", at.unwrap_or_default()),
-            );
+            problems.add("", format!("not valid TOML{}: {message}", at.unwrap_or_default()));
             return (Config::default(), problems.list);
         }
     };
@@ -199,12 +184,7 @@ fn typed<T: DeserializeOwned>(key: &str, value: Value, problems: &mut Problems) 
     }
 }
 
-fn expand_value(
-    value: &mut Value,
-    path: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-    problems: &mut Problems,
-) {
+fn expand_value(value: &mut Value, path: &str, env: &dyn Fn(&str) -> Option<String>, problems: &mut Problems) {
     match value {
         Value::String(text) => match expand(text, env) {
             Ok(expanded) => *text = expanded,
@@ -226,11 +206,7 @@ fn expand_value(
 
 /// Names for routes and destinations: they appear in URLs, headers and logs.
 fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn validate(config: &Config, declared_routes: bool, problems: &mut Problems) {
@@ -272,12 +248,7 @@ fn validate(config: &Config, declared_routes: bool, problems: &mut Problems) {
     }
 }
 
-fn validate_route(
-    config: &Config,
-    name: &str,
-    route: &super::RouteConfig,
-    problems: &mut Problems,
-) {
+fn validate_route(config: &Config, name: &str, route: &super::RouteConfig, problems: &mut Problems) {
     let key = format!("routes.{name}");
     if !valid_name(name) {
         problems.add(
@@ -286,21 +257,19 @@ fn validate_route(
         );
     }
     if route.destinations.is_empty() {
-        problems.add(
-            format!("{key}.destinations"),
-            "is empty: name at least one destination",
-        );
+        problems.add(format!("{key}.destinations"), "is empty: name at least one destination");
     }
     let broken = problems.broken.clone();
     let defined = |name: &str| {
-        config.destinations.contains_key(name)
-            || broken.iter().any(|b| b == &format!("destinations.{name}"))
+        config.destinations.contains_key(name) || broken.iter().any(|b| b == &format!("destinations.{name}"))
     };
     for (i, destination) in route.destinations.iter().enumerate() {
         if !defined(destination) {
             problems.add(
                 format!("{key}.destinations[{i}]"),
-                format!("{destination:?} is not a defined destination; define [destinations.{destination}] or remove it"),
+                format!(
+                    "{destination:?} is not a defined destination; define [destinations.{destination}] or remove it"
+                ),
             );
         }
         if route.destinations[..i].contains(destination) {
@@ -314,9 +283,11 @@ fn validate_route(
         && !defined(destination)
     {
         problems.add(
-                format!("{key}.on_filter_error.send_to"),
-                format!("{destination:?} is not a defined destination; define [destinations.{destination}] or choose another"),
-            );
+            format!("{key}.on_filter_error.send_to"),
+            format!(
+                "{destination:?} is not a defined destination; define [destinations.{destination}] or choose another"
+            ),
+        );
     }
     for (i, filter) in route.filters.iter().enumerate() {
         let key = format!("{key}.filters[{i}]");
@@ -345,25 +316,15 @@ fn validate_route(
         if let Some(value) = &filter.config
             && serde_json::to_value(value).is_err()
         {
-            problems.add(
-                format!("{key}.config"),
-                "cannot be turned into JSON for the plugin",
-            );
+            problems.add(format!("{key}.config"), "cannot be turned into JSON for the plugin");
         }
     }
 }
 
-fn validate_destination(
-    name: &str,
-    destination: &super::DestinationConfig,
-    problems: &mut Problems,
-) {
+fn validate_destination(name: &str, destination: &super::DestinationConfig, problems: &mut Problems) {
     let key = format!("destinations.{name}");
     if !valid_name(name) {
-        problems.add(
-            &key,
-            "destination names may use only letters, digits, - and _",
-        );
+        problems.add(&key, "destination names may use only letters, digits, - and _");
     }
     if destination.url != "log:" {
         match url::Url::parse(&destination.url) {
@@ -385,9 +346,7 @@ fn validate_destination(
             ),
         }
     }
-    if destination.format == BodyFormat::Json
-        && (destination.include_image || destination.include_masks)
-    {
+    if destination.format == BodyFormat::Json && (destination.include_image || destination.include_masks) {
         problems.add(
             &key,
             "include_image and include_masks only apply to format = \"multipart\"; set the format or remove them",
@@ -400,10 +359,7 @@ fn validate_destination(
     }
     for (header, value) in &destination.headers {
         if axum::http::HeaderName::from_bytes(header.as_bytes()).is_err() {
-            problems.add(
-                format!("{key}.headers.{header}"),
-                "is not a valid HTTP header name",
-            );
+            problems.add(format!("{key}.headers.{header}"), "is not a valid HTTP header name");
         } else if axum::http::HeaderValue::from_str(value.expose()).is_err() {
             problems.add(
                 format!("{key}.headers.{header}"),
@@ -437,10 +393,7 @@ fn validate_destination(
         );
     }
     if retry.initial_delay > retry.max_delay {
-        problems.add(
-            format!("{key}.retry.initial_delay"),
-            "is longer than retry.max_delay",
-        );
+        problems.add(format!("{key}.retry.initial_delay"), "is longer than retry.max_delay");
     }
 }
 
@@ -471,10 +424,7 @@ mod tests {
             config.destinations["hook"].timeout.0,
             std::time::Duration::from_secs(10)
         );
-        assert_eq!(
-            config.routes["cameras"].on_filter_error,
-            FailurePolicy::Drop
-        );
+        assert_eq!(config.routes["cameras"].on_filter_error, FailurePolicy::Drop);
     }
 
     #[test]

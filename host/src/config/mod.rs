@@ -140,18 +140,30 @@ impl PluginsConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
-    /// `memory`: fast, but deliveries still pending when the process stops are lost.
+    /// `durable` (the default): every accepted event is on disk before the sender hears
+    /// 202, and survives a crash. `memory`: faster, but deliveries still pending when
+    /// the process stops are lost.
     pub kind: StorageKind,
+    /// The durable store's database file (SQLite).
+    pub path: PathBuf,
+    /// How long records of delivered events are kept (for the admin API and polling).
+    pub retention: Span,
     /// Most deliveries that may wait at once; past it, ingest answers 503 with
     /// `Retry-After` instead of accepting more.
     pub max_pending: usize,
+    /// Most bytes of events (predictions and stored attachments) that may wait at once;
+    /// past it, ingest answers 503 likewise.
+    pub max_bytes: Size,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
-            kind: StorageKind::Memory,
+            kind: StorageKind::Durable,
+            path: PathBuf::from(".weir/outbox.db"),
+            retention: Span(Duration::from_secs(24 * 3600)),
             max_pending: 100_000,
+            max_bytes: Size(256 << 20),
         }
     }
 }
@@ -160,6 +172,8 @@ impl Default for StorageConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StorageKind {
+    /// On disk, crash-safe.
+    Durable,
     /// In memory: lost if the process stops.
     Memory,
 }

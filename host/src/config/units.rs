@@ -127,11 +127,7 @@ mod tests {
             assert_eq!(Size::parse(text), Ok(Size(bytes)), "{text}");
         }
         assert!(Size::parse("lots").is_err());
-        assert!(
-            Size::parse("3 parsecs")
-                .unwrap_err()
-                .contains("unknown unit")
-        );
+        assert!(Size::parse("3 parsecs").unwrap_err().contains("unknown unit"));
     }
 
     #[test]

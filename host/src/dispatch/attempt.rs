@@ -26,11 +26,7 @@ pub struct Outcome {
 }
 
 /// Makes one attempt of a delivery.
-pub async fn attempt(
-    client: &reqwest::Client,
-    destination: &Destination,
-    delivery: &Delivery,
-) -> Outcome {
+pub async fn attempt(client: &reqwest::Client, destination: &Destination, delivery: &Delivery) -> Outcome {
     let at = SystemTime::now();
     let started = Instant::now();
     let url = match &destination.target {
@@ -39,13 +35,7 @@ pub async fn attempt(
     };
     let body = body(&delivery.event, destination);
     let timestamp = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let headers = headers(
-        &delivery.event,
-        destination,
-        &body,
-        delivery.attempts + 1,
-        timestamp,
-    );
+    let headers = headers(&delivery.event, destination, &body, delivery.attempts + 1, timestamp);
     let sent = client
         .post(url)
         .headers(headers)
@@ -92,9 +82,7 @@ pub async fn attempt(
     let mut read_error = None;
     while prefix.len() < RESPONSE_PREFIX {
         match stream.next().await {
-            Some(Ok(chunk)) => {
-                prefix.extend_from_slice(&chunk[..chunk.len().min(RESPONSE_PREFIX - prefix.len())])
-            }
+            Some(Ok(chunk)) => prefix.extend_from_slice(&chunk[..chunk.len().min(RESPONSE_PREFIX - prefix.len())]),
             Some(Err(error)) => {
                 read_error = Some(error);
                 break;
@@ -113,11 +101,7 @@ pub async fn attempt(
     };
     // The status decides; a body that breaks off is only worth noting.
     let response_text = match read_error {
-        Some(e) => format!(
-            "{}[body cut off: {}]",
-            String::from_utf8_lossy(&prefix),
-            root_cause(&e)
-        ),
+        Some(e) => format!("{}[body cut off: {}]", String::from_utf8_lossy(&prefix), root_cause(&e)),
         None => String::from_utf8_lossy(&prefix).into_owned(),
     };
     Outcome {
@@ -142,15 +126,9 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// The `log:` target: the delivery as one JSON line on stdout.
-async fn log(
-    destination: &Destination,
-    delivery: &Delivery,
-    at: SystemTime,
-    started: Instant,
-) -> Outcome {
+async fn log(destination: &Destination, delivery: &Delivery, at: SystemTime, started: Instant) -> Outcome {
     let event = &delivery.event;
-    let body: serde_json::Value =
-        serde_json::from_str(&event.predictions).unwrap_or(serde_json::Value::Null);
+    let body: serde_json::Value = serde_json::from_str(&event.predictions).unwrap_or(serde_json::Value::Null);
     let attachments: Vec<_> = event
         .attachments
         .iter()
@@ -174,9 +152,7 @@ async fn log(
             at,
             status: None,
             latency: started.elapsed(),
-            error: written
-                .err()
-                .map(|e| format!("cannot write to stdout: {e}")),
+            error: written.err().map(|e| format!("cannot write to stdout: {e}")),
             response: String::new(),
         },
         disposition: Disposition::Delivered,

@@ -52,10 +52,9 @@ impl Destination {
         };
         let mut headers = HeaderMap::new();
         for (key, value) in &config.headers {
-            let key = HeaderName::from_bytes(key.as_bytes())
-                .map_err(|_| format!("header name {key:?} is invalid"))?;
-            let value = HeaderValue::from_str(value.expose())
-                .map_err(|_| format!("header {key} has an invalid value"))?;
+            let key = HeaderName::from_bytes(key.as_bytes()).map_err(|_| format!("header name {key:?} is invalid"))?;
+            let value =
+                HeaderValue::from_str(value.expose()).map_err(|_| format!("header {key} has an invalid value"))?;
             headers.insert(key, value);
         }
         let signing = match &config.secret {

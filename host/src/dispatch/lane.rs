@@ -71,9 +71,7 @@ impl Lane {
             if stopping && in_flight.is_empty() && !claimed_any {
                 break;
             }
-            let wake_at = next_due
-                .map(tokio::time::Instant::from_std)
-                .filter(|_| !stopping);
+            let wake_at = next_due.map(tokio::time::Instant::from_std).filter(|_| !stopping);
             tokio::select! {
                 Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
                     match done {
@@ -96,10 +94,7 @@ impl Lane {
         } = outcome;
         let number = delivery.attempts + 1;
         let latency_ms = attempt.latency.as_secs_f64() * 1e3;
-        let status = attempt
-            .status
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| "-".into());
+        let status = attempt.status.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
         let next = match disposition {
             Disposition::Delivered => {
                 tracing::info!(destination = %destination.name, event = %delivery.event.id, attempt = number, %status, latency_ms, "delivered");

@@ -66,11 +66,7 @@ fn multipart(event: &Event, destination: &Destination) -> Body {
         out.put_slice(data);
         out.put_slice(b"\r\n");
     };
-    part(
-        "predictions.json",
-        "application/json",
-        event.predictions.as_bytes(),
-    );
+    part("predictions.json", "application/json", event.predictions.as_bytes());
     for attachment in parts {
         part(&attachment.name, &attachment.content_type, &attachment.data);
     }
@@ -83,13 +79,7 @@ fn multipart(event: &Event, destination: &Destination) -> Body {
 }
 
 /// Headers of one attempt: the destination's own, the event's, and the signature.
-pub fn headers(
-    event: &Event,
-    destination: &Destination,
-    body: &Body,
-    attempt: u32,
-    timestamp: u64,
-) -> HeaderMap {
+pub fn headers(event: &Event, destination: &Destination, body: &Body, attempt: u32, timestamp: u64) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, body.content_type.clone());
     headers.insert(
@@ -107,17 +97,11 @@ pub fn headers(
     put("x-weir-task", event.task.as_str());
     put("x-weir-attempt", &attempt.to_string());
     if let Some(key) = &destination.signing {
-        put(
-            "webhook-signature",
-            &key.sign(&event.id, timestamp, &body.bytes),
-        );
+        put("webhook-signature", &key.sign(&event.id, timestamp, &body.bytes));
     }
     for (key, value) in &event.metadata {
         let name = format!("x-weir-meta-{}", key.to_ascii_lowercase());
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
             headers.insert(name, value);
         }
     }
@@ -185,15 +169,10 @@ mod tests {
 
     #[test]
     fn signed_destinations_sign_the_exact_body() {
-        let d =
-            destination("url = \"http://h/\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"");
+        let d = destination("url = \"http://h/\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"");
         let body = body(&event(), &d);
         let headers = headers(&event(), &d, &body, 1, 1700000000);
-        let expected = d
-            .signing
-            .as_ref()
-            .unwrap()
-            .sign("e1", 1700000000, &body.bytes);
+        let expected = d.signing.as_ref().unwrap().sign("e1", 1700000000, &body.bytes);
         assert_eq!(headers["webhook-signature"], expected.as_str());
     }
 }

@@ -34,9 +34,7 @@ pub fn base_delay(policy: &RetryConfig, retry: u32) -> Duration {
         let index = (retry.max(1) as usize - 1).min(schedule.len().saturating_sub(1));
         return schedule.get(index).map_or(Duration::ZERO, |span| span.0);
     }
-    let factor = policy
-        .multiplier
-        .powi(retry.saturating_sub(1).min(64) as i32);
+    let factor = policy.multiplier.powi(retry.saturating_sub(1).min(64) as i32);
     let delay = policy.initial_delay.0.as_secs_f64() * factor;
     Duration::from_secs_f64(delay.min(policy.max_delay.0.as_secs_f64()))
 }
@@ -50,12 +48,7 @@ pub fn jittered(delay: Duration, jitter: f64, unit: f64) -> Duration {
 
 /// The delay before retry number `retry`: the schedule's, jittered, or what the
 /// receiver asked for with `Retry-After` when that is longer (capped by the policy).
-pub fn next_delay(
-    policy: &RetryConfig,
-    retry: u32,
-    retry_after: Option<Duration>,
-    unit: f64,
-) -> Duration {
+pub fn next_delay(policy: &RetryConfig, retry: u32, retry_after: Option<Duration>, unit: f64) -> Duration {
     let scheduled = jittered(base_delay(policy, retry), policy.jitter, unit);
     match retry_after {
         Some(asked) => scheduled.max(asked.min(policy.max_retry_after.0)),
@@ -138,10 +131,7 @@ mod tests {
     #[test]
     fn an_explicit_schedule_repeats_its_last_delay() {
         let policy = RetryConfig {
-            schedule: Some(vec![
-                Span(Duration::from_secs(2)),
-                Span(Duration::from_secs(30)),
-            ]),
+            schedule: Some(vec![Span(Duration::from_secs(2)), Span(Duration::from_secs(30))]),
             ..RetryConfig::default()
         };
         let delays: Vec<u64> = (1..=3).map(|n| base_delay(&policy, n).as_secs()).collect();
@@ -182,10 +172,7 @@ mod tests {
     #[test]
     fn parses_both_forms_of_retry_after() {
         let now = humantime::parse_rfc3339("2026-11-22T10:00:00Z").unwrap();
-        assert_eq!(
-            parse_retry_after("120", now),
-            Some(Duration::from_secs(120))
-        );
+        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
         assert_eq!(
             parse_retry_after("Sun, 22 Nov 2026 10:01:30 GMT", now),
             Some(Duration::from_secs(90))

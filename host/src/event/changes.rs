@@ -75,10 +75,7 @@ impl Event {
             event.set_metadata(key, value);
         }
         if let Some(mut destinations) = changes.destinations {
-            if let Some(name) = destinations
-                .iter()
-                .find(|d| !event.destinations.contains(d))
-            {
+            if let Some(name) = destinations.iter().find(|d| !event.destinations.contains(d)) {
                 return Err(InvalidChange::NoSuchDestination {
                     name: name.clone(),
                     current: event.destinations.join(", "),

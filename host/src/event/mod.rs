@@ -57,11 +57,7 @@ impl std::fmt::Debug for Attachment {
 impl Event {
     /// An event with these predictions and nothing else; the task is recognised from
     /// the predictions.
-    pub fn new(
-        id: impl Into<String>,
-        route: impl Into<String>,
-        predictions: impl Into<String>,
-    ) -> Self {
+    pub fn new(id: impl Into<String>, route: impl Into<String>, predictions: impl Into<String>) -> Self {
         let predictions = predictions.into();
         Event {
             id: id.into(),
@@ -81,10 +77,7 @@ impl Event {
 
     /// The value of a metadata entry.
     pub fn metadata_value(&self, key: &str) -> Option<&str> {
-        self.metadata
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.metadata.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// Sets a metadata entry, replacing any earlier value of the key in place.
@@ -105,9 +98,7 @@ impl Event {
 /// The MIME type of an attachment, guessed from its file name, for senders that do not
 /// declare one.
 pub fn content_type_of(name: &str) -> &'static str {
-    let extension = name
-        .rsplit_once('.')
-        .map(|(_, ext)| ext.to_ascii_lowercase());
+    let extension = name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase());
     match extension.as_deref() {
         Some("jpg" | "jpeg") => "image/jpeg",
         Some("png") => "image/png",

@@ -57,9 +57,7 @@ impl TaskKind {
             })
             .collect();
         let normal = normal.strip_prefix("image-").unwrap_or(&normal);
-        TaskKind::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == normal)
+        TaskKind::ALL.into_iter().find(|kind| kind.as_str() == normal)
     }
 
     /// Recognises the task of a predictions document: its `task` field when it names
@@ -75,11 +73,7 @@ impl TaskKind {
 
     /// [`TaskKind::recognise`] on a parsed document.
     pub fn recognise_value(doc: &Value) -> TaskKind {
-        if let Some(kind) = doc
-            .get("task")
-            .and_then(Value::as_str)
-            .and_then(TaskKind::parse)
-        {
+        if let Some(kind) = doc.get("task").and_then(Value::as_str).and_then(TaskKind::parse) {
             return kind;
         }
         let Some(items) = doc.get("predictions").and_then(Value::as_array) else {
@@ -112,19 +106,13 @@ mod tests {
     #[test]
     fn recognises_tasks_from_field_or_shape() {
         let cases = [
-            (
-                r#"{"task":"Object_Detection","predictions":[]}"#,
-                ObjectDetection,
-            ),
+            (r#"{"task":"Object_Detection","predictions":[]}"#, ObjectDetection),
             (r#"{"task":"image-classification"}"#, Classification),
             (
                 r#"{"predictions":[{"class":"a","confidence":1,"bbox":{}}]}"#,
                 ObjectDetection,
             ),
-            (
-                r#"{"predictions":[{"class":"a","confidence":1}]}"#,
-                Classification,
-            ),
+            (r#"{"predictions":[{"class":"a","confidence":1}]}"#, Classification),
             (
                 r#"{"predictions":[{"class":"a","confidence":1},{"class":"b","confidence":1}]}"#,
                 MultilabelClassification,
@@ -133,10 +121,7 @@ mod tests {
                 r#"{"predictions":[{"class":"a","confidence":1,"mask":"m"}]}"#,
                 InstanceSegmentation,
             ),
-            (
-                r#"{"predictions":[{"class":"a","mask":"m"}]}"#,
-                SemanticSegmentation,
-            ),
+            (r#"{"predictions":[{"class":"a","mask":"m"}]}"#, SemanticSegmentation),
             (r#"{"predictions":[]}"#, Other),
             (r#"{"predictions":[{"x":1}]}"#, Other),
             (r#"{"jobResults":[]}"#, Other),
@@ -171,10 +156,7 @@ mod tests {
                 include_str!("../../../tests/fixtures/semantic-segmentation.json"),
                 SemanticSegmentation,
             ),
-            (
-                include_str!("../../../tests/fixtures/job-results.json"),
-                Other,
-            ),
+            (include_str!("../../../tests/fixtures/job-results.json"), Other),
         ];
         for (doc, expected) in fixtures {
             assert_eq!(TaskKind::recognise(doc), expected);

@@ -44,19 +44,12 @@ pub enum BodyKind {
 /// Reads the `Content-Type`.
 pub fn body_kind(headers: &HeaderMap) -> Result<BodyKind, IngestError> {
     let Some(value) = headers.get(axum::http::header::CONTENT_TYPE) else {
-        return Err(IngestError::UnsupportedType(
-            "nothing (no Content-Type header)".into(),
-        ));
+        return Err(IngestError::UnsupportedType("nothing (no Content-Type header)".into()));
     };
     let text = value
         .to_str()
         .map_err(|_| IngestError::UnsupportedType("an unreadable value".into()))?;
-    let mime: String = text
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let mime: String = text.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     if mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")) {
         return Ok(BodyKind::Json);
     }
@@ -98,11 +91,7 @@ pub async fn decode(kind: BodyKind, body: Body, limit: u64) -> Result<Decoded, I
     }
 }
 
-async fn multipart(
-    body: Limited<Body>,
-    boundary: String,
-    limit: u64,
-) -> Result<Decoded, IngestError> {
+async fn multipart(body: Limited<Body>, boundary: String, limit: u64) -> Result<Decoded, IngestError> {
     let stream = body.into_data_stream().map_err(|error| {
         if error.is::<LengthLimitError>() {
             std::io::Error::other(LimitHit)
@@ -129,32 +118,19 @@ async fn multipart(
         }
         let field_name = field.name().unwrap_or_default().to_string();
         let file_name = field.file_name().map(str::to_string);
-        let content_type = field
-            .content_type()
-            .map(|mime| mime.essence_str().to_string());
-        let data = field
-            .bytes()
-            .await
-            .map_err(|error| multipart_error(error, limit))?;
+        let content_type = field.content_type().map(|mime| mime.essence_str().to_string());
+        let data = field.bytes().await.map_err(|error| multipart_error(error, limit))?;
         let name = file_name.clone().unwrap_or_else(|| field_name.clone());
-        let is_predictions = name == "predictions.json"
-            || field_name == "predictions"
-            || field_name == "predictions.json";
+        let is_predictions =
+            name == "predictions.json" || field_name == "predictions" || field_name == "predictions.json";
         if is_predictions {
             if predictions.is_some() {
-                return Err(IngestError::Malformed(
-                    "two predictions.json parts; send one".into(),
-                ));
+                return Err(IngestError::Malformed("two predictions.json parts; send one".into()));
             }
             predictions = Some(self::predictions(data, "predictions.json")?);
-        } else if file_name.is_none()
-            && content_type
-                .as_deref()
-                .is_none_or(|t| t.starts_with("text/"))
-        {
-            let value = String::from_utf8(data.to_vec()).map_err(|_| {
-                IngestError::Malformed(format!("the text field {field_name:?} is not UTF-8"))
-            })?;
+        } else if file_name.is_none() && content_type.as_deref().is_none_or(|t| t.starts_with("text/")) {
+            let value = String::from_utf8(data.to_vec())
+                .map_err(|_| IngestError::Malformed(format!("the text field {field_name:?} is not UTF-8")))?;
             metadata.push((field_name, value));
         } else {
             if name.is_empty() {
@@ -221,8 +197,8 @@ fn multipart_error(error: multer::Error, limit: u64) -> IngestError {
 
 /// Checks a predictions document: UTF-8, JSON, an object or an array.
 fn predictions(bytes: Bytes, what: &str) -> Result<String, IngestError> {
-    let text = String::from_utf8(bytes.to_vec())
-        .map_err(|_| IngestError::Malformed(format!("{what} is not UTF-8 text")))?;
+    let text =
+        String::from_utf8(bytes.to_vec()).map_err(|_| IngestError::Malformed(format!("{what} is not UTF-8 text")))?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|error| IngestError::Malformed(format!("{what} is not valid JSON: {error}")))?;
     if !(value.is_object() || value.is_array()) {
@@ -247,10 +223,7 @@ pub fn task_header(headers: &HeaderMap) -> Result<Option<TaskKind>, IngestError>
     let text = value.to_str().unwrap_or_default();
     TaskKind::parse(text).map(Some).ok_or_else(|| {
         let kinds: Vec<&str> = TaskKind::ALL.iter().map(|k| k.as_str()).collect();
-        IngestError::Malformed(format!(
-            "X-Weir-Task {text:?} is not one of {}",
-            kinds.join(", ")
-        ))
+        IngestError::Malformed(format!("X-Weir-Task {text:?} is not one of {}", kinds.join(", ")))
     })
 }
 

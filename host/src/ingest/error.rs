@@ -25,9 +25,7 @@ pub enum IngestError {
     #[error("missing or wrong bearer token; send Authorization: Bearer <token>")]
     Unauthorized,
     /// Body larger than the limit.
-    #[error(
-        "the body is larger than the limit of {limit} bytes; send smaller events or raise server.max_body"
-    )]
+    #[error("the body is larger than the limit of {limit} bytes; send smaller events or raise server.max_body")]
     TooLarge {
         /// The limit.
         limit: u64,

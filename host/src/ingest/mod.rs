@@ -59,15 +59,9 @@ pub fn router(state: IngestState) -> Router {
 }
 
 async fn method_not_allowed(method: axum::http::Method) -> Response {
-    let body = axum::Json(
-        json!({ "error": format!("{method} is not allowed here; POST events to /ingest/{{route}}") }),
-    );
-    (
-        StatusCode::METHOD_NOT_ALLOWED,
-        [(header::ALLOW, "POST")],
-        body,
-    )
-        .into_response()
+    let body =
+        axum::Json(json!({ "error": format!("{method} is not allowed here; POST events to /ingest/{{route}}") }));
+    (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")], body).into_response()
 }
 
 async fn not_found(uri: axum::http::Uri) -> Response {
@@ -119,9 +113,7 @@ async fn accept(
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         && length > state.max_body
     {
-        return Err(IngestError::TooLarge {
-            limit: state.max_body,
-        });
+        return Err(IngestError::TooLarge { limit: state.max_body });
     }
     let id = event_id(&headers)?;
     let task = task_header(&headers)?;
@@ -132,10 +124,7 @@ async fn accept(
     if let Some(task) = task {
         event.task = task;
     }
-    for (key, value) in metadata_headers(&headers)
-        .into_iter()
-        .chain(decoded.metadata)
-    {
+    for (key, value) in metadata_headers(&headers).into_iter().chain(decoded.metadata) {
         event.set_metadata(key, value);
     }
     event.attachments = decoded.attachments;
@@ -145,33 +134,45 @@ async fn accept(
         RouteOutcome::Dropped { reason } => {
             Ok(json!({ "id": id, "route": route_name, "status": "dropped", "reason": reason }))
         }
-        RouteOutcome::Deliver {
-            event,
-            destinations,
-        } => match state.outbox.enqueue(event, &destinations).await {
+        RouteOutcome::Deliver { event, destinations } => match state.outbox.enqueue(event, &destinations).await {
             Ok(Enqueued::Accepted) => Ok(json!({
                 "id": id,
                 "route": route_name,
                 "status": "accepted",
                 "destinations": destinations.iter().map(|d| &**d).collect::<Vec<_>>(),
             })),
-            Ok(Enqueued::Duplicate) => {
-                Ok(json!({ "id": id, "route": route_name, "status": "duplicate" }))
-            }
-            Err(OutboxError::Full {
-                pending,
-                limit,
-                retry_after,
-            }) => Err(IngestError::Busy {
-                message: format!(
-                    "Weir is holding {pending} undelivered deliveries, its limit ({limit}); try again later (raise storage.max_pending, or check the receivers)"
-                ),
-                retry_after,
-            }),
-            Err(error) => Err(IngestError::Internal(format!(
-                "the event could not be stored: {error}"
-            ))),
+            Ok(Enqueued::Duplicate) => Ok(json!({ "id": id, "route": route_name, "status": "duplicate" })),
+            Err(error) => Err(refused(error)),
         },
+    }
+}
+
+/// Why the outbox refused an event, as the sender hears it.
+fn refused(error: OutboxError) -> IngestError {
+    match error {
+        OutboxError::Full {
+            pending,
+            limit,
+            retry_after,
+        } => IngestError::Busy {
+            message: format!(
+                "Weir is holding {pending} undelivered deliveries, its limit ({limit}); try again later \
+                 (raise storage.max_pending, or check the receivers)"
+            ),
+            retry_after,
+        },
+        OutboxError::FullBytes {
+            bytes,
+            limit,
+            retry_after,
+        } => IngestError::Busy {
+            message: format!(
+                "Weir is holding {bytes} bytes of undelivered events, its limit ({limit}); try again later \
+                 (raise storage.max_bytes, or check the receivers)"
+            ),
+            retry_after,
+        },
+        OutboxError::Failed(reason) => IngestError::Internal(format!("the event could not be stored: {reason}")),
     }
 }
 
@@ -182,30 +183,19 @@ fn authorize(headers: &HeaderMap, token: &str) -> Result<(), IngestError> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
     // Compare in constant time, so the comparison does not leak the token.
-    let equal = given.len() == token.len()
-        && given
-            .bytes()
-            .zip(token.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if equal {
-        Ok(())
-    } else {
-        Err(IngestError::Unauthorized)
-    }
+    let equal =
+        given.len() == token.len() && given.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+    if equal { Ok(()) } else { Err(IngestError::Unauthorized) }
 }
 
 /// The sender's `Idempotency-Key` or `webhook-id`, or a new time-ordered id.
 fn event_id(headers: &HeaderMap) -> Result<String, IngestError> {
-    let given = headers
-        .get("idempotency-key")
-        .or_else(|| headers.get("webhook-id"));
+    let given = headers.get("idempotency-key").or_else(|| headers.get("webhook-id"));
     let Some(value) = given else {
         return Ok(format!("evt_{}", uuid::Uuid::now_v7().simple()));
     };
     let text = value.to_str().unwrap_or_default().trim();
-    let valid =
-        !text.is_empty() && text.len() <= MAX_ID_LEN && text.chars().all(|c| c.is_ascii_graphic());
+    let valid = !text.is_empty() && text.len() <= MAX_ID_LEN && text.chars().all(|c| c.is_ascii_graphic());
     if !valid {
         return Err(IngestError::Malformed(format!(
             "the Idempotency-Key / webhook-id must be 1 to {MAX_ID_LEN} printable ASCII characters without spaces"

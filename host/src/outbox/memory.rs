@@ -1,77 +1,55 @@
 //! The in-memory outbox: fast, bounded, and lost when the process stops.
 //!
-//! Per destination, due deliveries wait in a FIFO and retries in a heap ordered by
-//! their time. The total is bounded by `max_pending`; past it, `enqueue` refuses
-//! rather than grow. Ids of recently accepted events are remembered so that a sender
-//! retrying with the same `Idempotency-Key` does not cause a second delivery.
+//! The schedule of pending deliveries is bounded by `max_pending` deliveries and
+//! `max_bytes` of events; past either, `enqueue` refuses rather than grow. Ids of
+//! recently accepted events are remembered so that a sender retrying with the same
+//! `Idempotency-Key` does not cause a second delivery, and a bounded journal keeps recent
+//! events and dead deliveries for the admin API.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
-use super::{Attempt, Claimed, Delivery, DeliveryId, Enqueued, Next, Outbox, OutboxError};
+use super::journal::Journal;
+use super::schedule::Schedule;
+use super::{
+    Attempt, Claimed, Delivery, DeliveryId, DeliveryQuery, DeliveryRecord, Enqueued, EventRecord, Next, Outbox,
+    OutboxError, OutboxStats,
+};
 use crate::event::Event;
 
 /// How many recent event ids are remembered for deduplication.
 pub const REMEMBERED_IDS: usize = 100_000;
 
+/// How long a sender refused for a full store is asked to wait.
+pub const FULL_RETRY_AFTER: Duration = Duration::from_secs(1);
+
 /// The in-memory outbox.
 pub struct MemoryOutbox {
     max_pending: usize,
+    max_bytes: u64,
     state: Mutex<State>,
 }
 
 #[derive(Default)]
 struct State {
     next_id: DeliveryId,
-    pending: usize,
-    lanes: HashMap<Arc<str>, Lane>,
+    schedule: Schedule,
+    journal: Journal,
     recent: HashSet<String>,
     recent_order: VecDeque<String>,
 }
 
-#[derive(Default)]
-struct Lane {
-    ready: VecDeque<Delivery>,
-    waiting: BinaryHeap<Reverse<Waiting>>,
-    notify: Arc<Notify>,
-}
-
-/// A delivery waiting for its retry time; ordered by time, then by id.
-struct Waiting {
-    at: Instant,
-    delivery: Delivery,
-}
-
-impl PartialEq for Waiting {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.delivery.id) == (other.at, other.delivery.id)
-    }
-}
-
-impl Eq for Waiting {}
-
-impl PartialOrd for Waiting {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Waiting {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.at, self.delivery.id).cmp(&(other.at, other.delivery.id))
-    }
-}
-
 impl MemoryOutbox {
-    /// An empty outbox holding at most `max_pending` deliveries.
-    pub fn new(max_pending: usize) -> Self {
+    /// An empty outbox holding at most `max_pending` deliveries and `max_bytes` of
+    /// events.
+    pub fn new(max_pending: usize, max_bytes: u64) -> Self {
         MemoryOutbox {
             max_pending,
+            max_bytes,
             state: Mutex::new(State::default()),
         }
     }
@@ -82,13 +60,6 @@ impl MemoryOutbox {
 }
 
 impl State {
-    fn lane(&mut self, destination: &str) -> &mut Lane {
-        if !self.lanes.contains_key(destination) {
-            self.lanes.insert(destination.into(), Lane::default());
-        }
-        self.lanes.get_mut(destination).expect("inserted above")
-    }
-
     fn remember(&mut self, id: &str) {
         if self.recent.insert(id.to_string()) {
             self.recent_order.push_back(id.to_string());
@@ -101,155 +72,193 @@ impl State {
     }
 }
 
+/// Checks the store's limits for an event of `bytes` with `deliveries` deliveries.
+pub fn check_limits(
+    schedule: &Schedule,
+    deliveries: usize,
+    bytes: u64,
+    max_pending: usize,
+    max_bytes: u64,
+) -> Result<(), OutboxError> {
+    if schedule.pending() + deliveries > max_pending {
+        return Err(OutboxError::Full {
+            pending: schedule.pending(),
+            limit: max_pending,
+            retry_after: FULL_RETRY_AFTER,
+        });
+    }
+    if schedule.pending_bytes() + bytes > max_bytes {
+        return Err(OutboxError::FullBytes {
+            bytes: schedule.pending_bytes(),
+            limit: max_bytes,
+            retry_after: FULL_RETRY_AFTER,
+        });
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Outbox for MemoryOutbox {
-    async fn enqueue(
-        &self,
-        event: Arc<Event>,
-        destinations: &[Arc<str>],
-    ) -> Result<Enqueued, OutboxError> {
+    async fn enqueue(&self, event: Arc<Event>, destinations: &[Arc<str>]) -> Result<Enqueued, OutboxError> {
         let mut state = self.state();
         if state.recent.contains(&event.id) {
             return Ok(Enqueued::Duplicate);
         }
-        if state.pending + destinations.len() > self.max_pending {
-            return Err(OutboxError::Full {
-                pending: state.pending,
-                limit: self.max_pending,
-                retry_after: Duration::from_secs(1),
-            });
-        }
-        state.remember(&event.id);
         let accepted_at = SystemTime::now();
+        let mut deliveries = Vec::with_capacity(destinations.len());
         for destination in destinations {
             state.next_id += 1;
-            let delivery = Delivery {
+            deliveries.push(Delivery {
                 id: state.next_id,
                 event: event.clone(),
                 destination: destination.clone(),
                 attempts: 0,
                 accepted_at,
-            };
-            state.pending += 1;
-            let lane = state.lane(destination);
-            lane.ready.push_back(delivery);
-            lane.notify.notify_one();
+            });
+        }
+        let bytes = deliveries.first().map_or(0, super::schedule::event_bytes);
+        check_limits(
+            &state.schedule,
+            deliveries.len(),
+            bytes,
+            self.max_pending,
+            self.max_bytes,
+        )?;
+        state.remember(&event.id);
+        state.journal.accepted(&deliveries);
+        for delivery in deliveries {
+            state.schedule.add(delivery, None);
         }
         Ok(Enqueued::Accepted)
     }
 
     async fn claim(&self, destination: &str, max: usize) -> Result<Claimed, OutboxError> {
-        let mut state = self.state();
-        let lane = state.lane(destination);
-        let now = Instant::now();
-        while lane.waiting.peek().is_some_and(|Reverse(w)| w.at <= now) {
-            if let Some(Reverse(waiting)) = lane.waiting.pop() {
-                lane.ready.push_back(waiting.delivery);
-            }
-        }
-        let take = max.min(lane.ready.len());
-        Ok(Claimed {
-            deliveries: lane.ready.drain(..take).collect(),
-            next_due: lane.waiting.peek().map(|Reverse(w)| w.at),
-        })
+        Ok(self.state().schedule.claim(destination, max))
     }
 
-    async fn complete(
-        &self,
-        delivery: &Delivery,
-        _attempt: &Attempt,
-        next: Next,
-    ) -> Result<(), OutboxError> {
+    async fn complete(&self, delivery: &Delivery, attempt: &Attempt, next: Next) -> Result<(), OutboxError> {
         let mut state = self.state();
+        state.journal.attempted(delivery, attempt, &next);
         match next {
-            Next::Delivered | Next::Dead(_) => state.pending = state.pending.saturating_sub(1),
+            Next::Delivered | Next::Dead(_) => state.schedule.finish(delivery),
             Next::RetryAt(at) => {
                 let mut delivery = delivery.clone();
                 delivery.attempts += 1;
-                let lane = state.lane(&delivery.destination.clone());
-                lane.waiting.push(Reverse(Waiting { at, delivery }));
-                lane.notify.notify_one();
+                state.schedule.put_back(delivery, Some(at));
             }
         }
         Ok(())
     }
 
     fn notifier(&self, destination: &str) -> Arc<Notify> {
-        self.state().lane(destination).notify.clone()
+        self.state().schedule.notifier(destination)
     }
 
-    fn pending(&self) -> usize {
-        self.state().pending
+    fn stats(&self) -> OutboxStats {
+        let state = self.state();
+        OutboxStats {
+            pending: state.schedule.pending(),
+            pending_bytes: state.schedule.pending_bytes(),
+            dead: state.journal.dead_count(),
+        }
+    }
+
+    async fn event(&self, id: &str) -> Result<Option<EventRecord>, OutboxError> {
+        Ok(self.state().journal.event(id))
+    }
+
+    async fn deliveries(&self, query: &DeliveryQuery) -> Result<Vec<DeliveryRecord>, OutboxError> {
+        Ok(self.state().journal.deliveries(query))
+    }
+
+    async fn replay(&self, id: DeliveryId) -> Result<bool, OutboxError> {
+        let mut state = self.state();
+        let Some(delivery) = state.journal.resurrect(id) else {
+            return Ok(false);
+        };
+        state.schedule.add(delivery, None);
+        Ok(true)
+    }
+
+    async fn replay_dead(&self, destination: &str) -> Result<usize, OutboxError> {
+        let mut state = self.state();
+        let ids = state.journal.dead_of(destination);
+        for id in &ids {
+            if let Some(delivery) = state.journal.resurrect(*id) {
+                state.schedule.add(delivery, None);
+            }
+        }
+        Ok(ids.len())
+    }
+
+    async fn retire(&self, destination: &str, reason: &str) -> Result<usize, OutboxError> {
+        let mut state = self.state();
+        let removed = state.schedule.remove_destination(destination);
+        let count = removed.len();
+        for delivery in removed {
+            state.journal.bury(delivery, reason);
+        }
+        Ok(count)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Instant;
+
     use super::*;
+    use crate::outbox::DeliveryState;
 
     fn event(id: &str) -> Arc<Event> {
         Arc::new(Event::new(id, "r", "{}"))
     }
 
-    fn attempt() -> Attempt {
+    fn attempt(status: u16) -> Attempt {
         Attempt {
             at: SystemTime::now(),
-            status: Some(500),
-            latency: Duration::ZERO,
-            error: None,
+            status: Some(status),
+            latency: Duration::from_millis(3),
+            error: (status >= 300).then(|| format!("answered {status}")),
             response: String::new(),
         }
     }
 
     #[tokio::test]
-    async fn deliveries_wait_per_destination_and_retries_wait_for_their_time() {
-        let outbox = MemoryOutbox::new(10);
+    async fn deliveries_are_claimed_retried_and_recorded() {
+        let outbox = MemoryOutbox::new(10, 1 << 20);
         let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
-        outbox
-            .enqueue(event("e1"), &[a.clone(), b.clone()])
-            .await
-            .unwrap();
+        outbox.enqueue(event("e1"), &[a.clone(), b.clone()]).await.unwrap();
         assert_eq!(outbox.pending(), 2);
         let claimed = outbox.claim("a", 10).await.unwrap();
         assert_eq!(claimed.deliveries.len(), 1);
         assert!(outbox.claim("a", 10).await.unwrap().deliveries.is_empty());
-
-        let later = Instant::now() + Duration::from_secs(60);
         outbox
-            .complete(&claimed.deliveries[0], &attempt(), Next::RetryAt(later))
+            .complete(&claimed.deliveries[0], &attempt(500), Next::RetryAt(Instant::now()))
             .await
             .unwrap();
-        let claimed_again = outbox.claim("a", 10).await.unwrap();
-        assert!(claimed_again.deliveries.is_empty());
-        assert_eq!(claimed_again.next_due, Some(later));
-
-        let now = Instant::now();
-        let b_claimed = outbox.claim("b", 10).await.unwrap();
-        outbox
-            .complete(&b_claimed.deliveries[0], &attempt(), Next::RetryAt(now))
-            .await
-            .unwrap();
-        let retried = outbox.claim("b", 10).await.unwrap();
+        let retried = outbox.claim("a", 10).await.unwrap();
         assert_eq!(retried.deliveries[0].attempts, 1);
         outbox
-            .complete(&retried.deliveries[0], &attempt(), Next::Delivered)
+            .complete(&retried.deliveries[0], &attempt(200), Next::Delivered)
             .await
             .unwrap();
         assert_eq!(outbox.pending(), 1);
+
+        let record = outbox.event("e1").await.unwrap().unwrap();
+        let a_record = record.deliveries.iter().find(|d| d.destination == "a").unwrap();
+        assert_eq!(a_record.state, DeliveryState::Delivered);
+        assert_eq!(
+            a_record.history.iter().map(|h| h.status).collect::<Vec<_>>(),
+            [Some(500), Some(200)]
+        );
     }
 
     #[tokio::test]
-    async fn refuses_past_the_limit_and_ignores_repeated_ids() {
-        let outbox = MemoryOutbox::new(3);
+    async fn refuses_past_the_limits_and_ignores_repeated_ids() {
+        let outbox = MemoryOutbox::new(3, 1 << 20);
         let dests: Vec<Arc<str>> = vec!["a".into(), "b".into()];
-        assert_eq!(
-            outbox.enqueue(event("e1"), &dests).await.unwrap(),
-            Enqueued::Accepted
-        );
-        assert_eq!(
-            outbox.enqueue(event("e1"), &dests).await.unwrap(),
-            Enqueued::Duplicate
-        );
+        assert_eq!(outbox.enqueue(event("e1"), &dests).await.unwrap(), Enqueued::Accepted);
+        assert_eq!(outbox.enqueue(event("e1"), &dests).await.unwrap(), Enqueued::Duplicate);
         let full = outbox.enqueue(event("e2"), &dests).await.unwrap_err();
         assert!(
             matches!(
@@ -262,6 +271,47 @@ mod tests {
             ),
             "{full:?}"
         );
-        assert_eq!(outbox.pending(), 2);
+        let small = MemoryOutbox::new(100, 100);
+        let big = Arc::new(Event::new("big", "r", "x".repeat(1000)));
+        assert!(matches!(
+            small.enqueue(big, &dests).await,
+            Err(OutboxError::FullBytes { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn dead_deliveries_replay_and_retired_destinations_die() {
+        let outbox = MemoryOutbox::new(10, 1 << 20);
+        let dests: Vec<Arc<str>> = vec!["a".into(), "b".into()];
+        outbox.enqueue(event("e1"), &dests).await.unwrap();
+        let claimed = outbox.claim("a", 10).await.unwrap();
+        outbox
+            .complete(
+                &claimed.deliveries[0],
+                &attempt(400),
+                Next::Dead("answered 400; not retried".into()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(outbox.stats().dead, 1);
+        let dead = outbox
+            .deliveries(&DeliveryQuery {
+                state: Some(DeliveryState::Dead),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(dead.len(), 1);
+        assert!(outbox.replay(dead[0].id).await.unwrap());
+        assert!(!outbox.replay(dead[0].id).await.unwrap());
+        assert_eq!(outbox.claim("a", 10).await.unwrap().deliveries[0].attempts, 0);
+
+        assert_eq!(outbox.retire("b", "destination b was removed").await.unwrap(), 1);
+        let record = outbox.event("e1").await.unwrap().unwrap();
+        let b = record.deliveries.iter().find(|d| d.destination == "b").unwrap();
+        assert_eq!(
+            (b.state, b.last_error.as_deref()),
+            (DeliveryState::Dead, Some("destination b was removed"))
+        );
     }
 }

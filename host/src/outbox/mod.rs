@@ -9,9 +9,17 @@
 //! # Layout
 //!
 //! - this file: the trait and the types that cross it.
+//! - [`schedule`]: pending deliveries in memory, per destination, shared by the stores.
+//! - [`record`]: what the admin API shows of events, deliveries and attempts.
+//! - [`journal`]: the in-memory store's bounded record of recent events.
 //! - [`memory`]: the in-memory store.
+//! - [`sqlite`]: the durable store.
 
+pub mod journal;
 pub mod memory;
+pub mod record;
+pub mod schedule;
+pub mod sqlite;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -20,6 +28,7 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 
 use crate::event::Event;
+pub use record::{AttemptRecord, DeliveryQuery, DeliveryRecord, DeliveryState, EventRecord};
 
 /// Identifies one delivery (one event to one destination) within a store.
 pub type DeliveryId = u64;
@@ -96,9 +105,30 @@ pub enum OutboxError {
         /// When trying again may succeed.
         retry_after: Duration,
     },
+    /// The store holds too many bytes of pending events.
+    #[error("the outbox is full ({bytes} bytes of events pending, limit {limit}); try again later")]
+    FullBytes {
+        /// Bytes pending now.
+        bytes: u64,
+        /// The configured limit.
+        limit: u64,
+        /// When trying again may succeed.
+        retry_after: Duration,
+    },
     /// The store failed (a disk error, say).
     #[error("the outbox failed: {0}")]
     Failed(String),
+}
+
+/// Totals for readiness, metrics and the admin API.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxStats {
+    /// Deliveries pending (due, waiting for a retry, or in flight).
+    pub pending: usize,
+    /// Bytes of events with deliveries pending.
+    pub pending_bytes: u64,
+    /// Dead deliveries kept for replay.
+    pub dead: usize,
 }
 
 /// Where accepted deliveries wait.
@@ -106,26 +136,40 @@ pub enum OutboxError {
 pub trait Outbox: Send + Sync + 'static {
     /// Stores an event bound for `destinations`. Returns once the store has it (for a
     /// durable store: once it is on disk); only then may ingest answer the sender.
-    async fn enqueue(
-        &self,
-        event: Arc<Event>,
-        destinations: &[Arc<str>],
-    ) -> Result<Enqueued, OutboxError>;
+    async fn enqueue(&self, event: Arc<Event>, destinations: &[Arc<str>]) -> Result<Enqueued, OutboxError>;
 
     /// Takes up to `max` due deliveries of `destination`, marking them in flight.
     async fn claim(&self, destination: &str, max: usize) -> Result<Claimed, OutboxError>;
 
     /// Records an attempt and what becomes of the delivery.
-    async fn complete(
-        &self,
-        delivery: &Delivery,
-        attempt: &Attempt,
-        next: Next,
-    ) -> Result<(), OutboxError>;
+    async fn complete(&self, delivery: &Delivery, attempt: &Attempt, next: Next) -> Result<(), OutboxError>;
 
     /// Notified when `destination` may have new due deliveries.
     fn notifier(&self, destination: &str) -> Arc<Notify>;
 
     /// Deliveries not yet delivered nor dead.
-    fn pending(&self) -> usize;
+    fn pending(&self) -> usize {
+        self.stats().pending
+    }
+
+    /// Totals.
+    fn stats(&self) -> OutboxStats;
+
+    /// An event and its deliveries with their attempts (the polling alternative to
+    /// webhooks, and the way to see why a receiver refuses).
+    async fn event(&self, id: &str) -> Result<Option<EventRecord>, OutboxError>;
+
+    /// Deliveries matching a query, most recent first.
+    async fn deliveries(&self, query: &DeliveryQuery) -> Result<Vec<DeliveryRecord>, OutboxError>;
+
+    /// Sends a dead delivery again, as new (same event, same `webhook-id`). `false` when
+    /// there is no dead delivery of that id.
+    async fn replay(&self, id: DeliveryId) -> Result<bool, OutboxError>;
+
+    /// Sends every dead delivery of a destination again; how many.
+    async fn replay_dead(&self, destination: &str) -> Result<usize, OutboxError>;
+
+    /// Moves every pending delivery of a destination to the dead letters with
+    /// `reason` (the destination was removed from the config); how many.
+    async fn retire(&self, destination: &str, reason: &str) -> Result<usize, OutboxError>;
 }

@@ -72,12 +72,7 @@ impl Plugin {
     /// `source` names where they came from in messages.
     ///
     /// Blocking, and slow on a cache miss: call it off the async reactor.
-    pub fn from_bytes(
-        engine: &PluginEngine,
-        name: &str,
-        source: &str,
-        bytes: &[u8],
-    ) -> Result<Plugin, LoadError> {
+    pub fn from_bytes(engine: &PluginEngine, name: &str, source: &str, bytes: &[u8]) -> Result<Plugin, LoadError> {
         let started = Instant::now();
         let path = source.to_string();
         match binary_kind(bytes) {
@@ -98,10 +93,7 @@ impl Plugin {
             path: path.clone(),
             reason: format!("{error:#}"),
         };
-        let instance_pre = inner
-            .linker
-            .instantiate_pre(&component)
-            .map_err(wrong_world)?;
+        let instance_pre = inner.linker.instantiate_pre(&component).map_err(wrong_world)?;
         let pre = FilterPre::new(instance_pre).map_err(wrong_world)?;
         Ok(Plugin {
             name: name.into(),

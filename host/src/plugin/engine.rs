@@ -87,12 +87,13 @@ impl PluginEngine {
             // misbehaving guests). Resetting a freed slot with madvise means page faults
             // and TLB shootdowns on its next use; instead keep the pages a filter
             // typically dirties resident and reset only those (found with PAGEMAP_SCAN
-            // where the kernel has it), and batch the decommits that remain.
+            // where the kernel has it). Decommits are not batched: a batch would hold the
+            // memory of that many freed instances (memory bombs included) at once.
             .linear_memory_keep_resident(KEEP_RESIDENT)
             .table_keep_resident(64 << 10)
             .async_stack_keep_resident(128 << 10)
             .pagemap_scan(wasmtime::Enabled::Auto)
-            .decommit_batch_size(16);
+            .decommit_batch_size(1);
 
         let mut config = Config::new();
         config
@@ -115,9 +116,7 @@ impl PluginEngine {
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        bindings::Filter::add_to_linker::<GuestState, HasSelf<GuestState>>(&mut linker, |state| {
-            state
-        })?;
+        bindings::Filter::add_to_linker::<GuestState, HasSelf<GuestState>>(&mut linker, |state| state)?;
 
         let cache = CodeCache::new(settings.cache_dir.clone(), &engine);
         let ticker = EpochTicker::spawn(engine.clone())?;
@@ -161,21 +160,19 @@ impl EpochTicker {
             stop: AtomicBool::new(false),
         });
         let state = shared.clone();
-        let thread = thread::Builder::new()
-            .name("weir-epoch".into())
-            .spawn(move || {
-                while !state.stop.load(Ordering::SeqCst) {
-                    // Announce the park before checking for calls: a call that starts
-                    // after the check sees `parked` and unparks us (see `CallGuard`).
-                    state.parked.store(true, Ordering::SeqCst);
-                    if state.active_calls.load(Ordering::SeqCst) == 0 {
-                        thread::park_timeout(Duration::from_secs(1));
-                    }
-                    state.parked.store(false, Ordering::SeqCst);
-                    thread::sleep(EPOCH_TICK);
-                    engine.increment_epoch();
+        let thread = thread::Builder::new().name("weir-epoch".into()).spawn(move || {
+            while !state.stop.load(Ordering::SeqCst) {
+                // Announce the park before checking for calls: a call that starts
+                // after the check sees `parked` and unparks us (see `CallGuard`).
+                state.parked.store(true, Ordering::SeqCst);
+                if state.active_calls.load(Ordering::SeqCst) == 0 {
+                    thread::park_timeout(Duration::from_secs(1));
                 }
-            })?;
+                state.parked.store(false, Ordering::SeqCst);
+                thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })?;
         Ok(EpochTicker {
             shared,
             thread: Some(thread),
@@ -183,10 +180,7 @@ impl EpochTicker {
     }
 
     fn thread(&self) -> &Thread {
-        self.thread
-            .as_ref()
-            .expect("ticker thread lives until drop")
-            .thread()
+        self.thread.as_ref().expect("ticker thread lives until drop").thread()
     }
 
     /// Marks a guest call as running until the guard drops.
@@ -216,9 +210,6 @@ pub(crate) struct CallGuard<'a> {
 
 impl Drop for CallGuard<'_> {
     fn drop(&mut self) {
-        self.ticker
-            .shared
-            .active_calls
-            .fetch_sub(1, Ordering::SeqCst);
+        self.ticker.shared.active_calls.fetch_sub(1, Ordering::SeqCst);
     }
 }

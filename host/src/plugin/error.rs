@@ -35,11 +35,9 @@ impl fmt::Display for Misbehavior {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Misbehavior::Trap(message) => write!(f, "trapped: {message}"),
-            Misbehavior::Deadline(limit) => write!(
-                f,
-                "ran past its deadline of {} ms and was stopped",
-                limit.as_millis()
-            ),
+            Misbehavior::Deadline(limit) => {
+                write!(f, "ran past its deadline of {} ms and was stopped", limit.as_millis())
+            }
             Misbehavior::Memory { limit, requested } => write!(
                 f,
                 "tried to grow its memory to {} past its limit of {}",

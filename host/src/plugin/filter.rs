@@ -160,8 +160,7 @@ impl Filter {
         let instance = Instance::start(&self.plugin, &self.settings.config, self.limits).await?;
         self.stats.instances.fetch_add(1, Ordering::Relaxed);
         let mut idle = self.idle();
-        if self.settings.policy == InstancePolicy::Reuse && idle.len() < self.settings.max_instances
-        {
+        if self.settings.policy == InstancePolicy::Reuse && idle.len() < self.settings.max_instances {
             idle.push(instance);
         }
         Ok(())
@@ -171,14 +170,10 @@ impl Filter {
     pub async fn run(&self, event: &Arc<Event>) -> Result<Outcome, FilterError> {
         // Bounded concurrency per filter: waiting here is the backpressure when more
         // events than instances arrive at once.
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| FilterError::Host {
-                plugin: self.plugin.name().to_string(),
-                message: "the filter is shutting down".into(),
-            })?;
+        let _permit = self.permits.acquire().await.map_err(|_| FilterError::Host {
+            plugin: self.plugin.name().to_string(),
+            message: "the filter is shutting down".into(),
+        })?;
         self.stats.calls.fetch_add(1, Ordering::Relaxed);
         let warm = match self.settings.policy {
             InstancePolicy::Reuse => self.idle().pop(),
@@ -197,10 +192,7 @@ impl Filter {
         };
         let result = instance.call(event).await;
         let healthy = !matches!(result, Err(FilterError::Misbehaved { .. }));
-        if healthy
-            && self.settings.policy == InstancePolicy::Reuse
-            && instance.calls < self.settings.max_calls
-        {
+        if healthy && self.settings.policy == InstancePolicy::Reuse && instance.calls < self.settings.max_calls {
             self.idle().push(instance);
         }
         let outcome = match result {

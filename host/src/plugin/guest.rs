@@ -166,10 +166,7 @@ impl types::HostEvent for GuestState {
         })
     }
 
-    fn metadata(
-        &mut self,
-        handle: Resource<EventHandle>,
-    ) -> wasmtime::Result<Vec<(String, String)>> {
+    fn metadata(&mut self, handle: Resource<EventHandle>) -> wasmtime::Result<Vec<(String, String)>> {
         Ok(self.event(&handle)?.metadata.clone())
     }
 
@@ -177,10 +174,7 @@ impl types::HostEvent for GuestState {
         Ok(self.event(&handle)?.predictions.clone())
     }
 
-    fn attachments(
-        &mut self,
-        handle: Resource<EventHandle>,
-    ) -> wasmtime::Result<Vec<types::Attachment>> {
+    fn attachments(&mut self, handle: Resource<EventHandle>) -> wasmtime::Result<Vec<types::Attachment>> {
         Ok(self
             .event(&handle)?
             .attachments
@@ -193,15 +187,8 @@ impl types::HostEvent for GuestState {
             .collect())
     }
 
-    fn attachment_bytes(
-        &mut self,
-        handle: Resource<EventHandle>,
-        name: String,
-    ) -> wasmtime::Result<Option<Vec<u8>>> {
-        Ok(self
-            .event(&handle)?
-            .attachment(&name)
-            .map(|a| a.data.to_vec()))
+    fn attachment_bytes(&mut self, handle: Resource<EventHandle>, name: String) -> wasmtime::Result<Option<Vec<u8>>> {
+        Ok(self.event(&handle)?.attachment(&name).map(|a| a.data.to_vec()))
     }
 
     fn destinations(&mut self, handle: Resource<EventHandle>) -> wasmtime::Result<Vec<String>> {
@@ -239,12 +226,7 @@ impl GuestLimits {
 const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 
 impl wasmtime::ResourceLimiter for GuestLimits {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired as u64 > self.memory_cap {
             self.denied = Some(desired as u64);
             return Ok(false);
@@ -252,12 +234,7 @@ impl wasmtime::ResourceLimiter for GuestLimits {
         Ok(true)
     }
 
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         Ok(desired <= MAX_TABLE_ELEMENTS)
     }
 }

@@ -42,25 +42,15 @@ pub(crate) struct Instance {
 
 impl Instance {
     /// Instantiates the plugin and runs its `init` with `config`.
-    pub(crate) async fn start(
-        plugin: &Plugin,
-        config: &str,
-        limits: Limits,
-    ) -> Result<Instance, FilterError> {
+    pub(crate) async fn start(plugin: &Plugin, config: &str, limits: Limits) -> Result<Instance, FilterError> {
         let name = plugin.name_arc();
-        let mut store = Store::new(
-            &plugin.engine.engine,
-            GuestState::new(name.clone(), limits.memory),
-        );
+        let mut store = Store::new(&plugin.engine.engine, GuestState::new(name.clone(), limits.memory));
         store.limiter(|state| &mut state.limits);
         store.epoch_deadline_callback(|context| {
             if Instant::now() >= context.data().deadline {
                 return Err(DeadlineExceeded.into());
             }
-            Ok(UpdateDeadline::YieldCustom(
-                1,
-                Box::pin(tokio::task::yield_now()),
-            ))
+            Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
         });
 
         let _running = plugin.engine.ticker.call();
@@ -72,9 +62,7 @@ impl Instance {
                 if let Some(limit) = error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
                     return Err(FilterError::Host {
                         plugin: name.to_string(),
-                        message: format!(
-                            "{limit}; raise plugins.max_instances or lower the filters' max_instances"
-                        ),
+                        message: format!("{limit}; raise plugins.max_instances or lower the filters' max_instances"),
                     });
                 }
                 let misbehavior = describe(&mut store, &error, limits.timeout);
@@ -116,14 +104,14 @@ impl Instance {
         self.calls += 1;
         let _running = self.engine.ticker.call();
         begin(&mut self.store, self.timeout);
-        let handle =
-            self.store
-                .data_mut()
-                .lend(event.clone())
-                .map_err(|error| FilterError::Host {
-                    plugin: self.plugin.to_string(),
-                    message: format!("{error:#}"),
-                })?;
+        let handle = self
+            .store
+            .data_mut()
+            .lend(event.clone())
+            .map_err(|error| FilterError::Host {
+                plugin: self.plugin.to_string(),
+                message: format!("{error:#}"),
+            })?;
         let borrowed = wasmtime::component::Resource::new_borrow(handle.rep());
         let result = self.bindings.call_filter(&mut self.store, borrowed).await;
         self.store.data_mut().take_back(handle);
@@ -152,11 +140,7 @@ fn begin(store: &mut Store<GuestState>, timeout: Duration) {
 }
 
 /// Names what went wrong in a failed guest entry.
-fn describe(
-    store: &mut Store<GuestState>,
-    error: &wasmtime::Error,
-    timeout: Duration,
-) -> Misbehavior {
+fn describe(store: &mut Store<GuestState>, error: &wasmtime::Error, timeout: Duration) -> Misbehavior {
     if error.downcast_ref::<DeadlineExceeded>().is_some() {
         return Misbehavior::Deadline(timeout);
     }

@@ -48,14 +48,9 @@ impl GuestOutput {
         if captured.bytes.is_empty() && captured.discarded == 0 {
             return None;
         }
-        let mut text = String::from_utf8_lossy(&captured.bytes)
-            .trim_end()
-            .to_string();
+        let mut text = String::from_utf8_lossy(&captured.bytes).trim_end().to_string();
         if captured.discarded > 0 {
-            text.push_str(&format!(
-                " [... {} more bytes discarded]",
-                captured.discarded
-            ));
+            text.push_str(&format!(" [... {} more bytes discarded]", captured.discarded));
         }
         captured.bytes.clear();
         captured.discarded = 0;
@@ -101,11 +96,7 @@ impl Pollable for GuestOutput {
 }
 
 impl AsyncWrite for GuestOutput {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.push(buf);
         Poll::Ready(Ok(buf.len()))
     }

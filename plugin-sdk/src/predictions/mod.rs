@@ -120,9 +120,7 @@ impl<'a> List<'a> {
     }
 
     fn changed(&self) -> bool {
-        self.items
-            .iter()
-            .any(|item| !item.keep || item.rewritten.is_some())
+        self.items.iter().any(|item| !item.keep || item.rewritten.is_some())
     }
 
     fn kept(&self) -> impl Iterator<Item = &Item<'a>> {
@@ -133,11 +131,7 @@ impl<'a> List<'a> {
     /// between `[` and the first item, between items, and before `]` is reused as the
     /// sender wrote it.
     fn render(&self, container: &str) -> String {
-        let spans: Vec<Range<usize>> = self
-            .items
-            .iter()
-            .map(|item| span(container, item.raw))
-            .collect();
+        let spans: Vec<Range<usize>> = self.items.iter().map(|item| span(container, item.raw)).collect();
         let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
             return "[]".into();
         };
@@ -185,8 +179,8 @@ impl<'a> Document<'a> {
     /// Parses a predictions document. Any JSON value is accepted; documents of no
     /// recognised shape simply have no items.
     pub fn parse(text: &'a str) -> Result<Self, Error> {
-        let scanned = scan_document(text)
-            .map_err(|error| Error::msg(format!("predictions are not valid JSON: {error}")))?;
+        let scanned =
+            scan_document(text).map_err(|error| Error::msg(format!("predictions are not valid JSON: {error}")))?;
         let images = scanned
             .entries
             .as_ref()
@@ -195,10 +189,7 @@ impl<'a> Document<'a> {
             .and_then(|(_, raw)| read_images(text, raw));
         Ok(Document {
             text,
-            jobs: scanned
-                .jobs
-                .filter(|_| scanned.predictions.is_none())
-                .map(List::new),
+            jobs: scanned.jobs.filter(|_| scanned.predictions.is_none()).map(List::new),
             plain: scanned.predictions.map(List::new),
             entries: scanned.entries,
             images,
@@ -219,19 +210,13 @@ impl<'a> Document<'a> {
     /// A top-level field as raw JSON text, exactly as it appears in the document.
     pub fn raw_field(&self, name: &str) -> Option<&'a str> {
         let entries = self.entries.as_ref()?;
-        entries
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, raw)| *raw)
+        entries.iter().find(|(key, _)| key == name).map(|(_, raw)| *raw)
     }
 
     /// The predictions still in the document, in document order.
     pub fn items(&self) -> Vec<Prediction<'_>> {
         if let Some(plain) = &self.plain {
-            return plain
-                .kept()
-                .filter_map(|item| item.prediction(false))
-                .collect();
+            return plain.kept().filter_map(|item| item.prediction(false)).collect();
         }
         if let Some(images) = &self.images {
             return images
@@ -243,10 +228,7 @@ impl<'a> Document<'a> {
                 .collect();
         }
         match &self.jobs {
-            Some(jobs) => jobs
-                .kept()
-                .filter_map(|item| item.prediction(true))
-                .collect(),
+            Some(jobs) => jobs.kept().filter_map(|item| item.prediction(true)).collect(),
             None => Vec::new(),
         }
     }
@@ -264,11 +246,7 @@ impl<'a> Document<'a> {
                 };
                 let verdict = keep(&prediction);
                 if let Some(mask) = prediction.mask {
-                    let masks = if verdict {
-                        &mut kept_masks
-                    } else {
-                        &mut removed_masks
-                    };
+                    let masks = if verdict { &mut kept_masks } else { &mut removed_masks };
                     masks.push(mask.to_string());
                 }
                 if counted {
@@ -401,12 +379,7 @@ impl Images<'_> {
                         .objects
                         .as_ref()
                         .filter(|objects| objects.changed())
-                        .map(|objects| {
-                            splice(
-                                image.raw,
-                                vec![(objects.span.clone(), objects.render(image.raw))],
-                            )
-                        }),
+                        .map(|objects| splice(image.raw, vec![(objects.span.clone(), objects.render(image.raw))])),
                 })
                 .collect(),
         };

@@ -140,22 +140,17 @@ impl<'de> Visitor<'de> for DocumentVisitor<'de> {
             // key's position, which needs the key borrowed from the text (it always is,
             // unless the sender escaped characters of `predictions` itself).
             let list = match (&key, &*key) {
-                (Cow::Borrowed(name), "predictions" | "jobResults")
-                    if scanned.entries.is_none() =>
-                {
-                    Some(*name)
-                }
+                (Cow::Borrowed(name), "predictions" | "jobResults") if scanned.entries.is_none() => Some(*name),
                 _ => None,
             };
             let Some(name) = list else {
                 entries.push((key, map.next_value::<&'de RawValue>()?.get()));
                 continue;
             };
-            let items: Vec<(&'de str, Option<Probe<'de>>)> =
-                match map.next_value::<Lenient<Items<'de>>>()?.0 {
-                    Some(items) => items.0,
-                    None => continue,
-                };
+            let items: Vec<(&'de str, Option<Probe<'de>>)> = match map.next_value::<Lenient<Items<'de>>>()?.0 {
+                Some(items) => items.0,
+                None => continue,
+            };
             let span = list_span(self.text, name, &items);
             entries.push((key, &self.text[span.clone()]));
             let list = Some(ScannedList { span, items });
@@ -176,9 +171,7 @@ impl<'de> Visitor<'de> for DocumentVisitor<'de> {
 fn list_span(text: &str, name: &str, items: &[(&str, Option<Probe<'_>>)]) -> Range<usize> {
     let after_key = span(text, name).end;
     let start = after_key + text[after_key..].find('[').unwrap_or(0);
-    let last = items
-        .last()
-        .map_or(start + 1, |(raw, _)| span(text, raw).end);
+    let last = items.last().map_or(start + 1, |(raw, _)| span(text, raw).end);
     let end = last + text[last..].find(']').unwrap_or(0) + 1;
     start..end
 }
@@ -268,10 +261,7 @@ pub(crate) fn array_items(json: &str) -> Option<Vec<(&str, Option<Probe<'_>>)>> 
 /// Where `part`, a slice of `text`, lies in it.
 pub(crate) fn span(text: &str, part: &str) -> Range<usize> {
     let start = part.as_ptr() as usize - text.as_ptr() as usize;
-    debug_assert!(
-        start + part.len() <= text.len(),
-        "part is not a slice of text"
-    );
+    debug_assert!(start + part.len() <= text.len(), "part is not a slice of text");
     start..start + part.len()
 }
 

@@ -25,10 +25,7 @@ fn reads_per_image_predictions_with_and_without_confidence() {
 
 #[test]
 fn fields_of_unexpected_types_read_as_absent() {
-    let doc = Document::parse(
-        r#"[{"class":"a","confidence":"high","mask":3,"bbox":{"x":[1]}},{"class":5}]"#,
-    )
-    .unwrap();
+    let doc = Document::parse(r#"[{"class":"a","confidence":"high","mask":3,"bbox":{"x":[1]}},{"class":5}]"#).unwrap();
     assert_eq!(
         doc.items(),
         vec![Prediction {
@@ -48,8 +45,7 @@ fn reads_job_results_from_image_results_when_present() {
     .unwrap();
     let classes: Vec<_> = doc.items().iter().map(|p| p.class).collect();
     assert_eq!(classes, ["car", "dog"]);
-    let jobs_only =
-        Document::parse(r#"{"jobResults":[{"class":"car","image":{"confidence":0.5}}]}"#).unwrap();
+    let jobs_only = Document::parse(r#"{"jobResults":[{"class":"car","image":{"confidence":0.5}}]}"#).unwrap();
     assert_eq!(jobs_only.items()[0].confidence, Some(0.5));
 }
 
@@ -69,10 +65,8 @@ fn retain_narrows_both_job_lists_and_drops_emptied_images() {
 
 #[test]
 fn retain_reports_masks_only_removed_predictions_used() {
-    let mut doc = Document::parse(
-        r#"[{"class":"a","mask":"m0"},{"class":"b","mask":"m1"},{"class":"a","mask":"m1"}]"#,
-    )
-    .unwrap();
+    let mut doc =
+        Document::parse(r#"[{"class":"a","mask":"m0"},{"class":"b","mask":"m1"},{"class":"a","mask":"m1"}]"#).unwrap();
     let retained = doc.retain(|p| p.class == "a");
     assert_eq!(retained.orphaned_masks, Vec::<String>::new());
     let retained = doc.retain(|p| p.mask == Some("m1"));
@@ -97,10 +91,8 @@ fn unchanged_text_is_kept_byte_for_byte() {
 
 #[test]
 fn remove_field_rewrites_only_the_predictions_that_have_it() {
-    let mut doc = Document::parse(
-        r#"{"predictions":[{"class":"a","mask":"m0","x":1},{"class":"b"}],"mask":"top"}"#,
-    )
-    .unwrap();
+    let mut doc =
+        Document::parse(r#"{"predictions":[{"class":"a","mask":"m0","x":1},{"class":"b"}],"mask":"top"}"#).unwrap();
     assert_eq!(doc.remove_field("mask"), 1);
     assert_eq!(
         doc.to_json(),
@@ -112,21 +104,12 @@ fn remove_field_rewrites_only_the_predictions_that_have_it() {
 
 #[test]
 fn fields_read_scalars_only() {
-    let doc =
-        Document::parse(r#"{"a":"text","b":12.50,"c":true,"d":null,"e":[1],"f":{"g":1}}"#).unwrap();
+    let doc = Document::parse(r#"{"a":"text","b":12.50,"c":true,"d":null,"e":[1],"f":{"g":1}}"#).unwrap();
     let fields: Vec<_> = ["a", "b", "c", "d", "e", "f", "z"]
         .iter()
         .map(|name| doc.field(name))
         .collect();
-    let expected = [
-        Some("text"),
-        Some("12.50"),
-        Some("true"),
-        None,
-        None,
-        None,
-        None,
-    ];
+    let expected = [Some("text"), Some("12.50"), Some("true"), None, None, None, None];
     assert_eq!(fields, expected.map(|v| v.map(String::from)));
     assert_eq!(doc.raw_field("f").unwrap(), r#"{"g":1}"#);
 }

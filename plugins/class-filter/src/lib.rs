@@ -89,11 +89,8 @@ impl Filter for ClassFilter {
         // Masks are only removed if the event actually carries them.
         Ok(match verdict {
             Verdict::Modify(mut changes) if !changes.remove_attachments.is_empty() => {
-                let present: Vec<String> =
-                    event.attachments().into_iter().map(|a| a.name).collect();
-                changes
-                    .remove_attachments
-                    .retain(|name| present.contains(name));
+                let present: Vec<String> = event.attachments().into_iter().map(|a| a.name).collect();
+                changes.remove_attachments.retain(|name| present.contains(name));
                 Verdict::Modify(changes)
             }
             verdict => verdict,
@@ -122,22 +119,14 @@ mod tests {
             panic!("{verdict:?}")
         };
         let doc = Document::parse(changes.predictions.as_deref().unwrap()).unwrap();
-        let kept: Vec<_> = doc
-            .items()
-            .iter()
-            .map(|p| (p.class, p.confidence))
-            .collect();
+        let kept: Vec<_> = doc.items().iter().map(|p| (p.class, p.confidence)).collect();
         assert_eq!(kept, [("person", Some(0.97)), ("person", Some(0.91))]);
     }
 
     #[test]
     fn drops_the_event_when_nothing_is_left() {
-        let verdict =
-            run::<ClassFilter>(r#"{"classes":["truck"]}"#, &TestEvent::new(OBJECTS)).unwrap();
-        assert_eq!(
-            verdict,
-            Verdict::drop("no prediction of truck at confidence >= 0")
-        );
+        let verdict = run::<ClassFilter>(r#"{"classes":["truck"]}"#, &TestEvent::new(OBJECTS)).unwrap();
+        assert_eq!(verdict, Verdict::drop("no prediction of truck at confidence >= 0"));
     }
 
     #[test]
@@ -160,17 +149,11 @@ mod tests {
 
     #[test]
     fn refuses_bad_config() {
-        let error =
-            run::<ClassFilter>(r#"{"min_confidence":2}"#, &TestEvent::new(OBJECTS)).unwrap_err();
-        assert_eq!(
-            error.message(),
-            "min_confidence must be between 0 and 1, got 2"
-        );
+        let error = run::<ClassFilter>(r#"{"min_confidence":2}"#, &TestEvent::new(OBJECTS)).unwrap_err();
+        assert_eq!(error.message(), "min_confidence must be between 0 and 1, got 2");
         let error = run::<ClassFilter>(r#"{"class":["a"]}"#, &TestEvent::new(OBJECTS)).unwrap_err();
         assert!(
-            error
-                .message()
-                .starts_with("invalid config: unknown field `class`"),
+            error.message().starts_with("invalid config: unknown field `class`"),
             "{error}"
         );
     }

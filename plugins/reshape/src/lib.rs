@@ -85,12 +85,7 @@ impl Reshape {
     }
 }
 
-fn resolve(
-    name: &str,
-    doc: &Document<'_>,
-    items: &[Prediction<'_>],
-    context: &Context<'_>,
-) -> String {
+fn resolve(name: &str, doc: &Document<'_>, items: &[Prediction<'_>], context: &Context<'_>) -> String {
     match name {
         "summary" => summary(items),
         "count" => items.len().to_string(),
@@ -100,13 +95,7 @@ fn resolve(
         "task" => context.task.to_string(),
         _ => doc
             .field(name)
-            .or_else(|| {
-                context
-                    .metadata
-                    .iter()
-                    .find(|(k, _)| k == name)
-                    .map(|(_, v)| v.clone())
-            })
+            .or_else(|| context.metadata.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
             .unwrap_or_default(),
     }
 }
@@ -247,13 +236,10 @@ mod tests {
         let event = TestEvent::new(r#"[{"class":"road"}]"#)
             .with_id("e1")
             .with_metadata("site", "north");
-        let config =
-            r#"{"template":"{{{site}}} {id} {count} {summary} [{missing}]","field":"msg"}"#;
+        let config = r#"{"template":"{{{site}}} {id} {count} {summary} [{missing}]","field":"msg"}"#;
         assert_eq!(
             run::<Reshape>(config, &event).unwrap(),
-            Changes::new()
-                .predictions(r#"{"msg":"{north} e1 1 1 road []"}"#)
-                .into()
+            Changes::new().predictions(r#"{"msg":"{north} e1 1 1 road []"}"#).into()
         );
     }
 
@@ -261,10 +247,7 @@ mod tests {
     fn refuses_broken_templates() {
         for template in ["{", "a}", "{}"] {
             let config = serde_json::json!({ "template": template }).to_string();
-            assert!(
-                run::<Reshape>(&config, &TestEvent::new("[]")).is_err(),
-                "{template}"
-            );
+            assert!(run::<Reshape>(&config, &TestEvent::new("[]")).is_err(), "{template}");
         }
     }
 }

@@ -35,19 +35,10 @@ impl RouteByClass {
         let doc = Document::parse(predictions)?;
         let mut chosen: Vec<String> = Vec::new();
         for prediction in doc.items() {
-            if prediction
-                .confidence
-                .is_some_and(|c| c < self.config.min_confidence)
-            {
+            if prediction.confidence.is_some_and(|c| c < self.config.min_confidence) {
                 continue;
             }
-            for destination in self
-                .config
-                .routes
-                .get(prediction.class)
-                .into_iter()
-                .flatten()
-            {
+            for destination in self.config.routes.get(prediction.class).into_iter().flatten() {
                 if !chosen.contains(destination) {
                     chosen.push(destination.clone());
                 }
@@ -65,9 +56,7 @@ impl Filter for RouteByClass {
 
     fn new(config: Config) -> Result<Self, Error> {
         if config.routes.is_empty() {
-            return Err(Error::msg(
-                "routes is empty: map at least one class to destinations",
-            ));
+            return Err(Error::msg("routes is empty: map at least one class to destinations"));
         }
         Ok(RouteByClass { config })
     }
@@ -87,14 +76,11 @@ mod tests {
     use super::*;
     use weir_plugin_sdk::testing::{TestEvent, run};
 
-    const CONFIG: &str =
-        r#"{"routes":{"person":["security"],"car":["parking","security"]},"min_confidence":0.5}"#;
+    const CONFIG: &str = r#"{"routes":{"person":["security"],"car":["parking","security"]},"min_confidence":0.5}"#;
 
     #[test]
     fn routes_to_the_union_of_matching_classes() {
-        let event = TestEvent::new(
-            r#"[{"class":"car","confidence":0.9},{"class":"person","confidence":0.9}]"#,
-        );
+        let event = TestEvent::new(r#"[{"class":"car","confidence":0.9},{"class":"person","confidence":0.9}]"#);
         assert_eq!(
             run::<RouteByClass>(CONFIG, &event).unwrap(),
             Changes::new().route_to(["parking", "security"]).into()

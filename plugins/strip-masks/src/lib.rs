@@ -45,9 +45,7 @@ impl Filter for StripMasks {
 
     fn new(config: Config) -> Result<Self, Error> {
         if config.prefix.is_empty() {
-            return Err(Error::msg(
-                "prefix must not be empty: it would match every attachment",
-            ));
+            return Err(Error::msg("prefix must not be empty: it would match every attachment"));
         }
         Ok(StripMasks { config })
     }
@@ -79,11 +77,9 @@ mod tests {
 
     #[test]
     fn removes_mask_attachments_and_fields() {
-        let event = TestEvent::new(
-            r#"{"predictions":[{"class":"a","mask":"mask_0000.png","confidence":1}]}"#,
-        )
-        .with_attachment("image.jpeg", "image/jpeg", vec![0])
-        .with_attachment("mask_0000.png", "image/png", vec![0]);
+        let event = TestEvent::new(r#"{"predictions":[{"class":"a","mask":"mask_0000.png","confidence":1}]}"#)
+            .with_attachment("image.jpeg", "image/jpeg", vec![0])
+            .with_attachment("mask_0000.png", "image/png", vec![0]);
         let verdict = run::<StripMasks>("{}", &event).unwrap();
         assert_eq!(
             verdict,
@@ -96,11 +92,8 @@ mod tests {
 
     #[test]
     fn keeps_events_without_masks_unchanged() {
-        let event = TestEvent::new(r#"{"predictions":[{"class":"a"}]}"#).with_attachment(
-            "image.jpeg",
-            "image/jpeg",
-            vec![0],
-        );
+        let event =
+            TestEvent::new(r#"{"predictions":[{"class":"a"}]}"#).with_attachment("image.jpeg", "image/jpeg", vec![0]);
         assert_eq!(run::<StripMasks>("{}", &event).unwrap(), Verdict::Keep);
     }
 }

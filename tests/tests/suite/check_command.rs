@@ -13,10 +13,7 @@ fn check(config: Option<&str>) -> (Option<i32>, String, String) {
     }
     let out = command
         .current_dir(workspace().join("tests").join("configs"))
-        .env(
-            "WEIR_CACHE_DIR",
-            workspace().join("target").join("weir-test-cache"),
-        )
+        .env("WEIR_CACHE_DIR", workspace().join("target").join("weir-test-cache"))
         .env_remove("WEIR_CONFIG")
         .env_remove("WEIR_TEST_UNSET_TOKEN")
         .env_remove("WEIR_WEBHOOK_URL")
@@ -45,7 +42,7 @@ fn the_example_config_and_the_default_config_pass() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stdout.ends_with(
-            "weir.example.toml: ok: 1 route(s), 3 destination(s), 3 plugin(s); storage Memory\n"
+            "weir.example.toml: ok: 1 route(s), 3 destination(s), 3 plugin(s); durable storage in .weir/outbox.db\n"
         ),
         "{stdout}"
     );
@@ -53,7 +50,7 @@ fn the_example_config_and_the_default_config_pass() {
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(
         stdout,
-        "(default config): ok: 1 route(s), 1 destination(s), 2 plugin(s); storage Memory\n"
+        "(default config): ok: 1 route(s), 1 destination(s), 2 plugin(s); durable storage in .weir/outbox.db\n"
     );
 }
 
@@ -62,9 +59,7 @@ fn a_missing_config_file_is_a_usage_error() {
     let (code, _, stderr) = check(Some("no-such.toml"));
     assert_eq!(code, Some(64));
     assert!(
-        stderr.starts_with(
-            "error: no-such.toml: cannot read the config file: No such file or directory"
-        ),
+        stderr.starts_with("error: no-such.toml: cannot read the config file: No such file or directory"),
         "{stderr}"
     );
 }

@@ -30,9 +30,7 @@ async fn survivors_reach_a_json_and_a_multipart_destination_with_the_image_but_n
     .await;
 
     // A frame without a person: dropped, delivered nowhere.
-    let dropped = weir
-        .post_json("cameras", &fixture("classification.json"))
-        .await;
+    let dropped = weir.post_json("cameras", &fixture("classification.json")).await;
     assert_eq!(dropped.status(), 202);
     let dropped: Value = dropped.json().await.unwrap();
     assert_eq!(dropped["status"], "dropped");
@@ -107,8 +105,7 @@ async fn route_by_class_sends_each_event_only_to_its_destination() {
     .await;
     let person = r#"{"predictions":[{"class":"person","confidence":0.9}]}"#;
     let car = r#"{"predictions":[{"class":"car","confidence":0.9}]}"#;
-    let both =
-        r#"{"predictions":[{"class":"car","confidence":0.9},{"class":"person","confidence":0.8}]}"#;
+    let both = r#"{"predictions":[{"class":"car","confidence":0.9},{"class":"person","confidence":0.8}]}"#;
     let mut ids = Vec::new();
     for body in [person, car, both] {
         let answer: Value = weir.post_json("yard", body).await.json().await.unwrap();
@@ -136,11 +133,7 @@ async fn route_by_class_sends_each_event_only_to_its_destination() {
 
 #[tokio::test]
 async fn a_failing_destination_is_retried_with_a_stable_id_and_a_valid_signature() {
-    let mut hook = Receiver::scripted(
-        vec![Answer::Status(500), Answer::Status(500)],
-        Answer::Status(200),
-    )
-    .await;
+    let mut hook = Receiver::scripted(vec![Answer::Status(500), Answer::Status(500)], Answer::Status(200)).await;
     let weir = start(&format!(
         r#"
         [routes.cameras]
@@ -187,10 +180,7 @@ async fn a_failing_destination_is_retried_with_a_stable_id_and_a_valid_signature
 
 #[tokio::test]
 async fn a_receiver_that_never_answers_delays_neither_ingest_nor_other_destinations() {
-    let (mut stuck, mut healthy) = (
-        Receiver::scripted(vec![], Answer::Never).await,
-        Receiver::ok().await,
-    );
+    let (mut stuck, mut healthy) = (Receiver::scripted(vec![], Answer::Never).await, Receiver::ok().await);
     let weir = start(&format!(
         r#"
         [routes.cameras]

@@ -30,11 +30,7 @@ fn bbox(x: u32, y: u32, width: u32, height: u32) -> serde_json::Value {
 
 #[tokio::test]
 async fn class_filter_keeps_confident_people_and_cars_in_object_detection() {
-    let filter = example_filter(
-        "class-filter",
-        r#"{"classes":["person","car"],"min_confidence":0.5}"#,
-    )
-    .await;
+    let filter = example_filter("class-filter", r#"{"classes":["person","car"],"min_confidence":0.5}"#).await;
     let event = modified(run(&filter, fixture_event("object-detection")).await);
     assert_eq!(event.task, TaskKind::ObjectDetection);
     assert_json(
@@ -55,11 +51,7 @@ async fn class_filter_keeps_confident_people_and_cars_in_object_detection() {
 
 #[tokio::test]
 async fn class_filter_drops_or_keeps_a_classification() {
-    let filter = example_filter(
-        "class-filter",
-        r#"{"classes":["person"],"min_confidence":0.5}"#,
-    )
-    .await;
+    let filter = example_filter("class-filter", r#"{"classes":["person"],"min_confidence":0.5}"#).await;
     let outcome = run(&filter, fixture_event("classification")).await.unwrap();
     assert_eq!(
         outcome,
@@ -92,19 +84,12 @@ async fn class_filter_narrows_multilabel_labels() {
             json!([{ "class": "person", "confidence": 0.96 }]),
         ),
     );
-    golden(
-        "class-filter.multilabel-classification.json",
-        &event.predictions,
-    );
+    golden("class-filter.multilabel-classification.json", &event.predictions);
 }
 
 #[tokio::test]
 async fn class_filter_removes_instances_and_their_masks() {
-    let filter = example_filter(
-        "class-filter",
-        r#"{"classes":["person"],"min_confidence":0.5}"#,
-    )
-    .await;
+    let filter = example_filter("class-filter", r#"{"classes":["person"],"min_confidence":0.5}"#).await;
     let event = modified(run(&filter, fixture_event("instance-segmentation")).await);
     assert_json(
         &event.predictions,
@@ -116,10 +101,7 @@ async fn class_filter_removes_instances_and_their_masks() {
             ]),
         ),
     );
-    golden(
-        "class-filter.instance-segmentation.json",
-        &event.predictions,
-    );
+    golden("class-filter.instance-segmentation.json", &event.predictions);
     assert_eq!(
         attachment_names(&event),
         ["image.jpeg", "mask_0000.png", "mask_0001.png"]
@@ -144,10 +126,7 @@ async fn class_filter_judges_semantic_regions_by_class_alone() {
             ]),
         ),
     );
-    golden(
-        "class-filter.semantic-segmentation.json",
-        &event.predictions,
-    );
+    golden("class-filter.semantic-segmentation.json", &event.predictions);
     assert_eq!(
         attachment_names(&event),
         ["image.jpeg", "mask_0001.png", "mask_0002.png"]
@@ -156,14 +135,9 @@ async fn class_filter_judges_semantic_regions_by_class_alone() {
 
 #[tokio::test]
 async fn class_filter_narrows_both_lists_of_a_batch_job_result() {
-    let filter = example_filter(
-        "class-filter",
-        r#"{"classes":["person"],"min_confidence":0.5}"#,
-    )
-    .await;
+    let filter = example_filter("class-filter", r#"{"classes":["person"],"min_confidence":0.5}"#).await;
     let event = modified(run(&filter, fixture_event("job-results")).await);
-    let mut expected: serde_json::Value =
-        serde_json::from_str(&weir_tests::fixture("job-results.json")).unwrap();
+    let mut expected: serde_json::Value = serde_json::from_str(&weir_tests::fixture("job-results.json")).unwrap();
     expected["jobResults"].as_array_mut().unwrap().remove(1);
     expected["imageResults"].as_array_mut().unwrap().remove(1);
     assert_json(&event.predictions, expected.clone());
@@ -201,9 +175,7 @@ async fn strip_masks_removes_mask_files_and_references() {
     );
     golden("strip-masks.semantic-segmentation.json", &event.predictions);
     assert_eq!(
-        run(&filter, fixture_event("object-detection"))
-            .await
-            .unwrap(),
+        run(&filter, fixture_event("object-detection")).await.unwrap(),
         Outcome::Kept
     );
 }
@@ -225,18 +197,11 @@ async fn reshape_turns_each_task_into_a_chat_message() {
             "instance-segmentation",
             "dock-3: 2 person (0.97, 0.91), 1 car (0.88), 1 dog (0.42)",
         ),
-        (
-            "semantic-segmentation",
-            "dock-3: 1 road, 1 person, 1 vehicle",
-        ),
+        ("semantic-segmentation", "dock-3: 1 road, 1 person, 1 vehicle"),
     ];
     for (fixture, text) in cases {
         let event = modified(run(&filter, fixture_event(fixture)).await);
-        assert_eq!(
-            event.predictions,
-            json!({ "text": text }).to_string(),
-            "{fixture}"
-        );
+        assert_eq!(event.predictions, json!({ "text": text }).to_string(), "{fixture}");
     }
 
     let filter = example_filter(
@@ -258,16 +223,12 @@ async fn reshape_turns_each_task_into_a_chat_message() {
 
 #[tokio::test]
 async fn route_by_class_narrows_destinations_by_class() {
-    let config = r#"{"routes":{"person":["security"],"car":["parking"],"forklift-present":["safety"]},"min_confidence":0.5}"#;
+    let config =
+        r#"{"routes":{"person":["security"],"car":["parking"],"forklift-present":["safety"]},"min_confidence":0.5}"#;
     let filter = example_filter("route-by-class", config).await;
     let bound = |fixture: &str| {
         let mut event = fixture_event(fixture);
-        event.destinations = vec![
-            "archive".into(),
-            "parking".into(),
-            "safety".into(),
-            "security".into(),
-        ];
+        event.destinations = vec!["archive".into(), "parking".into(), "safety".into(), "security".into()];
         event
     };
     let event = modified(run(&filter, bound("object-detection")).await);
@@ -293,11 +254,7 @@ async fn route_by_class_narrows_destinations_by_class() {
 #[tokio::test]
 async fn the_three_rust_filters_chain_on_an_instance_segmentation() {
     let chain = [
-        example_filter(
-            "class-filter",
-            r#"{"classes":["person","car"],"min_confidence":0.5}"#,
-        )
-        .await,
+        example_filter("class-filter", r#"{"classes":["person","car"],"min_confidence":0.5}"#).await,
         example_filter("strip-masks", "{}").await,
         example_filter("reshape", r#"{"template":"{camera}: {summary}"}"#).await,
     ];

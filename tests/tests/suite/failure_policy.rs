@@ -7,11 +7,7 @@ use weir_tests::receiver::Receiver;
 use weir_tests::router::start;
 use weir_tests::test_guest_path;
 
-async fn route_with_trapping_filter(
-    policy: &str,
-    main: &Receiver,
-    failed: &Receiver,
-) -> weir_tests::router::Weir {
+async fn route_with_trapping_filter(policy: &str, main: &Receiver, failed: &Receiver) -> weir_tests::router::Weir {
     let dir = test_guest_path().parent().unwrap().to_path_buf();
     start(&format!(
         r#"
@@ -62,16 +58,10 @@ async fn drop_policy_stops_the_event() {
         reason.starts_with("filter failed: plugin weir_test_guest trapped"),
         "{reason}"
     );
-    assert!(
-        reason.contains("misbehave: panic in filter as asked"),
-        "{reason}"
-    );
+    assert!(reason.contains("misbehave: panic in filter as asked"), "{reason}");
     // The next event, which does not trap, goes through: nothing was delivered before.
     weir.post_json("cameras", r#"{"predictions":[]}"#).await;
-    assert_eq!(
-        main.next().await.json(),
-        serde_json::json!({ "predictions": [] })
-    );
+    assert_eq!(main.next().await.json(), serde_json::json!({ "predictions": [] }));
     assert!(failed.within(Duration::from_millis(200)).await.is_none());
     weir.stop().await;
 }
@@ -104,10 +94,7 @@ async fn send_to_policy_routes_the_event_to_the_failure_destination_with_the_err
         request.json(),
         serde_json::json!({ "predictions": [{ "class": "person", "mask": "mask_0000.png" }] })
     );
-    assert_eq!(
-        request.header("x-weir-meta-weir-failed-filter"),
-        "weir_test_guest"
-    );
+    assert_eq!(request.header("x-weir-meta-weir-failed-filter"), "weir_test_guest");
     assert!(
         request.header("x-weir-meta-weir-error").contains("trapped"),
         "{:?}",

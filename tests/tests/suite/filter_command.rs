@@ -10,9 +10,7 @@ fn weir(args: &[&str]) -> Output {
         .args(args)
         .env(
             "WEIR_CACHE_DIR",
-            weir_tests::workspace()
-                .join("target")
-                .join("weir-test-cache"),
+            weir_tests::workspace().join("target").join("weir-test-cache"),
         )
         .env("WEIR_LOG", "warn")
         .output()
@@ -46,10 +44,7 @@ fn prints_the_verdict_the_output_and_the_time() {
     assert_eq!(result["event"]["task"], "instance-segmentation");
     assert_eq!(result["event"]["attachments"], Value::Array(vec![]));
     assert_eq!(
-        result["event"]["predictions"]["predictions"]
-            .as_array()
-            .unwrap()
-            .len(),
+        result["event"]["predictions"]["predictions"].as_array().unwrap().len(),
         2
     );
     assert!(result["time"]["filter_us"].as_f64().unwrap() > 0.0);
@@ -141,12 +136,7 @@ fn bad_input_gets_one_line_and_exit_code_64_or_65() {
             "not a WebAssembly file",
         ),
         (
-            vec![
-                "--plugin",
-                empty_component.to_str().unwrap(),
-                "--event",
-                event,
-            ],
+            vec!["--plugin", empty_component.to_str().unwrap(), "--event", event],
             65,
             "does not implement the weir:filter@0.1.0 world",
         ),
@@ -175,9 +165,6 @@ fn bad_input_gets_one_line_and_exit_code_64_or_65() {
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
-        assert!(
-            err.starts_with("error: ") && err.contains(message),
-            "{args:?}: {err}"
-        );
+        assert!(err.starts_with("error: ") && err.contains(message), "{args:?}: {err}");
     }
 }

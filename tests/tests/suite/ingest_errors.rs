@@ -33,13 +33,7 @@ async fn send(weir: &Weir, path: &str, content_type: Option<&str>, body: Vec<u8>
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     let body: Value = response.json().await.expect("error bodies are JSON");
-    (
-        status,
-        body["error"]
-            .as_str()
-            .expect("an error message")
-            .to_string(),
-    )
+    (status, body["error"].as_str().expect("an error message").to_string())
 }
 
 #[tokio::test]
@@ -47,18 +41,13 @@ async fn every_malformed_input_gets_its_status_and_message() {
     let mut hook = Receiver::ok().await;
     let weir = router(&hook).await;
     let json = Some("application/json");
-    let (no_predictions_type, no_predictions) =
-        multipart_body(&[("file", Some("image.jpeg"), "image/jpeg", b"jpeg")]);
+    let (no_predictions_type, no_predictions) = multipart_body(&[("file", Some("image.jpeg"), "image/jpeg", b"jpeg")]);
     let (two_type, two) = multipart_body(&[
         ("file", Some("predictions.json"), "application/json", b"{}"),
         ("file", Some("predictions.json"), "application/json", b"{}"),
     ]);
-    let (bad_type, bad_predictions) = multipart_body(&[(
-        "predictions",
-        Some("predictions.json"),
-        "application/json",
-        b"{oops",
-    )]);
+    let (bad_type, bad_predictions) =
+        multipart_body(&[("predictions", Some("predictions.json"), "application/json", b"{oops")]);
     // (path, content type, body, expected status, expected start of the message)
     type Case<'a> = (&'a str, Option<&'a str>, Vec<u8>, u16, &'a str);
     let cases: Vec<Case<'_>> = vec![
@@ -170,9 +159,9 @@ async fn every_malformed_input_gets_its_status_and_message() {
         .post(weir.ingest_url("cameras"))
         .header("content-type", big_type)
         .header("transfer-encoding", "chunked")
-        .body(reqwest::Body::wrap_stream(futures_util::stream::once(
-            async move { Ok::<_, std::io::Error>(big_body) },
-        )))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::once(async move {
+            Ok::<_, std::io::Error>(big_body)
+        })))
         .send()
         .await
         .unwrap();
@@ -192,9 +181,7 @@ async fn every_malformed_input_gets_its_status_and_message() {
     assert_eq!(response.status(), 400);
 
     // None of it reached a receiver, and the router still serves.
-    let ok = weir
-        .post_json("cameras", r#"{"predictions":[{"class":"a"}]}"#)
-        .await;
+    let ok = weir.post_json("cameras", r#"{"predictions":[{"class":"a"}]}"#).await;
     assert_eq!(ok.status(), 202);
     assert_eq!(hook.next().await.json()["predictions"][0]["class"], "a");
     weir.stop().await;
@@ -264,10 +251,6 @@ async fn a_repeated_idempotency_key_is_delivered_once() {
     }
     assert_eq!(statuses, ["accepted", "duplicate"]);
     assert_eq!(hook.next().await.header("webhook-id"), "frame-7");
-    assert!(
-        hook.within(std::time::Duration::from_millis(300))
-            .await
-            .is_none()
-    );
+    assert!(hook.within(std::time::Duration::from_millis(300)).await.is_none());
     weir.stop().await;
 }

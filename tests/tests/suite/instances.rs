@@ -30,10 +30,7 @@ async fn warm_instances_carry_state_and_fresh_ones_do_not() {
         ..reuse.clone()
     };
     assert_eq!(counts(fresh, 3).await, ["1", "1", "1"]);
-    let recycled = FilterSettings {
-        max_calls: 2,
-        ..reuse
-    };
+    let recycled = FilterSettings { max_calls: 2, ..reuse };
     assert_eq!(counts(recycled, 5).await, ["1", "2", "1", "2", "1"]);
 }
 
@@ -47,21 +44,12 @@ async fn attachment_bytes_reach_the_guest_only_on_request() {
     let event = fixture_event("instance-segmentation");
     let total: usize = event.attachments_size();
     let event = modified(run(&filter, event).await);
-    assert_eq!(
-        event.metadata_value("bytes"),
-        Some(total.to_string().as_str())
-    );
+    assert_eq!(event.metadata_value("bytes"), Some(total.to_string().as_str()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_events_give_the_same_results_as_sequential_ones() {
-    let filter = Arc::new(
-        example_filter(
-            "class-filter",
-            r#"{"classes":["person","car"],"min_confidence":0.5}"#,
-        )
-        .await,
-    );
+    let filter = Arc::new(example_filter("class-filter", r#"{"classes":["person","car"],"min_confidence":0.5}"#).await);
     let fixtures = [
         "object-detection",
         "classification",
@@ -94,11 +82,5 @@ async fn concurrent_events_give_the_same_results_as_sequential_ones() {
     for (i, (one, other)) in sequential.iter().zip(&concurrent).enumerate() {
         assert_eq!(Some(one), other.as_ref(), "event {i}");
     }
-    assert!(
-        filter
-            .stats()
-            .instances
-            .load(std::sync::atomic::Ordering::Relaxed)
-            > 1
-    );
+    assert!(filter.stats().instances.load(std::sync::atomic::Ordering::Relaxed) > 1);
 }

@@ -12,9 +12,7 @@ async fn the_javascript_class_filter_matches_the_rust_one_on_every_fixture() {
     let wasm = match js_class_filter() {
         Ok(wasm) => wasm,
         Err(why) => {
-            eprintln!(
-                "SKIPPED the_javascript_class_filter_matches_the_rust_one_on_every_fixture: {why}"
-            );
+            eprintln!("SKIPPED the_javascript_class_filter_matches_the_rust_one_on_every_fixture: {why}");
             return;
         }
     };
@@ -42,11 +40,7 @@ async fn the_javascript_class_filter_matches_the_rust_one_on_every_fixture() {
             let from_rust = run(&rust, fixture_event(fixture)).await.unwrap();
             // JavaScript prints JSON afresh while the Rust SDK keeps the sender's text,
             // so compare the documents, not their whitespace.
-            assert_eq!(
-                normalised(&from_js),
-                normalised(&from_rust),
-                "{fixture} with {config}"
-            );
+            assert_eq!(normalised(&from_js), normalised(&from_rust), "{fixture} with {config}");
             kinds.insert(match from_js {
                 Outcome::Kept => "kept",
                 Outcome::Modified(_) => "modified",
@@ -55,10 +49,7 @@ async fn the_javascript_class_filter_matches_the_rust_one_on_every_fixture() {
         }
     }
     // The comparison covered every kind of verdict.
-    assert_eq!(
-        kinds.into_iter().collect::<Vec<_>>(),
-        ["dropped", "kept", "modified"]
-    );
+    assert_eq!(kinds.into_iter().collect::<Vec<_>>(), ["dropped", "kept", "modified"]);
 }
 
 /// The outcome with its predictions re-printed compactly.

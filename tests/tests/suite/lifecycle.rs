@@ -15,12 +15,7 @@ async fn health_and_readiness_answer_on_the_admin_listener() {
         hook.url()
     ))
     .await;
-    let health = weir
-        .client
-        .get(weir.admin_url("/healthz"))
-        .send()
-        .await
-        .unwrap();
+    let health = weir.client.get(weir.admin_url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
     let ready: serde_json::Value = weir
         .client
@@ -46,10 +41,7 @@ async fn health_and_readiness_answer_on_the_admin_listener() {
 #[tokio::test]
 async fn events_come_in_over_a_unix_socket_too() {
     let mut hook = Receiver::ok().await;
-    let dir = workspace()
-        .join("target")
-        .join("test-scratch")
-        .join("unix-socket");
+    let dir = workspace().join("target").join("test-scratch").join("unix-socket");
     std::fs::create_dir_all(&dir).unwrap();
     let socket = dir.join("ingest.sock");
     let weir = start(&format!(
@@ -70,26 +62,20 @@ async fn events_come_in_over_a_unix_socket_too() {
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
     assert!(response.starts_with("HTTP/1.1 202"), "{response}");
-    assert_eq!(
-        hook.next().await.json()["predictions"][0]["class"],
-        "person"
-    );
+    assert_eq!(hook.next().await.json()["predictions"][0]["class"], "person");
     weir.stop().await;
     assert!(!socket.exists(), "the socket file is removed at shutdown");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_stops_ingest_finishes_deliveries_and_exits_0() {
+async fn sigterm_stops_ingest_drains_memory_storage_and_exits_0() {
     let mut slow = Receiver::scripted(vec![], Answer::Slow(200, Duration::from_millis(300))).await;
-    let dir = workspace()
-        .join("target")
-        .join("test-scratch")
-        .join("sigterm");
+    let dir = workspace().join("target").join("test-scratch").join("sigterm");
     let mut weir = WeirProcess::spawn(
         env!("CARGO_BIN_EXE_weir-e2e"),
         &dir,
         &format!(
-            "[routes.r]\ndestinations = [\"slow\"]\n[destinations.slow]\nurl = \"{}\"\nmax_in_flight = 1\n",
+            "[storage]\nkind = \"memory\"\n[routes.r]\ndestinations = [\"slow\"]\n[destinations.slow]\nurl = \"{}\"\nmax_in_flight = 1\n",
             slow.url()
         ),
     );

@@ -19,10 +19,7 @@ fn load_error(name: &str, bytes: &[u8]) -> LoadError {
     match Plugin::from_file(engine(), name, &path) {
         Ok(_) => panic!("{name} loaded"),
         Err(error) => {
-            assert!(
-                error.to_string().starts_with(&path.display().to_string()),
-                "{error}"
-            );
+            assert!(error.to_string().starts_with(&path.display().to_string()), "{error}");
             error
         }
     }
@@ -30,12 +27,7 @@ fn load_error(name: &str, bytes: &[u8]) -> LoadError {
 
 #[test]
 fn a_missing_file_is_a_read_error() {
-    let error = Plugin::from_file(
-        engine(),
-        "gone",
-        std::path::Path::new("/nonexistent/gone.wasm"),
-    )
-    .unwrap_err();
+    let error = Plugin::from_file(engine(), "gone", std::path::Path::new("/nonexistent/gone.wasm")).unwrap_err();
     assert!(matches!(error, LoadError::Read { .. }), "{error:?}");
 }
 
@@ -43,11 +35,7 @@ fn a_missing_file_is_a_read_error() {
 fn a_text_file_is_not_wasm() {
     let error = load_error("notes.wasm", b"this is not wasm");
     assert!(matches!(error, LoadError::NotWasm { .. }), "{error:?}");
-    assert!(
-        error
-            .to_string()
-            .contains("build the filter for wasm32-wasip2")
-    );
+    assert!(error.to_string().contains("build the filter for wasm32-wasip2"));
 }
 
 #[test]
@@ -75,10 +63,8 @@ fn a_component_of_another_world_is_refused() {
         "{error}"
     );
 
-    let wants_network = wat::parse_str(
-        r#"(component (import "evil:net/socket" (instance (export "connect" (func)))))"#,
-    )
-    .unwrap();
+    let wants_network =
+        wat::parse_str(r#"(component (import "evil:net/socket" (instance (export "connect" (func)))))"#).unwrap();
     let error = load_error("network.wasm", &wants_network);
     assert!(matches!(error, LoadError::WrongWorld { .. }), "{error:?}");
     assert!(error.to_string().contains("evil:net/socket"), "{error}");

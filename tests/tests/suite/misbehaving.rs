@@ -88,10 +88,7 @@ async fn a_panic_is_a_trap_that_carries_the_panic_message() {
     let filter = guest_filter(r#"{"mode":"pass"}"#).await;
     match misbehavior(run(&filter, event("panic")).await) {
         Misbehavior::Trap(message) => {
-            assert!(
-                message.contains("misbehave: panic in filter as asked"),
-                "{message}"
-            );
+            assert!(message.contains("misbehave: panic in filter as asked"), "{message}");
         }
         other => panic!("expected a trap, got {other:?}"),
     }
@@ -105,10 +102,7 @@ async fn invalid_output_is_refused_with_its_reason() {
     bound.destinations = vec!["slack".into()];
     let cases = [
         (event("bad-json"), "predictions that are not valid JSON"),
-        (
-            event("bad-attachment"),
-            "removed attachment \"no-such-file.png\"",
-        ),
+        (event("bad-attachment"), "removed attachment \"no-such-file.png\""),
         (
             bound,
             "routed the event to \"nowhere\", which is not one of its destinations (slack)",
@@ -159,10 +153,7 @@ async fn a_panic_in_init_fails_loading_with_the_panic_message() {
     let message = error.to_string();
     assert!(matches!(error, LoadError::Init { .. }), "{error:?}");
     assert!(message.contains("weir_test_guest.wasm"), "{message}");
-    assert!(
-        message.contains("misbehave: panic in init as asked"),
-        "{message}"
-    );
+    assert!(message.contains("misbehave: panic in init as asked"), "{message}");
 }
 
 #[tokio::test]
@@ -176,12 +167,7 @@ async fn a_loop_in_init_fails_loading_at_the_deadline() {
     let Err(error) = weir::plugin::Filter::new(plugin, settings).await else {
         panic!("init succeeded")
     };
-    assert!(
-        error
-            .to_string()
-            .contains("ran past its deadline of 100 ms"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("ran past its deadline of 100 ms"), "{error}");
 }
 
 #[tokio::test]
@@ -236,9 +222,7 @@ fn repeated_memory_bombs_leave_the_host_memory_bounded() {
         ])
         .env(
             "WEIR_CACHE_DIR",
-            weir_tests::workspace()
-                .join("target")
-                .join("weir-test-cache"),
+            weir_tests::workspace().join("target").join("weir-test-cache"),
         )
         .env("WEIR_LOG", "error")
         .output()

@@ -40,9 +40,7 @@ pub async fn filter(plugin: Arc<Plugin>, config: &str) -> Filter {
         config: config.into(),
         ..FilterSettings::default()
     };
-    Filter::new(plugin, settings)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+    Filter::new(plugin, settings).await.unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Runs a filter on an event.

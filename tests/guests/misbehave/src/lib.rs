@@ -84,8 +84,7 @@ impl Filter for Misbehave {
             Mode::Pass | Mode::LoopInit | Mode::PanicInit => Verdict::Keep,
             Mode::Loop => spin_forever(),
             Mode::Slow => {
-                let until = std::time::Instant::now()
-                    + std::time::Duration::from_millis(self.config.millis);
+                let until = std::time::Instant::now() + std::time::Duration::from_millis(self.config.millis);
                 while std::time::Instant::now() < until {
                     std::hint::spin_loop();
                 }
@@ -109,9 +108,7 @@ impl Filter for Misbehave {
             Mode::BadAttachment => Changes::new().remove_attachment("no-such-file.png").into(),
             Mode::BadDestination => Changes::new().route_to(["nowhere"]).into(),
             Mode::Decline => return Err(Error::msg("declined as asked")),
-            Mode::Counter => Changes::new()
-                .set_metadata("count", self.seen.to_string())
-                .into(),
+            Mode::Counter => Changes::new().set_metadata("count", self.seen.to_string()).into(),
             Mode::Chatty => {
                 for i in 0..100 {
                     weir_plugin_sdk::log::info(&format!("chatty message {i}"));
@@ -126,9 +123,7 @@ impl Filter for Misbehave {
                     .filter_map(|a| event.attachment_bytes(&a.name))
                     .map(|bytes| bytes.len())
                     .sum();
-                Changes::new()
-                    .set_metadata("bytes", total.to_string())
-                    .into()
+                Changes::new().set_metadata("bytes", total.to_string()).into()
             }
         })
     }

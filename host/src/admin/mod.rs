@@ -1,5 +1,12 @@
-//! The admin listener: liveness, readiness, and (as they come) the admin API. It is a
-//! listener of its own so that an orchestrator's probes never queue behind ingest.
+//! The admin listener: liveness, readiness, and the admin API. It is a listener of its
+//! own so that an orchestrator's probes never queue behind ingest.
+//!
+//! # Layout
+//!
+//! - this file: health, readiness, and the routes.
+//! - [`deliveries`]: events, deliveries, attempts, replay.
+
+pub mod deliveries;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,6 +49,13 @@ pub fn router(state: AdminState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/admin/events/{id}", get(deliveries::event))
+        .route("/admin/deliveries", get(deliveries::deliveries))
+        .route("/admin/deliveries/{id}/replay", axum::routing::post(deliveries::replay))
+        .route(
+            "/admin/destinations/{name}/replay-dead",
+            axum::routing::post(deliveries::replay_dead),
+        )
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,
@@ -56,13 +70,13 @@ async fn healthz() -> Response {
 }
 
 async fn readyz(State(state): State<AdminState>) -> Response {
-    let pending = state.outbox.pending();
+    let pending = state.outbox.stats();
     if state.ready.get() {
-        axum::Json(json!({ "status": "ready", "pending_deliveries": pending })).into_response()
+        axum::Json(json!({ "status": "ready", "outbox": pending })).into_response()
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({ "status": "not ready", "pending_deliveries": pending })),
+            axum::Json(json!({ "status": "not ready", "outbox": pending })),
         )
             .into_response()
     }

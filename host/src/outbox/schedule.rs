@@ -1,0 +1,229 @@
+//! The in-memory schedule of pending deliveries, shared by every outbox: per
+//! destination, a FIFO of due deliveries and a heap of retries ordered by time, and the
+//! totals the store limits are checked against.
+//!
+//! A durable store keeps the same schedule in memory (rebuilt from disk at start), so
+//! lanes never wait on the disk to find their next delivery.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::Notify;
+
+use super::{Claimed, Delivery, DeliveryId};
+
+/// Pending deliveries, by destination.
+#[derive(Default)]
+pub struct Schedule {
+    lanes: HashMap<Arc<str>, Lane>,
+    /// Deliveries pending (due, waiting, or in flight).
+    pending: usize,
+    /// Bytes of the events with a delivery pending (each event counted once).
+    pending_bytes: u64,
+    /// Per event: deliveries still pending, and its size.
+    events: HashMap<Arc<str>, (usize, u64)>,
+}
+
+#[derive(Default)]
+struct Lane {
+    ready: VecDeque<Delivery>,
+    waiting: BinaryHeap<Reverse<Waiting>>,
+    notify: Arc<Notify>,
+}
+
+/// A delivery waiting for its retry time; ordered by time, then by id.
+struct Waiting {
+    at: Instant,
+    delivery: Delivery,
+}
+
+impl PartialEq for Waiting {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.delivery.id) == (other.at, other.delivery.id)
+    }
+}
+
+impl Eq for Waiting {}
+
+impl PartialOrd for Waiting {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Waiting {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.delivery.id).cmp(&(other.at, other.delivery.id))
+    }
+}
+
+/// The size an event counts for against the store's byte limit.
+pub fn event_bytes(delivery: &Delivery) -> u64 {
+    let event = &delivery.event;
+    (event.predictions.len() + event.attachments_size() + event.id.len() + 256) as u64
+}
+
+impl Schedule {
+    fn lane(&mut self, destination: &str) -> &mut Lane {
+        if !self.lanes.contains_key(destination) {
+            self.lanes.insert(destination.into(), Lane::default());
+        }
+        self.lanes.get_mut(destination).expect("inserted above")
+    }
+
+    /// Deliveries pending.
+    pub fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// Bytes of events with deliveries pending.
+    pub fn pending_bytes(&self) -> u64 {
+        self.pending_bytes
+    }
+
+    /// Adds a delivery, due at `at` (now when `None`).
+    pub fn add(&mut self, delivery: Delivery, at: Option<Instant>) {
+        self.pending += 1;
+        let key: Arc<str> = delivery.event.id.as_str().into();
+        let bytes = event_bytes(&delivery);
+        let entry = self.events.entry(key).or_insert((0, bytes));
+        if entry.0 == 0 {
+            self.pending_bytes += entry.1;
+        }
+        entry.0 += 1;
+        self.put_back(delivery, at);
+    }
+
+    /// Puts a claimed delivery back, due at `at` (now when `None`).
+    pub fn put_back(&mut self, delivery: Delivery, at: Option<Instant>) {
+        let lane = self.lane(&delivery.destination.clone());
+        match at {
+            Some(at) if at > Instant::now() => lane.waiting.push(Reverse(Waiting { at, delivery })),
+            _ => lane.ready.push_back(delivery),
+        }
+        lane.notify.notify_one();
+    }
+
+    /// Marks a claimed delivery finished (delivered or dead).
+    pub fn finish(&mut self, delivery: &Delivery) {
+        self.pending = self.pending.saturating_sub(1);
+        if let Some(entry) = self.events.get_mut(delivery.event.id.as_str()) {
+            entry.0 = entry.0.saturating_sub(1);
+            if entry.0 == 0 {
+                self.pending_bytes = self.pending_bytes.saturating_sub(entry.1);
+                self.events.remove(delivery.event.id.as_str());
+            }
+        }
+    }
+
+    /// Takes up to `max` due deliveries of a destination.
+    pub fn claim(&mut self, destination: &str, max: usize) -> Claimed {
+        let lane = self.lane(destination);
+        let now = Instant::now();
+        while lane.waiting.peek().is_some_and(|Reverse(w)| w.at <= now) {
+            if let Some(Reverse(waiting)) = lane.waiting.pop() {
+                lane.ready.push_back(waiting.delivery);
+            }
+        }
+        let take = max.min(lane.ready.len());
+        Claimed {
+            deliveries: lane.ready.drain(..take).collect(),
+            next_due: lane.waiting.peek().map(|Reverse(w)| w.at),
+        }
+    }
+
+    /// Removes every delivery of a destination that is not in flight.
+    pub fn remove_destination(&mut self, destination: &str) -> Vec<Delivery> {
+        let Some(lane) = self.lanes.remove(destination) else {
+            return Vec::new();
+        };
+        let removed: Vec<Delivery> = lane
+            .ready
+            .into_iter()
+            .chain(lane.waiting.into_iter().map(|Reverse(w)| w.delivery))
+            .collect();
+        for delivery in &removed {
+            self.finish(delivery);
+        }
+        lane.notify.notify_one();
+        removed
+    }
+
+    /// Removes one waiting or due delivery by id (a replay or a retire).
+    pub fn take(&mut self, destination: &str, id: DeliveryId) -> Option<Delivery> {
+        let lane = self.lanes.get_mut(destination)?;
+        if let Some(index) = lane.ready.iter().position(|d| d.id == id) {
+            return lane.ready.remove(index);
+        }
+        let mut waiting: Vec<Reverse<Waiting>> = std::mem::take(&mut lane.waiting).into_vec();
+        let found = waiting
+            .iter()
+            .position(|Reverse(w)| w.delivery.id == id)
+            .map(|i| waiting.swap_remove(i).0.delivery);
+        lane.waiting = waiting.into();
+        found
+    }
+
+    /// The notifier of a destination's lane.
+    pub fn notifier(&mut self, destination: &str) -> Arc<Notify> {
+        self.lane(destination).notify.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::event::Event;
+
+    fn delivery(id: DeliveryId, event: &Arc<Event>, destination: &str) -> Delivery {
+        Delivery {
+            id,
+            event: event.clone(),
+            destination: destination.into(),
+            attempts: 0,
+            accepted_at: SystemTime::now(),
+        }
+    }
+
+    #[test]
+    fn due_deliveries_come_first_and_retries_wait_for_their_time() {
+        let mut schedule = Schedule::default();
+        let event = Arc::new(Event::new("e1", "r", "{}"));
+        schedule.add(delivery(1, &event, "a"), None);
+        schedule.add(delivery(2, &event, "a"), Some(Instant::now() + Duration::from_secs(60)));
+        schedule.add(delivery(3, &event, "b"), None);
+        assert_eq!(schedule.pending(), 3);
+        let bytes = schedule.pending_bytes();
+        assert!(bytes > 0);
+        let claimed = schedule.claim("a", 10);
+        assert_eq!(claimed.deliveries.iter().map(|d| d.id).collect::<Vec<_>>(), [1]);
+        assert!(claimed.next_due.is_some());
+        schedule.finish(&claimed.deliveries[0]);
+        // The event still has two deliveries pending: its bytes still count.
+        assert_eq!(schedule.pending_bytes(), bytes);
+        let b = schedule.claim("b", 10);
+        schedule.finish(&b.deliveries[0]);
+        let waiting = schedule.take("a", 2).unwrap();
+        schedule.finish(&waiting);
+        assert_eq!((schedule.pending(), schedule.pending_bytes()), (0, 0));
+    }
+
+    #[test]
+    fn removing_a_destination_returns_what_waited_for_it() {
+        let mut schedule = Schedule::default();
+        let event = Arc::new(Event::new("e1", "r", "{}"));
+        schedule.add(delivery(1, &event, "gone"), None);
+        schedule.add(
+            delivery(2, &event, "gone"),
+            Some(Instant::now() + Duration::from_secs(60)),
+        );
+        schedule.add(delivery(3, &event, "kept"), None);
+        let removed = schedule.remove_destination("gone");
+        assert_eq!(removed.len(), 2);
+        assert_eq!(schedule.pending(), 1);
+    }
+}

@@ -1,0 +1,166 @@
+use std::time::{Duration, UNIX_EPOCH};
+
+use bytes::Bytes;
+
+use super::*;
+use crate::event::Attachment;
+
+fn path(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("weir-outbox-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir.join("outbox.db")
+}
+
+fn event(id: &str) -> Arc<Event> {
+    let mut event = Event::new(id, "cameras", r#"{"predictions":[]}"#);
+    event.attachments.push(Attachment {
+        name: "image.jpeg".into(),
+        content_type: "image/jpeg".into(),
+        data: Bytes::from_static(b"JPEG"),
+    });
+    event.metadata.push(("camera".into(), "dock-3".into()));
+    event.destinations = vec!["a".into(), "b".into()];
+    Arc::new(event)
+}
+
+fn attempt(status: u16) -> Attempt {
+    Attempt {
+        at: SystemTime::now(),
+        status: Some(status),
+        latency: Duration::from_millis(2),
+        error: (status >= 300).then(|| format!("answered {status}")),
+        response: "nope".into(),
+    }
+}
+
+/// Waits until every write sent so far is committed.
+async fn flush(outbox: &SqliteOutbox) {
+    outbox.expire(UNIX_EPOCH).await.unwrap();
+}
+
+fn destinations() -> Vec<Arc<str>> {
+    vec!["a".into(), "b".into()]
+}
+
+#[tokio::test]
+async fn pending_deliveries_and_their_retry_times_survive_a_restart() {
+    let path = path("restart");
+    let outbox = SqliteOutbox::open(&path, 100, 1 << 20).unwrap();
+    assert_eq!(
+        outbox.enqueue(event("e1"), &destinations()).await.unwrap(),
+        Enqueued::Accepted
+    );
+    let claimed = outbox.claim("a", 10).await.unwrap().deliveries;
+    let later = Instant::now() + Duration::from_secs(3600);
+    outbox
+        .complete(&claimed[0], &attempt(503), Next::RetryAt(later))
+        .await
+        .unwrap();
+    flush(&outbox).await;
+    drop(outbox);
+
+    let reopened = SqliteOutbox::open(&path, 100, 1 << 20).unwrap();
+    assert_eq!(reopened.stats().pending, 2);
+    // b is due now; a waits for its retry, an hour away.
+    let b = reopened.claim("b", 10).await.unwrap();
+    assert_eq!(b.deliveries.len(), 1);
+    let event = &b.deliveries[0].event;
+    assert_eq!(event.attachments[0].data, Bytes::from_static(b"JPEG"));
+    assert_eq!(event.metadata, [("camera".to_string(), "dock-3".to_string())]);
+    let a = reopened.claim("a", 10).await.unwrap();
+    assert!(a.deliveries.is_empty());
+    let due_in = a.next_due.unwrap().saturating_duration_since(Instant::now());
+    assert!(due_in > Duration::from_secs(3500), "{due_in:?}");
+    // The same id is still a duplicate after the restart.
+    assert_eq!(
+        reopened.enqueue(self::event("e1"), &destinations()).await.unwrap(),
+        Enqueued::Duplicate
+    );
+}
+
+#[tokio::test]
+async fn every_attempt_is_recorded_and_dead_letters_replay_after_a_restart() {
+    let path = path("dead");
+    let outbox = SqliteOutbox::open(&path, 100, 1 << 20).unwrap();
+    outbox.enqueue(event("e1"), &destinations()).await.unwrap();
+    let a = outbox.claim("a", 10).await.unwrap().deliveries.remove(0);
+    outbox
+        .complete(&a, &attempt(500), Next::RetryAt(Instant::now()))
+        .await
+        .unwrap();
+    let a = outbox.claim("a", 10).await.unwrap().deliveries.remove(0);
+    outbox
+        .complete(&a, &attempt(404), Next::Dead("answered 404; not retried".into()))
+        .await
+        .unwrap();
+    flush(&outbox).await;
+    drop(outbox);
+
+    let reopened = SqliteOutbox::open(&path, 100, 1 << 20).unwrap();
+    assert_eq!(reopened.stats().dead, 1);
+    let record = reopened.event("e1").await.unwrap().unwrap();
+    let a_record = record.deliveries.iter().find(|d| d.destination == "a").unwrap();
+    assert_eq!(a_record.state, DeliveryState::Dead);
+    assert_eq!(a_record.attempts, 2);
+    assert_eq!(a_record.last_error.as_deref(), Some("answered 404; not retried"));
+    assert_eq!(
+        a_record.history.iter().map(|h| h.status).collect::<Vec<_>>(),
+        [Some(500), Some(404)]
+    );
+    assert_eq!(a_record.history[0].response, "nope");
+
+    assert_eq!(reopened.replay_dead("a").await.unwrap(), 1);
+    let replayed = reopened.claim("a", 10).await.unwrap().deliveries;
+    assert_eq!(replayed.len(), 1);
+    assert_eq!(replayed[0].event.id, "e1");
+    assert_eq!(replayed[0].attempts, 0);
+    assert_eq!(reopened.stats().dead, 0);
+}
+
+#[tokio::test]
+async fn concurrent_events_share_commits() {
+    let path = path("group");
+    let outbox = Arc::new(SqliteOutbox::open(&path, 10_000, 1 << 30).unwrap());
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let outbox = outbox.clone();
+        tasks.spawn(async move { outbox.enqueue(event(&format!("e{i}")), &destinations()).await.unwrap() });
+    }
+    while let Some(done) = tasks.join_next().await {
+        assert_eq!(done.unwrap(), Enqueued::Accepted);
+    }
+    assert_eq!(outbox.stats().pending, 400);
+    assert!(outbox.commits() < 200, "{} commits for 200 events", outbox.commits());
+}
+
+#[tokio::test]
+async fn delivered_records_expire_and_retired_destinations_die() {
+    let path = path("expire");
+    let outbox = SqliteOutbox::open(&path, 100, 1 << 20).unwrap();
+    outbox.enqueue(event("e1"), &destinations()).await.unwrap();
+    let a = outbox.claim("a", 10).await.unwrap().deliveries.remove(0);
+    outbox.complete(&a, &attempt(200), Next::Delivered).await.unwrap();
+    assert_eq!(
+        outbox
+            .retire("b", "destination b was removed from the config")
+            .await
+            .unwrap(),
+        1
+    );
+    flush(&outbox).await;
+    assert_eq!(
+        outbox.stats(),
+        OutboxStats {
+            pending: 0,
+            pending_bytes: 0,
+            dead: 1
+        }
+    );
+    assert_eq!(
+        outbox.expire(SystemTime::now() + Duration::from_secs(1)).await.unwrap(),
+        1
+    );
+    let record = outbox.event("e1").await.unwrap().unwrap();
+    assert_eq!(record.deliveries.len(), 1);
+    assert_eq!(record.deliveries[0].state, DeliveryState::Dead);
+}

@@ -1,0 +1,273 @@
+//! The one thread that writes the durable store, committing in groups.
+//!
+//! Writes arrive on a bounded channel. The thread takes the first, then every other
+//! already waiting (up to [`MAX_BATCH`]), applies them all in one transaction and
+//! commits once: under load, many concurrent events share one disk sync, which is what
+//! keeps durability from costing an fsync per event. Senders of events wait for the
+//! commit; attempt records do not.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::{mpsc, oneshot};
+
+use super::schema::{now_ms, to_ms};
+use crate::event::Event;
+use crate::outbox::record::DeliveryState;
+use crate::outbox::{Attempt, DeliveryId, Enqueued, OutboxError};
+
+/// Most writes applied in one transaction.
+pub const MAX_BATCH: usize = 1024;
+
+/// A write for the store.
+pub enum Write {
+    /// Store an event and its deliveries; answer once committed.
+    Enqueue {
+        event: Arc<Event>,
+        deliveries: Vec<(DeliveryId, Arc<str>)>,
+        reply: oneshot::Sender<Result<Enqueued, OutboxError>>,
+    },
+    /// Record an attempt and the delivery's new state.
+    Attempted {
+        delivery: DeliveryId,
+        attempt: Attempt,
+        attempts: u32,
+        state: DeliveryState,
+        next_attempt_at: Option<SystemTime>,
+        error: Option<String>,
+    },
+    /// Mark dead deliveries pending again; answer with those that were dead.
+    Revive {
+        ids: Vec<DeliveryId>,
+        reply: oneshot::Sender<Result<Vec<DeliveryId>, OutboxError>>,
+    },
+    /// Mark deliveries dead, with a reason.
+    Bury { ids: Vec<DeliveryId>, reason: String },
+    /// Remove records of deliveries delivered before this time, and what they leave
+    /// unreferenced; answer with how many deliveries went.
+    Expire {
+        before: SystemTime,
+        reply: oneshot::Sender<Result<usize, OutboxError>>,
+    },
+}
+
+/// Counters of the writer.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Transactions committed (each one disk sync).
+    pub commits: AtomicU64,
+    /// Writes applied.
+    pub writes: AtomicU64,
+}
+
+/// Runs the writer until every sender is dropped.
+pub fn run(mut connection: Connection, mut writes: mpsc::Receiver<Write>, stats: Arc<WriterStats>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = writes.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match writes.try_recv() {
+                Ok(write) => batch.push(write),
+                Err(_) => break,
+            }
+        }
+        let count = batch.len() as u64;
+        match apply(&mut connection, &mut batch) {
+            Ok(replies) => {
+                stats.commits.fetch_add(1, Ordering::Relaxed);
+                stats.writes.fetch_add(count, Ordering::Relaxed);
+                for reply in replies {
+                    reply.send();
+                }
+            }
+            Err(error) => {
+                let message = format!("the durable store failed to write: {error}");
+                tracing::error!("{message}");
+                for write in batch.drain(..) {
+                    fail(write, &message);
+                }
+            }
+        }
+        batch.clear();
+    }
+}
+
+/// An answer to send once the transaction committed.
+enum Reply {
+    Enqueue(oneshot::Sender<Result<Enqueued, OutboxError>>, Enqueued),
+    Revive(oneshot::Sender<Result<Vec<DeliveryId>, OutboxError>>, Vec<DeliveryId>),
+    Expire(oneshot::Sender<Result<usize, OutboxError>>, usize),
+}
+
+impl Reply {
+    fn send(self) {
+        match self {
+            Reply::Enqueue(tx, value) => drop(tx.send(Ok(value))),
+            Reply::Revive(tx, value) => drop(tx.send(Ok(value))),
+            Reply::Expire(tx, value) => drop(tx.send(Ok(value))),
+        }
+    }
+}
+
+fn fail(write: Write, message: &str) {
+    let error = || OutboxError::Failed(message.to_string());
+    match write {
+        Write::Enqueue { reply, .. } => drop(reply.send(Err(error()))),
+        Write::Revive { reply, .. } => drop(reply.send(Err(error()))),
+        Write::Expire { reply, .. } => drop(reply.send(Err(error()))),
+        Write::Attempted { delivery, .. } => tracing::error!(delivery, "an attempt record was lost: {message}"),
+        Write::Bury { ids, .. } => tracing::error!(?ids, "dead letters were not recorded: {message}"),
+    }
+}
+
+fn apply(connection: &mut Connection, batch: &mut Vec<Write>) -> rusqlite::Result<Vec<Reply>> {
+    let transaction = connection.transaction()?;
+    let mut replies = Vec::with_capacity(batch.len());
+    for write in batch.drain(..) {
+        match write {
+            Write::Enqueue {
+                event,
+                deliveries,
+                reply,
+            } => {
+                let outcome = insert_event(&transaction, &event, &deliveries)?;
+                replies.push(Reply::Enqueue(reply, outcome));
+            }
+            Write::Attempted {
+                delivery,
+                attempt,
+                attempts,
+                state,
+                next_attempt_at,
+                error,
+            } => {
+                transaction
+                    .prepare_cached(
+                        "INSERT INTO attempts (delivery_id, at, status, latency_us, error, response) VALUES (?, ?, ?, ?, ?, ?)",
+                    )?
+                    .execute(params![
+                        delivery,
+                        to_ms(attempt.at),
+                        attempt.status,
+                        attempt.latency.as_micros() as i64,
+                        attempt.error,
+                        attempt.response
+                    ])?;
+                transaction
+                    .prepare_cached(
+                        "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ?, last_status = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                    )?
+                    .execute(params![
+                        state.as_str(),
+                        attempts,
+                        next_attempt_at.map(to_ms),
+                        attempt.status,
+                        error,
+                        now_ms(),
+                        delivery
+                    ])?;
+            }
+            Write::Revive { ids, reply } => {
+                let mut revived = Vec::new();
+                for id in ids {
+                    let changed = transaction
+                        .prepare_cached(
+                            "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = NULL, updated_at = ? WHERE id = ? AND state = 'dead'",
+                        )?
+                        .execute(params![now_ms(), id])?;
+                    if changed == 1 {
+                        revived.push(id);
+                    }
+                }
+                replies.push(Reply::Revive(reply, revived));
+            }
+            Write::Bury { ids, reason } => {
+                for id in ids {
+                    transaction
+                        .prepare_cached(
+                            "UPDATE deliveries SET state = 'dead', last_error = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?",
+                        )?
+                        .execute(params![reason, now_ms(), id])?;
+                }
+            }
+            Write::Expire { before, reply } => {
+                let cutoff = to_ms(before);
+                transaction.execute(
+                    "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE state = 'delivered' AND updated_at < ?)",
+                    [cutoff],
+                )?;
+                let expired = transaction.execute(
+                    "DELETE FROM deliveries WHERE state = 'delivered' AND updated_at < ?",
+                    [cutoff],
+                )?;
+                transaction.execute(
+                    "DELETE FROM events WHERE NOT EXISTS (SELECT 1 FROM deliveries WHERE deliveries.event_id = events.id)",
+                    [],
+                )?;
+                // Bytes are only needed while a delivery may still send them.
+                transaction.execute(
+                    "DELETE FROM attachments WHERE NOT EXISTS (SELECT 1 FROM deliveries WHERE deliveries.event_id = attachments.event_id AND deliveries.state != 'delivered')",
+                    [],
+                )?;
+                replies.push(Reply::Expire(reply, expired));
+            }
+        }
+    }
+    transaction.commit()?;
+    Ok(replies)
+}
+
+fn insert_event(
+    transaction: &rusqlite::Transaction<'_>,
+    event: &Event,
+    deliveries: &[(DeliveryId, Arc<str>)],
+) -> rusqlite::Result<Enqueued> {
+    let exists = transaction
+        .prepare_cached("SELECT 1 FROM events WHERE id = ?")?
+        .query_row([&event.id], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if exists {
+        return Ok(Enqueued::Duplicate);
+    }
+    let metadata = serde_json::to_string(&event.metadata).unwrap_or_else(|_| "[]".into());
+    let destinations = serde_json::to_string(&event.destinations).unwrap_or_else(|_| "[]".into());
+    let now = now_ms();
+    transaction
+        .prepare_cached(
+            "INSERT INTO events (id, route, task, metadata, predictions, destinations, accepted_at, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )?
+        .execute(params![
+            event.id,
+            event.route,
+            event.task.as_str(),
+            metadata,
+            event.predictions,
+            destinations,
+            now,
+            (event.predictions.len() + event.attachments_size()) as i64
+        ])?;
+    for (position, attachment) in event.attachments.iter().enumerate() {
+        transaction
+            .prepare_cached(
+                "INSERT INTO attachments (event_id, position, name, content_type, data) VALUES (?, ?, ?, ?, ?)",
+            )?
+            .execute(params![
+                event.id,
+                position as i64,
+                attachment.name,
+                attachment.content_type,
+                &attachment.data[..]
+            ])?;
+    }
+    for (id, destination) in deliveries {
+        transaction
+            .prepare_cached(
+                "INSERT INTO deliveries (id, event_id, destination, state, attempts, updated_at) VALUES (?, ?, ?, 'pending', 0, ?)",
+            )?
+            .execute(params![id, event.id, &**destination, now])?;
+    }
+    Ok(Enqueued::Accepted)
+}
