@@ -114,6 +114,7 @@ impl Server {
         let admin_router = admin::router(AdminState {
             ready: ready.clone(),
             outbox: outbox.clone(),
+            dispatcher: dispatcher.clone(),
         });
 
         let stop = CancellationToken::new();

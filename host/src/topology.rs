@@ -193,6 +193,11 @@ impl Topology {
         }
     }
 
+    /// A destination by name.
+    pub fn destination(&self, name: &str) -> Option<&Destination> {
+        self.destinations.iter().find(|d| &*d.name == name)
+    }
+
     /// Route names, sorted, for messages.
     pub fn route_names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.routes.keys().map(String::as_str).collect();

@@ -69,6 +69,12 @@ impl Receiver {
 
     /// A receiver that gives `answers` in order, then `otherwise` forever.
     pub async fn scripted(answers: Vec<Answer>, otherwise: Answer) -> Receiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Receiver::on(listener, answers, otherwise).await
+    }
+
+    /// A scripted receiver on a listener of the caller's (a port chosen in advance).
+    pub async fn on(listener: tokio::net::TcpListener, answers: Vec<Answer>, otherwise: Answer) -> Receiver {
         let (tx, rx) = mpsc::unbounded_channel();
         let script = Script {
             answers: Arc::new(Mutex::new(answers.into())),
@@ -76,7 +82,6 @@ impl Receiver {
             tx,
         };
         let app = axum::Router::new().fallback(answer).with_state(script);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;

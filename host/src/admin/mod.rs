@@ -42,6 +42,8 @@ pub struct AdminState {
     pub ready: Readiness,
     /// Deliveries pending in the outbox.
     pub outbox: Arc<dyn crate::outbox::Outbox>,
+    /// The lanes, for their state.
+    pub dispatcher: Arc<crate::dispatch::Dispatcher>,
 }
 
 /// The admin router.
@@ -52,6 +54,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/events/{id}", get(deliveries::event))
         .route("/admin/deliveries", get(deliveries::deliveries))
         .route("/admin/deliveries/{id}/replay", axum::routing::post(deliveries::replay))
+        .route("/admin/destinations", get(destinations))
         .route(
             "/admin/destinations/{name}/replay-dead",
             axum::routing::post(deliveries::replay_dead),
@@ -63,6 +66,11 @@ pub fn router(state: AdminState) -> Router {
             )
         })
         .with_state(state)
+}
+
+/// `GET /admin/destinations`: each lane's attempts in flight and circuit breaker.
+async fn destinations(State(state): State<AdminState>) -> Response {
+    axum::Json(json!({ "destinations": state.dispatcher.status(), "outbox": state.outbox.stats() })).into_response()
 }
 
 async fn healthz() -> Response {

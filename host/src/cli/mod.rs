@@ -4,6 +4,7 @@
 //! 64 for a wrong invocation or config, 65 for bad input data, 1 for a failure while
 //! doing the job.
 
+mod admin_client;
 mod check;
 mod filter;
 mod logging;
@@ -36,6 +37,20 @@ enum Command {
     Run(run::RunArgs),
     /// Check a config and the plugins it names; list every problem.
     Check(check::CheckArgs),
+    /// Show what happened to an event (from a running Weir's admin API).
+    Events {
+        #[command(flatten)]
+        admin: admin_client::AdminArgs,
+        #[command(subcommand)]
+        command: admin_client::EventsCommand,
+    },
+    /// List and replay dead deliveries (from a running Weir's admin API).
+    Dead {
+        #[command(flatten)]
+        admin: admin_client::AdminArgs,
+        #[command(subcommand)]
+        command: admin_client::DeadCommand,
+    },
     /// Run one filter on one event and print the verdict, the output and the time taken.
     Filter(Box<filter::FilterArgs>),
 }
@@ -44,10 +59,14 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_format);
+    // HTTP clients (delivery, the admin commands) use rustls with the ring provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Check(args) => check::run(args),
         Command::Filter(args) => filter::run(*args),
+        Command::Events { admin, command } => admin_client::events(admin, command),
+        Command::Dead { admin, command } => admin_client::dead(admin, command),
     }
 }
 

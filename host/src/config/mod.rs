@@ -305,6 +305,32 @@ pub struct DestinationConfig {
     /// When to try again after a failed attempt.
     #[serde(default)]
     pub retry: RetryConfig,
+    /// When to leave a failing receiver alone for a while.
+    #[serde(default)]
+    pub circuit_breaker: BreakerConfig,
+}
+
+/// `[destinations.NAME.circuit_breaker]`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BreakerConfig {
+    /// Failed attempts in a row (no answer, timeout, 5xx, 408, 429) that open the
+    /// breaker; 0 disables it.
+    pub failures: u32,
+    /// How long an open breaker waits before one probe.
+    pub cooldown: Span,
+    /// Longest wait, as failed probes double it.
+    pub max_cooldown: Span,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        BreakerConfig {
+            failures: 10,
+            cooldown: Span(Duration::from_secs(30)),
+            max_cooldown: Span(Duration::from_secs(600)),
+        }
+    }
 }
 
 fn default_timeout() -> Span {

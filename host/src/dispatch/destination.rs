@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::signing::SigningKey;
-use crate::config::{BodyFormat, DestinationConfig, RetryConfig};
+use crate::config::{BodyFormat, BreakerConfig, DestinationConfig, RetryConfig};
 
 /// Where deliveries go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,9 +40,24 @@ pub struct Destination {
     pub max_in_flight: usize,
     /// When to try again.
     pub retry: RetryConfig,
+    /// When to leave the receiver alone.
+    pub breaker: BreakerConfig,
 }
 
 impl Destination {
+    /// Whether requests to this destination carry this attachment: a JSON body carries
+    /// none; a multipart body (and the `log:` target's listing) carries the image and
+    /// masks only when included, and every other attachment.
+    pub fn sends(&self, attachment: &crate::event::Attachment) -> bool {
+        use super::request::{is_image, is_mask};
+        match (&self.target, self.format) {
+            (Target::Http(_), BodyFormat::Json) => false,
+            _ if is_image(attachment) => self.include_image,
+            _ if is_mask(attachment) => self.include_masks,
+            _ => true,
+        }
+    }
+
     /// Builds a destination from its (already validated) config.
     pub fn new(name: &str, config: &DestinationConfig) -> Result<Destination, String> {
         let target = if config.url == "log:" {
@@ -72,6 +87,7 @@ impl Destination {
             timeout: config.timeout.0,
             max_in_flight: config.max_in_flight.max(1),
             retry: config.retry.clone(),
+            breaker: config.circuit_breaker.clone(),
         })
     }
 }

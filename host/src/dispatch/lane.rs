@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::attempt::{Outcome, attempt};
+use super::breaker::{Allowance, Breaker, State};
 use super::destination::Destination;
 use super::retry::{Disposition, next_delay};
 use crate::outbox::{Delivery, Next, Outbox};
@@ -33,6 +34,10 @@ pub struct Lane {
     /// When stopping: still send what is due (memory storage, where whatever is left
     /// is lost), rather than only finish what is in flight (durable storage).
     pub drain: Arc<AtomicBool>,
+    /// The destination's circuit breaker, shared with the admin API.
+    pub breaker: Arc<std::sync::Mutex<Breaker>>,
+    /// Attempts in flight, for the admin API.
+    pub in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Lane {
@@ -46,7 +51,16 @@ impl Lane {
             let stopping = self.stop.is_cancelled();
             let draining = stopping && self.drain.load(Ordering::SeqCst);
             let destination = self.destination.load_full();
-            let free = destination.max_in_flight.saturating_sub(in_flight.len());
+            let allowance = self.breaker().allowance(Instant::now());
+            let free = match allowance {
+                Allowance::Any => destination.max_in_flight.saturating_sub(in_flight.len()),
+                Allowance::Probe => 1.min(destination.max_in_flight.saturating_sub(in_flight.len())),
+                Allowance::Wait(_) => 0,
+            };
+            let breaker_until = match allowance {
+                Allowance::Wait(until) => until,
+                _ => None,
+            };
             let mut claimed_any = false;
             if free > 0 && (!stopping || draining) {
                 match self.outbox.claim(&name, free).await {
@@ -68,10 +82,20 @@ impl Lane {
                     }
                 }
             }
+            if allowance == Allowance::Probe && !claimed_any {
+                // Nothing to probe with: stay open until there is.
+                self.breaker().no_probe(Instant::now());
+            }
+            self.in_flight.store(in_flight.len(), Ordering::Relaxed);
             if stopping && in_flight.is_empty() && !claimed_any {
                 break;
             }
-            let wake_at = next_due.map(tokio::time::Instant::from_std).filter(|_| !stopping);
+            let due = match (next_due, breaker_until) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (None, Some(b)) => Some(b),
+                (due, None) => due,
+            };
+            let wake_at = due.map(tokio::time::Instant::from_std).filter(|_| !stopping);
             tokio::select! {
                 Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
                     match done {
@@ -79,11 +103,15 @@ impl Lane {
                         Err(error) => tracing::error!(destination = %name, %error, "a delivery attempt task failed"),
                     }
                 }
-                _ = notify.notified(), if !stopping && free > 0 => {}
+                _ = notify.notified(), if !stopping && free > 0 && breaker_until.is_none() => {}
                 _ = sleep_until(wake_at), if wake_at.is_some() => {}
                 _ = self.stop.cancelled(), if !stopping => {}
             }
         }
+    }
+
+    fn breaker(&self) -> std::sync::MutexGuard<'_, Breaker> {
+        self.breaker.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     async fn record(&self, destination: &Destination, delivery: &Delivery, outcome: Outcome) {
@@ -92,6 +120,7 @@ impl Lane {
             disposition,
             retry_after,
         } = outcome;
+        self.note_health(destination, disposition != Disposition::Retryable);
         let number = delivery.attempts + 1;
         let latency_ms = attempt.latency.as_secs_f64() * 1e3;
         let status = attempt.status.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
@@ -125,6 +154,31 @@ impl Lane {
         };
         if let Err(error) = self.outbox.complete(delivery, &attempt, next).await {
             tracing::error!(destination = %destination.name, event = %delivery.event.id, %error, "cannot record the attempt");
+        }
+    }
+}
+
+impl Lane {
+    /// Feeds the breaker and logs its transitions.
+    fn note_health(&self, destination: &Destination, healthy: bool) {
+        let mut breaker = self.breaker();
+        let before = breaker.state();
+        breaker.record(healthy, Instant::now());
+        match (before, breaker.state()) {
+            (State::Closed { .. }, State::Open { cooldown, .. }) => tracing::warn!(
+                destination = %destination.name,
+                cooldown_s = cooldown.as_secs_f64(),
+                "circuit breaker opened: the receiver keeps failing; deliveries wait, then one probe goes"
+            ),
+            (State::Probing { .. }, State::Open { cooldown, .. }) => tracing::warn!(
+                destination = %destination.name,
+                cooldown_s = cooldown.as_secs_f64(),
+                "circuit breaker probe failed; waiting longer"
+            ),
+            (State::Probing { .. } | State::Open { .. }, State::Closed { .. }) => {
+                tracing::info!(destination = %destination.name, "circuit breaker closed: the receiver answers again")
+            }
+            _ => {}
         }
     }
 }

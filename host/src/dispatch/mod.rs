@@ -11,9 +11,11 @@
 //! - [`signing`]: Standard Webhooks signatures.
 //! - [`attempt`]: one attempt and its record.
 //! - [`retry`]: what a status means, and how long to wait.
+//! - [`breaker`]: leaving a failing receiver alone for a while.
 //! - [`lane`]: the loop of one destination.
 
 pub mod attempt;
+pub mod breaker;
 pub mod destination;
 pub mod lane;
 pub mod request;
@@ -21,7 +23,7 @@ pub mod retry;
 pub mod signing;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -30,6 +32,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use destination::Destination;
+
+use self::breaker::Breaker;
 
 use crate::outbox::Outbox;
 
@@ -45,6 +49,19 @@ struct LaneHandle {
     destination: Arc<ArcSwap<Destination>>,
     stop: CancellationToken,
     drain: Arc<AtomicBool>,
+    breaker: Arc<Mutex<Breaker>>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// A destination as the admin API shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DestinationStatus {
+    /// Its name.
+    pub name: String,
+    /// Attempts in flight.
+    pub in_flight: usize,
+    /// Its circuit breaker.
+    pub circuit_breaker: breaker::BreakerView,
 }
 
 impl Dispatcher {
@@ -77,12 +94,22 @@ impl Dispatcher {
         });
         for destination in destinations {
             match lanes.get(&destination.name) {
-                Some(lane) => lane.destination.store(Arc::new(destination.clone())),
+                Some(lane) => {
+                    lane.destination.store(Arc::new(destination.clone()));
+                    lane.breaker
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .reconfigure(destination.breaker.clone());
+                }
                 None => {
                     let shared = Arc::new(ArcSwap::from_pointee(destination.clone()));
                     let stop = CancellationToken::new();
                     let drain = Arc::new(AtomicBool::new(false));
+                    let breaker = Arc::new(Mutex::new(Breaker::new(destination.breaker.clone())));
+                    let in_flight = Arc::new(AtomicUsize::new(0));
                     let lane = lane::Lane {
+                        breaker: breaker.clone(),
+                        in_flight: in_flight.clone(),
                         destination: shared.clone(),
                         outbox: self.outbox.clone(),
                         client: self.client.clone(),
@@ -96,11 +123,29 @@ impl Dispatcher {
                             destination: shared,
                             stop,
                             drain,
+                            breaker,
+                            in_flight,
                         },
                     );
                 }
             }
         }
+    }
+
+    /// Every lane's state, by name.
+    pub fn status(&self) -> Vec<DestinationStatus> {
+        let lanes = self.lanes.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        let mut list: Vec<DestinationStatus> = lanes
+            .iter()
+            .map(|(name, lane)| DestinationStatus {
+                name: name.to_string(),
+                in_flight: lane.in_flight.load(Ordering::Relaxed),
+                circuit_breaker: lane.breaker.lock().unwrap_or_else(PoisonError::into_inner).view(now),
+            })
+            .collect();
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+        list
     }
 
     /// Stops every lane and waits up to `grace` for the attempts in flight; with

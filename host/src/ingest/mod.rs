@@ -134,17 +134,36 @@ async fn accept(
         RouteOutcome::Dropped { reason } => {
             Ok(json!({ "id": id, "route": route_name, "status": "dropped", "reason": reason }))
         }
-        RouteOutcome::Deliver { event, destinations } => match state.outbox.enqueue(event, &destinations).await {
-            Ok(Enqueued::Accepted) => Ok(json!({
-                "id": id,
-                "route": route_name,
-                "status": "accepted",
-                "destinations": destinations.iter().map(|d| &**d).collect::<Vec<_>>(),
-            })),
-            Ok(Enqueued::Duplicate) => Ok(json!({ "id": id, "route": route_name, "status": "duplicate" })),
-            Err(error) => Err(refused(error)),
-        },
+        RouteOutcome::Deliver { event, destinations } => {
+            let event = without_unsent_attachments(event, &destinations, &topology);
+            match state.outbox.enqueue(event, &destinations).await {
+                Ok(Enqueued::Accepted) => Ok(json!({
+                    "id": id,
+                    "route": route_name,
+                    "status": "accepted",
+                    "destinations": destinations.iter().map(|d| &**d).collect::<Vec<_>>(),
+                })),
+                Ok(Enqueued::Duplicate) => Ok(json!({ "id": id, "route": route_name, "status": "duplicate" })),
+                Err(error) => Err(refused(error)),
+            }
+        }
     }
+}
+
+/// The event without the attachments none of its destinations will send: they are
+/// neither kept in memory nor written to the store.
+fn without_unsent_attachments(event: Arc<Event>, destinations: &[Arc<str>], topology: &Topology) -> Arc<Event> {
+    let sent = |attachment: &crate::event::Attachment| {
+        destinations
+            .iter()
+            .any(|name| topology.destination(name).is_none_or(|d| d.sends(attachment)))
+    };
+    if event.attachments.iter().all(sent) {
+        return event;
+    }
+    let mut event = Arc::unwrap_or_clone(event);
+    event.attachments.retain(sent);
+    Arc::new(event)
 }
 
 /// Why the outbox refused an event, as the sender hears it.

@@ -2,6 +2,7 @@
 //!
 //! - `check_command`: `weir check` on broken configs (golden files).
 //! - `delivery`: the router end to end, from ingest to receivers.
+//! - `durability`: kill -9, restarts, dead letters, backpressure, circuit breaker.
 //! - `examples`: each example filter on the fixture events, exact outputs.
 //! - `misbehaving`: guests that loop, bomb memory, trap, lie; each outcome named.
 //! - `loading`: files that are not filters, and what Weir says about them.
@@ -14,6 +15,7 @@
 
 mod check_command;
 mod delivery;
+mod durability;
 mod examples;
 mod failure_policy;
 mod filter_command;

@@ -1,0 +1,422 @@
+//! The durable outbox: nothing acknowledged is lost, whatever happens to the process;
+//! retries keep their schedule across restarts; dead letters replay; a full store
+//! pushes back; a circuit breaker spares a failing receiver.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use weir_tests::process::WeirProcess;
+use weir_tests::receiver::{Answer, Receiver};
+use weir_tests::router::{scratch_store, start};
+use weir_tests::workspace;
+
+/// A port that nothing listens on (yet): a receiver that is down.
+fn free_port() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// Sends event `key` until Weir acknowledges it (through crashes and restarts).
+async fn send_until_acknowledged(client: &reqwest::Client, ingest: &Mutex<SocketAddr>, key: &str) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while tokio::time::Instant::now() < deadline {
+        let url = format!("http://{}/ingest/cameras", *ingest.lock().unwrap());
+        let sent = client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(format!(
+                r#"{{"key":"{key}","predictions":[{{"class":"person","confidence":0.9}}]}}"#
+            ))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await;
+        if let Ok(response) = sent
+            && response.status() == 202
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_under_load_loses_no_acknowledged_event() {
+    let receiver_addr = free_port();
+    let dir = workspace().join("target").join("test-scratch").join("crash");
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = format!(
+        r#"
+        [storage]
+        kind = "durable"
+        [routes.cameras]
+        destinations = ["hook"]
+        [destinations.hook]
+        url = "http://{receiver_addr}/hook"
+        timeout = "2s"
+        retry = {{ max_retries = 1000, initial_delay = "50ms", multiplier = 1.5, max_delay = "300ms", jitter = 0.1 }}
+        circuit_breaker = {{ failures = 0 }}
+        "#
+    );
+    let binary = env!("CARGO_BIN_EXE_weir-e2e");
+    let weir = WeirProcess::spawn(binary, &dir, &config);
+    let ingest = Arc::new(Mutex::new(weir.ingest));
+    let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
+    let client = reqwest::Client::new();
+
+    // Eight senders, each sending its own events as fast as Weir acknowledges them.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut senders = tokio::task::JoinSet::new();
+    for sender in 0..8 {
+        let (client, ingest, acknowledged, stop) = (client.clone(), ingest.clone(), acknowledged.clone(), stop.clone());
+        senders.spawn(async move {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let key = format!("s{sender}-{n:05}");
+                if send_until_acknowledged(&client, &ingest, &key).await {
+                    acknowledged.lock().unwrap().insert(key);
+                } else {
+                    panic!("{key} was never acknowledged");
+                }
+                n += 1;
+            }
+        });
+    }
+
+    // Mid-load, with the receiver down and deliveries piling up: kill -9.
+    while acknowledged.lock().unwrap().len() < 150 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    weir.signal("KILL");
+    let before_kill = acknowledged.lock().unwrap().len();
+    drop(weir);
+
+    // Restart on the same store; the senders' retries get through again.
+    let weir = WeirProcess::spawn_file(binary, &dir.join("weir.toml"));
+    *ingest.lock().unwrap() = weir.ingest;
+    while acknowledged.lock().unwrap().len() < before_kill + 150 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    while let Some(done) = senders.join_next().await {
+        done.unwrap();
+    }
+
+    // Now bring the receiver up: everything acknowledged must arrive.
+    let listener = tokio::net::TcpListener::bind(receiver_addr).await.unwrap();
+    let mut receiver = Receiver::on(listener, vec![], Answer::Status(200)).await;
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let mut arrived: BTreeMap<String, usize> = BTreeMap::new();
+    while !acknowledged.iter().all(|key| arrived.contains_key(key)) {
+        let Some(request) = receiver.within(Duration::from_secs(30)).await else {
+            let missing: Vec<_> = acknowledged
+                .iter()
+                .filter(|k| !arrived.contains_key(*k))
+                .take(10)
+                .collect();
+            panic!(
+                "{} acknowledged events never arrived, e.g. {missing:?}",
+                acknowledged.len() - arrived.len()
+            );
+        };
+        let key = request.json()["key"].as_str().unwrap().to_string();
+        // Every copy of an event carries the same webhook-id: its key.
+        assert_eq!(request.header("webhook-id"), key);
+        *arrived.entry(key).or_default() += 1;
+    }
+    let unacknowledged: Vec<&String> = arrived.keys().filter(|key| !acknowledged.contains(*key)).collect();
+    assert!(
+        unacknowledged.is_empty(),
+        "events arrived without an acknowledgement: {unacknowledged:?}"
+    );
+    assert!(before_kill >= 150 && acknowledged.len() >= before_kill + 150);
+    let copies: usize = arrived.values().sum();
+    eprintln!(
+        "kill -9 test: {} events acknowledged ({before_kill} before the kill), {copies} deliveries arrived",
+        acknowledged.len()
+    );
+    drop(weir);
+}
+
+#[tokio::test]
+async fn a_restart_keeps_the_retry_schedule() {
+    let mut hook = Receiver::scripted(vec![Answer::Status(503)], Answer::Status(200)).await;
+    let store = scratch_store();
+    let config = format!(
+        r#"
+        [storage]
+        kind = "durable"
+        path = "{}"
+        [routes.r]
+        destinations = ["hook"]
+        [destinations.hook]
+        url = "{}"
+        retry = {{ initial_delay = "3s", jitter = 0.0 }}
+        "#,
+        store.display(),
+        hook.url()
+    );
+    let weir = start(&config).await;
+    let answer: Value = weir.post_json("r", r#"{"predictions":[]}"#).await.json().await.unwrap();
+    let id = answer["id"].as_str().unwrap().to_string();
+    hook.next().await;
+    weir.stop().await;
+
+    let weir = start(&config).await;
+    let record: Value = weir
+        .client
+        .get(weir.admin_url(&format!("/admin/events/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let delivery = &record["deliveries"][0];
+    assert_eq!(delivery["state"], "pending");
+    assert_eq!(delivery["attempts"], 1);
+    assert_eq!(delivery["last_status"], 503);
+    assert!(delivery["next_attempt_at"].is_string(), "{record}");
+    // The retry is not made at once on restart, but when it was due.
+    assert!(
+        hook.within(Duration::from_millis(1500)).await.is_none(),
+        "retried too early after the restart"
+    );
+    let retry = hook.next().await;
+    assert_eq!(retry.header("webhook-id"), id);
+    assert_eq!(retry.header("x-weir-attempt"), "2");
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn a_dead_letter_replays_with_its_webhook_id() {
+    let mut hook = Receiver::scripted(vec![Answer::Status(422)], Answer::Status(200)).await;
+    let weir = start(&format!(
+        "[storage]\nkind = \"durable\"\n[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
+        hook.url()
+    ))
+    .await;
+    let answer: Value = weir.post_json("r", r#"{"predictions":[]}"#).await.json().await.unwrap();
+    let id = answer["id"].as_str().unwrap().to_string();
+    hook.next().await;
+
+    let dead = loop {
+        let list: Value = weir
+            .client
+            .get(weir.admin_url("/admin/deliveries?state=dead"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(first) = list["deliveries"].as_array().and_then(|l| l.first()) {
+            break first.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(dead["event_id"], id.as_str());
+    assert_eq!(dead["last_status"], 422);
+    assert_eq!(dead["last_error"], "answered 422; not retried");
+    assert_eq!(dead["history"][0]["response"], "answered");
+
+    // Replay it with the command line, as an operator would.
+    // (A tokio process: the router runs on this test's runtime and must keep serving.)
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_weir-e2e"))
+        .args([
+            "dead",
+            "replay",
+            "--destination",
+            "hook",
+            "--admin",
+            &weir.admin_url(""),
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "replayed 1 delivery(ies)\n");
+    let replayed = hook.next().await;
+    assert_eq!(replayed.header("webhook-id"), id);
+
+    let shown = tokio::process::Command::new(env!("CARGO_BIN_EXE_weir-e2e"))
+        .args(["events", "show", &id, "--admin", &weir.admin_url("")])
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.starts_with(&format!("event {id} (route r, accepted ")), "{text}");
+    assert!(text.contains("status 422"), "{text}");
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_store_answers_503_with_retry_after_and_recovers() {
+    let receiver_addr = free_port();
+    let weir = start(&format!(
+        r#"
+        [storage]
+        kind = "durable"
+        max_pending = 3
+        [routes.r]
+        destinations = ["hook"]
+        [destinations.hook]
+        url = "http://{receiver_addr}/hook"
+        retry = {{ max_retries = 100, initial_delay = "50ms", multiplier = 1.0, jitter = 0.0 }}
+        circuit_breaker = {{ failures = 0 }}
+        "#
+    ))
+    .await;
+    for _ in 0..3 {
+        assert_eq!(weir.post_json("r", "{}").await.status(), 202);
+    }
+    let full = weir.post_json("r", "{}").await;
+    assert_eq!(full.status(), 503);
+    assert_eq!(full.headers()["retry-after"], "1");
+    let body: Value = full.json().await.unwrap();
+    let message = body["error"].as_str().unwrap();
+    assert!(
+        message.starts_with("Weir is holding 3 undelivered deliveries, its limit (3); try again later"),
+        "{message}"
+    );
+
+    // The receiver comes up; the store drains; ingest accepts again.
+    let listener = tokio::net::TcpListener::bind(receiver_addr).await.unwrap();
+    let mut receiver = Receiver::on(listener, vec![], Answer::Status(200)).await;
+    for _ in 0..3 {
+        receiver.next().await;
+    }
+    let mut accepted = false;
+    for _ in 0..100 {
+        if weir.post_json("r", "{}").await.status() == 202 {
+            accepted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(accepted, "ingest did not recover once the store drained");
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn the_circuit_breaker_opens_holds_probes_and_closes() {
+    let mut hook = Receiver::scripted(vec![Answer::Status(500); 3], Answer::Status(200)).await;
+    let weir = start(&format!(
+        r#"
+        [storage]
+        kind = "memory"
+        [routes.r]
+        destinations = ["hook"]
+        [destinations.hook]
+        url = "{}"
+        retry = {{ max_retries = 10, initial_delay = "10ms", multiplier = 1.0, jitter = 0.0 }}
+        circuit_breaker = {{ failures = 3, cooldown = "800ms" }}
+        "#,
+        hook.url()
+    ))
+    .await;
+    let breaker = || async {
+        let status: Value = weir
+            .client
+            .get(weir.admin_url("/admin/destinations"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        status["destinations"][0]["circuit_breaker"]["state"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    weir.post_json("r", "{}").await;
+    for _ in 0..3 {
+        hook.next().await;
+    }
+    // Three failures in a row: open. No attempt while it holds.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(breaker().await, "open");
+    assert!(
+        hook.within(Duration::from_millis(400)).await.is_none(),
+        "attempted while the breaker was open"
+    );
+    // After the cool-down one probe goes, succeeds, and closes the breaker.
+    let probe = hook.next().await;
+    assert_eq!(probe.header("x-weir-attempt"), "4");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(breaker().await, "closed");
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn attachments_are_stored_once_and_only_when_a_destination_sends_them() {
+    let (mut a, mut b, mut c) = (Receiver::ok().await, Receiver::ok().await, Receiver::ok().await);
+    let store = scratch_store();
+    let weir = start(&format!(
+        r#"
+        [storage]
+        kind = "durable"
+        path = "{}"
+        [routes.frames]
+        destinations = ["a", "b"]
+        [routes.counts]
+        destinations = ["c"]
+        [destinations.a]
+        url = "{}"
+        format = "multipart"
+        include_image = true
+        [destinations.b]
+        url = "{}"
+        format = "multipart"
+        include_image = true
+        [destinations.c]
+        url = "{}"
+        "#,
+        store.display(),
+        a.url(),
+        b.url(),
+        c.url()
+    ))
+    .await;
+    let mut ids = Vec::new();
+    for route in ["frames", "counts"] {
+        let (content_type, body) = weir_tests::camera_multipart("instance-segmentation");
+        let answer: Value = weir
+            .client
+            .post(weir.ingest_url(route))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(answer["id"].as_str().unwrap().to_string());
+    }
+    // Read the store while the deliveries are still recent.
+    let connection = rusqlite::Connection::open(&store).unwrap();
+    let stored = |id: &str| -> Vec<String> {
+        let mut statement = connection
+            .prepare("SELECT name FROM attachments WHERE event_id = ? ORDER BY position")
+            .unwrap();
+        statement
+            .query_map([id], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    // Two destinations send the image: stored once. None sends masks: not stored.
+    assert_eq!(stored(&ids[0]), ["image.jpeg"]);
+    // A JSON destination sends no attachment: nothing stored.
+    assert!(stored(&ids[1]).is_empty());
+    a.next().await;
+    b.next().await;
+    c.next().await;
+    weir.stop().await;
+}
