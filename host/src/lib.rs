@@ -18,9 +18,11 @@
 //! - [`topology`]: a config made into running routes and destinations.
 //! - [`admin`]: health, readiness and the admin API.
 //! - [`server`]: starting and stopping all of it.
+//! - [`bench`]: `weir bench`, the benchmark harness.
 //! - [`cli`]: the `weir` command line.
 
 pub mod admin;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod dispatch;

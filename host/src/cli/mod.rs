@@ -51,6 +51,15 @@ enum Command {
         #[command(subcommand)]
         command: admin_client::DeadCommand,
     },
+    /// Measure Weir's throughput, latency and memory against a bare relay.
+    Bench(crate::bench::BenchArgs),
+    /// The bare relay of `weir bench` (internal).
+    #[command(hide = true)]
+    BenchRelay {
+        /// Where to forward.
+        #[arg(long)]
+        target: std::net::SocketAddr,
+    },
     /// Run one filter on one event and print the verdict, the output and the time taken.
     Filter(Box<filter::FilterArgs>),
 }
@@ -65,6 +74,8 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Check(args) => check::run(args),
         Command::Filter(args) => filter::run(*args),
+        Command::Bench(args) => crate::bench::run(args),
+        Command::BenchRelay { target } => crate::bench::relay_main(target),
         Command::Events { admin, command } => admin_client::events(admin, command),
         Command::Dead { admin, command } => admin_client::dead(admin, command),
     }

@@ -126,7 +126,7 @@ impl Lane {
         let status = attempt.status.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
         let next = match disposition {
             Disposition::Delivered => {
-                tracing::info!(destination = %destination.name, event = %delivery.event.id, attempt = number, %status, latency_ms, "delivered");
+                tracing::debug!(destination = %destination.name, event = %delivery.event.id, attempt = number, %status, latency_ms, "delivered");
                 Next::Delivered
             }
             Disposition::Retryable if delivery.attempts < destination.retry.max_retries => {

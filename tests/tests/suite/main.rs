@@ -1,5 +1,6 @@
 //! Weir's end-to-end suite: one test binary.
 //!
+//! - `bench_command`: `weir bench` runs and reports (figures are not asserted).
 //! - `check_command`: `weir check` on broken configs (golden files).
 //! - `delivery`: the router end to end, from ingest to receivers.
 //! - `durability`: kill -9, restarts, dead letters, backpressure, circuit breaker.
@@ -13,6 +14,7 @@
 //! - `ingest_errors`: malformed input, authentication, idempotency.
 //! - `filter_command`: `weir filter`, the plugin author's command.
 
+mod bench_command;
 mod check_command;
 mod delivery;
 mod durability;

@@ -1,0 +1,364 @@
+//! `weir bench`: Weir's throughput, latency and memory on this machine, against a bare
+//! relay measured in the same run.
+//!
+//! Each scenario starts a sink (a receiver that answers 200), the subject (Weir on the
+//! scenario's config, or the relay) as a child process so its CPU and memory are its
+//! own, and a load generator; then reports ingest events/s, deliveries/s, send-to-arrival
+//! and ingest latencies, CPU seconds and resident memory. Scenarios are described in
+//! `docs/BENCHMARKS.md`.
+//!
+//! # Layout
+//!
+//! - this file: the command, and running one scenario.
+//! - [`scenario`]: the scenarios.
+//! - [`load`]: closed- and open-loop load.
+//! - [`sink`]: the receiver.
+//! - [`relay`]: the bare relay.
+//! - [`measure`]: process stats and percentiles.
+//! - [`report`]: the table and the JSON.
+
+pub mod load;
+pub mod measure;
+pub mod relay;
+pub mod report;
+pub mod scenario;
+pub mod sink;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use self::load::{Live, Load, Pace};
+use self::measure::{Percentiles, percentiles, process};
+use self::report::Outcome;
+use self::scenario::{SCENARIOS, Scenario, Subject, find, payload, weir_config};
+use self::sink::Sink;
+
+/// Arguments of `weir bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// A scenario to run (repeatable; default: all). `--list` shows them.
+    #[arg(long = "scenario", value_name = "NAME")]
+    scenarios: Vec<String>,
+    /// List the scenarios and exit.
+    #[arg(long)]
+    list: bool,
+    /// How long each scenario's measurement lasts.
+    #[arg(long, default_value = "10s")]
+    duration: String,
+    /// Load sent before measuring, to warm connections and instances.
+    #[arg(long, default_value = "1s")]
+    warmup: String,
+    /// Concurrent senders for closed-loop scenarios.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Events per second for open-loop scenarios.
+    #[arg(long, default_value_t = 1000.0)]
+    rate: f64,
+    /// Also write the results as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+/// Runs `weir bench`.
+pub fn run(args: BenchArgs) -> ExitCode {
+    if args.list {
+        for scenario in SCENARIOS {
+            println!("{:<18} {}", scenario.name, scenario.about);
+        }
+        return ExitCode::SUCCESS;
+    }
+    let parse = |text: &str, what: &str| {
+        humantime::parse_duration(text).map_err(|error| format!("--{what} {text:?} is not a duration: {error}"))
+    };
+    let (duration, warmup) = match (parse(&args.duration, "duration"), parse(&args.warmup, "warmup")) {
+        (Ok(d), Ok(w)) => (d, w),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(crate::cli::EXIT_USAGE);
+        }
+    };
+    let mut chosen = Vec::new();
+    for name in &args.scenarios {
+        match find(name) {
+            Some(scenario) => chosen.push(*scenario),
+            None => {
+                let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+                eprintln!("error: no scenario {name:?}; the scenarios are {}", names.join(", "));
+                return ExitCode::from(crate::cli::EXIT_USAGE);
+            }
+        }
+    }
+    if chosen.is_empty() {
+        chosen = SCENARIOS.to_vec();
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let settings = Settings {
+        duration,
+        warmup,
+        concurrency: args.concurrency,
+        rate: args.rate,
+    };
+    let mut outcomes = Vec::new();
+    for scenario in &chosen {
+        match runtime.block_on(run_one(scenario, &settings)) {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(error) => {
+                eprintln!("error: scenario {}: {error}", scenario.name);
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    report::relate(&mut outcomes);
+    print!("{}", report::table(&outcomes));
+    if let Some(path) = args.json {
+        let json = serde_json::to_string_pretty(&outcomes).unwrap_or_default();
+        if let Err(error) = std::fs::write(&path, json) {
+            eprintln!("error: cannot write {}: {error}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// The run's settings.
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    duration: Duration,
+    warmup: Duration,
+    concurrency: usize,
+    rate: f64,
+}
+
+/// A child process that is killed when dropped.
+struct Subprocess(Child);
+
+impl Drop for Subprocess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn scratch(scenario: &str) -> PathBuf {
+    std::env::temp_dir()
+        .join(format!("weir-bench-{}", std::process::id()))
+        .join(scenario)
+}
+
+/// Starts the relay; returns it and where it listens.
+fn start_relay(sink: SocketAddr) -> Result<(Subprocess, SocketAddr), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = Command::new(exe)
+        .args(["bench-relay", "--target", &sink.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start the relay: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).map_err(|e| e.to_string())?;
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| format!("the relay said {line:?}"))?;
+    Ok((Subprocess(child), addr))
+}
+
+/// Starts Weir on a scenario's config; returns it and its ingest address.
+fn start_weir(scenario: &Scenario, sink: SocketAddr) -> Result<(Subprocess, SocketAddr), String> {
+    let dir = scratch(scenario.name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let config = dir.join("weir.toml");
+    std::fs::write(&config, weir_config(scenario, sink, &dir.join("outbox.db"))).map_err(|e| e.to_string())?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let cache = std::env::var_os("WEIR_CACHE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("weir-bench-cache"));
+    let mut child = Command::new(exe)
+        .args(["--log-format", "json", "run", "--config"])
+        .arg(&config)
+        .current_dir(&dir)
+        .env("WEIR_LOG", "warn,weir::cli::run=info")
+        .env("WEIR_CACHE_DIR", cache)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start weir: {e}"))?;
+    let stderr = child.stderr.take().ok_or("no stderr")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            let fields = &entry["fields"];
+            let ready = fields["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("weir is ready"));
+            if let (true, Some(tx)) = (ready, tx.take()) {
+                let _ = tx.send(fields["ingest"].as_str().unwrap_or_default().to_string());
+            } else if entry["level"] == "ERROR" || entry["level"] == "WARN" {
+                eprintln!("weir: {}", fields["message"].as_str().unwrap_or(&line));
+            }
+        }
+    });
+    let child = Subprocess(child);
+    let addr = rx
+        .recv_timeout(Duration::from_secs(120))
+        .map_err(|_| format!("weir did not become ready; see {}", config.display()))?;
+    let addr = addr.parse().map_err(|_| format!("weir said it listens on {addr:?}"))?;
+    Ok((child, addr))
+}
+
+async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, String> {
+    sink::epoch();
+    let slow = scenario
+        .slow_path
+        .map(|path| (path.to_string(), Duration::from_secs(2)));
+    let sink = Sink::start(slow)
+        .await
+        .map_err(|e| format!("cannot start the sink: {e}"))?;
+    let (child, target) = match scenario.subject {
+        Subject::Relay => start_relay(sink.addr)?,
+        Subject::Weir => start_weir(scenario, sink.addr)?,
+    };
+    let pid = child.0.id();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle = process(pid).unwrap_or_default();
+
+    let (content_type, body) = payload(scenario.payload);
+    let pace = if scenario.open_loop {
+        Pace::Open(settings.rate)
+    } else {
+        Pace::Closed(settings.concurrency)
+    };
+    let load = Arc::new(Load {
+        target,
+        path: "/ingest/bench".into(),
+        content_type,
+        body,
+        pace,
+    });
+    if !settings.warmup.is_zero() {
+        load::run(load.clone(), settings.warmup, Arc::new(Live::default())).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    sink.reset();
+
+    let before = process(pid).unwrap_or_default();
+    let live = Arc::new(Live::default());
+    let bar = progress(scenario.name, settings.duration, live.clone());
+    let started = Instant::now();
+    let mut sent = load::run(load, settings.duration, live).await;
+    let elapsed = started.elapsed();
+    bar.finish_and_clear();
+
+    // Let the deliveries of what was sent arrive (the slow path is not waited for).
+    let slow_path = scenario.slow_path.unwrap_or("");
+    let prompt = |sink: &Sink| -> u64 {
+        sink.arrivals()
+            .iter()
+            .filter(|(path, _)| path.as_str() != slow_path)
+            .map(|(_, a)| a.count)
+            .sum()
+    };
+    let expected = sent.ok * scenario.fanout;
+    let drain_deadline = Instant::now() + Duration::from_secs(15);
+    while prompt(&sink) < expected && Instant::now() < drain_deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let delivered_in = started.elapsed();
+    let after = process(pid).unwrap_or_default();
+    drop(child);
+
+    let arrivals = sink.arrivals();
+    let mut delivery_latencies: Vec<u32> = arrivals
+        .iter()
+        .filter(|(path, _)| path.as_str() != slow_path)
+        .flat_map(|(_, a)| a.latencies_us.iter().copied())
+        .collect();
+    let delivered: u64 = arrivals
+        .iter()
+        .filter(|(path, _)| path.as_str() != slow_path)
+        .map(|(_, a)| a.count)
+        .sum();
+    Ok(Outcome {
+        scenario: scenario.name.into(),
+        about: scenario.about.into(),
+        pace: match pace {
+            Pace::Closed(n) => format!("closed, {n} senders"),
+            Pace::Open(rate) => format!("open, {rate} events/s"),
+        },
+        duration_s: elapsed.as_secs_f64(),
+        events: sent.ok,
+        errors: sent.errors,
+        events_per_s: sent.ok as f64 / elapsed.as_secs_f64(),
+        deliveries: delivered,
+        deliveries_per_s: delivered as f64 / delivered_in.as_secs_f64(),
+        vs_relay: None,
+        ingest: percentiles(&mut sent.latencies_us),
+        delivery: if delivery_latencies.is_empty() {
+            Percentiles::default()
+        } else {
+            percentiles(&mut delivery_latencies)
+        },
+        cpu_s: after.cpu_s - before.cpu_s,
+        peak_rss_mb: after.peak_rss_bytes as f64 / (1 << 20) as f64,
+        idle_rss_mb: idle.rss_bytes as f64 / (1 << 20) as f64,
+    })
+}
+
+fn progress(name: &str, duration: Duration, live: Arc<Live>) -> ProgressBar {
+    let bar = ProgressBar::new(duration.as_millis() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>18} [{bar:30}] {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_prefix(name.to_string());
+    let (ticker, started) = (bar.clone(), Instant::now());
+    tokio::spawn(async move {
+        while !ticker.is_finished() {
+            let elapsed = started.elapsed();
+            let ok = live.ok.load(Ordering::Relaxed);
+            ticker.set_position(elapsed.as_millis() as u64);
+            ticker.set_message(format!(
+                "{ok} events, {:.0}/s, {} errors",
+                ok as f64 / elapsed.as_secs_f64().max(0.001),
+                live.errors.load(Ordering::Relaxed)
+            ));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    bar
+}
+
+/// `weir bench-relay`: the relay as its own process (internal to `weir bench`).
+pub fn relay_main(target: SocketAddr) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(_) => return ExitCode::FAILURE,
+    };
+    match runtime.block_on(relay::serve(target)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The results of a run: a table for people, JSON for tools.
+
+use serde::Serialize;
+
+use super::measure::Percentiles;
+
+/// One scenario's results.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// The scenario.
+    pub scenario: String,
+    /// What it shows.
+    pub about: String,
+    /// Closed or open loop.
+    pub pace: String,
+    /// Measured time, in seconds.
+    pub duration_s: f64,
+    /// Events acknowledged (2xx).
+    pub events: u64,
+    /// Requests that failed or were refused.
+    pub errors: u64,
+    /// Events acknowledged per second.
+    pub events_per_s: f64,
+    /// Deliveries that reached the sink (slow path excluded).
+    pub deliveries: u64,
+    /// Deliveries per second, until the last one arrived.
+    pub deliveries_per_s: f64,
+    /// events/s as a fraction of the relay's in the same run.
+    pub vs_relay: Option<f64>,
+    /// Ingest response latency.
+    pub ingest: Percentiles,
+    /// Send-to-arrival latency at the sink.
+    pub delivery: Percentiles,
+    /// CPU seconds the subject used during the measurement.
+    pub cpu_s: f64,
+    /// The subject's peak resident memory, MiB.
+    pub peak_rss_mb: f64,
+    /// The subject's resident memory before load, MiB.
+    pub idle_rss_mb: f64,
+}
+
+/// Fills in each scenario's ratio to the relay's events/s.
+pub fn relate(outcomes: &mut [Outcome]) {
+    let relay = outcomes.iter().find(|o| o.scenario == "relay").map(|o| o.events_per_s);
+    for outcome in outcomes.iter_mut() {
+        outcome.vs_relay = relay.filter(|r| *r > 0.0).map(|r| outcome.events_per_s / r);
+    }
+}
+
+/// The results as a text table.
+pub fn table(outcomes: &[Outcome]) -> String {
+    let mut out = format!(
+        "{:<18} {:>9} {:>6} {:>9} {:>15} {:>15} {:>6} {:>8} {:>8} {:>6}\n",
+        "scenario",
+        "events/s",
+        "relay",
+        "deliv/s",
+        "ingest p50/p99",
+        "arrive p50/p99",
+        "cpu s",
+        "peak MB",
+        "idle MB",
+        "errors"
+    );
+    for o in outcomes {
+        out.push_str(&format!(
+            "{:<18} {:>9.0} {:>6} {:>9.0} {:>15} {:>15} {:>6.1} {:>8.1} {:>8.1} {:>6}\n",
+            o.scenario,
+            o.events_per_s,
+            o.vs_relay.map_or("-".into(), |r| format!("{:.0}%", r * 100.0)),
+            o.deliveries_per_s,
+            format!("{:.2}/{:.2}ms", o.ingest.p50_ms, o.ingest.p99_ms),
+            format!("{:.2}/{:.2}ms", o.delivery.p50_ms, o.delivery.p99_ms),
+            o.cpu_s,
+            o.peak_rss_mb,
+            o.idle_rss_mb,
+            o.errors
+        ));
+    }
+    out
+}

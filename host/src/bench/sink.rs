@@ -1,0 +1,137 @@
+//! The benchmark's receiver: answers 200 (after a delay, for paths configured slow),
+//! and records when each event arrives relative to when the load generator sent it.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Header the load generator stamps with its send time (nanoseconds since [`epoch`]);
+/// Weir carries it to receivers as metadata (`x-weir-meta-sent`).
+pub const SENT_HEADER: &str = "x-weir-meta-sent";
+
+/// The benchmark's clock origin, shared by the load generator and the sink.
+pub fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// Nanoseconds since [`epoch`].
+pub fn now_ns() -> u64 {
+    epoch().elapsed().as_nanos() as u64
+}
+
+/// What arrived at one path.
+#[derive(Debug, Default, Clone)]
+pub struct Arrivals {
+    /// Requests received.
+    pub count: u64,
+    /// Send-to-arrival latencies, in microseconds.
+    pub latencies_us: Vec<u32>,
+}
+
+/// A running sink.
+pub struct Sink {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    arrivals: Arc<Mutex<HashMap<String, Arrivals>>>,
+    stop: CancellationToken,
+}
+
+impl Sink {
+    /// Starts a sink; requests to `slow_path` are answered after `slow_delay`.
+    pub async fn start(slow_path: Option<(String, Duration)>) -> std::io::Result<Sink> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let arrivals: Arc<Mutex<HashMap<String, Arrivals>>> = Arc::default();
+        let stop = CancellationToken::new();
+        let (record, slow, token) = (arrivals.clone(), Arc::new(slow_path), stop.clone());
+        tokio::spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    accepted = listener.accept() => accepted,
+                    _ = token.cancelled() => return,
+                };
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let (record, slow) = (record.clone(), slow.clone());
+                tokio::spawn(async move {
+                    let service = service_fn(move |request: Request<Incoming>| {
+                        let (record, slow) = (record.clone(), slow.clone());
+                        async move { Ok::<_, Infallible>(answer(request, &record, &slow).await) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Sink { addr, arrivals, stop })
+    }
+
+    /// What arrived so far, by path.
+    pub fn arrivals(&self) -> HashMap<String, Arrivals> {
+        self.arrivals.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Forgets what arrived (between warm-up and measurement).
+    pub fn reset(&self) {
+        self.arrivals.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+
+    /// Requests received at every path.
+    pub fn total(&self) -> u64 {
+        self.arrivals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .map(|a| a.count)
+            .sum()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn answer(
+    request: Request<Incoming>,
+    record: &Mutex<HashMap<String, Arrivals>>,
+    slow: &Option<(String, Duration)>,
+) -> Response<Full<Bytes>> {
+    let path = request.uri().path().to_string();
+    let sent = request
+        .headers()
+        .get(SENT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let _ = request.into_body().collect().await;
+    let latency_us = sent.map(|sent| (now_ns().saturating_sub(sent) / 1000).min(u32::MAX as u64) as u32);
+    {
+        let mut record = record.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = record.entry(path.clone()).or_default();
+        entry.count += 1;
+        if let Some(latency) = latency_us {
+            entry.latencies_us.push(latency);
+        }
+    }
+    if let Some((slow_path, delay)) = slow
+        && *slow_path == path
+    {
+        tokio::time::sleep(*delay).await;
+    }
+    Response::new(Full::new(Bytes::from_static(b"ok")))
+}

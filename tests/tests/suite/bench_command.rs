@@ -1,0 +1,73 @@
+//! `weir bench` runs a short scenario end to end and produces well-formed output. (Its
+//! figures are not asserted: benchmarks are measured, not tested.)
+
+use serde_json::Value;
+use weir_tests::workspace;
+
+#[test]
+fn a_short_bench_runs_end_to_end_and_writes_json() {
+    let out_file = workspace().join("target").join("test-scratch").join("bench.json");
+    std::fs::create_dir_all(out_file.parent().unwrap()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weir-e2e"))
+        .args([
+            "bench",
+            "--scenario",
+            "relay",
+            "--scenario",
+            "filters-0",
+            "--duration",
+            "1s",
+            "--warmup",
+            "200ms",
+            "--concurrency",
+            "4",
+            "--json",
+        ])
+        .arg(&out_file)
+        .env("WEIR_CACHE_DIR", workspace().join("target").join("weir-test-cache"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.starts_with("scenario "), "{stdout}");
+    assert!(stdout.lines().nth(1).unwrap().starts_with("relay "), "{stdout}");
+    assert!(stdout.lines().nth(2).unwrap().starts_with("filters-0 "), "{stdout}");
+
+    let results: Value = serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    let results = results.as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for result in results {
+        for key in [
+            "events_per_s",
+            "deliveries_per_s",
+            "cpu_s",
+            "peak_rss_mb",
+            "idle_rss_mb",
+        ] {
+            assert!(result[key].as_f64().is_some_and(|v| v >= 0.0), "{key} in {result}");
+        }
+        for key in ["p50_ms", "p90_ms", "p99_ms", "max_ms"] {
+            assert!(
+                result["ingest"][key].is_number() && result["delivery"][key].is_number(),
+                "{key} in {result}"
+            );
+        }
+        assert!(result["events"].as_u64().unwrap() > 0, "{result}");
+        assert_eq!(result["errors"], 0, "{result}");
+    }
+    assert_eq!(results[0]["vs_relay"], 1.0);
+}
+
+#[test]
+fn an_unknown_scenario_is_a_usage_error() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weir-e2e"))
+        .args(["bench", "--scenario", "warp-speed"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: no scenario \"warp-speed\"; the scenarios are relay, filters-0"),
+        "{stderr}"
+    );
+}
