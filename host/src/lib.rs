@@ -15,6 +15,7 @@
 //! - [`plugin`]: the plugin runtime: engine, compiled plugins, instance pools, limits.
 //! - [`outbox`]: where accepted deliveries wait.
 //! - [`dispatch`]: per-destination lanes that deliver, sign and retry.
+//! - [`reload`]: hot reload of plugins and the config.
 //! - [`topology`]: a config made into running routes and destinations.
 //! - [`admin`]: health, readiness and the admin API.
 //! - [`server`]: starting and stopping all of it.
@@ -31,5 +32,6 @@ pub mod ingest;
 pub mod outbox;
 pub mod pipeline;
 pub mod plugin;
+pub mod reload;
 pub mod server;
 pub mod topology;

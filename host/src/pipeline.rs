@@ -11,12 +11,24 @@ pub const ERROR_METADATA: &str = "weir-error";
 /// Metadata key set on an event sent to a failure destination: which filter failed.
 pub const FAILED_FILTER_METADATA: &str = "weir-failed-filter";
 
+/// One step of a route's chain.
+pub enum Stage {
+    /// A filter, ready.
+    Ready(Arc<Filter>),
+    /// The plugin's file was removed: events meet the route's failure policy here until
+    /// it comes back.
+    Missing {
+        /// The plugin's name.
+        plugin: String,
+    },
+}
+
 /// A route: its filters, in order, and where survivors go.
 pub struct Route {
     /// The route's name.
     pub name: Arc<str>,
-    /// The filters, in order.
-    pub filters: Vec<Arc<Filter>>,
+    /// The chain, in order.
+    pub stages: Vec<Stage>,
     /// The destinations events start out bound for.
     pub destinations: Vec<Arc<str>>,
     /// What happens when a filter fails.
@@ -45,7 +57,20 @@ impl Route {
     pub async fn process(&self, mut event: Event) -> RouteOutcome {
         event.destinations = self.destinations.iter().map(|d| d.to_string()).collect();
         let mut current = Arc::new(event);
-        for filter in &self.filters {
+        for stage in &self.stages {
+            let filter = match stage {
+                Stage::Ready(filter) => filter,
+                Stage::Missing { plugin } => {
+                    let error = FilterError::Host {
+                        plugin: plugin.clone(),
+                        message: "its file was removed from the plugin folder; put it back to resume".into(),
+                    };
+                    match self.on_failure(&current, plugin, &error) {
+                        Some(outcome) => return outcome,
+                        None => continue,
+                    }
+                }
+            };
             match filter.run(&current).await {
                 Ok(Outcome::Kept) => {}
                 Ok(Outcome::Modified(changed)) => current = changed,
@@ -55,7 +80,7 @@ impl Route {
                         reason: format!("{}: {reason}", filter.plugin().name()),
                     };
                 }
-                Err(error) => match self.on_failure(&current, filter, &error) {
+                Err(error) => match self.on_failure(&current, filter.plugin().name(), &error) {
                     Some(outcome) => return outcome,
                     None => continue,
                 },
@@ -79,8 +104,7 @@ impl Route {
     }
 
     /// Applies the failure policy; `None` means go on with the next filter.
-    fn on_failure(&self, event: &Arc<Event>, filter: &Filter, error: &FilterError) -> Option<RouteOutcome> {
-        let plugin = filter.plugin().name();
+    fn on_failure(&self, event: &Arc<Event>, plugin: &str, error: &FilterError) -> Option<RouteOutcome> {
         tracing::warn!(route = %self.name, event = %event.id, plugin, kind = error.kind(), policy = ?self.policy, "filter failed: {error}");
         match &self.policy {
             FailurePolicy::Drop => Some(RouteOutcome::Dropped {

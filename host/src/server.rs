@@ -19,8 +19,11 @@ use crate::ingest::{self, IngestState};
 use crate::outbox::Outbox;
 use crate::outbox::memory::MemoryOutbox;
 use crate::outbox::sqlite::SqliteOutbox;
+use crate::plugin::registry::PluginRegistry;
 use crate::plugin::{EngineSettings, PluginEngine};
-use crate::topology::Topology;
+use crate::reload::Reloader;
+use crate::reload::watch::spawn_watchers;
+use crate::topology::{BuildOptions, Topology};
 
 /// Why Weir could not start.
 #[derive(Debug, thiserror::Error)]
@@ -51,8 +54,10 @@ pub struct Server {
 }
 
 impl Server {
-    /// Builds everything the config describes and starts serving.
-    pub async fn start(config: Config, source: &str) -> Result<Server, StartError> {
+    /// Builds everything the config describes and starts serving. With `config_path`,
+    /// the file is watched and reloaded on change (and on SIGHUP); the plugin folder is
+    /// watched either way.
+    pub async fn start(config: Config, source: &str, config_path: Option<PathBuf>) -> Result<Server, StartError> {
         // reqwest is built without a default TLS provider; choose ring, once.
         let _ = rustls::crypto::ring::default_provider().install_default();
 
@@ -61,7 +66,8 @@ impl Server {
             max_instances: config.plugins.max_instances,
         })
         .map_err(|error| StartError::Other(format!("cannot start the plugin engine: {error:#}")))?;
-        let topology = Topology::build(&config, source, &engine)
+        let registry = Arc::new(PluginRegistry::new(engine, config.plugins.dir.clone()));
+        let topology = Topology::build(&config, source, &registry, None, BuildOptions::default())
             .await
             .map_err(StartError::Config)?;
 
@@ -84,6 +90,13 @@ impl Server {
         let dispatcher = Arc::new(Dispatcher::new(outbox.clone()).map_err(StartError::Other)?);
         dispatcher.apply(&topology.destinations);
         let topology = Arc::new(ArcSwap::from_pointee(topology));
+        let reloader = Arc::new(Reloader::new(
+            config_path,
+            registry.clone(),
+            topology.clone(),
+            dispatcher.clone(),
+            outbox.clone(),
+        ));
 
         let bind = |address: SocketAddr| async move {
             TcpListener::bind(address).await.map_err(|error| StartError::Bind {
@@ -108,17 +121,17 @@ impl Server {
         let ingest_router = ingest::router(IngestState {
             topology: topology.clone(),
             outbox: outbox.clone(),
-            token: config.server.ingest_token.as_ref().map(|t| t.expose().into()),
-            max_body: config.server.max_body.0,
         });
         let admin_router = admin::router(AdminState {
             ready: ready.clone(),
             outbox: outbox.clone(),
             dispatcher: dispatcher.clone(),
+            reloader: reloader.clone(),
         });
 
         let stop = CancellationToken::new();
         let sweeper = durable.map(|store| tokio::spawn(sweep(store, config.storage.retention.0, stop.clone())));
+        let watchers = spawn_watchers(reloader, config.plugins.dir.clone(), stop.clone()).map_err(StartError::Other)?;
         let stop_ingest = CancellationToken::new();
         let stop_admin = CancellationToken::new();
         let mut ingest_servers = Vec::new();
@@ -168,6 +181,7 @@ impl Server {
             if let Some(sweeper) = sweeper {
                 let _ = sweeper.await;
             }
+            let _ = watchers.await;
             if let Some(path) = socket_to_remove {
                 let _ = std::fs::remove_file(path);
             }

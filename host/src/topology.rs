@@ -1,85 +1,79 @@
-//! The running shape of a config: loaded plugins, configured filters, routes and
-//! destinations, built on the side and swapped in whole.
+//! The running shape of a config: configured filters, routes and destinations, built on
+//! the side and swapped in whole (the reload swaps a new topology in; events already
+//! running keep the one they started with).
 //!
 //! Building is where plugins are compiled (off the reactor) and every filter's `init`
 //! proves its config, so a topology that builds is one that runs; every problem found
-//! is a [`ConfigError`] naming its key.
+//! is a [`ConfigError`] naming its key. A rebuild reuses every filter whose plugin
+//! version and settings did not change, warm instances and all.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::config::{Config, ConfigError, InstancesConfig};
 use crate::dispatch::Destination;
-use crate::pipeline::Route;
-use crate::plugin::examples::example;
+use crate::pipeline::{Route, Stage};
 use crate::plugin::filter::{DEFAULT_MEMORY, DEFAULT_TIMEOUT};
-use crate::plugin::{Filter, FilterSettings, InstancePolicy, Plugin, PluginEngine};
+use crate::plugin::registry::PluginRegistry;
+use crate::plugin::{Filter, FilterSettings, InstancePolicy, Plugin};
 
-/// Routes, destinations and the plugins they use.
+/// Routes and destinations, and the config they came from.
 pub struct Topology {
     /// Routes by name.
     pub routes: HashMap<String, Arc<Route>>,
     /// Destinations, in config order.
     pub destinations: Vec<Destination>,
-    /// Loaded plugins by name.
-    pub plugins: BTreeMap<String, Arc<Plugin>>,
+    /// The config.
+    pub config: Arc<Config>,
 }
 
-/// Where a plugin name resolves to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PluginSource {
-    /// A file in the plugin folder.
-    File(PathBuf),
-    /// An embedded example.
-    Example(&'static str),
+/// How to build.
+#[derive(Clone, Copy)]
+pub struct BuildOptions<'a> {
+    /// Leave out filters whose key (`routes.NAME.filters[i]`, `destinations.NAME`) this
+    /// names: `weir check` skips those it already reported.
+    pub skip: &'a (dyn Fn(&str) -> bool + Sync),
+    /// Build routes whose plugin is missing (removed at runtime), their stage marked
+    /// missing, rather than fail.
+    pub missing_ok: bool,
 }
 
-/// Finds a plugin by name: `<dir>/<name>.wasm` first, then the embedded examples.
-pub fn resolve(dir: Option<&Path>, name: &str) -> Option<PluginSource> {
-    if let Some(dir) = dir {
-        let path = dir.join(format!("{name}.wasm"));
-        if path.is_file() {
-            return Some(PluginSource::File(path));
+impl Default for BuildOptions<'_> {
+    fn default() -> Self {
+        BuildOptions {
+            skip: &|_| false,
+            missing_ok: false,
         }
     }
-    example(name).map(|example| PluginSource::Example(example.name))
 }
 
-/// Loads one plugin from its source, off the async reactor.
-pub async fn load_plugin(engine: &PluginEngine, name: &str, source: &PluginSource) -> Result<Plugin, String> {
-    let engine = engine.clone();
-    let name = name.to_string();
-    let source = source.clone();
-    let loaded = tokio::task::spawn_blocking(move || match &source {
-        PluginSource::File(path) => Plugin::from_file(&engine, &name, path),
-        PluginSource::Example(example_name) => {
-            let example = example(example_name).expect("resolved from the examples");
-            Plugin::from_bytes(&engine, &name, &format!("(example) {name}"), example.bytes)
-        }
-    })
-    .await;
-    match loaded {
-        Ok(Ok(plugin)) => Ok(plugin),
-        Ok(Err(error)) => Err(error.to_string()),
-        Err(join) => Err(format!("loading failed: {join}")),
+/// The settings of one filter of a config.
+pub fn filter_settings(filter: &crate::config::FilterConfig) -> FilterSettings {
+    FilterSettings {
+        config: filter
+            .config
+            .as_ref()
+            .and_then(|value| serde_json::to_string(value).ok())
+            .unwrap_or_else(|| "{}".into()),
+        timeout: filter.timeout.map_or(DEFAULT_TIMEOUT, |t| t.0),
+        memory: filter.memory.map_or(DEFAULT_MEMORY, |m| m.0),
+        policy: match filter.instances {
+            Some(InstancesConfig::Fresh) => InstancePolicy::Fresh,
+            _ => InstancePolicy::Reuse,
+        },
+        ..FilterSettings::default()
     }
 }
 
 impl Topology {
-    /// Loads the plugins a config names and builds its routes and destinations.
-    pub async fn build(config: &Config, file: &str, engine: &PluginEngine) -> Result<Topology, Vec<ConfigError>> {
-        Topology::build_except(config, file, engine, &|_| false).await
-    }
-
-    /// Like [`Topology::build`], leaving out the filters whose key
-    /// (`routes.NAME.filters[i]`) `skip` names: `weir check` skips those it already
-    /// reported, so one mistake is not reported twice.
-    pub async fn build_except(
+    /// Builds a config's routes and destinations, loading plugins through `registry`
+    /// and reusing the filters of `previous` that did not change.
+    pub async fn build(
         config: &Config,
         file: &str,
-        engine: &PluginEngine,
-        skip: &dyn Fn(&str) -> bool,
+        registry: &PluginRegistry,
+        previous: Option<&Topology>,
+        options: BuildOptions<'_>,
     ) -> Result<Topology, Vec<ConfigError>> {
         let mut problems = Vec::new();
         let problem = |key: String, message: String| ConfigError {
@@ -87,85 +81,57 @@ impl Topology {
             key,
             message,
         };
-        let dir = config.plugins.dir.as_deref();
-        if let Some(dir) = dir
-            && !dir.is_dir()
-        {
-            problems.push(problem(
-                "plugins.dir".into(),
-                format!("{} is not a folder; create it or fix the path", dir.display()),
-            ));
-        }
-
-        // Each plugin once, however many routes use it.
-        let mut plugins = BTreeMap::new();
-        for (route_name, route) in &config.routes {
-            for (i, filter) in route.filters.iter().enumerate() {
-                if plugins.contains_key(&filter.plugin) || skip(&format!("routes.{route_name}.filters[{i}]")) {
-                    continue;
-                }
-                let key = format!("routes.{route_name}.filters[{i}].plugin");
-                let Some(source) = resolve(dir, &filter.plugin) else {
-                    let place = match dir {
-                        Some(dir) => {
-                            format!("there is no {}.wasm in {}", filter.plugin, dir.display())
-                        }
-                        None => "no plugin folder is configured ([plugins] dir)".to_string(),
-                    };
-                    problems.push(problem(
-                        key,
-                        format!(
-                            "no plugin named {:?}: {place}, and it is not an example (class-filter, strip-masks, reshape, route-by-class)",
-                            filter.plugin
-                        ),
-                    ));
-                    continue;
-                };
-                match load_plugin(engine, &filter.plugin, &source).await {
-                    Ok(plugin) => {
-                        plugins.insert(filter.plugin.clone(), Arc::new(plugin));
-                    }
-                    Err(message) => problems.push(problem(key, message)),
-                }
+        if let Some(dir) = config.plugins.dir.as_deref()
+            && !dir.is_dir() {
+                problems.push(problem(
+                    "plugins.dir".into(),
+                    format!("{} is not a folder; create it or fix the path", dir.display()),
+                ));
             }
-        }
 
         let mut routes = HashMap::new();
         for (route_name, route) in &config.routes {
-            let mut filters = Vec::new();
+            let mut stages = Vec::new();
             for (i, filter) in route.filters.iter().enumerate() {
-                if skip(&format!("routes.{route_name}.filters[{i}]")) {
+                let key = format!("routes.{route_name}.filters[{i}]");
+                if (options.skip)(&key) {
                     continue;
                 }
-                let Some(plugin) = plugins.get(&filter.plugin) else {
-                    continue;
-                };
-                let settings = FilterSettings {
-                    config: filter
-                        .config
-                        .as_ref()
-                        .and_then(|value| serde_json::to_string(value).ok())
-                        .unwrap_or_else(|| "{}".into()),
-                    timeout: filter.timeout.map_or(DEFAULT_TIMEOUT, |t| t.0),
-                    memory: filter.memory.map_or(DEFAULT_MEMORY, |m| m.0),
-                    policy: match filter.instances {
-                        Some(InstancesConfig::Fresh) => InstancePolicy::Fresh,
-                        _ => InstancePolicy::Reuse,
-                    },
-                    ..FilterSettings::default()
-                };
-                match Filter::new(plugin.clone(), settings).await {
-                    Ok(built) => filters.push(Arc::new(built)),
-                    Err(error) => {
-                        problems.push(problem(format!("routes.{route_name}.filters[{i}]"), error.to_string()))
+                let plugin = match registry.get(&filter.plugin).await {
+                    Ok(Some(plugin)) => plugin,
+                    Ok(None) if options.missing_ok => {
+                        stages.push(Stage::Missing {
+                            plugin: filter.plugin.clone(),
+                        });
+                        continue;
                     }
+                    Ok(None) => {
+                        problems.push(problem(
+                            format!("{key}.plugin"),
+                            format!("plugin {:?} is missing", filter.plugin),
+                        ));
+                        continue;
+                    }
+                    Err(message) => {
+                        problems.push(problem(format!("{key}.plugin"), message));
+                        continue;
+                    }
+                };
+                let settings = filter_settings(filter);
+                if let Some(reused) = previous.and_then(|p| p.reusable(route_name, i, &plugin, &settings)) {
+                    stages.push(Stage::Ready(reused));
+                    continue;
+                }
+                match Filter::new(plugin, settings).await {
+                    Ok(built) => stages.push(Stage::Ready(Arc::new(built))),
+                    Err(error) => problems.push(problem(key, error.to_string())),
                 }
             }
             routes.insert(
                 route_name.clone(),
                 Arc::new(Route {
                     name: route_name.as_str().into(),
-                    filters,
+                    stages,
                     destinations: route.destinations.iter().map(|d| d.as_str().into()).collect(),
                     policy: route.on_filter_error.clone(),
                 }),
@@ -174,7 +140,7 @@ impl Topology {
 
         let mut destinations = Vec::new();
         for (name, destination) in &config.destinations {
-            if skip(&format!("destinations.{name}")) {
+            if (options.skip)(&format!("destinations.{name}")) {
                 continue;
             }
             match Destination::new(name, destination) {
@@ -186,11 +152,25 @@ impl Topology {
             Ok(Topology {
                 routes,
                 destinations,
-                plugins,
+                config: Arc::new(config.clone()),
             })
         } else {
             Err(problems)
         }
+    }
+
+    /// The filter at this place, if it runs this plugin version with these settings.
+    fn reusable(
+        &self,
+        route: &str,
+        index: usize,
+        plugin: &Arc<Plugin>,
+        settings: &FilterSettings,
+    ) -> Option<Arc<Filter>> {
+        let Stage::Ready(filter) = self.routes.get(route)?.stages.get(index)? else {
+            return None;
+        };
+        (Arc::ptr_eq(filter.plugin(), plugin) && filter.settings() == settings).then(|| filter.clone())
     }
 
     /// A destination by name.
@@ -203,5 +183,43 @@ impl Topology {
         let mut names: Vec<&str> = self.routes.keys().map(String::as_str).collect();
         names.sort_unstable();
         names
+    }
+
+    /// Every plugin name the routes use.
+    pub fn plugin_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .config
+            .routes
+            .values()
+            .flat_map(|r| r.filters.iter().map(|f| f.plugin.clone()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The routes using a plugin.
+    pub fn routes_using(&self, plugin: &str) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .config
+            .routes
+            .iter()
+            .filter(|(_, route)| route.filters.iter().any(|f| f.plugin == plugin))
+            .map(|(name, _)| name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The running filters of a plugin.
+    pub fn filters_of(&self, plugin: &str) -> Vec<Arc<Filter>> {
+        self.routes
+            .values()
+            .flat_map(|route| route.stages.iter())
+            .filter_map(|stage| match stage {
+                Stage::Ready(filter) if filter.plugin().name() == plugin => Some(filter.clone()),
+                _ => None,
+            })
+            .collect()
     }
 }

@@ -38,7 +38,7 @@ pub async fn try_start(config: &str) -> Result<Weir, StartError> {
     if !config.contains("path =") {
         parsed.storage.path = scratch_store();
     }
-    let server = Server::start(parsed, "test.toml").await?;
+    let server = Server::start(parsed, "test.toml", None).await?;
     Ok(Weir {
         server,
         client: reqwest::Client::builder()
@@ -73,6 +73,31 @@ impl Weir {
     /// Stops the router (graceful, bounded).
     pub async fn stop(self) {
         self.server.stop(Duration::from_secs(10)).await;
+    }
+}
+
+/// Writes `config` (which should listen on 127.0.0.1:0) to `path` and starts Weir on
+/// the file, watching it for changes as `weir run --config` does.
+pub async fn start_file(path: &std::path::Path, config: &str) -> Weir {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, config).unwrap();
+    let mut parsed = weir::config::load_file(path).unwrap_or_else(|problems| {
+        panic!(
+            "{}",
+            problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+        )
+    });
+    parsed.plugins.cache_dir = Some(workspace().join("target").join("weir-test-cache"));
+    parsed.server.shutdown_grace = weir::config::Span(Duration::from_secs(2));
+    let server = Server::start(parsed, &path.display().to_string(), Some(path.to_path_buf()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    Weir {
+        server,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
     }
 }
 

@@ -5,8 +5,10 @@
 //!
 //! - this file: health, readiness, and the routes.
 //! - [`deliveries`]: events, deliveries, attempts, replay.
+//! - [`running`]: plugins, the running config, reload.
 
 pub mod deliveries;
+pub mod running;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,6 +46,8 @@ pub struct AdminState {
     pub outbox: Arc<dyn crate::outbox::Outbox>,
     /// The lanes, for their state.
     pub dispatcher: Arc<crate::dispatch::Dispatcher>,
+    /// Plugins, the running config, and reloading.
+    pub reloader: Arc<crate::reload::Reloader>,
 }
 
 /// The admin router.
@@ -55,6 +59,9 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/deliveries", get(deliveries::deliveries))
         .route("/admin/deliveries/{id}/replay", axum::routing::post(deliveries::replay))
         .route("/admin/destinations", get(destinations))
+        .route("/admin/plugins", get(running::plugins))
+        .route("/admin/config", get(running::config))
+        .route("/admin/reload", axum::routing::post(running::reload))
         .route(
             "/admin/destinations/{name}/replay-dead",
             axum::routing::post(deliveries::replay_dead),

@@ -9,8 +9,9 @@ use clap::Args;
 use super::source::{DEFAULT_SOURCE, load};
 use super::{EXIT_USAGE, print_problems};
 use crate::config::{StorageKind, check_file};
+use crate::plugin::registry::PluginRegistry;
 use crate::plugin::{EngineSettings, PluginEngine};
-use crate::topology::Topology;
+use crate::topology::{BuildOptions, Topology};
 
 /// Arguments of `weir check`.
 #[derive(Debug, Args)]
@@ -51,14 +52,19 @@ async fn check(args: CheckArgs) -> ExitCode {
     // Check the plugins of every filter whose own settings are sound.
     let reported: Vec<String> = problems.iter().map(|p| p.key.clone()).collect();
     let skip = |key: &str| reported.iter().any(|r| related(r, key));
-    let built = Topology::build_except(&config, &source, &engine, &skip).await;
+    let registry = PluginRegistry::new(engine, config.plugins.dir.clone());
+    let options = BuildOptions {
+        skip: &skip,
+        missing_ok: false,
+    };
+    let built = Topology::build(&config, &source, &registry, None, options).await;
     match built {
         Ok(topology) if problems.is_empty() => {
             println!(
                 "{source}: ok: {} route(s), {} destination(s), {} plugin(s); {}",
                 topology.routes.len(),
                 topology.destinations.len(),
-                topology.plugins.len(),
+                topology.plugin_names().len(),
                 match config.storage.kind {
                     StorageKind::Durable => format!("durable storage in {}", config.storage.path.display()),
                     StorageKind::Memory => "memory storage: pending deliveries are lost if Weir stops".to_string(),

@@ -37,7 +37,8 @@ async fn serve(args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let server = match Server::start(loaded.config, &loaded.source).await {
+    let path = loaded.path.clone();
+    let server = match Server::start(loaded.config, &loaded.source, path).await {
         Ok(server) => server,
         Err(StartError::Config(problems)) => {
             print_problems(&problems, "; Weir did not start");

@@ -12,6 +12,8 @@ pub struct Loaded {
     pub config: Config,
     /// The file, or `(default config)`.
     pub source: String,
+    /// The file, when there is one.
+    pub path: Option<PathBuf>,
 }
 
 /// Name under which the embedded default config is reported.
@@ -28,6 +30,7 @@ pub fn load(path: Option<PathBuf>) -> Result<Loaded, Vec<ConfigError>> {
         Some(path) => Ok(Loaded {
             config: load_file(&path)?,
             source: path.display().to_string(),
+            path: Some(path),
         }),
         None => {
             let webhook = std::env::var("WEIR_WEBHOOK_URL").ok().filter(|url| !url.is_empty());
@@ -35,6 +38,7 @@ pub fn load(path: Option<PathBuf>) -> Result<Loaded, Vec<ConfigError>> {
             Ok(Loaded {
                 config: load_str(&text, DEFAULT_SOURCE, &|name| std::env::var(name).ok())?,
                 source: DEFAULT_SOURCE.into(),
+                path: None,
             })
         }
     }

@@ -43,10 +43,6 @@ pub struct IngestState {
     pub topology: Arc<ArcSwap<Topology>>,
     /// Where deliveries go.
     pub outbox: Arc<dyn Outbox>,
-    /// Required bearer token, if any.
-    pub token: Option<Arc<str>>,
-    /// Largest body accepted.
-    pub max_body: u64,
 }
 
 /// The ingest router.
@@ -96,12 +92,14 @@ async fn accept(
     headers: HeaderMap,
     body: Body,
 ) -> Result<serde_json::Value, IngestError> {
-    if let Some(token) = &state.token {
-        authorize(&headers, token)?;
-    }
     // One snapshot for the whole request: the event runs its chain on one consistent
     // set of filters even if a reload swaps the topology meanwhile.
     let topology = state.topology.load_full();
+    let server = &topology.config.server;
+    if let Some(token) = &server.ingest_token {
+        authorize(&headers, token.expose())?;
+    }
+    let max_body = server.max_body.0;
     let Some(route) = topology.routes.get(&route_name).cloned() else {
         return Err(IngestError::UnknownRoute {
             route: route_name,
@@ -111,14 +109,14 @@ async fn accept(
     if let Some(length) = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        && length > state.max_body
+        && length > max_body
     {
-        return Err(IngestError::TooLarge { limit: state.max_body });
+        return Err(IngestError::TooLarge { limit: max_body });
     }
     let id = event_id(&headers)?;
     let task = task_header(&headers)?;
     let kind = body_kind(&headers)?;
-    let decoded = decode(kind, body, state.max_body).await?;
+    let decoded = decode(kind, body, max_body).await?;
 
     let mut event = Event::new(id, route_name.clone(), decoded.predictions);
     if let Some(task) = task {

@@ -8,6 +8,7 @@
 //! - [`compiled`]: a compiled plugin file ([`Plugin`]), checked against the contract.
 //! - [`filter`]: a plugin with its route config and limits ([`Filter`]), running events
 //!   on a pool of warm instances.
+//! - [`registry`]: the loaded plugins by name, keeping the last good version.
 //! - [`instance`]: one instance: its store, `init`, and one call per event.
 //! - [`guest`]: what the host gives the guest: the event resource, logging, a closed
 //!   WASI sandbox, memory limits.
@@ -30,6 +31,7 @@ pub mod examples;
 pub mod filter;
 mod guest;
 mod instance;
+pub mod registry;
 mod stdio;
 
 pub use compiled::Plugin;

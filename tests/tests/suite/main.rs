@@ -8,6 +8,7 @@
 //! - `misbehaving`: guests that loop, bomb memory, trap, lie; each outcome named.
 //! - `loading`: files that are not filters, and what Weir says about them.
 //! - `instances`: reuse, fresh instances, recycling, concurrency.
+//! - `reload`: plugins replaced, broken, half-written, removed; config reloads.
 //! - `lifecycle`: health, readiness, the Unix socket, SIGTERM.
 //! - `javascript`: the componentize-js filter, side by side with the Rust one.
 //! - `failure_policy`: a trapping filter under each failure policy.
@@ -27,4 +28,5 @@ mod javascript;
 mod lifecycle;
 mod loading;
 mod misbehaving;
+mod reload;
 mod support;

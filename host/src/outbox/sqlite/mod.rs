@@ -334,11 +334,14 @@ impl Outbox for SqliteOutbox {
         let count = ids.len();
         if count > 0 {
             self.dead.fetch_add(count, Ordering::Relaxed);
+            let (reply, answer) = oneshot::channel();
             self.write(Write::Bury {
                 ids,
                 reason: reason.to_string(),
+                reply,
             })
             .await?;
+            answer.await.map_err(failed)??;
         }
         Ok(count)
     }

@@ -43,8 +43,12 @@ pub enum Write {
         ids: Vec<DeliveryId>,
         reply: oneshot::Sender<Result<Vec<DeliveryId>, OutboxError>>,
     },
-    /// Mark deliveries dead, with a reason.
-    Bury { ids: Vec<DeliveryId>, reason: String },
+    /// Mark deliveries dead, with a reason; answer once committed.
+    Bury {
+        ids: Vec<DeliveryId>,
+        reason: String,
+        reply: oneshot::Sender<Result<usize, OutboxError>>,
+    },
     /// Remove records of deliveries delivered before this time, and what they leave
     /// unreferenced; answer with how many deliveries went.
     Expire {
@@ -98,7 +102,7 @@ pub fn run(mut connection: Connection, mut writes: mpsc::Receiver<Write>, stats:
 enum Reply {
     Enqueue(oneshot::Sender<Result<Enqueued, OutboxError>>, Enqueued),
     Revive(oneshot::Sender<Result<Vec<DeliveryId>, OutboxError>>, Vec<DeliveryId>),
-    Expire(oneshot::Sender<Result<usize, OutboxError>>, usize),
+    Count(oneshot::Sender<Result<usize, OutboxError>>, usize),
 }
 
 impl Reply {
@@ -106,7 +110,7 @@ impl Reply {
         match self {
             Reply::Enqueue(tx, value) => drop(tx.send(Ok(value))),
             Reply::Revive(tx, value) => drop(tx.send(Ok(value))),
-            Reply::Expire(tx, value) => drop(tx.send(Ok(value))),
+            Reply::Count(tx, value) => drop(tx.send(Ok(value))),
         }
     }
 }
@@ -118,7 +122,7 @@ fn fail(write: Write, message: &str) {
         Write::Revive { reply, .. } => drop(reply.send(Err(error()))),
         Write::Expire { reply, .. } => drop(reply.send(Err(error()))),
         Write::Attempted { delivery, .. } => tracing::error!(delivery, "an attempt record was lost: {message}"),
-        Write::Bury { ids, .. } => tracing::error!(?ids, "dead letters were not recorded: {message}"),
+        Write::Bury { reply, .. } => drop(reply.send(Err(error()))),
     }
 }
 
@@ -183,7 +187,9 @@ fn apply(connection: &mut Connection, batch: &mut Vec<Write>) -> rusqlite::Resul
                 }
                 replies.push(Reply::Revive(reply, revived));
             }
-            Write::Bury { ids, reason } => {
+            Write::Bury { ids, reason, reply } => {
+                let count = ids.len();
+                replies.push(Reply::Count(reply, count));
                 for id in ids {
                     transaction
                         .prepare_cached(
@@ -211,7 +217,7 @@ fn apply(connection: &mut Connection, batch: &mut Vec<Write>) -> rusqlite::Resul
                     "DELETE FROM attachments WHERE NOT EXISTS (SELECT 1 FROM deliveries WHERE deliveries.event_id = attachments.event_id AND deliveries.state != 'delivered')",
                     [],
                 )?;
-                replies.push(Reply::Expire(reply, expired));
+                replies.push(Reply::Count(reply, expired));
             }
         }
     }

@@ -1,0 +1,55 @@
+//! What is running: plugins (version, errors, counters), the config (secrets
+//! redacted), and reloading the config on demand.
+
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::AdminState;
+
+/// `GET /admin/plugins`: each plugin's version, the routes using it, its last error and
+/// its counters.
+pub async fn plugins(State(state): State<AdminState>) -> Response {
+    let topology = state.reloader.topology.load_full();
+    let plugins: Vec<Value> = state
+        .reloader
+        .registry
+        .status()
+        .into_iter()
+        .filter(|status| topology.plugin_names().contains(&status.name))
+        .map(|status| {
+            let filters = topology.filters_of(&status.name);
+            let sum =
+                |pick: fn(&crate::plugin::FilterStats) -> u64| filters.iter().map(|f| pick(f.stats())).sum::<u64>();
+            let mut value = serde_json::to_value(&status).unwrap_or(Value::Null);
+            value["routes"] = json!(topology.routes_using(&status.name));
+            value["calls"] = json!(sum(|s| s.calls.load(Ordering::Relaxed)));
+            value["drops"] = json!(sum(|s| s.drops.load(Ordering::Relaxed)));
+            value["errors"] = json!(sum(|s| s.errors.load(Ordering::Relaxed)));
+            value["instances_created"] = json!(sum(|s| s.instances.load(Ordering::Relaxed)));
+            value
+        })
+        .collect();
+    Json(json!({ "plugins": plugins })).into_response()
+}
+
+/// `GET /admin/config`: the running config, secrets redacted.
+pub async fn config(State(state): State<AdminState>) -> Response {
+    let topology = state.reloader.topology.load_full();
+    Json(json!({ "source": state.reloader.config_path, "config": &*topology.config })).into_response()
+}
+
+/// `POST /admin/reload`: reload the config file now (as SIGHUP does).
+pub async fn reload(State(state): State<AdminState>) -> Response {
+    match state.reloader.config_changed().await {
+        Ok(()) => Json(json!({ "reloaded": true })).into_response(),
+        Err(problems) => {
+            let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "reloaded": false, "error": "the config has problems; the running config is unchanged", "problems": problems }))).into_response()
+        }
+    }
+}

@@ -1,0 +1,439 @@
+//! Hot reload: replacing, breaking, half-writing and removing plugins, and changing the
+//! config, while Weir serves.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use weir_tests::receiver::Receiver;
+use weir_tests::router::{Weir, scratch_store, start_file};
+use weir_tests::{example_path, workspace};
+
+/// A fresh folder for one test: `plugins/` and `weir.toml` go in it.
+fn folder(name: &str) -> PathBuf {
+    let dir = workspace()
+        .join("target")
+        .join("test-scratch")
+        .join("reload")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("plugins")).unwrap();
+    dir
+}
+
+fn config(dir: &Path, hook: &Receiver, extra: &str) -> String {
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+[admin]
+listen = "127.0.0.1:0"
+[storage]
+kind = "memory"
+[plugins]
+dir = "{}"
+[routes.cameras]
+filters = [{{ plugin = "v" }}]
+destinations = ["hook"]
+[destinations.hook]
+url = "{}"
+{extra}
+"#,
+        dir.join("plugins").display(),
+        hook.url()
+    )
+}
+
+/// Installs an example plugin's build as `plugins/v.wasm`.
+fn put(dir: &Path, example: &str) {
+    std::fs::copy(example_path(example), dir.join("plugins").join("v.wasm")).unwrap();
+}
+
+async fn plugin_status(weir: &Weir) -> Value {
+    let all: Value = weir
+        .client
+        .get(weir.admin_url("/admin/plugins"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    all["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "v")
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn sha256(path: &Path) -> String {
+    use std::process::Command;
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+const EVENT: &str = r#"{"camera":"dock-3","predictions":[{"class":"person","confidence":0.9,"mask":"mask_0000.png"}]}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_replaced_under_load_switches_versions_between_two_events() {
+    let dir = folder("replace");
+    let mut hook = Receiver::ok().await;
+    put(&dir, "strip-masks");
+    let weir = start_file(&dir.join("weir.toml"), &config(&dir, &hook, "")).await;
+
+    // One sender, each event sent once the previous was acknowledged: ingest order is
+    // send order, so the switch must fall between two consecutive events.
+    let (ingest, client) = (weir.ingest_url("cameras"), weir.client.clone());
+    let (tx, mut rx) = tokio::sync::watch::channel(false);
+    let sender = tokio::spawn(async move {
+        let mut sent = 0u32;
+        loop {
+            let body = EVENT.replace("\"camera\"", &format!("\"n\":{sent},\"camera\""));
+            let answer = client
+                .post(&ingest)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), 202, "ingest failed during the swap");
+            sent += 1;
+            if *rx.borrow_and_update() {
+                return sent;
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    put(&dir, "reshape");
+    let new_hash = sha256(&dir.join("plugins").join("v.wasm"));
+
+    // Deliveries: strip-masks' output (mask removed) until the switch, reshape's after.
+    let mut versions = Vec::new();
+    loop {
+        let body = hook.next().await.json();
+        let version = if body.get("text").is_some() { "new" } else { "old" };
+        if version == "old" {
+            assert_eq!(
+                body["predictions"][0].get("mask"),
+                None,
+                "strip-masks did not run: {body}"
+            );
+        }
+        let n = body["n"].as_u64();
+        versions.push((n, version));
+        if versions.iter().filter(|(_, v)| *v == "new").count() >= 20 {
+            break;
+        }
+    }
+    tx.send(true).unwrap();
+    let sent = sender.await.unwrap();
+    // Drain what is still on its way, then check the order.
+    while let Some(request) = hook.within(Duration::from_millis(300)).await {
+        let body = request.json();
+        versions.push((
+            body["n"].as_u64(),
+            if body.get("text").is_some() { "new" } else { "old" },
+        ));
+    }
+    assert_eq!(versions.len() as u32, sent, "every event delivered exactly once");
+    let first_new = versions.iter().position(|(_, v)| *v == "new").unwrap();
+    assert!(first_new > 0, "the old version never served");
+    assert!(
+        versions[first_new..].iter().all(|(_, v)| *v == "new"),
+        "an old-version event after a new one"
+    );
+    let status = plugin_status(&weir).await;
+    assert_eq!(status["hash"], new_hash.as_str());
+    assert_eq!(status["versions"], 2);
+    assert_eq!(status["last_error"], Value::Null);
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn a_broken_file_leaves_the_last_good_version_serving_until_fixed() {
+    let dir = folder("broken");
+    let mut hook = Receiver::ok().await;
+    put(&dir, "strip-masks");
+    let weir = start_file(&dir.join("weir.toml"), &config(&dir, &hook, "")).await;
+    let good = sha256(&dir.join("plugins").join("v.wasm"));
+    let plugin_file = dir.join("plugins").join("v.wasm");
+    let bytes = std::fs::read(example_path("reshape")).unwrap();
+    let empty_component = wat::parse_str("(component)").unwrap();
+    let route_by_class = std::fs::read(example_path("route-by-class")).unwrap();
+    let cases: [(&str, &[u8], &str); 3] = [
+        ("truncated", &bytes[..bytes.len() / 3], "cannot compile"),
+        (
+            "wrong world",
+            &empty_component,
+            "does not implement the weir:filter@0.1.0 world",
+        ),
+        // route-by-class refuses the route's config ({}): its init fails.
+        ("init error", &route_by_class, "refused its config"),
+    ];
+    for (what, content, expected) in cases {
+        std::fs::write(&plugin_file, content).unwrap();
+        wait_for(what, async || {
+            plugin_status(&weir).await["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains(expected))
+        })
+        .await;
+        let status = plugin_status(&weir).await;
+        assert_eq!(status["hash"], good.as_str(), "{what}: the version serving changed");
+        // Still served by the good version.
+        weir.post_json("cameras", EVENT).await;
+        let body = hook.next().await.json();
+        assert!(
+            body["predictions"][0].get("mask").is_none() && body.get("text").is_none(),
+            "{what}: {body}"
+        );
+    }
+    // Fixing the file recovers.
+    std::fs::write(&plugin_file, &bytes).unwrap();
+    wait_for("the fixed file", async || {
+        plugin_status(&weir).await["last_error"].is_null()
+    })
+    .await;
+    weir.post_json("cameras", EVENT).await;
+    assert!(hook.next().await.json().get("text").is_some());
+    assert_eq!(plugin_status(&weir).await["versions"], 2);
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn a_file_written_in_chunks_is_loaded_once_complete() {
+    let dir = folder("chunks");
+    let mut hook = Receiver::ok().await;
+    put(&dir, "strip-masks");
+    let weir = start_file(&dir.join("weir.toml"), &config(&dir, &hook, "")).await;
+    let bytes = std::fs::read(example_path("reshape")).unwrap();
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(dir.join("plugins").join("v.wasm")).unwrap();
+        for chunk in bytes.chunks(bytes.len() / 8 + 1) {
+            file.write_all(chunk).unwrap();
+            file.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let complete = sha256(&dir.join("plugins").join("v.wasm"));
+    wait_for("the new version", async || {
+        plugin_status(&weir).await["hash"] == complete.as_str()
+    })
+    .await;
+    let status = plugin_status(&weir).await;
+    assert_eq!(status["versions"], 2, "loaded more than once: {status}");
+    assert_eq!(status["last_error"], Value::Null, "a partial file was tried: {status}");
+    weir.post_json("cameras", EVENT).await;
+    assert!(hook.next().await.json().get("text").is_some());
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn a_removed_plugin_applies_the_failure_policy_until_it_is_back() {
+    let dir = folder("removed");
+    let (mut hook, mut failed) = (Receiver::ok().await, Receiver::ok().await);
+    put(&dir, "strip-masks");
+    let extra = format!("[destinations.failed]\nurl = \"{}\"\n", failed.url());
+    let text = config(&dir, &hook, &extra).replace(
+        "destinations = [\"hook\"]",
+        "destinations = [\"hook\"]\non_filter_error = { send_to = \"failed\" }",
+    );
+    let weir = start_file(&dir.join("weir.toml"), &text).await;
+    std::fs::remove_file(dir.join("plugins").join("v.wasm")).unwrap();
+    wait_for("the plugin to be missing", async || {
+        plugin_status(&weir).await["missing"] == true
+    })
+    .await;
+    weir.post_json("cameras", EVENT).await;
+    let request = failed.next().await;
+    assert!(
+        request
+            .header("x-weir-meta-weir-error")
+            .contains("its file was removed from the plugin folder"),
+        "{:?}",
+        request.headers
+    );
+    assert!(hook.within(Duration::from_millis(200)).await.is_none());
+
+    put(&dir, "strip-masks");
+    wait_for("the plugin to be back", async || {
+        plugin_status(&weir).await["missing"] == false
+    })
+    .await;
+    weir.post_json("cameras", EVENT).await;
+    assert_eq!(hook.next().await.json()["predictions"][0].get("mask"), None);
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn the_config_reloads_when_valid_and_stays_when_not() {
+    let dir = folder("config");
+    let (mut hook, mut other) = (Receiver::ok().await, Receiver::ok().await);
+    put(&dir, "strip-masks");
+    let path = dir.join("weir.toml");
+    let original = config(&dir, &hook, "");
+    let weir = start_file(&path, &original).await;
+
+    // A valid change, picked up by the file watcher: a new route and destination.
+    let added = format!(
+        "{original}\n[routes.yard]\ndestinations = [\"other\"]\n[destinations.other]\nurl = \"{}\"\n",
+        other.url()
+    );
+    std::fs::write(&path, &added).unwrap();
+    wait_for("the new route", async || {
+        weir.post_json("yard", "{}").await.status() == 202
+    })
+    .await;
+    other.next().await;
+
+    // An invalid change is refused with every problem, and changes nothing.
+    let broken = added
+        .replace("url = \"http", "url = \"ftp")
+        .replace("[routes.yard]", "[routes.yard]\nfilters = [{ plugin = \"nope\" }]");
+    std::fs::write(&path, &broken).unwrap();
+    let answer = weir.client.post(weir.admin_url("/admin/reload")).send().await.unwrap();
+    assert_eq!(answer.status(), 422);
+    let answer: Value = answer.json().await.unwrap();
+    let problems: Vec<&str> = answer["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("destinations.hook.url") && p.contains("scheme \"ftp\"")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("destinations.other.url")),
+        "{problems:?}"
+    );
+    let running: Value = weir
+        .client
+        .get(weir.admin_url("/admin/config"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(running["config"]["destinations"]["hook"]["url"], hook.url().as_str());
+    assert_eq!(weir.post_json("yard", "{}").await.status(), 202);
+    other.next().await;
+
+    // Removing a route and its destination: the route is gone, secrets stay hidden.
+    let with_secret = original.replace(
+        &format!("url = \"{}\"", hook.url()),
+        &format!(
+            "url = \"{}\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"",
+            hook.url()
+        ),
+    );
+    std::fs::write(&path, &with_secret).unwrap();
+    let answer = weir.client.post(weir.admin_url("/admin/reload")).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(weir.post_json("yard", "{}").await.status(), 404);
+    let running: Value = weir
+        .client
+        .get(weir.admin_url("/admin/config"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(running["config"]["destinations"]["hook"]["secret"], "<redacted>");
+    weir.post_json("cameras", EVENT).await;
+    let delivered = hook.next().await;
+    assert!(delivered.header("webhook-signature").starts_with("v1,"));
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn a_removed_destination_moves_its_pending_deliveries_to_the_dead_letters() {
+    let dir = folder("retire");
+    let hook = Receiver::ok().await;
+    put(&dir, "strip-masks");
+    let down = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let path = dir.join("weir.toml");
+    let store = scratch_store();
+    let original = config(&dir, &hook, "")
+        .replace(
+            "kind = \"memory\"",
+            &format!("kind = \"durable\"\npath = \"{}\"", store.display()),
+        )
+        .replace("destinations = [\"hook\"]", "destinations = [\"hook\", \"down\"]")
+        + &format!(
+            "[destinations.down]\nurl = \"http://{down}/\"\nretry = {{ initial_delay = \"1h\", max_delay = \"1h\" }}\n"
+        );
+    let weir = start_file(&path, &original).await;
+    weir.post_json("cameras", EVENT).await;
+    weir.post_json("cameras", EVENT).await;
+    wait_for("the failed attempts", async || {
+        let pending: Value = weir
+            .client
+            .get(weir.admin_url("/admin/deliveries?state=pending&destination=down"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        pending["deliveries"]
+            .as_array()
+            .is_some_and(|d| d.len() == 2 && d.iter().all(|d| d["attempts"] == 1))
+    })
+    .await;
+    let without = original
+        .replace("destinations = [\"hook\", \"down\"]", "destinations = [\"hook\"]")
+        .replace(&format!("[destinations.down]\nurl = \"http://{down}/\"\nretry = {{ initial_delay = \"1h\", max_delay = \"1h\" }}\n"), "");
+    std::fs::write(&path, without).unwrap();
+    assert_eq!(
+        weir.client
+            .post(weir.admin_url("/admin/reload"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let dead: Value = weir
+        .client
+        .get(weir.admin_url("/admin/deliveries?state=dead"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let dead = dead["deliveries"].as_array().unwrap();
+    assert_eq!(dead.len(), 2);
+    assert!(
+        dead.iter()
+            .all(|d| d["last_error"] == "destination down was removed from the config"),
+        "{dead:?}"
+    );
+    weir.stop().await;
+}
