@@ -82,12 +82,13 @@ impl Topology {
             message,
         };
         if let Some(dir) = config.plugins.dir.as_deref()
-            && !dir.is_dir() {
-                problems.push(problem(
-                    "plugins.dir".into(),
-                    format!("{} is not a folder; create it or fix the path", dir.display()),
-                ));
-            }
+            && !dir.is_dir()
+        {
+            problems.push(problem(
+                "plugins.dir".into(),
+                format!("{} is not a folder; create it or fix the path", dir.display()),
+            ));
+        }
 
         let mut routes = HashMap::new();
         for (route_name, route) in &config.routes {

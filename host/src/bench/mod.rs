@@ -179,13 +179,18 @@ fn start_relay(sink: SocketAddr) -> Result<(Subprocess, SocketAddr), String> {
     Ok((Subprocess(child), addr))
 }
 
-/// Starts Weir on a scenario's config; returns it and its ingest address.
-fn start_weir(scenario: &Scenario, sink: SocketAddr) -> Result<(Subprocess, SocketAddr), String> {
+/// Starts Weir on a scenario's config; returns it, its ingest address and its admin
+/// address.
+fn start_weir(scenario: &Scenario, sink: SocketAddr) -> Result<(Subprocess, SocketAddr, SocketAddr), String> {
     let dir = scratch(scenario.name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let config = dir.join("weir.toml");
-    std::fs::write(&config, weir_config(scenario, sink, &dir.join("outbox.db"))).map_err(|e| e.to_string())?;
+    std::fs::write(&config, weir_config(scenario, sink, &dir)).map_err(|e| e.to_string())?;
+    if scenario.name == "hot-swap" {
+        std::fs::create_dir_all(dir.join("plugins")).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("plugins").join("v.wasm"), example_bytes("strip-masks")).map_err(|e| e.to_string())?;
+    }
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let cache = std::env::var_os("WEIR_CACHE_DIR")
         .map(PathBuf::from)
@@ -213,18 +218,24 @@ fn start_weir(scenario: &Scenario, sink: SocketAddr) -> Result<(Subprocess, Sock
                 .as_str()
                 .is_some_and(|m| m.starts_with("weir is ready"));
             if let (true, Some(tx)) = (ready, tx.take()) {
-                let _ = tx.send(fields["ingest"].as_str().unwrap_or_default().to_string());
+                let address = |key: &str| fields[key].as_str().unwrap_or_default().to_string();
+                let _ = tx.send((address("ingest"), address("admin")));
             } else if entry["level"] == "ERROR" || entry["level"] == "WARN" {
                 eprintln!("weir: {}", fields["message"].as_str().unwrap_or(&line));
             }
         }
     });
     let child = Subprocess(child);
-    let addr = rx
+    let (ingest, admin) = rx
         .recv_timeout(Duration::from_secs(120))
         .map_err(|_| format!("weir did not become ready; see {}", config.display()))?;
-    let addr = addr.parse().map_err(|_| format!("weir said it listens on {addr:?}"))?;
-    Ok((child, addr))
+    let ingest = ingest
+        .parse()
+        .map_err(|_| format!("weir said it listens on {ingest:?}"))?;
+    let admin = admin
+        .parse()
+        .map_err(|_| format!("weir said its admin listener is {admin:?}"))?;
+    Ok((child, ingest, admin))
 }
 
 async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, String> {
@@ -235,9 +246,15 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
     let sink = Sink::start(slow)
         .await
         .map_err(|e| format!("cannot start the sink: {e}"))?;
-    let (child, target) = match scenario.subject {
-        Subject::Relay => start_relay(sink.addr)?,
-        Subject::Weir => start_weir(scenario, sink.addr)?,
+    let (child, target, admin) = match scenario.subject {
+        Subject::Relay => {
+            let (child, target) = start_relay(sink.addr)?;
+            (child, target, None)
+        }
+        Subject::Weir => {
+            let (child, target, admin) = start_weir(scenario, sink.addr)?;
+            (child, target, Some(admin))
+        }
     };
     let pid = child.0.id();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -266,6 +283,15 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
     let live = Arc::new(Live::default());
     let bar = progress(scenario.name, settings.duration, live.clone());
     let started = Instant::now();
+    let swapper = (scenario.name == "hot-swap").then(|| {
+        sink.watch_for(b"\"text\"");
+        tokio::spawn(swap_midway(
+            scratch(scenario.name),
+            admin,
+            settings.duration / 2,
+            live.clone(),
+        ))
+    });
     let mut sent = load::run(load, settings.duration, live).await;
     let elapsed = started.elapsed();
     bar.finish_and_clear();
@@ -288,6 +314,21 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
     let after = process(pid).unwrap_or_default();
     drop(child);
 
+    let swap = match swapper {
+        Some(task) => {
+            let (written, swapped, steady, during) = task.await.map_err(|e| e.to_string())??;
+            let seen = sink
+                .marker_seen()
+                .ok_or("the new plugin version never served an event")?;
+            Some(report::Swap {
+                write_to_new_version_ms: swapped.saturating_duration_since(written).as_secs_f64() * 1e3,
+                write_to_first_delivery_ms: seen.saturating_duration_since(written).as_secs_f64() * 1e3,
+                steady_events_per_s: steady,
+                swap_events_per_s: during,
+            })
+        }
+        None => None,
+    };
     let arrivals = sink.arrivals();
     let mut delivery_latencies: Vec<u32> = arrivals
         .iter()
@@ -322,7 +363,54 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
         cpu_s: after.cpu_s - before.cpu_s,
         peak_rss_mb: after.peak_rss_bytes as f64 / (1 << 20) as f64,
         idle_rss_mb: idle.rss_bytes as f64 / (1 << 20) as f64,
+        swap,
     })
+}
+
+/// An embedded example plugin's bytes.
+fn example_bytes(name: &str) -> &'static [u8] {
+    crate::plugin::examples::example(name).map_or(&[], |e| e.bytes)
+}
+
+/// Halfway through the hot-swap scenario, replaces the plugin file (strip-masks) by
+/// another (reshape); returns when the write returned, when the admin API first showed
+/// the new version serving, and ingest events/s before the write and in the second
+/// after it.
+async fn swap_midway(
+    dir: PathBuf,
+    admin: Option<SocketAddr>,
+    after: Duration,
+    live: Arc<Live>,
+) -> Result<(Instant, Instant, f64, f64), String> {
+    let admin = admin.ok_or("no admin listener")?;
+    let start = Instant::now();
+    tokio::time::sleep(after).await;
+    let before = live.ok.load(Ordering::Relaxed);
+    let steady = before as f64 / start.elapsed().as_secs_f64();
+    std::fs::write(dir.join("plugins").join("v.wasm"), example_bytes("reshape")).map_err(|e| e.to_string())?;
+    let written = Instant::now();
+    let client = reqwest::Client::new();
+    let url = format!("http://{admin}/admin/plugins");
+    let swapped = loop {
+        let status: serde_json::Value = client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        if status["plugins"][0]["versions"] == 2 {
+            break Instant::now();
+        }
+        if written.elapsed() > Duration::from_secs(30) {
+            return Err("the new plugin version was not serving after 30 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    tokio::time::sleep(Duration::from_secs(1).saturating_sub(written.elapsed())).await;
+    let during = (live.ok.load(Ordering::Relaxed) - before) as f64 / written.elapsed().as_secs_f64();
+    Ok((written, swapped, steady, during))
 }
 
 fn progress(name: &str, duration: Duration, live: Arc<Live>) -> ProgressBar {

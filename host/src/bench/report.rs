@@ -37,6 +37,23 @@ pub struct Outcome {
     pub peak_rss_mb: f64,
     /// The subject's resident memory before load, MiB.
     pub idle_rss_mb: f64,
+    /// The hot-swap scenario's figures.
+    pub swap: Option<Swap>,
+}
+
+/// What the hot-swap scenario measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Swap {
+    /// From the plugin file's write returning to the new version serving (the admin
+    /// API showing it): debounce, compilation, `init`, swap.
+    pub write_to_new_version_ms: f64,
+    /// From the write to the first event of the new version arriving at the sink (this
+    /// adds the deliveries queued ahead of it).
+    pub write_to_first_delivery_ms: f64,
+    /// Ingest events/s before the write.
+    pub steady_events_per_s: f64,
+    /// Ingest events/s in the second after the write.
+    pub swap_events_per_s: f64,
 }
 
 /// Fills in each scenario's ratio to the relay's events/s.
@@ -76,6 +93,16 @@ pub fn table(outcomes: &[Outcome]) -> String {
             o.idle_rss_mb,
             o.errors
         ));
+        if let Some(swap) = &o.swap {
+            out.push_str(&format!(
+                "{:<18} new version serving {:.0} ms after the write (first delivery {:.0} ms); {:.0} events/s before, {:.0} in the second after\n",
+                "",
+                swap.write_to_new_version_ms,
+                swap.write_to_first_delivery_ms,
+                swap.steady_events_per_s,
+                swap.swap_events_per_s
+            ));
+        }
     }
     out
 }

@@ -55,6 +55,7 @@ filters = [
 ]
 [destinations.sink]
 url = "http://{sink}/sink"
+max_in_flight = 64
 "#;
 
 const FILTERS_0: &str = r#"
@@ -62,6 +63,7 @@ const FILTERS_0: &str = r#"
 destinations = ["sink"]
 [destinations.sink]
 url = "http://{sink}/sink"
+max_in_flight = 64
 "#;
 
 /// Every scenario, in run order.
@@ -121,6 +123,7 @@ destinations = ["sink"]
 filters = [{ plugin = "strip-masks" }]
 [destinations.sink]
 url = "http://{sink}/sink"
+max_in_flight = 64
 format = "multipart"
 include_image = true
 "#,
@@ -139,12 +142,16 @@ include_image = true
 destinations = ["a", "b", "c", "d"]
 [destinations.a]
 url = "http://{sink}/a"
+max_in_flight = 64
 [destinations.b]
 url = "http://{sink}/b"
+max_in_flight = 64
 [destinations.c]
 url = "http://{sink}/c"
+max_in_flight = 64
 [destinations.d]
 url = "http://{sink}/d"
+max_in_flight = 64
 "#,
         storage: "memory",
         fanout: 4,
@@ -161,8 +168,10 @@ url = "http://{sink}/d"
 destinations = ["fast", "other"]
 [destinations.fast]
 url = "http://{sink}/fast"
+max_in_flight = 64
 [destinations.other]
 url = "http://{sink}/other"
+max_in_flight = 64
 "#,
         storage: "memory",
         fanout: 2,
@@ -179,14 +188,36 @@ url = "http://{sink}/other"
 destinations = ["fast", "slow"]
 [destinations.fast]
 url = "http://{sink}/fast"
+max_in_flight = 64
 [destinations.slow]
 url = "http://{sink}/slow"
+max_in_flight = 64
 circuit_breaker = { failures = 0 }
 "#,
         storage: "memory",
         fanout: 1,
         slow_path: Some("/slow"),
         open_loop: true,
+    },
+    Scenario {
+        name: "hot-swap",
+        about: "a plugin file replaced mid-run: time to the first event served by the new version, throughput around it",
+        subject: Subject::Weir,
+        payload: Payload::ObjectDetection,
+        config: r#"
+[plugins]
+dir = "{plugins}"
+[routes.bench]
+destinations = ["sink"]
+filters = [{ plugin = "v" }]
+[destinations.sink]
+url = "http://{sink}/sink"
+max_in_flight = 64
+"#,
+        storage: "memory",
+        fanout: 1,
+        slow_path: None,
+        open_loop: false,
     },
     Scenario {
         name: "latency-relay",
@@ -218,12 +249,16 @@ pub fn find(name: &str) -> Option<&'static Scenario> {
 }
 
 /// The full Weir config of a scenario.
-pub fn weir_config(scenario: &Scenario, sink: SocketAddr, store: &std::path::Path) -> String {
+pub fn weir_config(scenario: &Scenario, sink: SocketAddr, dir: &std::path::Path) -> String {
+    let store = dir.join("outbox.db");
     format!(
         "[server]\nlisten = \"127.0.0.1:0\"\nmax_body = \"8MiB\"\n[admin]\nlisten = \"127.0.0.1:0\"\n[storage]\nkind = \"{}\"\npath = \"{}\"\n{}",
         scenario.storage,
         store.display(),
-        scenario.config.replace("{sink}", &sink.to_string())
+        scenario
+            .config
+            .replace("{sink}", &sink.to_string())
+            .replace("{plugins}", &dir.join("plugins").display().to_string())
     )
 }
 

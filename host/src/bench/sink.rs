@@ -46,7 +46,16 @@ pub struct Sink {
     /// Where it listens.
     pub addr: SocketAddr,
     arrivals: Arc<Mutex<HashMap<String, Arrivals>>>,
+    marker: Arc<Marker>,
     stop: CancellationToken,
+}
+
+/// The first arrival of a body containing a pattern (the hot-swap scenario's new
+/// version).
+#[derive(Default)]
+struct Marker {
+    pattern: Mutex<Option<Vec<u8>>>,
+    seen: Mutex<Option<Instant>>,
 }
 
 impl Sink {
@@ -55,8 +64,9 @@ impl Sink {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let arrivals: Arc<Mutex<HashMap<String, Arrivals>>> = Arc::default();
+        let marker: Arc<Marker> = Arc::default();
         let stop = CancellationToken::new();
-        let (record, slow, token) = (arrivals.clone(), Arc::new(slow_path), stop.clone());
+        let (record, slow, token, mark) = (arrivals.clone(), Arc::new(slow_path), stop.clone(), marker.clone());
         tokio::spawn(async move {
             loop {
                 let accepted = tokio::select! {
@@ -65,11 +75,11 @@ impl Sink {
                 };
                 let Ok((stream, _)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
-                let (record, slow) = (record.clone(), slow.clone());
+                let (record, slow, mark) = (record.clone(), slow.clone(), mark.clone());
                 tokio::spawn(async move {
                     let service = service_fn(move |request: Request<Incoming>| {
-                        let (record, slow) = (record.clone(), slow.clone());
-                        async move { Ok::<_, Infallible>(answer(request, &record, &slow).await) }
+                        let (record, slow, mark) = (record.clone(), slow.clone(), mark.clone());
+                        async move { Ok::<_, Infallible>(answer(request, &record, &slow, &mark).await) }
                     });
                     let _ = http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -77,7 +87,23 @@ impl Sink {
                 });
             }
         });
-        Ok(Sink { addr, arrivals, stop })
+        Ok(Sink {
+            addr,
+            arrivals,
+            marker,
+            stop,
+        })
+    }
+
+    /// Starts watching for the first body containing `pattern`.
+    pub fn watch_for(&self, pattern: &[u8]) {
+        *self.marker.pattern.lock().unwrap_or_else(PoisonError::into_inner) = Some(pattern.to_vec());
+        *self.marker.seen.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// When the first body containing the watched pattern arrived.
+    pub fn marker_seen(&self) -> Option<Instant> {
+        *self.marker.seen.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// What arrived so far, by path.
@@ -111,6 +137,7 @@ async fn answer(
     request: Request<Incoming>,
     record: &Mutex<HashMap<String, Arrivals>>,
     slow: &Option<(String, Duration)>,
+    marker: &Marker,
 ) -> Response<Full<Bytes>> {
     let path = request.uri().path().to_string();
     let sent = request
@@ -118,7 +145,19 @@ async fn answer(
         .get(SENT_HEADER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let _ = request.into_body().collect().await;
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let pattern = marker.pattern.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    if let Some(pattern) = pattern {
+        if body.windows(pattern.len()).any(|w| w == pattern.as_slice()) {
+            let mut seen = marker.seen.lock().unwrap_or_else(PoisonError::into_inner);
+            seen.get_or_insert_with(Instant::now);
+        }
+    }
     let latency_us = sent.map(|sent| (now_ns().saturating_sub(sent) / 1000).min(u32::MAX as u64) as u32);
     {
         let mut record = record.lock().unwrap_or_else(PoisonError::into_inner);

@@ -142,9 +142,10 @@ impl PluginRegistry {
     /// `Ok(None)` when the plugin is known but missing.
     pub async fn get(&self, name: &str) -> Result<Option<Arc<Plugin>>, String> {
         if let Some(entry) = self.entries().get(name)
-            && (entry.current.is_some() || entry.missing) {
-                return Ok(entry.current.clone());
-            }
+            && (entry.current.is_some() || entry.missing)
+        {
+            return Ok(entry.current.clone());
+        }
         let dir = self.dir();
         let Some(source) = resolve(dir.as_deref(), name) else {
             let place = match &dir {
