@@ -354,6 +354,7 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
         deliveries: delivered,
         deliveries_per_s: delivered as f64 / delivered_in.as_secs_f64(),
         vs_relay: None,
+        fanout: scenario.fanout,
         ingest: percentiles(&mut sent.latencies_us),
         delivery: if delivery_latencies.is_empty() {
             Percentiles::default()

@@ -25,8 +25,12 @@ pub struct Outcome {
     pub deliveries: u64,
     /// Deliveries per second, until the last one arrived.
     pub deliveries_per_s: f64,
-    /// events/s as a fraction of the relay's in the same run.
+    /// Sustained events/s (the lower of ingest events/s and delivered events/s) as a
+    /// fraction of the relay's in the same run: an ingest faster than delivery only
+    /// builds a backlog, so it does not count.
     pub vs_relay: Option<f64>,
+    /// Deliveries each event makes (to divide deliveries/s by).
+    pub fanout: u64,
     /// Ingest response latency.
     pub ingest: Percentiles,
     /// Send-to-arrival latency at the sink.
@@ -58,9 +62,11 @@ pub struct Swap {
 
 /// Fills in each scenario's ratio to the relay's events/s.
 pub fn relate(outcomes: &mut [Outcome]) {
-    let relay = outcomes.iter().find(|o| o.scenario == "relay").map(|o| o.events_per_s);
+    let sustained = |o: &Outcome| o.events_per_s.min(o.deliveries_per_s / o.fanout.max(1) as f64);
+    let relay = outcomes.iter().find(|o| o.scenario == "relay").map(sustained);
     for outcome in outcomes.iter_mut() {
-        outcome.vs_relay = relay.filter(|r| *r > 0.0).map(|r| outcome.events_per_s / r);
+        let mine = sustained(outcome);
+        outcome.vs_relay = relay.filter(|r| *r > 0.0).map(|r| mine / r);
     }
 }
 

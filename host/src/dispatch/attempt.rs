@@ -37,7 +37,7 @@ pub async fn attempt(client: &reqwest::Client, destination: &Destination, delive
     let timestamp = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let headers = headers(&delivery.event, destination, &body, delivery.attempts + 1, timestamp);
     let sent = client
-        .post(url)
+        .post(url.clone())
         .headers(headers)
         .timeout(destination.timeout)
         .body(body.bytes)

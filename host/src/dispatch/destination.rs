@@ -11,8 +11,8 @@ use crate::config::{BodyFormat, BreakerConfig, DestinationConfig, RetryConfig};
 /// Where deliveries go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// An HTTP(S) URL.
-    Http(String),
+    /// An HTTP(S) URL (parsed once, not per request).
+    Http(reqwest::Url),
     /// Weir's own stdout: for trying Weir out without a receiver.
     Log,
 }
@@ -63,7 +63,7 @@ impl Destination {
         let target = if config.url == "log:" {
             Target::Log
         } else {
-            Target::Http(config.url.clone())
+            Target::Http(reqwest::Url::parse(&config.url).map_err(|error| format!("url {:?}: {error}", config.url))?)
         };
         let mut headers = HeaderMap::new();
         for (key, value) in &config.headers {

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use tokio::task::JoinSet;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use tokio_util::sync::CancellationToken;
 
 use super::attempt::{Outcome, attempt};
@@ -20,6 +21,9 @@ use crate::outbox::{Delivery, Next, Outbox};
 
 /// How long a lane waits before asking the outbox again after it failed.
 const OUTBOX_ERROR_BACKOFF: Duration = Duration::from_secs(1);
+
+/// One attempt in flight, yielding the delivery and how the attempt went.
+type Attempting = std::pin::Pin<Box<dyn std::future::Future<Output = (Delivery, Outcome)> + Send>>;
 
 /// A destination's lane.
 pub struct Lane {
@@ -45,7 +49,9 @@ impl Lane {
     pub async fn run(self) {
         let name = self.destination.load().name.clone();
         let notify = self.outbox.notifier(&name);
-        let mut in_flight: JoinSet<(Delivery, Outcome)> = JoinSet::new();
+        // The lane's requests run as futures of the lane's own task, not as tasks of
+        // their own: no spawn and no cross-thread wake-up per delivery.
+        let mut in_flight: FuturesUnordered<Attempting> = FuturesUnordered::new();
         let mut next_due: Option<Instant> = None;
         loop {
             let stopping = self.stop.is_cancelled();
@@ -70,10 +76,10 @@ impl Lane {
                         for delivery in claimed.deliveries {
                             let client = self.client.clone();
                             let destination = destination.clone();
-                            in_flight.spawn(async move {
+                            in_flight.push(Box::pin(async move {
                                 let outcome = attempt(&client, &destination, &delivery).await;
                                 (delivery, outcome)
-                            });
+                            }));
                         }
                     }
                     Err(error) => {
@@ -97,11 +103,8 @@ impl Lane {
             };
             let wake_at = due.map(tokio::time::Instant::from_std).filter(|_| !stopping);
             tokio::select! {
-                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    match done {
-                        Ok((delivery, outcome)) => self.record(&destination, &delivery, outcome).await,
-                        Err(error) => tracing::error!(destination = %name, %error, "a delivery attempt task failed"),
-                    }
+                Some((delivery, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
+                    self.record(&destination, &delivery, outcome).await;
                 }
                 _ = notify.notified(), if !stopping && free > 0 && breaker_until.is_none() => {}
                 _ = sleep_until(wake_at), if wake_at.is_some() => {}

@@ -6,7 +6,7 @@
 //! the same image and mask buffers instead of copying them.
 
 mod changes;
-mod task;
+pub mod task;
 
 use bytes::Bytes;
 
@@ -59,10 +59,16 @@ impl Event {
     /// the predictions.
     pub fn new(id: impl Into<String>, route: impl Into<String>, predictions: impl Into<String>) -> Self {
         let predictions = predictions.into();
+        let task = TaskKind::recognise(&predictions);
+        Event::with_task(id, route, predictions, task)
+    }
+
+    /// An event with these predictions, of a task already known.
+    pub fn with_task(id: impl Into<String>, route: impl Into<String>, predictions: String, task: TaskKind) -> Self {
         Event {
             id: id.into(),
             route: route.into(),
-            task: TaskKind::recognise(&predictions),
+            task,
             metadata: Vec::new(),
             predictions,
             attachments: Vec::new(),

@@ -14,6 +14,7 @@ use futures_util::TryStreamExt;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use super::error::IngestError;
+use crate::event::task::{Root, inspect};
 use crate::event::{Attachment, TaskKind, content_type_of};
 
 /// Most parts a multipart event may have: an image, a predictions file and many masks.
@@ -27,6 +28,8 @@ pub const METADATA_HEADER_PREFIX: &str = "x-weir-meta-";
 pub struct Decoded {
     /// The predictions document (valid JSON).
     pub predictions: String,
+    /// The task it says or shows.
+    pub task: TaskKind,
     /// The attachments, names unique.
     pub attachments: Vec<Attachment>,
     /// Metadata from text fields.
@@ -80,9 +83,10 @@ pub async fn decode(kind: BodyKind, body: Body, limit: u64) -> Result<Decoded, I
                     IngestError::Malformed(format!("could not read the body: {error}"))
                 }
             })?;
-            let predictions = predictions(bytes.to_bytes(), "the body")?;
+            let (predictions, task) = predictions(bytes.to_bytes(), "the body")?;
             Ok(Decoded {
                 predictions,
+                task,
                 attachments: Vec::new(),
                 metadata: Vec::new(),
             })
@@ -153,7 +157,7 @@ async fn multipart(body: Limited<Body>, boundary: String, limit: u64) -> Result<
             });
         }
     }
-    let Some(predictions) = predictions else {
+    let Some((predictions, task)) = predictions else {
         let names: Vec<&str> = attachments.iter().map(|a| a.name.as_str()).collect();
         return Err(IngestError::Unprocessable(format!(
             "the multipart body has no predictions.json part (parts: {}); add one, named predictions.json",
@@ -166,6 +170,7 @@ async fn multipart(body: Limited<Body>, boundary: String, limit: u64) -> Result<
     };
     Ok(Decoded {
         predictions,
+        task,
         attachments,
         metadata,
     })
@@ -195,24 +200,25 @@ fn multipart_error(error: multer::Error, limit: u64) -> IngestError {
     IngestError::Malformed(format!("malformed multipart body: {error}"))
 }
 
-/// Checks a predictions document: UTF-8, JSON, an object or an array.
-fn predictions(bytes: Bytes, what: &str) -> Result<String, IngestError> {
+/// Checks a predictions document (UTF-8, JSON, an object or an array) and recognises
+/// its task, in one pass.
+fn predictions(bytes: Bytes, what: &str) -> Result<(String, TaskKind), IngestError> {
     let text =
-        String::from_utf8(bytes.to_vec()).map_err(|_| IngestError::Malformed(format!("{what} is not UTF-8 text")))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|error| IngestError::Malformed(format!("{what} is not valid JSON: {error}")))?;
-    if !(value.is_object() || value.is_array()) {
+        String::from_utf8(Vec::from(bytes)).map_err(|_| IngestError::Malformed(format!("{what} is not UTF-8 text")))?;
+    let shape = inspect(&text).map_err(|error| IngestError::Malformed(format!("{what} is not valid JSON: {error}")))?;
+    if shape.root == Root::Scalar {
+        let first = text.trim_start().as_bytes().first().copied().unwrap_or(b'n');
+        let kind = match first {
+            b'"' => "string",
+            b't' | b'f' => "boolean",
+            b'n' => "null",
+            _ => "number",
+        };
         return Err(IngestError::Unprocessable(format!(
-            "{what} must be a JSON object or array of predictions, not a bare {}",
-            match value {
-                serde_json::Value::String(_) => "string",
-                serde_json::Value::Number(_) => "number",
-                serde_json::Value::Bool(_) => "boolean",
-                _ => "null",
-            }
+            "{what} must be a JSON object or array of predictions, not a bare {kind}"
         )));
     }
-    Ok(text)
+    Ok((text, shape.task))
 }
 
 /// The task the sender named in `X-Weir-Task`, if any.

@@ -2,9 +2,7 @@
 //! the deliveries, and answers `202 {"id": ...}`.
 //!
 //! Filters run in the request (they take microseconds); delivery never does, so how
-//! slow a receiver is never changes how fast the sender is answered. The work of one
-//! request runs in its own task, so a sender that hangs up mid-request cannot leave an
-//! event half stored.
+//! slow a receiver is never changes how fast the sender is answered.
 //!
 //! # Layout
 //!
@@ -70,11 +68,14 @@ async fn ingest(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    // Spawned: the request's work completes even if the sender hangs up mid-way.
-    let work = tokio::spawn(accept(state, route, headers, body));
-    match work.await {
-        Ok(Ok(accepted)) => (StatusCode::ACCEPTED, axum::Json(accepted)).into_response(),
-        Ok(Err(error)) => {
+    // Not spawned: if the sender hangs up, the work is dropped mid-way, and that is
+    // safe. Before the outbox has the event nothing is stored; storing is atomic (the
+    // in-memory store under one lock; the durable store's writer commits and schedules
+    // on its own thread, whatever becomes of this request); after it, only the answer is
+    // lost, and a sender that retries with its idempotency key gets "duplicate".
+    match accept(state, route, headers, body).await {
+        Ok(accepted) => (StatusCode::ACCEPTED, axum::Json(accepted)).into_response(),
+        Err(error) => {
             if error.status().is_server_error() {
                 tracing::warn!(status = error.status().as_u16(), "ingest refused: {error}");
             } else {
@@ -82,7 +83,6 @@ async fn ingest(
             }
             error.into_response()
         }
-        Err(join) => IngestError::Internal(format!("the request failed: {join}")).into_response(),
     }
 }
 
@@ -118,10 +118,12 @@ async fn accept(
     let kind = body_kind(&headers)?;
     let decoded = decode(kind, body, max_body).await?;
 
-    let mut event = Event::new(id, route_name.clone(), decoded.predictions);
-    if let Some(task) = task {
-        event.task = task;
-    }
+    let mut event = Event::with_task(
+        id,
+        route_name.clone(),
+        decoded.predictions,
+        task.unwrap_or(decoded.task),
+    );
     for (key, value) in metadata_headers(&headers).into_iter().chain(decoded.metadata) {
         event.set_metadata(key, value);
     }

@@ -1,8 +1,12 @@
 //! The in-memory store's record of recent events, their deliveries and attempts, and of
 //! dead deliveries, bounded so that a long-running Weir does not grow: the oldest
-//! finished events are forgotten first.
+//! events are forgotten first.
+//!
+//! Recording is on the hot path of every event, so it keeps raw values (times, shared
+//! names) and formats them only when the admin API asks.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use super::record::{AttemptRecord, DeliveryRecord, DeliveryState, EventRecord, MAX_HISTORY, timestamp};
@@ -14,11 +18,29 @@ pub const JOURNAL_EVENTS: usize = 10_000;
 /// Dead deliveries kept for replay in memory mode.
 pub const MAX_DEAD: usize = 10_000;
 
+struct Entry {
+    route: Arc<str>,
+    accepted_at: SystemTime,
+    deliveries: Vec<Track>,
+}
+
+struct Track {
+    id: DeliveryId,
+    destination: Arc<str>,
+    state: DeliveryState,
+    attempts: u32,
+    next_attempt_at: Option<SystemTime>,
+    last_error: Option<String>,
+    last_status: Option<u16>,
+    updated_at: SystemTime,
+    history: Vec<Attempt>,
+}
+
 /// Recent events and dead deliveries.
 #[derive(Default)]
 pub struct Journal {
-    events: HashMap<String, EventRecord>,
-    order: VecDeque<String>,
+    events: HashMap<Arc<str>, Entry>,
+    order: VecDeque<Arc<str>>,
     dead: HashMap<DeliveryId, Delivery>,
     dead_order: VecDeque<DeliveryId>,
 }
@@ -27,29 +49,27 @@ impl Journal {
     /// Records an accepted event's deliveries.
     pub fn accepted(&mut self, deliveries: &[Delivery]) {
         let Some(first) = deliveries.first() else { return };
-        let now = timestamp(SystemTime::now());
-        let record = EventRecord {
-            id: first.event.id.clone(),
-            route: first.event.route.clone(),
-            accepted_at: timestamp(first.accepted_at),
+        let id: Arc<str> = first.event.id.as_str().into();
+        let entry = Entry {
+            route: first.event.route.as_str().into(),
+            accepted_at: first.accepted_at,
             deliveries: deliveries
                 .iter()
-                .map(|d| DeliveryRecord {
+                .map(|d| Track {
                     id: d.id,
-                    event_id: d.event.id.clone(),
-                    destination: d.destination.to_string(),
+                    destination: d.destination.clone(),
                     state: DeliveryState::Pending,
                     attempts: 0,
                     next_attempt_at: None,
                     last_error: None,
                     last_status: None,
-                    updated_at: now.clone(),
+                    updated_at: first.accepted_at,
                     history: Vec::new(),
                 })
                 .collect(),
         };
-        if self.events.insert(record.id.clone(), record).is_none() {
-            self.order.push_back(first.event.id.clone());
+        if self.events.insert(id.clone(), entry).is_none() {
+            self.order.push_back(id);
         }
         while self.order.len() > JOURNAL_EVENTS {
             if let Some(old) = self.order.pop_front() {
@@ -60,29 +80,27 @@ impl Journal {
 
     /// Records an attempt and its consequence.
     pub fn attempted(&mut self, delivery: &Delivery, attempt: &Attempt, next: &Next) {
-        if let Some(record) = self.record(delivery) {
-            record.attempts = delivery.attempts + 1;
-            record.last_status = attempt.status;
-            record.last_error = attempt.error.clone();
-            record.updated_at = timestamp(SystemTime::now());
-            record.history.push(AttemptRecord::of(attempt));
-            if record.history.len() > MAX_HISTORY {
-                record.history.remove(MAX_HISTORY / 2);
+        if let Some(track) = self.track(delivery) {
+            track.attempts = delivery.attempts + 1;
+            track.last_status = attempt.status;
+            track.last_error = attempt.error.clone();
+            track.updated_at = SystemTime::now();
+            track.history.push(attempt.clone());
+            if track.history.len() > MAX_HISTORY {
+                track.history.remove(MAX_HISTORY / 2);
             }
             match next {
                 Next::Delivered => {
-                    record.state = DeliveryState::Delivered;
-                    record.next_attempt_at = None;
+                    track.state = DeliveryState::Delivered;
+                    track.next_attempt_at = None;
                 }
                 Next::RetryAt(at) => {
-                    record.next_attempt_at = Some(timestamp(
-                        SystemTime::now() + at.saturating_duration_since(Instant::now()),
-                    ));
+                    track.next_attempt_at = Some(SystemTime::now() + at.saturating_duration_since(Instant::now()));
                 }
                 Next::Dead(reason) => {
-                    record.state = DeliveryState::Dead;
-                    record.last_error = Some(reason.clone());
-                    record.next_attempt_at = None;
+                    track.state = DeliveryState::Dead;
+                    track.last_error = Some(reason.clone());
+                    track.next_attempt_at = None;
                 }
             }
         }
@@ -93,10 +111,10 @@ impl Journal {
 
     /// Keeps a dead delivery for replay.
     pub fn bury(&mut self, delivery: Delivery, reason: &str) {
-        if let Some(record) = self.record(&delivery) {
-            record.state = DeliveryState::Dead;
-            record.last_error = Some(reason.to_string());
-            record.updated_at = timestamp(SystemTime::now());
+        if let Some(track) = self.track(&delivery) {
+            track.state = DeliveryState::Dead;
+            track.last_error = Some(reason.to_string());
+            track.updated_at = SystemTime::now();
         }
         self.dead_order.push_back(delivery.id);
         self.dead.insert(delivery.id, delivery);
@@ -114,9 +132,9 @@ impl Journal {
         let mut delivery = self.dead.remove(&id)?;
         self.dead_order.retain(|d| *d != id);
         delivery.attempts = 0;
-        if let Some(record) = self.record(&delivery) {
-            record.state = DeliveryState::Pending;
-            record.updated_at = timestamp(SystemTime::now());
+        if let Some(track) = self.track(&delivery) {
+            track.state = DeliveryState::Pending;
+            track.updated_at = SystemTime::now();
         }
         Some(delivery)
     }
@@ -135,9 +153,9 @@ impl Journal {
         self.dead.len()
     }
 
-    fn record(&mut self, delivery: &Delivery) -> Option<&mut DeliveryRecord> {
+    fn track(&mut self, delivery: &Delivery) -> Option<&mut Track> {
         self.events
-            .get_mut(&delivery.event.id)?
+            .get_mut(delivery.event.id.as_str())?
             .deliveries
             .iter_mut()
             .find(|d| d.id == delivery.id)
@@ -145,7 +163,13 @@ impl Journal {
 
     /// An event's record.
     pub fn event(&self, id: &str) -> Option<EventRecord> {
-        self.events.get(id).cloned()
+        let entry = self.events.get(id)?;
+        Some(EventRecord {
+            id: id.to_string(),
+            route: entry.route.to_string(),
+            accepted_at: timestamp(entry.accepted_at),
+            deliveries: entry.deliveries.iter().map(|t| record(id, t)).collect(),
+        })
     }
 
     /// Deliveries matching a query, most recent first.
@@ -153,12 +177,27 @@ impl Journal {
         self.order
             .iter()
             .rev()
-            .filter_map(|id| self.events.get(id))
-            .flat_map(|event| event.deliveries.iter())
-            .filter(|d| query.state.is_none_or(|state| d.state == state))
-            .filter(|d| query.destination.as_deref().is_none_or(|name| d.destination == name))
+            .filter_map(|id| self.events.get(id).map(|entry| (id, entry)))
+            .flat_map(|(id, entry)| entry.deliveries.iter().map(move |track| (id, track)))
+            .filter(|(_, t)| query.state.is_none_or(|state| t.state == state))
+            .filter(|(_, t)| query.destination.as_deref().is_none_or(|name| &*t.destination == name))
             .take(query.limit())
-            .cloned()
+            .map(|(id, track)| record(id, track))
             .collect()
+    }
+}
+
+fn record(event_id: &str, track: &Track) -> DeliveryRecord {
+    DeliveryRecord {
+        id: track.id,
+        event_id: event_id.to_string(),
+        destination: track.destination.to_string(),
+        state: track.state,
+        attempts: track.attempts,
+        next_attempt_at: track.next_attempt_at.map(timestamp),
+        last_error: track.last_error.clone(),
+        last_status: track.last_status,
+        updated_at: timestamp(track.updated_at),
+        history: track.history.iter().map(AttemptRecord::of).collect(),
     }
 }

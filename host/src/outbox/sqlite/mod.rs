@@ -48,7 +48,7 @@ pub const WRITE_QUEUE: usize = 8192;
 /// The durable outbox.
 pub struct SqliteOutbox {
     path: PathBuf,
-    schedule: Mutex<Schedule>,
+    schedule: Arc<Mutex<Schedule>>,
     next_id: AtomicU64,
     dead: AtomicUsize,
     max_pending: usize,
@@ -94,13 +94,15 @@ impl SqliteOutbox {
         let (writes, queue) = mpsc::channel(WRITE_QUEUE);
         let stats = Arc::new(WriterStats::default());
         let writer_stats = stats.clone();
+        let schedule = Arc::new(Mutex::new(schedule));
+        let writer_schedule = schedule.clone();
         std::thread::Builder::new()
             .name("weir-outbox-writer".into())
-            .spawn(move || writer::run(writer_connection, queue, writer_stats))
+            .spawn(move || writer::run(writer_connection, queue, writer_stats, writer_schedule))
             .map_err(|error| failed(format!("cannot start the store's writer thread: {error}")))?;
         Ok(SqliteOutbox {
             path: path.to_path_buf(),
-            schedule: Mutex::new(schedule),
+            schedule,
             next_id: AtomicU64::new(next_id),
             dead: AtomicUsize::new(dead),
             max_pending,
@@ -227,18 +229,11 @@ impl Outbox for SqliteOutbox {
         let (reply, answer) = oneshot::channel();
         self.write(Write::Enqueue {
             event,
-            deliveries: deliveries.iter().map(|d| (d.id, d.destination.clone())).collect(),
+            deliveries,
             reply,
         })
         .await?;
-        let enqueued = answer.await.map_err(failed)??;
-        if enqueued == Enqueued::Accepted {
-            let mut schedule = self.schedule();
-            for delivery in deliveries {
-                schedule.add(delivery, None);
-            }
-        }
-        Ok(enqueued)
+        answer.await.map_err(failed)?
     }
 
     async fn claim(&self, destination: &str, max: usize) -> Result<Claimed, OutboxError> {

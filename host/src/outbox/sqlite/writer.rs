@@ -6,8 +6,8 @@
 //! keeps durability from costing an fsync per event. Senders of events wait for the
 //! commit; attempt records do not.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -16,17 +16,20 @@ use tokio::sync::{mpsc, oneshot};
 use super::schema::{now_ms, to_ms};
 use crate::event::Event;
 use crate::outbox::record::DeliveryState;
-use crate::outbox::{Attempt, DeliveryId, Enqueued, OutboxError};
+use crate::outbox::schedule::Schedule;
+use crate::outbox::{Attempt, Delivery, DeliveryId, Enqueued, OutboxError};
 
 /// Most writes applied in one transaction.
 pub const MAX_BATCH: usize = 1024;
 
 /// A write for the store.
 pub enum Write {
-    /// Store an event and its deliveries; answer once committed.
+    /// Store an event and its deliveries; once committed, schedule them and answer.
+    /// Scheduling here rather than in the caller makes enqueueing cancellation-safe:
+    /// whatever happens to the request, a committed delivery is scheduled.
     Enqueue {
         event: Arc<Event>,
-        deliveries: Vec<(DeliveryId, Arc<str>)>,
+        deliveries: Vec<Delivery>,
         reply: oneshot::Sender<Result<Enqueued, OutboxError>>,
     },
     /// Record an attempt and the delivery's new state.
@@ -67,7 +70,12 @@ pub struct WriterStats {
 }
 
 /// Runs the writer until every sender is dropped.
-pub fn run(mut connection: Connection, mut writes: mpsc::Receiver<Write>, stats: Arc<WriterStats>) {
+pub fn run(
+    mut connection: Connection,
+    mut writes: mpsc::Receiver<Write>,
+    stats: Arc<WriterStats>,
+    schedule: Arc<Mutex<Schedule>>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = writes.blocking_recv() {
         batch.push(first);
@@ -83,7 +91,7 @@ pub fn run(mut connection: Connection, mut writes: mpsc::Receiver<Write>, stats:
                 stats.commits.fetch_add(1, Ordering::Relaxed);
                 stats.writes.fetch_add(count, Ordering::Relaxed);
                 for reply in replies {
-                    reply.send();
+                    reply.send(&schedule);
                 }
             }
             Err(error) => {
@@ -100,15 +108,23 @@ pub fn run(mut connection: Connection, mut writes: mpsc::Receiver<Write>, stats:
 
 /// An answer to send once the transaction committed.
 enum Reply {
-    Enqueue(oneshot::Sender<Result<Enqueued, OutboxError>>, Enqueued),
+    Enqueue(oneshot::Sender<Result<Enqueued, OutboxError>>, Enqueued, Vec<Delivery>),
     Revive(oneshot::Sender<Result<Vec<DeliveryId>, OutboxError>>, Vec<DeliveryId>),
     Count(oneshot::Sender<Result<usize, OutboxError>>, usize),
 }
 
 impl Reply {
-    fn send(self) {
+    fn send(self, schedule: &Mutex<Schedule>) {
         match self {
-            Reply::Enqueue(tx, value) => drop(tx.send(Ok(value))),
+            Reply::Enqueue(tx, value, deliveries) => {
+                if value == Enqueued::Accepted {
+                    let mut schedule = schedule.lock().unwrap_or_else(PoisonError::into_inner);
+                    for delivery in deliveries {
+                        schedule.add(delivery, None);
+                    }
+                }
+                drop(tx.send(Ok(value)));
+            }
             Reply::Revive(tx, value) => drop(tx.send(Ok(value))),
             Reply::Count(tx, value) => drop(tx.send(Ok(value))),
         }
@@ -137,7 +153,7 @@ fn apply(connection: &mut Connection, batch: &mut Vec<Write>) -> rusqlite::Resul
                 reply,
             } => {
                 let outcome = insert_event(&transaction, &event, &deliveries)?;
-                replies.push(Reply::Enqueue(reply, outcome));
+                replies.push(Reply::Enqueue(reply, outcome, deliveries));
             }
             Write::Attempted {
                 delivery,
@@ -228,7 +244,7 @@ fn apply(connection: &mut Connection, batch: &mut Vec<Write>) -> rusqlite::Resul
 fn insert_event(
     transaction: &rusqlite::Transaction<'_>,
     event: &Event,
-    deliveries: &[(DeliveryId, Arc<str>)],
+    deliveries: &[Delivery],
 ) -> rusqlite::Result<Enqueued> {
     let exists = transaction
         .prepare_cached("SELECT 1 FROM events WHERE id = ?")?
@@ -268,12 +284,12 @@ fn insert_event(
                 &attachment.data[..]
             ])?;
     }
-    for (id, destination) in deliveries {
+    for delivery in deliveries {
         transaction
             .prepare_cached(
                 "INSERT INTO deliveries (id, event_id, destination, state, attempts, updated_at) VALUES (?, ?, ?, 'pending', 0, ?)",
             )?
-            .execute(params![id, event.id, &**destination, now])?;
+            .execute(params![delivery.id, event.id, &*delivery.destination, now])?;
     }
     Ok(Enqueued::Accepted)
 }
