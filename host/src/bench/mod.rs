@@ -280,6 +280,7 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
     sink.reset();
 
     let before = process(pid).unwrap_or_default();
+    let commits_before = commits(admin).await;
     let live = Arc::new(Live::default());
     let bar = progress(scenario.name, settings.duration, live.clone());
     let started = Instant::now();
@@ -312,6 +313,7 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
     }
     let delivered_in = started.elapsed();
     let after = process(pid).unwrap_or_default();
+    let fsyncs_per_s = (commits(admin).await - commits_before) as f64 / delivered_in.as_secs_f64();
     drop(child);
 
     let swap = match swapper {
@@ -355,6 +357,7 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
         deliveries_per_s: delivered as f64 / delivered_in.as_secs_f64(),
         vs_relay: None,
         fanout: scenario.fanout,
+        fsyncs_per_s,
         ingest: percentiles(&mut sent.latencies_us),
         delivery: if delivery_latencies.is_empty() {
             Percentiles::default()
@@ -366,6 +369,16 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
         idle_rss_mb: idle.rss_bytes as f64 / (1 << 20) as f64,
         swap,
     })
+}
+
+/// The durable store's commits so far, from Weir's admin API (0 for the relay).
+async fn commits(admin: Option<SocketAddr>) -> u64 {
+    let Some(admin) = admin else { return 0 };
+    let Ok(response) = reqwest::get(format!("http://{admin}/readyz")).await else {
+        return 0;
+    };
+    let status: serde_json::Value = response.json().await.unwrap_or_default();
+    status["outbox"]["commits"].as_u64().unwrap_or(0)
 }
 
 /// An embedded example plugin's bytes.

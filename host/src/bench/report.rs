@@ -41,6 +41,8 @@ pub struct Outcome {
     pub peak_rss_mb: f64,
     /// The subject's resident memory before load, MiB.
     pub idle_rss_mb: f64,
+    /// Disk syncs per second of the durable store (0 in memory).
+    pub fsyncs_per_s: f64,
     /// The hot-swap scenario's figures.
     pub swap: Option<Swap>,
 }
@@ -99,6 +101,14 @@ pub fn table(outcomes: &[Outcome]) -> String {
             o.idle_rss_mb,
             o.errors
         ));
+        if o.fsyncs_per_s > 0.0 {
+            out.push_str(&format!(
+                "{:<18} {:.0} fsyncs/s, {:.1} events per fsync\n",
+                "",
+                o.fsyncs_per_s,
+                o.events_per_s / o.fsyncs_per_s
+            ));
+        }
         if let Some(swap) = &o.swap {
             out.push_str(&format!(
                 "{:<18} new version serving {:.0} ms after the write (first delivery {:.0} ms); {:.0} events/s before, {:.0} in the second after\n",

@@ -153,10 +153,11 @@ async fn answer(
         .unwrap_or_default();
     let pattern = marker.pattern.lock().unwrap_or_else(PoisonError::into_inner).clone();
     if let Some(pattern) = pattern
-        && body.windows(pattern.len()).any(|w| w == pattern.as_slice()) {
-            let mut seen = marker.seen.lock().unwrap_or_else(PoisonError::into_inner);
-            seen.get_or_insert_with(Instant::now);
-        }
+        && body.windows(pattern.len()).any(|w| w == pattern.as_slice())
+    {
+        let mut seen = marker.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.get_or_insert_with(Instant::now);
+    }
     let latency_us = sent.map(|sent| (now_ns().saturating_sub(sent) / 1000).min(u32::MAX as u64) as u32);
     {
         let mut record = record.lock().unwrap_or_else(PoisonError::into_inner);

@@ -162,8 +162,8 @@ impl Default for StorageConfig {
             kind: StorageKind::Durable,
             path: PathBuf::from(".weir/outbox.db"),
             retention: Span(Duration::from_secs(24 * 3600)),
-            max_pending: 100_000,
-            max_bytes: Size(256 << 20),
+            max_pending: 20_000,
+            max_bytes: Size(64 << 20),
         }
     }
 }

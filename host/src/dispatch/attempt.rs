@@ -2,9 +2,10 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use futures_util::StreamExt;
+use http_body_util::{BodyExt, Full};
 use tokio::io::AsyncWriteExt;
 
+use super::client::Client;
 use super::destination::{Destination, Target};
 use super::request::{body, headers, is_image, is_mask};
 use super::retry::{Disposition, disposition, parse_retry_after};
@@ -26,7 +27,7 @@ pub struct Outcome {
 }
 
 /// Makes one attempt of a delivery.
-pub async fn attempt(client: &reqwest::Client, destination: &Destination, delivery: &Delivery) -> Outcome {
+pub async fn attempt(client: &Client, destination: &Destination, delivery: &Delivery) -> Outcome {
     let at = SystemTime::now();
     let started = Instant::now();
     let url = match &destination.target {
@@ -36,60 +37,61 @@ pub async fn attempt(client: &reqwest::Client, destination: &Destination, delive
     let body = body(&delivery.event, destination);
     let timestamp = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let headers = headers(&delivery.event, destination, &body, delivery.attempts + 1, timestamp);
-    let sent = client
-        .post(url.clone())
-        .headers(headers)
-        .timeout(destination.timeout)
-        .body(body.bytes)
-        .send()
-        .await;
-    let response = match sent {
-        Ok(response) => response,
-        Err(error) => {
-            let error = if error.is_timeout() {
-                format!("no answer within {} ms", destination.timeout.as_millis())
-            } else if error.is_connect() {
+    let mut request = hyper::Request::new(Full::new(body.bytes));
+    *request.method_mut() = hyper::Method::POST;
+    *request.uri_mut() = url.clone();
+    *request.headers_mut() = headers;
+    let exchange = async {
+        let response = client.request(request).await?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(hyper::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| parse_retry_after(value, SystemTime::now()));
+        let location = response
+            .headers()
+            .get(hyper::header::LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string);
+        let mut body = response.into_body();
+        let mut prefix = Vec::new();
+        let mut cut = None;
+        while prefix.len() < RESPONSE_PREFIX {
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Some(chunk) = frame.data_ref() {
+                        prefix.extend_from_slice(&chunk[..chunk.len().min(RESPONSE_PREFIX - prefix.len())]);
+                    }
+                }
+                Some(Err(error)) => {
+                    cut = Some(root_cause(&error));
+                    break;
+                }
+                None => break,
+            }
+        }
+        Ok::<_, hyper_util::client::legacy::Error>((status, retry_after, location, prefix, cut))
+    };
+    let answered = match tokio::time::timeout(destination.timeout, exchange).await {
+        Ok(Ok(answered)) => answered,
+        Ok(Err(error)) => {
+            let error = if error.is_connect() {
                 format!("cannot connect: {}", root_cause(&error))
             } else {
                 format!("request failed: {}", root_cause(&error))
             };
-            return Outcome {
-                attempt: Attempt {
-                    at,
-                    status: None,
-                    latency: started.elapsed(),
-                    error: Some(error),
-                    response: String::new(),
-                },
-                disposition: Disposition::Retryable,
-                retry_after: None,
-            };
+            return failed(at, started, error);
+        }
+        Err(_) => {
+            return failed(
+                at,
+                started,
+                format!("no answer within {} ms", destination.timeout.as_millis()),
+            );
         }
     };
-    let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| parse_retry_after(value, SystemTime::now()));
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_string);
-    let mut prefix = Vec::new();
-    let mut stream = response.bytes_stream();
-    let mut read_error = None;
-    while prefix.len() < RESPONSE_PREFIX {
-        match stream.next().await {
-            Some(Ok(chunk)) => prefix.extend_from_slice(&chunk[..chunk.len().min(RESPONSE_PREFIX - prefix.len())]),
-            Some(Err(error)) => {
-                read_error = Some(error);
-                break;
-            }
-            None => break,
-        }
-    }
+    let (status, retry_after, location, prefix, cut) = answered;
     let disposition = disposition(Some(status), destination.retry.retry_client_errors);
     let error = match disposition {
         Disposition::Delivered => None,
@@ -100,20 +102,35 @@ pub async fn attempt(client: &reqwest::Client, destination: &Destination, delive
         _ => Some(format!("answered {status}")),
     };
     // The status decides; a body that breaks off is only worth noting.
-    let response_text = match read_error {
-        Some(e) => format!("{}[body cut off: {}]", String::from_utf8_lossy(&prefix), root_cause(&e)),
-        None => String::from_utf8_lossy(&prefix).into_owned(),
-    };
+    let mut response = String::from_utf8_lossy(&prefix).into_owned();
+    if let Some(cut) = cut {
+        response.push_str(&format!("[body cut off: {cut}]"));
+    }
     Outcome {
         attempt: Attempt {
             at,
             status: Some(status),
             latency: started.elapsed(),
             error,
-            response: response_text,
+            response,
         },
         disposition,
         retry_after,
+    }
+}
+
+/// An attempt that got no answer.
+fn failed(at: SystemTime, started: Instant, error: String) -> Outcome {
+    Outcome {
+        attempt: Attempt {
+            at,
+            status: None,
+            latency: started.elapsed(),
+            error: Some(error),
+            response: String::new(),
+        },
+        disposition: Disposition::Retryable,
+        retry_after: None,
     }
 }
 

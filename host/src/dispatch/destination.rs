@@ -12,7 +12,7 @@ use crate::config::{BodyFormat, BreakerConfig, DestinationConfig, RetryConfig};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// An HTTP(S) URL (parsed once, not per request).
-    Http(reqwest::Url),
+    Http(hyper::Uri),
     /// Weir's own stdout: for trying Weir out without a receiver.
     Log,
 }
@@ -63,7 +63,12 @@ impl Destination {
         let target = if config.url == "log:" {
             Target::Log
         } else {
-            Target::Http(reqwest::Url::parse(&config.url).map_err(|error| format!("url {:?}: {error}", config.url))?)
+            Target::Http(
+                config
+                    .url
+                    .parse::<hyper::Uri>()
+                    .map_err(|error| format!("url {:?}: {error}", config.url))?,
+            )
         };
         let mut headers = HeaderMap::new();
         for (key, value) in &config.headers {

@@ -32,7 +32,7 @@ pub struct Lane {
     /// Where deliveries wait.
     pub outbox: Arc<dyn Outbox>,
     /// Shared HTTP client.
-    pub client: reqwest::Client,
+    pub client: super::client::Client,
     /// Cancelled when the lane must stop.
     pub stop: CancellationToken,
     /// When stopping: still send what is due (memory storage, where whatever is left

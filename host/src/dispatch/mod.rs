@@ -9,6 +9,7 @@
 //! - [`destination`]: a destination's config made ready for requests.
 //! - [`request`]: bodies (JSON, multipart) and headers.
 //! - [`signing`]: Standard Webhooks signatures.
+//! - [`client`]: the HTTP client.
 //! - [`attempt`]: one attempt and its record.
 //! - [`retry`]: what a status means, and how long to wait.
 //! - [`breaker`]: leaving a failing receiver alone for a while.
@@ -16,6 +17,7 @@
 
 pub mod attempt;
 pub mod breaker;
+pub mod client;
 pub mod destination;
 pub mod lane;
 pub mod request;
@@ -40,7 +42,7 @@ use crate::outbox::Outbox;
 /// Owns the lanes.
 pub struct Dispatcher {
     outbox: Arc<dyn Outbox>,
-    client: reqwest::Client,
+    client: client::Client,
     lanes: Mutex<HashMap<Arc<str>, LaneHandle>>,
     tracker: TaskTracker,
 }
@@ -67,12 +69,7 @@ pub struct DestinationStatus {
 impl Dispatcher {
     /// A dispatcher with no lanes yet.
     pub fn new(outbox: Arc<dyn Outbox>) -> Result<Dispatcher, String> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|error| format!("cannot build the HTTP client: {error}"))?;
+        let client = client::build();
         Ok(Dispatcher {
             outbox,
             client,

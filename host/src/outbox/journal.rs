@@ -5,7 +5,9 @@
 //! Recording is on the hot path of every event, so it keeps raw values (times, shared
 //! names) and formats them only when the admin API asks.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 

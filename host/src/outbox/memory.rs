@@ -6,7 +6,9 @@
 //! `Idempotency-Key` does not cause a second delivery, and a bounded journal keeps recent
 //! events and dead deliveries for the admin API.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashSet as HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -160,6 +162,7 @@ impl Outbox for MemoryOutbox {
             pending: state.schedule.pending(),
             pending_bytes: state.schedule.pending_bytes(),
             dead: state.journal.dead_count(),
+            commits: 0,
         }
     }
 

@@ -129,6 +129,8 @@ pub struct OutboxStats {
     pub pending_bytes: u64,
     /// Dead deliveries kept for replay.
     pub dead: usize,
+    /// Transactions the durable store committed (each one disk sync); 0 in memory.
+    pub commits: u64,
 }
 
 /// Where accepted deliveries wait.

@@ -286,6 +286,7 @@ impl Outbox for SqliteOutbox {
             pending: schedule.pending(),
             pending_bytes: schedule.pending_bytes(),
             dead: self.dead.load(Ordering::Relaxed),
+            commits: self.commits(),
         }
     }
 

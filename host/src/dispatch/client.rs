@@ -1,0 +1,53 @@
+//! The HTTP client deliveries go out on: hyper's pooled client, HTTP/1.1 with
+//! keep-alive, TLS through rustls with the system's root certificates.
+//!
+//! Chosen over a higher-level client because a delivery needs only a POST, a status, a
+//! few headers and the first bytes of the answer, and the client is on the path of every
+//! event: each layer it does not need costs allocations per delivery.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+/// The delivery client.
+pub type Client = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// How long an idle connection to a receiver stays open for the next delivery.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long connecting may take (the attempt's own timeout bounds it too).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Builds the client. When the system has no root certificates, https destinations
+/// fail (with that reason) and http ones work.
+pub fn build() -> Client {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    http.set_keepalive(Some(Duration::from_secs(30)));
+    let builder = hyper_rustls::HttpsConnectorBuilder::new();
+    let https = match builder.with_native_roots() {
+        Ok(builder) => builder.https_or_http().enable_http1().wrap_connector(http),
+        Err(error) => {
+            tracing::warn!(%error, "no system root certificates: deliveries to https destinations will fail");
+            let config = rustls::ClientConfig::builder()
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth();
+            hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(config)
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(http)
+        }
+    };
+    HyperClient::builder(TokioExecutor::new())
+        .pool_idle_timeout(IDLE_TIMEOUT)
+        .pool_timer(TokioTimer::new())
+        .build(https)
+}
