@@ -38,6 +38,17 @@ pub struct Attachment {
     pub size: u64,
 }
 
+/// One prediction of [`Event::prediction_list`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// The class label.
+    pub class: String,
+    /// The confidence, when the model gives one.
+    pub confidence: Option<f64>,
+    /// The mask file it refers to, for segmentation.
+    pub mask: Option<String>,
+}
+
 /// One prediction event, lent to the filter for one call.
 pub struct Event<'a> {
     source: Source<'a>,
@@ -118,6 +129,35 @@ impl<'a> Event<'a> {
     pub fn predictions_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
         serde_json::from_str(&self.predictions())
             .map_err(|error| Error::msg(format!("predictions are not of the expected shape: {error}")))
+    }
+
+    /// The predictions, as Weir read them from the document (see
+    /// [`crate::predictions::Document::listed`]): no JSON parsing in the filter. Keep a
+    /// subset with [`crate::Changes::keep_predictions`].
+    pub fn prediction_list(&self) -> Vec<Item> {
+        match self.source {
+            Source::Host(event) => event
+                .prediction_list()
+                .into_iter()
+                .map(|p| Item {
+                    class: p.class,
+                    confidence: p.confidence,
+                    mask: p.mask,
+                })
+                .collect(),
+            Source::Test(event) => match crate::predictions::Document::parse(&event.predictions) {
+                Ok(doc) => doc
+                    .listed()
+                    .iter()
+                    .map(|p| Item {
+                        class: p.class.to_string(),
+                        confidence: p.confidence,
+                        mask: p.mask.map(str::to_string),
+                    })
+                    .collect(),
+                Err(_) => Vec::new(),
+            },
+        }
     }
 
     /// The attachments, without their bytes.

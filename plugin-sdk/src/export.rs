@@ -64,6 +64,7 @@ impl Verdict {
             Verdict::Drop(reason) => wit::Verdict::Drop(reason),
             Verdict::Modify(changes) => wit::Verdict::Modify(wit::Changes {
                 predictions: changes.predictions,
+                keep_predictions: changes.keep_predictions,
                 remove_attachments: changes.remove_attachments,
                 set_metadata: changes.set_metadata,
                 remove_metadata: changes.remove_metadata,

@@ -64,7 +64,7 @@ pub mod testing;
 mod verdict;
 
 pub use error::Error;
-pub use event::{Attachment, Event, Task};
+pub use event::{Attachment, Event, Item, Task};
 pub use verdict::{Changes, Verdict};
 
 /// What a filter implements.

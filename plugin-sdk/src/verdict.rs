@@ -43,6 +43,9 @@ impl From<Changes> for Verdict {
 pub struct Changes {
     /// Replacement predictions document, as JSON text.
     pub predictions: Option<String>,
+    /// Indices of [`crate::Event::prediction_list`] to keep; Weir removes the others
+    /// from the document.
+    pub keep_predictions: Option<Vec<u32>>,
     /// Attachments to remove, by name. Each must exist on the event.
     pub remove_attachments: Vec<String>,
     /// Metadata entries to add or overwrite.
@@ -63,6 +66,13 @@ impl Changes {
     /// Replaces the predictions document with this JSON text.
     pub fn predictions(mut self, json: impl Into<String>) -> Self {
         self.predictions = Some(json.into());
+        self
+    }
+
+    /// Keeps only these predictions (indices of [`crate::Event::prediction_list`]):
+    /// Weir removes the others from the document and leaves the rest of it as it was.
+    pub fn keep_predictions(mut self, indices: impl IntoIterator<Item = u32>) -> Self {
+        self.keep_predictions = Some(indices.into_iter().collect());
         self
     }
 

@@ -2,8 +2,8 @@
 //
 // Keeps only the predictions of the configured classes at or above a minimum
 // confidence, drops the event when none is left, and removes the mask attachments of
-// the predictions it removed. Handles per-image predictions (`predictions[]`, or a
-// bare array) and batch job results (`jobResults[]` / `imageResults[].objects[]`).
+// the predictions it removed. Every task type and batch job results are handled, since
+// Weir lists the predictions (`event.predictionList()`) and edits the document.
 //
 // The contract (wit/filter.wit) seen from JavaScript: `init` and `filter` are the
 // exports; throwing a string returns it as the error; `event` is a host object whose
@@ -47,76 +47,38 @@ function keeps(cls, confidence) {
   return (classes.size === 0 || classes.has(cls)) && (typeof confidence !== 'number' || confidence >= minConfidence);
 }
 
-function classOf(item) {
-  const cls = item?.class ?? item?.label;
-  return typeof cls === 'string' ? cls : undefined;
-}
-
 export function filter(event) {
-  let doc;
-  try {
-    doc = JSON.parse(event.predictions());
-  } catch (e) {
-    throw `predictions are not valid JSON: ${e.message}`;
-  }
-  let kept = 0;
-  let removed = 0;
-  const keptMasks = new Set();
-  const removedMasks = [];
-
-  // Narrows a list of plain predictions in place; `counted` says whether it is the
-  // list whose size decides "nothing left".
-  const narrow = (list, counted) =>
-    list.filter((item) => {
-      const cls = classOf(item);
-      if (cls === undefined) return true;
-      const confidence = item.confidence ?? item.score;
-      const keep = keeps(cls, confidence);
-      if (counted) keep ? kept++ : removed++;
-      if (typeof item.mask === 'string') (keep ? keptMasks.add(item.mask) : removedMasks.push(item.mask));
-      return keep;
-    });
-
-  if (Array.isArray(doc)) {
-    doc = narrow(doc, true);
-  } else if (doc && Array.isArray(doc.predictions)) {
-    doc.predictions = narrow(doc.predictions, true);
-  } else if (doc && typeof doc === 'object') {
-    const imagesCounted = Array.isArray(doc.imageResults);
-    if (Array.isArray(doc.jobResults)) {
-      doc.jobResults = doc.jobResults.filter((job) => {
-        const cls = typeof job?.class === 'string' ? job.class : undefined;
-        if (cls === undefined) return true;
-        const keep = keeps(cls, job.confidence ?? job.image?.confidence);
-        if (!imagesCounted) keep ? kept++ : removed++;
-        return keep;
-      });
-    }
-    if (imagesCounted) {
-      doc.imageResults = doc.imageResults.filter((image) => {
-        if (!Array.isArray(image?.objects) || image.objects.length === 0) return true;
-        image.objects = narrow(image.objects, true);
-        return image.objects.length > 0;
-      });
-    }
-  }
-
-  if (kept === 0) {
+  // Weir reads the predictions for us (every task type, and batch job results): no
+  // JSON.parse here, and Weir edits the document from the indices kept.
+  const items = event.predictionList();
+  const keep = [];
+  items.forEach((item, i) => {
+    if (keeps(item.class, item.confidence)) keep.push(i);
+  });
+  if (keep.length === 0) {
     const which = classes.size === 0 ? 'any class' : [...classes].join(', ');
     return { tag: 'drop', val: `no prediction of ${which} at confidence >= ${minConfidence}` };
   }
-  if (removed === 0) {
+  if (keep.length === items.length) {
     return { tag: 'keep' };
   }
-  const present = new Set(event.attachments().map((a) => a.name));
-  const orphaned = removeOrphanedMasks
-    ? [...new Set(removedMasks)].filter((mask) => !keptMasks.has(mask) && present.has(mask))
-    : [];
+  const removeAttachments = [];
+  if (removeOrphanedMasks) {
+    const kept = new Set(keep);
+    const keptMasks = new Set(keep.map((i) => items[i].mask).filter((m) => m !== undefined && m !== null));
+    const present = new Set(event.attachments().map((a) => a.name));
+    items.forEach((item, i) => {
+      const mask = item.mask;
+      if (mask === undefined || mask === null || kept.has(i) || keptMasks.has(mask)) return;
+      if (present.has(mask) && !removeAttachments.includes(mask)) removeAttachments.push(mask);
+    });
+  }
   return {
     tag: 'modify',
     val: {
-      predictions: JSON.stringify(doc),
-      removeAttachments: orphaned,
+      predictions: undefined,
+      keepPredictions: keep,
+      removeAttachments,
       setMetadata: [],
       removeMetadata: [],
       destinations: undefined,

@@ -5,6 +5,8 @@
 //! remove an attachment that is not there, or route an event to a destination the
 //! route does not deliver to.
 
+use weir_plugin_sdk::predictions::Document;
+
 use super::Event;
 
 /// What a filter decided about one event.
@@ -23,6 +25,8 @@ pub enum Verdict {
 pub struct Changes {
     /// Replacement predictions document (JSON text).
     pub predictions: Option<String>,
+    /// Indices of the listed predictions to keep (the others are removed).
+    pub keep_predictions: Option<Vec<u32>>,
     /// Attachments to remove, by name.
     pub remove_attachments: Vec<String>,
     /// Metadata entries to add or overwrite.
@@ -39,6 +43,17 @@ pub enum InvalidChange {
     /// The replacement predictions are not JSON.
     #[error("returned predictions that are not valid JSON ({0})")]
     PredictionsNotJson(String),
+    /// Both a new document and predictions to keep were given.
+    #[error("returned both new predictions and predictions to keep; return one")]
+    Conflicting,
+    /// A prediction index is past the end of the list.
+    #[error("kept prediction {index}, but the event lists {count}")]
+    NoSuchPrediction {
+        /// The index given.
+        index: u32,
+        /// How many there are.
+        count: usize,
+    },
     /// An attachment to remove does not exist.
     #[error("removed attachment {0:?}, which the event does not have")]
     NoSuchAttachment(String),
@@ -56,6 +71,17 @@ impl Event {
     /// The event with `changes` applied, or the first change that is invalid.
     pub fn apply(&self, changes: Changes) -> Result<Event, InvalidChange> {
         let mut event = self.clone();
+        if let Some(keep) = changes.keep_predictions {
+            if changes.predictions.is_some() {
+                return Err(InvalidChange::Conflicting);
+            }
+            let mut doc =
+                Document::parse(&event.predictions).map_err(|e| InvalidChange::PredictionsNotJson(e.to_string()))?;
+            let count = doc.listed().len();
+            doc.retain_indices(&keep)
+                .map_err(|index| InvalidChange::NoSuchPrediction { index, count })?;
+            event.predictions = doc.to_json();
+        }
         if let Some(predictions) = changes.predictions {
             if let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(&predictions) {
                 return Err(InvalidChange::PredictionsNotJson(error.to_string()));
@@ -112,6 +138,7 @@ mod tests {
     fn applies_every_kind_of_change() {
         let changes = Changes {
             predictions: Some("[]".into()),
+            keep_predictions: None,
             remove_attachments: vec!["mask_0000.png".into()],
             set_metadata: vec![("camera".into(), "dock-4".into()), ("k".into(), "v".into())],
             remove_metadata: vec!["nothing".into()],
@@ -125,6 +152,30 @@ mod tests {
             [("camera".into(), "dock-4".into()), ("k".into(), "v".into())]
         );
         assert_eq!(changed.destinations, ["a", "c"]);
+    }
+
+    #[test]
+    fn keeps_listed_predictions_by_index() {
+        let mut event = event();
+        event.predictions = r#"{"camera":"c","predictions":[{"class":"a"},{"class":"b"},{"class":"c"}]}"#.into();
+        let keep = |indices: Vec<u32>| Changes {
+            keep_predictions: Some(indices),
+            ..Changes::default()
+        };
+        let changed = event.apply(keep(vec![0, 2])).unwrap();
+        assert_eq!(
+            changed.predictions,
+            r#"{"camera":"c","predictions":[{"class":"a"},{"class":"c"}]}"#
+        );
+        assert_eq!(
+            event.apply(keep(vec![3])).unwrap_err().to_string(),
+            "kept prediction 3, but the event lists 3"
+        );
+        let both = Changes {
+            predictions: Some("[]".into()),
+            ..keep(vec![0])
+        };
+        assert_eq!(event.apply(both).unwrap_err(), InvalidChange::Conflicting);
     }
 
     #[test]

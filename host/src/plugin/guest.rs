@@ -174,6 +174,22 @@ impl types::HostEvent for GuestState {
         Ok(self.event(&handle)?.predictions.clone())
     }
 
+    fn prediction_list(&mut self, handle: Resource<EventHandle>) -> wasmtime::Result<Vec<types::Prediction>> {
+        let event = self.event(&handle)?;
+        let Ok(doc) = weir_plugin_sdk::predictions::Document::parse(&event.predictions) else {
+            return Ok(Vec::new());
+        };
+        Ok(doc
+            .listed()
+            .iter()
+            .map(|p| types::Prediction {
+                class: p.class.to_string(),
+                confidence: p.confidence,
+                mask: p.mask.map(str::to_string),
+            })
+            .collect())
+    }
+
     fn attachments(&mut self, handle: Resource<EventHandle>) -> wasmtime::Result<Vec<types::Attachment>> {
         Ok(self
             .event(&handle)?

@@ -179,6 +179,7 @@ fn from_wit(verdict: bindings::weir::filter::types::Verdict) -> Verdict {
         Wit::Drop(reason) => Verdict::Drop(reason),
         Wit::Modify(changes) => Verdict::Modify(Changes {
             predictions: changes.predictions,
+            keep_predictions: changes.keep_predictions,
             remove_attachments: changes.remove_attachments,
             set_metadata: changes.set_metadata,
             remove_metadata: changes.remove_metadata,

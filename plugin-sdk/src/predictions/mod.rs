@@ -236,6 +236,86 @@ impl<'a> Document<'a> {
     /// Keeps only the predictions for which `keep` is true, in every list of the
     /// document. In batch results, an image left with no objects is removed too.
     pub fn retain(&mut self, mut keep: impl FnMut(&Prediction<'_>) -> bool) -> Retained {
+        self.retain_at(|_, prediction| keep(prediction))
+    }
+
+    /// Every prediction of the document, in document order, across all its lists. Unlike
+    /// [`Document::items`], batch job results list the detections of `jobResults` and
+    /// of `imageResults` both (they describe the same detections twice). This is the
+    /// list Weir gives filters as `event.prediction-list`, and the one
+    /// [`Document::retain_indices`] indexes.
+    pub fn listed(&self) -> Vec<Prediction<'_>> {
+        let mut all: Vec<(usize, Prediction<'_>)> = Vec::new();
+        let text = self.text;
+        for (list, job) in [(&self.plain, false), (&self.jobs, true)] {
+            if let Some(list) = list {
+                for item in list.kept() {
+                    if let Some(prediction) = item.prediction(job) {
+                        all.push((span(text, item.raw).start, prediction));
+                    }
+                }
+            }
+        }
+        if let Some(images) = &self.images {
+            for objects in images
+                .images
+                .iter()
+                .filter(|image| image.keep)
+                .filter_map(|image| image.objects.as_ref())
+            {
+                for item in objects.kept() {
+                    if let Some(prediction) = item.prediction(false) {
+                        all.push((span(text, item.raw).start, prediction));
+                    }
+                }
+            }
+        }
+        all.sort_by_key(|(at, _)| *at);
+        all.into_iter().map(|(_, prediction)| prediction).collect()
+    }
+
+    /// Keeps only the predictions at these indices of [`Document::listed`]; `Err` names
+    /// the first index out of range.
+    pub fn retain_indices(&mut self, keep: &[u32]) -> Result<Retained, u32> {
+        let count = self.listed().len();
+        if let Some(bad) = keep.iter().find(|i| **i as usize >= count) {
+            return Err(*bad);
+        }
+        // The listed order is document order: map each index to its item's offset.
+        let mut offsets: Vec<usize> = Vec::with_capacity(count);
+        let text = self.text;
+        for (list, job) in [(&self.plain, false), (&self.jobs, true)] {
+            if let Some(list) = list {
+                offsets.extend(
+                    list.kept()
+                        .filter(|i| i.prediction(job).is_some())
+                        .map(|i| span(text, i.raw).start),
+                );
+            }
+        }
+        if let Some(images) = &self.images {
+            for objects in images
+                .images
+                .iter()
+                .filter(|image| image.keep)
+                .filter_map(|image| image.objects.as_ref())
+            {
+                offsets.extend(
+                    objects
+                        .kept()
+                        .filter(|i| i.prediction(false).is_some())
+                        .map(|i| span(text, i.raw).start),
+                );
+            }
+        }
+        offsets.sort_unstable();
+        let kept: Vec<usize> = keep.iter().map(|i| offsets[*i as usize]).collect();
+        Ok(self.retain_at(|at, _| kept.contains(&at)))
+    }
+
+    /// [`Document::retain`], with each prediction's byte offset in the document.
+    fn retain_at(&mut self, mut keep: impl FnMut(usize, &Prediction<'_>) -> bool) -> Retained {
+        let text = self.text;
         let mut retained = Retained::default();
         let mut kept_masks: Vec<String> = Vec::new();
         let mut removed_masks: Vec<String> = Vec::new();
@@ -244,7 +324,7 @@ impl<'a> Document<'a> {
                 let Some(prediction) = item.prediction(job) else {
                     continue;
                 };
-                let verdict = keep(&prediction);
+                let verdict = keep(span(text, item.raw).start, &prediction);
                 if let Some(mask) = prediction.mask {
                     let masks = if verdict { &mut kept_masks } else { &mut removed_masks };
                     masks.push(mask.to_string());

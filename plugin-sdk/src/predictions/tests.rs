@@ -124,3 +124,40 @@ fn documents_of_unknown_shape_have_no_items() {
     assert!(Document::parse(r#"{"predictions": [}"#).is_err());
     assert!(Document::parse("42").unwrap().items().is_empty());
 }
+
+#[test]
+fn listed_covers_every_list_in_document_order_and_indices_retain_them() {
+    let text = r#"{"jobResults":[{"class":"car","image":{"confidence":0.9}},{"class":"person","image":{"confidence":0.8}}],"imageResults":[{"id":"a","objects":[{"class":"car","confidence":0.9}]},{"id":"b","objects":[{"class":"person","confidence":0.8}]}]}"#;
+    let mut doc = Document::parse(text).unwrap();
+    let listed: Vec<(&str, Option<f64>)> = doc.listed().iter().map(|p| (p.class, p.confidence)).collect();
+    assert_eq!(
+        listed,
+        [
+            ("car", Some(0.9)),
+            ("person", Some(0.8)),
+            ("car", Some(0.9)),
+            ("person", Some(0.8))
+        ]
+    );
+    let retained = doc.retain_indices(&[1, 3]).unwrap();
+    assert_eq!((retained.kept, retained.removed), (1, 1));
+    assert_eq!(
+        doc.to_json(),
+        r#"{"jobResults":[{"class":"person","image":{"confidence":0.8}}],"imageResults":[{"id":"b","objects":[{"class":"person","confidence":0.8}]}]}"#
+    );
+    assert_eq!(doc.retain_indices(&[2]), Err(2));
+}
+
+#[test]
+fn retain_indices_matches_retain_on_plain_predictions() {
+    let text =
+        r#"{"predictions":[{"class":"a","mask":"m0"},{"x":1},{"class":"b","mask":"m1"},{"class":"a","mask":"m2"}]}"#;
+    let mut by_index = Document::parse(text).unwrap();
+    let mut by_predicate = Document::parse(text).unwrap();
+    assert_eq!(by_index.listed().len(), 3);
+    let a = by_index.retain_indices(&[0, 2]).unwrap();
+    let b = by_predicate.retain(|p| p.class == "a");
+    assert_eq!(a, b);
+    assert_eq!(by_index.to_json(), by_predicate.to_json());
+    assert_eq!(a.orphaned_masks, ["m1"]);
+}

@@ -85,16 +85,37 @@ impl Filter for ClassFilter {
     }
 
     fn filter(&mut self, event: &Event<'_>) -> Result<Verdict, Error> {
-        let verdict = self.decide(&event.predictions())?;
-        // Masks are only removed if the event actually carries them.
-        Ok(match verdict {
-            Verdict::Modify(mut changes) if !changes.remove_attachments.is_empty() => {
-                let present: Vec<String> = event.attachments().into_iter().map(|a| a.name).collect();
-                changes.remove_attachments.retain(|name| present.contains(name));
-                Verdict::Modify(changes)
+        // Weir reads the predictions for us: no JSON parsing here, and Weir edits the
+        // document from the indices we keep.
+        let items = event.prediction_list();
+        let keep: Vec<u32> = (0..items.len() as u32)
+            .filter(|i| {
+                let item = &items[*i as usize];
+                self.keeps(&item.class, item.confidence)
+            })
+            .collect();
+        if keep.is_empty() {
+            return Ok(Verdict::drop(self.nothing_left()));
+        }
+        if keep.len() == items.len() {
+            return Ok(Verdict::Keep);
+        }
+        let mut changes = Changes::new().keep_predictions(keep.iter().copied());
+        if self.config.remove_orphaned_masks {
+            let kept_masks: Vec<&str> = keep.iter().filter_map(|i| items[*i as usize].mask.as_deref()).collect();
+            let present: Vec<String> = event.attachments().into_iter().map(|a| a.name).collect();
+            for (i, item) in items.iter().enumerate() {
+                let Some(mask) = item.mask.as_deref() else { continue };
+                let orphaned = !keep.contains(&(i as u32)) && !kept_masks.contains(&mask);
+                if orphaned
+                    && present.iter().any(|p| p == mask)
+                    && !changes.remove_attachments.iter().any(|r| r == mask)
+                {
+                    changes = changes.remove_attachment(mask);
+                }
             }
-            verdict => verdict,
-        })
+        }
+        Ok(changes.into())
     }
 }
 
@@ -118,7 +139,13 @@ mod tests {
         let Verdict::Modify(changes) = verdict else {
             panic!("{verdict:?}")
         };
-        let doc = Document::parse(changes.predictions.as_deref().unwrap()).unwrap();
+        assert_eq!(changes.keep_predictions, Some(vec![0, 1]));
+        // The native decision, used by the benchmark, agrees.
+        let config = serde_json::from_str(r#"{"classes":["person"],"min_confidence":0.5}"#).unwrap();
+        let Verdict::Modify(native) = ClassFilter::new(config).unwrap().decide(OBJECTS).unwrap() else {
+            panic!("the native decision kept everything")
+        };
+        let doc = Document::parse(native.predictions.as_deref().unwrap()).unwrap();
         let kept: Vec<_> = doc.items().iter().map(|p| (p.class, p.confidence)).collect();
         assert_eq!(kept, [("person", Some(0.97)), ("person", Some(0.91))]);
     }
