@@ -55,7 +55,7 @@ filters = [
 ]
 [destinations.sink]
 url = "http://{sink}/sink"
-max_in_flight = 64
+max_in_flight = 128
 "#;
 
 const FILTERS_0: &str = r#"
@@ -63,7 +63,7 @@ const FILTERS_0: &str = r#"
 destinations = ["sink"]
 [destinations.sink]
 url = "http://{sink}/sink"
-max_in_flight = 64
+max_in_flight = 128
 "#;
 
 /// Every scenario, in run order.
@@ -123,7 +123,7 @@ destinations = ["sink"]
 filters = [{ plugin = "strip-masks" }]
 [destinations.sink]
 url = "http://{sink}/sink"
-max_in_flight = 64
+max_in_flight = 128
 format = "multipart"
 include_image = true
 "#,
@@ -142,16 +142,16 @@ include_image = true
 destinations = ["a", "b", "c", "d"]
 [destinations.a]
 url = "http://{sink}/a"
-max_in_flight = 64
+max_in_flight = 128
 [destinations.b]
 url = "http://{sink}/b"
-max_in_flight = 64
+max_in_flight = 128
 [destinations.c]
 url = "http://{sink}/c"
-max_in_flight = 64
+max_in_flight = 128
 [destinations.d]
 url = "http://{sink}/d"
-max_in_flight = 64
+max_in_flight = 128
 "#,
         storage: "memory",
         fanout: 4,
@@ -168,10 +168,10 @@ max_in_flight = 64
 destinations = ["fast", "other"]
 [destinations.fast]
 url = "http://{sink}/fast"
-max_in_flight = 64
+max_in_flight = 128
 [destinations.other]
 url = "http://{sink}/other"
-max_in_flight = 64
+max_in_flight = 128
 "#,
         storage: "memory",
         fanout: 2,
@@ -188,10 +188,10 @@ max_in_flight = 64
 destinations = ["fast", "slow"]
 [destinations.fast]
 url = "http://{sink}/fast"
-max_in_flight = 64
+max_in_flight = 128
 [destinations.slow]
 url = "http://{sink}/slow"
-max_in_flight = 64
+max_in_flight = 128
 circuit_breaker = { failures = 0 }
 "#,
         storage: "memory",
@@ -212,7 +212,7 @@ destinations = ["sink"]
 filters = [{ plugin = "v" }]
 [destinations.sink]
 url = "http://{sink}/sink"
-max_in_flight = 64
+max_in_flight = 128
 "#,
         storage: "memory",
         fanout: 1,

@@ -126,7 +126,7 @@ impl Lane {
         self.note_health(destination, disposition != Disposition::Retryable);
         let number = delivery.attempts + 1;
         let latency_ms = attempt.latency.as_secs_f64() * 1e3;
-        let status = attempt.status.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
+        let status = Status(attempt.status);
         let next = match disposition {
             Disposition::Delivered => {
                 tracing::debug!(destination = %destination.name, event = %delivery.event.id, attempt = number, %status, latency_ms, "delivered");
@@ -182,6 +182,19 @@ impl Lane {
                 tracing::info!(destination = %destination.name, "circuit breaker closed: the receiver answers again")
             }
             _ => {}
+        }
+    }
+}
+
+/// An attempt's HTTP status in the log, `-` when there was no answer; formatted only
+/// when a log line is written.
+struct Status(Option<u16>);
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(status) => write!(f, "{status}"),
+            None => f.write_str("-"),
         }
     }
 }

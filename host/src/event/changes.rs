@@ -7,7 +7,7 @@
 
 use weir_plugin_sdk::predictions::Document;
 
-use super::Event;
+use super::{Event, ParsedEvent};
 
 /// What a filter decided about one event.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,24 +70,49 @@ pub enum InvalidChange {
 impl Event {
     /// The event with `changes` applied, or the first change that is invalid.
     pub fn apply(&self, changes: Changes) -> Result<Event, InvalidChange> {
-        let mut event = self.clone();
+        self.apply_parsed(changes, None)
+    }
+
+    /// [`Event::apply`], reusing `parsed` (this event's predictions, parsed during the
+    /// filter call) instead of parsing them again.
+    pub fn apply_parsed(&self, changes: Changes, parsed: Option<&ParsedEvent>) -> Result<Event, InvalidChange> {
+        // The predictions are set last: copied only when the filter did not replace them.
+        let mut event = Event {
+            id: self.id.clone(),
+            route: self.route.clone(),
+            task: self.task,
+            metadata: self.metadata.clone(),
+            predictions: String::new(),
+            attachments: self.attachments.clone(),
+            destinations: self.destinations.clone(),
+        };
+        let mut predictions = None;
         if let Some(keep) = changes.keep_predictions {
             if changes.predictions.is_some() {
                 return Err(InvalidChange::Conflicting);
             }
-            let mut doc =
-                Document::parse(&event.predictions).map_err(|e| InvalidChange::PredictionsNotJson(e.to_string()))?;
+            let cached = parsed
+                .filter(|parsed| std::ptr::eq(parsed.event().predictions.as_str(), self.predictions.as_str()))
+                .and_then(ParsedEvent::document)
+                .cloned();
+            let mut doc = match cached {
+                Some(doc) => doc,
+                None => {
+                    Document::parse(&self.predictions).map_err(|e| InvalidChange::PredictionsNotJson(e.to_string()))?
+                }
+            };
             let count = doc.listed().len();
             doc.retain_indices(&keep)
                 .map_err(|index| InvalidChange::NoSuchPrediction { index, count })?;
-            event.predictions = doc.to_json();
+            predictions = Some(doc.to_json());
         }
-        if let Some(predictions) = changes.predictions {
-            if let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(&predictions) {
+        if let Some(replaced) = changes.predictions {
+            if let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(&replaced) {
                 return Err(InvalidChange::PredictionsNotJson(error.to_string()));
             }
-            event.predictions = predictions;
+            predictions = Some(replaced);
         }
+        event.predictions = predictions.unwrap_or_else(|| self.predictions.clone());
         for name in changes.remove_attachments {
             let Some(index) = event.attachments.iter().position(|a| a.name == name) else {
                 return Err(InvalidChange::NoSuchAttachment(name));
@@ -167,6 +192,17 @@ mod tests {
             changed.predictions,
             r#"{"camera":"c","predictions":[{"class":"a"},{"class":"c"}]}"#
         );
+        // The document parsed during the call gives the same result; one parsed from
+        // another event's text is not used.
+        let event = std::sync::Arc::new(event);
+        let parsed = ParsedEvent::parse(event.clone());
+        let reused = event.apply_parsed(keep(vec![0, 2]), Some(&parsed)).unwrap();
+        assert_eq!(reused, changed);
+        let mut other = (*event).clone();
+        other.predictions = r#"[{"class":"x"}]"#.into();
+        let stale = ParsedEvent::parse(std::sync::Arc::new(other));
+        assert_eq!(event.apply_parsed(keep(vec![0, 2]), Some(&stale)).unwrap(), changed);
+        let event = (*event).clone();
         assert_eq!(
             event.apply(keep(vec![3])).unwrap_err().to_string(),
             "kept prediction 3, but the event lists 3"

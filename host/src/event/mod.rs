@@ -6,11 +6,13 @@
 //! the same image and mask buffers instead of copying them.
 
 mod changes;
+mod parsed;
 pub mod task;
 
 use bytes::Bytes;
 
 pub use changes::{Changes, InvalidChange, Verdict};
+pub use parsed::ParsedEvent;
 pub use task::TaskKind;
 
 /// One prediction event.

@@ -6,9 +6,6 @@
 //! `Idempotency-Key` does not cause a second delivery, and a bounded journal keeps recent
 //! events and dead deliveries for the admin API.
 
-use std::collections::VecDeque;
-
-use rustc_hash::FxHashSet as HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -16,15 +13,13 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 
 use super::journal::Journal;
+use super::recent::RecentIds;
 use super::schedule::Schedule;
 use super::{
     Attempt, Claimed, Delivery, DeliveryId, DeliveryQuery, DeliveryRecord, Enqueued, EventRecord, Next, Outbox,
     OutboxError, OutboxStats,
 };
 use crate::event::Event;
-
-/// How many recent event ids are remembered for deduplication.
-pub const REMEMBERED_IDS: usize = 100_000;
 
 /// How long a sender refused for a full store is asked to wait.
 pub const FULL_RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -41,8 +36,7 @@ struct State {
     next_id: DeliveryId,
     schedule: Schedule,
     journal: Journal,
-    recent: HashSet<String>,
-    recent_order: VecDeque<String>,
+    recent: RecentIds,
 }
 
 impl MemoryOutbox {
@@ -58,19 +52,6 @@ impl MemoryOutbox {
 
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl State {
-    fn remember(&mut self, id: &str) {
-        if self.recent.insert(id.to_string()) {
-            self.recent_order.push_back(id.to_string());
-            if self.recent_order.len() > REMEMBERED_IDS
-                && let Some(old) = self.recent_order.pop_front()
-            {
-                self.recent.remove(&old);
-            }
-        }
     }
 }
 
@@ -126,7 +107,7 @@ impl Outbox for MemoryOutbox {
             self.max_pending,
             self.max_bytes,
         )?;
-        state.remember(&event.id);
+        state.recent.remember(&event.id);
         state.journal.accepted(&deliveries);
         for delivery in deliveries {
             state.schedule.add(delivery, None);

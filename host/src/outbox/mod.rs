@@ -13,10 +13,12 @@
 //! - [`record`]: what the admin API shows of events, deliveries and attempts.
 //! - [`journal`]: the in-memory store's bounded record of recent events.
 //! - [`memory`]: the in-memory store.
+//! - [`recent`]: the in-memory store's window of recently accepted ids.
 //! - [`sqlite`]: the durable store.
 
 pub mod journal;
 pub mod memory;
+pub mod recent;
 pub mod record;
 pub mod schedule;
 pub mod sqlite;

@@ -196,9 +196,9 @@ impl Filter {
             self.idle().push(instance);
         }
         let outcome = match result {
-            Ok(Verdict::Keep) => Ok(Outcome::Kept),
-            Ok(Verdict::Drop(reason)) => Ok(Outcome::Dropped(reason)),
-            Ok(Verdict::Modify(changes)) => match event.apply(changes) {
+            Ok((Verdict::Keep, _)) => Ok(Outcome::Kept),
+            Ok((Verdict::Drop(reason), _)) => Ok(Outcome::Dropped(reason)),
+            Ok((Verdict::Modify(changes), parsed)) => match event.apply_parsed(changes, parsed.as_ref()) {
                 Ok(changed) => Ok(Outcome::Modified(Arc::new(changed))),
                 Err(invalid) => Err(FilterError::Misbehaved {
                     plugin: self.plugin.name().to_string(),

@@ -9,7 +9,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::weir::filter::{host, types};
 use super::stdio::GuestOutput;
-use crate::event::{Event, TaskKind};
+use crate::event::{Event, ParsedEvent, TaskKind};
 
 /// Longest guest log message kept; the rest is cut. Keeps one chatty filter from
 /// flooding the log with megabyte lines.
@@ -22,6 +22,9 @@ pub const MAX_LOGS_PER_CALL: u32 = 32;
 /// The host's side of the `event` resource: the event lent to the guest for one call.
 pub struct EventHandle {
     event: Arc<Event>,
+    /// The predictions, parsed when the guest first asks for their list; handed on to
+    /// apply the filter's changes.
+    parsed: Option<ParsedEvent>,
 }
 
 /// The data of one instance's store.
@@ -65,13 +68,13 @@ impl GuestState {
 
     /// Lends an event to the guest for one call.
     pub(crate) fn lend(&mut self, event: Arc<Event>) -> wasmtime::Result<Resource<EventHandle>> {
-        Ok(self.table.push(EventHandle { event })?)
+        Ok(self.table.push(EventHandle { event, parsed: None })?)
     }
 
-    /// Takes the event back after the call.
-    pub(crate) fn take_back(&mut self, handle: Resource<EventHandle>) {
+    /// Takes the event back after the call, with its predictions if they were parsed.
+    pub(crate) fn take_back(&mut self, handle: Resource<EventHandle>) -> Option<ParsedEvent> {
         // The handle was only ever borrowed by the guest, so it is still in the table.
-        let _ = self.table.delete(handle);
+        self.table.delete(handle).ok().and_then(|handle| handle.parsed)
     }
 
     /// Prepares for a call that must end by `deadline`.
@@ -175,8 +178,10 @@ impl types::HostEvent for GuestState {
     }
 
     fn prediction_list(&mut self, handle: Resource<EventHandle>) -> wasmtime::Result<Vec<types::Prediction>> {
-        let event = self.event(&handle)?;
-        let Ok(doc) = weir_plugin_sdk::predictions::Document::parse(&event.predictions) else {
+        let lent = self.table.get_mut(&handle)?;
+        let event = lent.event.clone();
+        let parsed = lent.parsed.get_or_insert_with(|| ParsedEvent::parse(event));
+        let Some(doc) = parsed.document() else {
             return Ok(Vec::new());
         };
         Ok(doc

@@ -15,7 +15,7 @@ use super::compiled::Plugin;
 use super::engine::EngineInner;
 use super::error::{FilterError, Misbehavior};
 use super::guest::GuestState;
-use crate::event::{Changes, Event, Verdict};
+use crate::event::{Changes, Event, ParsedEvent, Verdict};
 
 /// The error the epoch callback raises when a call passes its deadline.
 #[derive(Debug, thiserror::Error)]
@@ -99,8 +99,9 @@ impl Instance {
     }
 
     /// Runs `filter` on one event. On [`FilterError::Misbehaved`] the instance must be
-    /// discarded: its state is unknown.
-    pub(crate) async fn call(&mut self, event: &Arc<Event>) -> Result<Verdict, FilterError> {
+    /// discarded: its state is unknown. Returns the predictions too when the guest had
+    /// them parsed, for applying its changes.
+    pub(crate) async fn call(&mut self, event: &Arc<Event>) -> Result<(Verdict, Option<ParsedEvent>), FilterError> {
         self.calls += 1;
         let _running = self.engine.ticker.call();
         begin(&mut self.store, self.timeout);
@@ -114,9 +115,9 @@ impl Instance {
             })?;
         let borrowed = wasmtime::component::Resource::new_borrow(handle.rep());
         let result = self.bindings.call_filter(&mut self.store, borrowed).await;
-        self.store.data_mut().take_back(handle);
+        let parsed = self.store.data_mut().take_back(handle);
         let outcome = match result {
-            Ok(Ok(verdict)) => Ok(from_wit(verdict)),
+            Ok(Ok(verdict)) => Ok((from_wit(verdict), parsed)),
             Ok(Err(message)) => Err(FilterError::Declined {
                 plugin: self.plugin.to_string(),
                 message,

@@ -35,9 +35,23 @@ impl StripMasks {
     /// Removes the mask field from every prediction; returns the new document when
     /// anything was removed.
     pub fn strip_predictions(&self, predictions: &str) -> Result<Option<String>, Error> {
+        if !may_hold_key(predictions, &self.config.field) {
+            // Most events (every detection or classification) have no masks at all:
+            // no need to parse them.
+            return Ok(None);
+        }
         let mut doc = Document::parse(predictions)?;
         Ok((doc.remove_field(&self.config.field) > 0).then(|| doc.to_json()))
     }
+}
+
+/// Whether the JSON `text` may have an object key `key`. A document without a single
+/// escape writes every key literally, so when `"key"` does not occur the key is not
+/// there; a document with escapes, or a key that would need them, may hide it.
+fn may_hold_key(text: &str, key: &str) -> bool {
+    text.contains('\\')
+        || key.chars().any(|c| c == '"' || c == '\\' || c.is_control())
+        || text.contains(&format!("\"{key}\""))
 }
 
 impl Filter for StripMasks {
@@ -95,5 +109,21 @@ mod tests {
         let event =
             TestEvent::new(r#"{"predictions":[{"class":"a"}]}"#).with_attachment("image.jpeg", "image/jpeg", vec![0]);
         assert_eq!(run::<StripMasks>("{}", &event).unwrap(), Verdict::Keep);
+    }
+
+    #[test]
+    fn finds_keys_written_with_escapes() {
+        // `m\u0061sk` is the key `mask`: a document with escapes is always parsed.
+        let event = TestEvent::new(r#"{"predictions":[{"class":"a","m\u0061sk":"mask_0000.png"}]}"#);
+        assert_eq!(
+            run::<StripMasks>("{}", &event).unwrap(),
+            Changes::new().predictions(r#"{"predictions":[{"class":"a"}]}"#).into()
+        );
+        assert!(!may_hold_key(r#"{"masks":1,"task":"masked"}"#, "mask"));
+        // A value that reads like the key only costs a parse.
+        assert!(may_hold_key(r#"{"task":"mask"}"#, "mask"));
+        assert!(may_hold_key(r#"{"a":{"mask":1}}"#, "mask"));
+        assert!(may_hold_key(r#"{"a":"\n"}"#, "mask"));
+        assert!(may_hold_key("{}", "a\"b"));
     }
 }
