@@ -80,7 +80,7 @@ fn multipart(event: &Event, destination: &Destination) -> Body {
 
 /// Headers of one attempt: the destination's own, the event's, and the signature.
 pub fn headers(event: &Event, destination: &Destination, body: &Body, attempt: u32, timestamp: u64) -> HeaderMap {
-    let mut headers = HeaderMap::new();
+    let mut headers = HeaderMap::with_capacity(8 + event.metadata.len() + destination.headers.len());
     headers.insert(header::CONTENT_TYPE, body.content_type.clone());
     headers.insert(
         header::USER_AGENT,
@@ -92,13 +92,19 @@ pub fn headers(event: &Event, destination: &Destination, body: &Body, attempt: u
         }
     };
     put("webhook-id", &event.id);
-    put("webhook-timestamp", &timestamp.to_string());
     put("x-weir-route", &event.route);
-    put("x-weir-task", event.task.as_str());
-    put("x-weir-attempt", &attempt.to_string());
     if let Some(key) = &destination.signing {
         put("webhook-signature", &key.sign(&event.id, timestamp, &body.bytes));
     }
+    headers.insert(
+        HeaderName::from_static("webhook-timestamp"),
+        HeaderValue::from(timestamp),
+    );
+    headers.insert(
+        HeaderName::from_static("x-weir-task"),
+        HeaderValue::from_static(event.task.as_str()),
+    );
+    headers.insert(HeaderName::from_static("x-weir-attempt"), HeaderValue::from(attempt));
     for (key, value) in &event.metadata {
         let name = format!("x-weir-meta-{}", key.to_ascii_lowercase());
         if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {

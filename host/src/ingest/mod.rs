@@ -122,12 +122,34 @@ async fn ingest(
     }
 }
 
-async fn accept(
-    state: IngestState,
-    route_name: String,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<serde_json::Value, IngestError> {
+/// The answer to an accepted request (202), whatever became of the event.
+#[derive(Debug, serde::Serialize)]
+struct Answer {
+    id: String,
+    route: String,
+    /// `accepted`, `dropped` (by a filter) or `duplicate` (an id seen before).
+    status: &'static str,
+    /// Where an accepted event goes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destinations: Option<Vec<Arc<str>>>,
+    /// Why a filter dropped the event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+impl Answer {
+    fn new(id: String, route: String, status: &'static str) -> Self {
+        Answer {
+            id,
+            route,
+            status,
+            destinations: None,
+            reason: None,
+        }
+    }
+}
+
+async fn accept(state: IngestState, route_name: String, headers: HeaderMap, body: Body) -> Result<Answer, IngestError> {
     // One snapshot for the whole request: the event runs its chain on one consistent
     // set of filters even if a reload swaps the topology meanwhile.
     let topology = state.topology.load_full();
@@ -167,19 +189,18 @@ async fn accept(
     let id = event.id.clone();
 
     match route.process(event).await {
-        RouteOutcome::Dropped { reason } => {
-            Ok(json!({ "id": id, "route": route_name, "status": "dropped", "reason": reason }))
-        }
+        RouteOutcome::Dropped { reason } => Ok(Answer {
+            reason: Some(reason),
+            ..Answer::new(id, route_name, "dropped")
+        }),
         RouteOutcome::Deliver { event, destinations } => {
             let event = without_unsent_attachments(event, &destinations, &topology);
             match state.outbox.enqueue(event, &destinations).await {
-                Ok(Enqueued::Accepted) => Ok(json!({
-                    "id": id,
-                    "route": route_name,
-                    "status": "accepted",
-                    "destinations": destinations.iter().map(|d| &**d).collect::<Vec<_>>(),
-                })),
-                Ok(Enqueued::Duplicate) => Ok(json!({ "id": id, "route": route_name, "status": "duplicate" })),
+                Ok(Enqueued::Accepted) => Ok(Answer {
+                    destinations: Some(destinations),
+                    ..Answer::new(id, route_name, "accepted")
+                }),
+                Ok(Enqueued::Duplicate) => Ok(Answer::new(id, route_name, "duplicate")),
                 Err(error) => Err(refused(error)),
             }
         }
