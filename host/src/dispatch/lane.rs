@@ -53,11 +53,6 @@ impl Lane {
         // their own: no spawn and no cross-thread wake-up per delivery.
         let mut in_flight: FuturesUnordered<Attempting> = FuturesUnordered::new();
         let mut next_due: Option<Instant> = None;
-        // Made once and kept across turns of the loop (and renewed only when they
-        // fire): a fresh `notified()` or `cancelled()` per delivery would register
-        // and unregister a waiter under a lock each time.
-        let mut notified = std::pin::pin!(notify.notified());
-        let mut cancelled = std::pin::pin!(self.stop.cancelled());
         loop {
             let stopping = self.stop.is_cancelled();
             let draining = stopping && self.drain.load(Ordering::SeqCst);
@@ -111,11 +106,9 @@ impl Lane {
                 Some((delivery, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
                     self.record(&destination, &delivery, outcome).await;
                 }
-                _ = &mut notified, if !stopping && free > 0 && breaker_until.is_none() => {
-                    notified.set(notify.notified());
-                }
+                _ = notify.notified(), if !stopping && free > 0 && breaker_until.is_none() => {}
                 _ = sleep_until(wake_at), if wake_at.is_some() => {}
-                _ = &mut cancelled, if !stopping => {}
+                _ = self.stop.cancelled(), if !stopping => {}
             }
         }
     }
