@@ -7,15 +7,16 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use http_body_util::Full;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
+use super::chunks::Chunks;
+
 /// The delivery client.
-pub type Client = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
+pub type Client = HyperClient<HttpsConnector<HttpConnector>, Full<Chunks>>;
 
 /// How long an idle connection to a receiver stays open for the next delivery.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);

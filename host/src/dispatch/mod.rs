@@ -8,6 +8,7 @@
 //!
 //! - [`destination`]: a destination's config made ready for requests.
 //! - [`request`]: bodies (JSON, multipart) and headers.
+//! - [`chunks`]: bodies as shared pieces, written without joining them.
 //! - [`signing`]: Standard Webhooks signatures.
 //! - [`client`]: the HTTP client.
 //! - [`attempt`]: one attempt and its record.
@@ -17,6 +18,7 @@
 
 pub mod attempt;
 pub mod breaker;
+pub mod chunks;
 pub mod client;
 pub mod destination;
 pub mod lane;

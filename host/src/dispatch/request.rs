@@ -7,8 +7,9 @@
 //!   `include_masks`, and any other attachment.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
+use super::chunks::Chunks;
 use super::destination::Destination;
 use crate::config::BodyFormat;
 use crate::event::{Attachment, Event};
@@ -16,8 +17,8 @@ use crate::event::{Attachment, Event};
 /// A request body and its content type.
 #[derive(Debug, Clone)]
 pub struct Body {
-    /// The bytes, exactly as sent (and signed).
-    pub bytes: Bytes,
+    /// The bytes, exactly as sent (and signed), in pieces.
+    pub bytes: Chunks,
     /// The `Content-Type`.
     pub content_type: HeaderValue,
 }
@@ -36,7 +37,7 @@ pub fn is_mask(attachment: &Attachment) -> bool {
 pub fn body(event: &Event, destination: &Destination) -> Body {
     match destination.format {
         BodyFormat::Json => Body {
-            bytes: Bytes::copy_from_slice(event.predictions.as_bytes()),
+            bytes: Chunks::from(Bytes::copy_from_slice(event.predictions.as_bytes())),
             content_type: HeaderValue::from_static("application/json"),
         },
         BodyFormat::Multipart => multipart(event, destination),
@@ -54,25 +55,28 @@ fn multipart(event: &Event, destination: &Destination) -> Body {
             true
         }
     });
-    let size: usize = event.predictions.len() + event.attachments_size() + 512;
-    let mut out = BytesMut::with_capacity(size);
-    let mut part = |name: &str, content_type: &str, data: &[u8]| {
+    let mut out = Chunks::default();
+    // The part headers are small and copied; the data (the image above all) is shared
+    // with the event.
+    let mut part = |name: &str, content_type: &str, data: Bytes| {
         let name = name.replace(['"', '\r', '\n'], "_");
-        out.put_slice(format!("--{boundary}\r\n").as_bytes());
-        out.put_slice(
-            format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\nContent-Type: {content_type}\r\n\r\n")
-                .as_bytes(),
-        );
-        out.put_slice(data);
-        out.put_slice(b"\r\n");
+        out.push(format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\nContent-Type: {content_type}\r\n\r\n"
+        ));
+        out.push(data);
+        out.push(Bytes::from_static(b"\r\n"));
     };
-    part("predictions.json", "application/json", event.predictions.as_bytes());
+    part(
+        "predictions.json",
+        "application/json",
+        Bytes::copy_from_slice(event.predictions.as_bytes()),
+    );
     for attachment in parts {
-        part(&attachment.name, &attachment.content_type, &attachment.data);
+        part(&attachment.name, &attachment.content_type, attachment.data.clone());
     }
-    out.put_slice(format!("--{boundary}--\r\n").as_bytes());
+    out.push(format!("--{boundary}--\r\n"));
     Body {
-        bytes: out.freeze(),
+        bytes: out,
         content_type: HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}"))
             .expect("the boundary is ASCII letters and digits"),
     }
@@ -94,7 +98,10 @@ pub fn headers(event: &Event, destination: &Destination, body: &Body, attempt: u
     put("webhook-id", &event.id);
     put("x-weir-route", &event.route);
     if let Some(key) = &destination.signing {
-        put("webhook-signature", &key.sign(&event.id, timestamp, &body.bytes));
+        put(
+            "webhook-signature",
+            &key.sign_pieces(&event.id, timestamp, body.bytes.pieces()),
+        );
     }
     headers.insert(
         HeaderName::from_static("webhook-timestamp"),
@@ -148,7 +155,7 @@ mod tests {
     fn json_bodies_are_the_predictions() {
         let d = destination("url = \"http://h/\"");
         let body = body(&event(), &d);
-        assert_eq!(&body.bytes[..], br#"{"predictions":[]}"#);
+        assert_eq!(body.bytes.to_vec(), br#"{"predictions":[]}"#);
         let headers = headers(&event(), &d, &body, 1, 1700000000);
         assert_eq!(headers["webhook-id"], "e1");
         assert_eq!(headers["x-weir-meta-camera"], "dock-3");
@@ -160,7 +167,7 @@ mod tests {
     fn multipart_bodies_carry_only_the_configured_parts() {
         let d = destination("url = \"http://h/\"\nformat = \"multipart\"\ninclude_image = true");
         let body = body(&event(), &d);
-        let text = String::from_utf8_lossy(&body.bytes);
+        let text = String::from_utf8_lossy(&body.bytes.to_vec()).into_owned();
         assert!(text.contains("filename=\"predictions.json\""));
         assert!(text.contains("filename=\"image.jpeg\""));
         assert!(!text.contains("mask_0000.png"));
@@ -178,7 +185,21 @@ mod tests {
         let d = destination("url = \"http://h/\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"");
         let body = body(&event(), &d);
         let headers = headers(&event(), &d, &body, 1, 1700000000);
-        let expected = d.signing.as_ref().unwrap().sign("e1", 1700000000, &body.bytes);
+        let expected = d.signing.as_ref().unwrap().sign("e1", 1700000000, &body.bytes.to_vec());
         assert_eq!(headers["webhook-signature"], expected.as_str());
+
+        // A multipart body goes out in pieces; it is signed as the bytes the receiver reads.
+        let d = destination(
+            "url = \"http://h/\"\nformat = \"multipart\"\ninclude_image = true\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"",
+        );
+        let pieces = super::body(&event(), &d);
+        assert!(pieces.bytes.pieces().count() > 1);
+        let signed = super::headers(&event(), &d, &pieces, 1, 1700000000);
+        let expected = d
+            .signing
+            .as_ref()
+            .unwrap()
+            .sign("e1", 1700000000, &pieces.bytes.to_vec());
+        assert_eq!(signed["webhook-signature"], expected.as_str());
     }
 }
