@@ -65,7 +65,7 @@ fn benches(c: &mut Criterion) {
                 remove_attachments: changes.remove_attachments,
                 ..Default::default()
             };
-            black_box(event.apply_parsed(changes, Some(&parsed)).unwrap())
+            black_box(event.apply(changes, Some(&parsed)).unwrap())
         })
     });
     let warm = filter("class-filter", CONFIG, InstancePolicy::Reuse);

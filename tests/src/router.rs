@@ -59,6 +59,18 @@ impl Weir {
         format!("http://{}{path}", self.server.admin_addr())
     }
 
+    /// GETs an admin endpoint and reads its JSON answer.
+    pub async fn admin_json(&self, path: &str) -> serde_json::Value {
+        self.client
+            .get(self.admin_url(path))
+            .send()
+            .await
+            .expect("the admin listener answers")
+            .json()
+            .await
+            .expect("the admin listener answers JSON")
+    }
+
     /// POSTs a JSON event to a route.
     pub async fn post_json(&self, route: &str, body: &str) -> reqwest::Response {
         self.client

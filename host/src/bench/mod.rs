@@ -99,12 +99,9 @@ pub fn run(args: BenchArgs) -> ExitCode {
     if chosen.is_empty() {
         chosen = SCENARIOS.to_vec();
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match crate::cli::runtime(crate::cli::Threads::PerCore) {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let settings = Settings {
         duration,
@@ -452,9 +449,9 @@ fn progress(name: &str, duration: Duration, live: Arc<Live>) -> ProgressBar {
 
 /// `weir bench-relay`: the relay as its own process (internal to `weir bench`).
 pub fn relay_main(target: SocketAddr) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match crate::cli::runtime(crate::cli::Threads::PerCore) {
         Ok(runtime) => runtime,
-        Err(_) => return ExitCode::FAILURE,
+        Err(code) => return code,
     };
     match runtime.block_on(relay::serve(target)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -98,16 +98,6 @@ impl Client {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| {
-            eprintln!("error: cannot start the async runtime: {error}");
-            ExitCode::FAILURE
-        })
-}
-
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::FAILURE
@@ -115,7 +105,7 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 /// Runs `weir events`.
 pub fn events(args: AdminArgs, command: EventsCommand) -> ExitCode {
-    let runtime = match runtime() {
+    let runtime = match super::runtime(super::Threads::One) {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
@@ -193,7 +183,7 @@ fn print_delivery(delivery: &DeliveryRecord) {
 
 /// Runs `weir dead`.
 pub fn dead(args: AdminArgs, command: DeadCommand) -> ExitCode {
-    let runtime = match runtime() {
+    let runtime = match super::runtime(super::Threads::One) {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };

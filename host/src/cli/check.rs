@@ -23,12 +23,9 @@ pub struct CheckArgs {
 
 /// Runs `weir check`.
 pub fn run(args: CheckArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match crate::cli::runtime(crate::cli::Threads::One) {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     runtime.block_on(check(args))
 }

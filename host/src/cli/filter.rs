@@ -91,12 +91,9 @@ fn data(message: impl Into<String>) -> Failure {
 
 /// Runs `weir filter`.
 pub fn run(args: FilterArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match crate::cli::runtime(crate::cli::Threads::One) {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(filter(args)) {
         Ok(code) => code,

@@ -81,6 +81,27 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Which runtime a command needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Threads {
+    /// One thread: the command talks to one server or runs one thing at a time.
+    One,
+    /// A worker per core: the router, and the benchmark's load.
+    PerCore,
+}
+
+/// The async runtime of a command; a runtime that cannot start fails the command.
+pub(crate) fn runtime(threads: Threads) -> Result<tokio::runtime::Runtime, ExitCode> {
+    let mut builder = match threads {
+        Threads::One => tokio::runtime::Builder::new_current_thread(),
+        Threads::PerCore => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder.enable_all().build().map_err(|error| {
+        eprintln!("error: cannot start the async runtime: {error}");
+        ExitCode::FAILURE
+    })
+}
+
 /// Prints config problems, one per line, then how many there are and `consequence`.
 fn print_problems(problems: &[crate::config::ConfigError], consequence: &str) {
     for problem in problems {

@@ -19,12 +19,9 @@ pub struct RunArgs {
 
 /// Runs `weir run`.
 pub fn run(args: RunArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match crate::cli::runtime(crate::cli::Threads::PerCore) {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     runtime.block_on(serve(args))
 }

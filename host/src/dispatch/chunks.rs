@@ -32,7 +32,8 @@ impl Chunks {
         self.pieces.iter().map(|piece| &piece[..])
     }
 
-    /// The whole body in one buffer (for tests and logs).
+    /// The whole body in one buffer.
+    #[cfg(test)]
     pub fn to_vec(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.remaining);
         self.pieces().for_each(|piece| out.extend_from_slice(piece));

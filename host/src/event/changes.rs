@@ -68,14 +68,10 @@ pub enum InvalidChange {
 }
 
 impl Event {
-    /// The event with `changes` applied, or the first change that is invalid.
-    pub fn apply(&self, changes: Changes) -> Result<Event, InvalidChange> {
-        self.apply_parsed(changes, None)
-    }
-
-    /// [`Event::apply`], reusing `parsed` (this event's predictions, parsed during the
-    /// filter call) instead of parsing them again.
-    pub fn apply_parsed(&self, changes: Changes, parsed: Option<&ParsedEvent>) -> Result<Event, InvalidChange> {
+    /// The event with `changes` applied, or the first change that is invalid. `parsed`,
+    /// when given, is this event's predictions as parsed during the filter call: they
+    /// are not parsed again.
+    pub fn apply(&self, changes: Changes, parsed: Option<&ParsedEvent>) -> Result<Event, InvalidChange> {
         // The predictions are set last: copied only when the filter did not replace them.
         let mut event = Event {
             id: self.id.clone(),
@@ -169,7 +165,7 @@ mod tests {
             remove_metadata: vec!["nothing".into()],
             destinations: Some(vec!["c".into(), "a".into()]),
         };
-        let changed = event().apply(changes).unwrap();
+        let changed = event().apply(changes, None).unwrap();
         assert_eq!(changed.predictions, "[]");
         assert!(changed.attachments.is_empty());
         assert_eq!(
@@ -187,7 +183,7 @@ mod tests {
             keep_predictions: Some(indices),
             ..Changes::default()
         };
-        let changed = event.apply(keep(vec![0, 2])).unwrap();
+        let changed = event.apply(keep(vec![0, 2]), None).unwrap();
         assert_eq!(
             changed.predictions,
             r#"{"camera":"c","predictions":[{"class":"a"},{"class":"c"}]}"#
@@ -196,22 +192,22 @@ mod tests {
         // another event's text is not used.
         let event = std::sync::Arc::new(event);
         let parsed = ParsedEvent::parse(event.clone());
-        let reused = event.apply_parsed(keep(vec![0, 2]), Some(&parsed)).unwrap();
+        let reused = event.apply(keep(vec![0, 2]), Some(&parsed)).unwrap();
         assert_eq!(reused, changed);
         let mut other = (*event).clone();
         other.predictions = r#"[{"class":"x"}]"#.into();
         let stale = ParsedEvent::parse(std::sync::Arc::new(other));
-        assert_eq!(event.apply_parsed(keep(vec![0, 2]), Some(&stale)).unwrap(), changed);
+        assert_eq!(event.apply(keep(vec![0, 2]), Some(&stale)).unwrap(), changed);
         let event = (*event).clone();
         assert_eq!(
-            event.apply(keep(vec![3])).unwrap_err().to_string(),
+            event.apply(keep(vec![3]), None).unwrap_err().to_string(),
             "kept prediction 3, but the event lists 3"
         );
         let both = Changes {
             predictions: Some("[]".into()),
             ..keep(vec![0])
         };
-        assert_eq!(event.apply(both).unwrap_err(), InvalidChange::Conflicting);
+        assert_eq!(event.apply(both, None).unwrap_err(), InvalidChange::Conflicting);
     }
 
     #[test]
@@ -240,7 +236,7 @@ mod tests {
             ),
         ];
         for (changes, message) in cases {
-            assert_eq!(event().apply(changes).unwrap_err().to_string(), message);
+            assert_eq!(event().apply(changes, None).unwrap_err().to_string(), message);
         }
     }
 }

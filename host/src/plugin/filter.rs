@@ -198,7 +198,7 @@ impl Filter {
         let outcome = match result {
             Ok((Verdict::Keep, _)) => Ok(Outcome::Kept),
             Ok((Verdict::Drop(reason), _)) => Ok(Outcome::Dropped(reason)),
-            Ok((Verdict::Modify(changes), parsed)) => match event.apply_parsed(changes, parsed.as_ref()) {
+            Ok((Verdict::Modify(changes), parsed)) => match event.apply(changes, parsed.as_ref()) {
                 Ok(changed) => Ok(Outcome::Modified(Arc::new(changed))),
                 Err(invalid) => Err(FilterError::Misbehaved {
                     plugin: self.plugin.name().to_string(),

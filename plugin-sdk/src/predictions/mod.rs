@@ -33,6 +33,17 @@ use std::ops::Range;
 use self::scan::{Entries, Probe, ScannedList, array_items, object_entries, scan_document, span};
 use crate::Error;
 
+/// Whether the JSON `text` may have an object key `key`, without parsing it: a cheap
+/// test before [`Document::parse`] for filters that act only on documents with a given
+/// field (`mask`, say). A document without a single escape writes every key literally,
+/// so when `"key"` does not occur the key is not there; a document with escapes, or a
+/// key that would need them, may hide it.
+pub fn may_hold_key(text: &str, key: &str) -> bool {
+    text.contains('\\')
+        || key.chars().any(|c| c == '"' || c == '\\' || c.is_control())
+        || text.contains(&format!("\"{key}\""))
+}
+
 /// One prediction, as read from a [`Document`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Prediction<'a> {

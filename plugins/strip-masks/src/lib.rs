@@ -2,7 +2,7 @@
 //! receivers that do not need masks (most of them) do not pay for them. See the README.
 
 use serde::Deserialize;
-use weir_plugin_sdk::predictions::Document;
+use weir_plugin_sdk::predictions::{Document, may_hold_key};
 use weir_plugin_sdk::{Changes, Error, Event, Filter, Verdict};
 
 /// The filter's configuration.
@@ -43,15 +43,6 @@ impl StripMasks {
         let mut doc = Document::parse(predictions)?;
         Ok((doc.remove_field(&self.config.field) > 0).then(|| doc.to_json()))
     }
-}
-
-/// Whether the JSON `text` may have an object key `key`. A document without a single
-/// escape writes every key literally, so when `"key"` does not occur the key is not
-/// there; a document with escapes, or a key that would need them, may hide it.
-fn may_hold_key(text: &str, key: &str) -> bool {
-    text.contains('\\')
-        || key.chars().any(|c| c == '"' || c == '\\' || c.is_control())
-        || text.contains(&format!("\"{key}\""))
 }
 
 impl Filter for StripMasks {

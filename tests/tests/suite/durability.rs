@@ -167,15 +167,7 @@ async fn a_restart_keeps_the_retry_schedule() {
     weir.stop().await;
 
     let weir = start(&config).await;
-    let record: Value = weir
-        .client
-        .get(weir.admin_url(&format!("/admin/events/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let record: Value = weir.admin_json(&format!("/admin/events/{id}")).await;
     let delivery = &record["deliveries"][0];
     assert_eq!(delivery["state"], "pending");
     assert_eq!(delivery["attempts"], 1);
@@ -205,15 +197,7 @@ async fn a_dead_letter_replays_with_its_webhook_id() {
     hook.next().await;
 
     let dead = loop {
-        let list: Value = weir
-            .client
-            .get(weir.admin_url("/admin/deliveries?state=dead"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list: Value = weir.admin_json("/admin/deliveries?state=dead").await;
         if let Some(first) = list["deliveries"].as_array().and_then(|l| l.first()) {
             break first.clone();
         }
@@ -320,15 +304,7 @@ async fn the_circuit_breaker_opens_holds_probes_and_closes() {
     ))
     .await;
     let breaker = || async {
-        let status: Value = weir
-            .client
-            .get(weir.admin_url("/admin/destinations"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let status: Value = weir.admin_json("/admin/destinations").await;
         status["destinations"][0]["circuit_breaker"]["state"]
             .as_str()
             .unwrap()

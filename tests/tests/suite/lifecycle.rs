@@ -17,15 +17,7 @@ async fn health_and_readiness_answer_on_the_admin_listener() {
     .await;
     let health = weir.client.get(weir.admin_url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
-    let ready: serde_json::Value = weir
-        .client
-        .get(weir.admin_url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: serde_json::Value = weir.admin_json("/readyz").await;
     assert_eq!(ready["status"], "ready");
     // Ingest and admin are different listeners.
     let on_ingest = weir

@@ -50,15 +50,7 @@ fn put(dir: &Path, example: &str) {
 }
 
 async fn plugin_status(weir: &Weir) -> Value {
-    let all: Value = weir
-        .client
-        .get(weir.admin_url("/admin/plugins"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all: Value = weir.admin_json("/admin/plugins").await;
     all["plugins"]
         .as_array()
         .unwrap()
@@ -327,15 +319,7 @@ async fn the_config_reloads_when_valid_and_stays_when_not() {
         problems.iter().any(|p| p.contains("destinations.other.url")),
         "{problems:?}"
     );
-    let running: Value = weir
-        .client
-        .get(weir.admin_url("/admin/config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let running: Value = weir.admin_json("/admin/config").await;
     assert_eq!(running["config"]["destinations"]["hook"]["url"], hook.url().as_str());
     assert_eq!(weir.post_json("yard", "{}").await.status(), 202);
     other.next().await;
@@ -352,15 +336,7 @@ async fn the_config_reloads_when_valid_and_stays_when_not() {
     let answer = weir.client.post(weir.admin_url("/admin/reload")).send().await.unwrap();
     assert_eq!(answer.status(), 200);
     assert_eq!(weir.post_json("yard", "{}").await.status(), 404);
-    let running: Value = weir
-        .client
-        .get(weir.admin_url("/admin/config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let running: Value = weir.admin_json("/admin/config").await;
     assert_eq!(running["config"]["destinations"]["hook"]["secret"], "<redacted>");
     weir.post_json("cameras", EVENT).await;
     let delivered = hook.next().await;
@@ -393,14 +369,8 @@ async fn a_removed_destination_moves_its_pending_deliveries_to_the_dead_letters(
     weir.post_json("cameras", EVENT).await;
     wait_for("the failed attempts", async || {
         let pending: Value = weir
-            .client
-            .get(weir.admin_url("/admin/deliveries?state=pending&destination=down"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .admin_json("/admin/deliveries?state=pending&destination=down")
+            .await;
         pending["deliveries"]
             .as_array()
             .is_some_and(|d| d.len() == 2 && d.iter().all(|d| d["attempts"] == 1))
@@ -419,15 +389,7 @@ async fn a_removed_destination_moves_its_pending_deliveries_to_the_dead_letters(
             .status(),
         200
     );
-    let dead: Value = weir
-        .client
-        .get(weir.admin_url("/admin/deliveries?state=dead"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let dead: Value = weir.admin_json("/admin/deliveries?state=dead").await;
     let dead = dead["deliveries"].as_array().unwrap();
     assert_eq!(dead.len(), 2);
     assert!(
