@@ -259,3 +259,29 @@ impl wasmtime::ResourceLimiter for GuestLimits {
         Ok(desired <= MAX_TABLE_ELEMENTS)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use types::HostEvent;
+
+    #[test]
+    fn the_parse_behind_the_prediction_list_is_handed_back_for_the_changes() {
+        let mut state = GuestState::new("t".into(), 1 << 20);
+        let event = Arc::new(Event::new(
+            "e",
+            "r",
+            r#"{"predictions":[{"class":"a","confidence":0.9},{"class":"b","confidence":0.2}]}"#,
+        ));
+        let handle = state.lend(event.clone()).unwrap();
+        let list = state.prediction_list(Resource::new_borrow(handle.rep())).unwrap();
+        assert_eq!(list.iter().map(|p| p.class.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        let parsed = state.take_back(handle).expect("the parse is handed back");
+        assert!(Arc::ptr_eq(parsed.event(), &event));
+        assert_eq!(parsed.document().map(|doc| doc.listed().len()), Some(2));
+
+        // A filter that never asked for the list caused no parse.
+        let handle = state.lend(event).unwrap();
+        assert!(state.take_back(handle).is_none());
+    }
+}
