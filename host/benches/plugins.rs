@@ -7,7 +7,10 @@
 //!   through `Filter::run` (lending the event, the call, checking and applying);
 //! - `instance/prewarm`: a new instance: instantiation and `init`;
 //! - `instance/fresh-per-event`: a filter in fresh-instance mode, per event;
-//! - `chain/three-rust-filters`: class-filter, strip-masks, reshape in a row.
+//! - `chain/three-rust-filters`: class-filter, strip-masks, reshape in a row;
+//! - `core-module/sample-wat`: the WAT example through the core-module ABI, keeping
+//!   every event: the ABI's own cost (the event written as JSON into the guest, the
+//!   verdict read back), since the guest itself does almost nothing.
 //!
 //! Run with `cargo bench -p weir --bench plugins`; figures go in the issue notes and
 //! `docs/BENCHMARKS.md`.
@@ -109,6 +112,21 @@ fn benches(c: &mut Criterion) {
                 }
             }
             black_box(current)
+        })
+    });
+    group.finish();
+
+    let sample = wat::parse_file(concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins/sample-wat/sample.wat")).unwrap();
+    let sample = Arc::new(Plugin::from_bytes(&engine, "sample", "sample.wat", &sample).expect("plugin loads"));
+    let sample = runtime
+        .block_on(Filter::new(sample, FilterSettings::default()))
+        .unwrap();
+    let mut group = c.benchmark_group("core-module");
+    group.bench_function("sample-wat", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let outcome = sample.run(black_box(&event)).await.unwrap();
+            assert_eq!(outcome, Outcome::Kept);
+            outcome
         })
     });
     group.finish();

@@ -4,12 +4,13 @@
 //! # Layout
 //!
 //! - this file: fixtures and plugin files.
-//! - [`js`]: building `plugins/js-class-filter` with node, or saying why not.
+//! - [`node`]: building the example filters that need node (JavaScript, AssemblyScript),
+//!   or saying why not.
 //! - [`process`]: Weir as a child process, for signals and crashes.
 //! - [`receiver`]: a webhook receiver that records what arrives.
 //! - [`router`]: the real router, started in the test process.
 
-pub mod js;
+pub mod node;
 pub mod process;
 pub mod receiver;
 pub mod router;
@@ -79,6 +80,17 @@ pub fn test_guest_path() -> PathBuf {
 /// An example plugin's built `.wasm` file.
 pub fn example_path(name: &str) -> PathBuf {
     Path::new(env!("WEIR_TEST_GUESTS")).join(format!("{}.wasm", name.replace('-', "_")))
+}
+
+/// An HTTP client for talking to Weir and its receivers. Installs the TLS crypto
+/// provider first (as `weir` itself does at start), so a test that runs alone, with no
+/// in-process server before it, can build a client too.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .expect("an HTTP client")
 }
 
 /// One plugin engine for the whole test binary: engines reserve a lot of address

@@ -122,7 +122,12 @@ impl WeirProcess {
         }
     }
 
-    /// Whether a log line contains `text`.
+    /// Every log line so far, one per line.
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Whether any log line so far contains `text`.
     pub fn logged(&self, text: &str) -> bool {
         self.log.lock().unwrap().iter().any(|line| line.contains(text))
     }

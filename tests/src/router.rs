@@ -41,10 +41,7 @@ pub async fn try_start(config: &str) -> Result<Weir, StartError> {
     let server = Server::start(parsed, "test.toml", None).await?;
     Ok(Weir {
         server,
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap(),
+        client: crate::http_client(),
     })
 }
 
@@ -106,10 +103,7 @@ pub async fn start_file(path: &std::path::Path, config: &str) -> Weir {
         .unwrap_or_else(|e| panic!("{e}"));
     Weir {
         server,
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap(),
+        client: crate::http_client(),
     }
 }
 

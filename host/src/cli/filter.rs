@@ -23,8 +23,8 @@ use crate::plugin::{EngineSettings, Filter, FilterSettings, Outcome, Plugin, Plu
 /// Arguments of `weir filter`.
 #[derive(Debug, Args)]
 pub struct FilterArgs {
-    /// The plugin: a `.wasm` component, or the name of an example plugin
-    /// (class-filter, strip-masks, reshape, route-by-class).
+    /// The plugin: a `.wasm` component or core module, or the name of an example
+    /// plugin (class-filter, strip-masks, reshape, route-by-class).
     #[arg(long, value_name = "PATH.wasm")]
     plugin: String,
     /// The filter's config, as JSON text (or @FILE to read it from a file).

@@ -46,6 +46,9 @@ async fn serve(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Listen for signals before saying "ready": a supervisor that stops Weir as soon as
+    // it is ready must find the handler in place, not the default action (exit 143).
+    let signals = Signals::listen();
     tracing::info!(
         config = %loaded.source,
         ingest = %server.ingest_addr(),
@@ -54,20 +57,39 @@ async fn serve(args: RunArgs) -> ExitCode {
         "weir is ready: POST events to http://{}/ingest/ROUTE",
         server.ingest_addr()
     );
-    wait_for_signal().await;
+    signals.wait().await;
     server.shutdown();
     server.wait().await;
     ExitCode::SUCCESS
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("received SIGTERM"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("received SIGINT"),
+/// SIGTERM and SIGINT, both meaning "shut down gracefully".
+struct Signals {
+    term: Option<tokio::signal::unix::Signal>,
+    interrupt: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn listen() -> Signals {
+        use tokio::signal::unix::{SignalKind, signal};
+        Signals {
+            term: signal(SignalKind::terminate()).ok(),
+            interrupt: signal(SignalKind::interrupt()).ok(),
+        }
+    }
+
+    async fn wait(mut self) {
+        async fn next(signal: &mut Option<tokio::signal::unix::Signal>) {
+            match signal {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            _ = next(&mut self.term) => tracing::info!("received SIGTERM"),
+            _ = next(&mut self.interrupt) => tracing::info!("received SIGINT"),
+        }
     }
 }

@@ -11,10 +11,53 @@ use std::fs;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 
-use wasmtime::Engine;
 use wasmtime::component::Component;
+use wasmtime::{Engine, Module};
 
-/// Where a compiled component came from.
+/// Compiled code the cache holds: a component, or a core module of the JSON ABI.
+#[allow(unsafe_code)]
+pub(crate) trait Code: Sized {
+    fn compile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self>;
+    fn serialize(&self) -> wasmtime::Result<Vec<u8>>;
+    /// # Safety
+    ///
+    /// The file must hold code this engine serialized (see [`deserialize`]).
+    unsafe fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self>;
+}
+
+#[allow(unsafe_code)]
+impl Code for Component {
+    fn compile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+        Component::new(engine, bytes)
+    }
+
+    fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
+        Component::serialize(self)
+    }
+
+    unsafe fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self> {
+        // SAFETY: passed on to the caller.
+        unsafe { Component::deserialize_file(engine, path) }
+    }
+}
+
+#[allow(unsafe_code)]
+impl Code for Module {
+    fn compile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+        Module::new(engine, bytes)
+    }
+
+    fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
+        Module::serialize(self)
+    }
+
+    unsafe fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self> {
+        // SAFETY: passed on to the caller.
+        unsafe { Module::deserialize_file(engine, path) }
+    }
+}
+
+/// Where compiled code came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheOutcome {
     /// Loaded from the cache.
@@ -25,7 +68,7 @@ pub enum CacheOutcome {
     CompiledUncached,
 }
 
-/// The on-disk cache of compiled components.
+/// The on-disk cache of compiled plugins.
 #[derive(Debug)]
 pub struct CodeCache {
     dir: Option<PathBuf>,
@@ -52,14 +95,14 @@ impl CodeCache {
         Some(dir.join(format!("{content_hash}-{}.cwasm", self.engine_hash)))
     }
 
-    /// The compiled component for these bytes: from the cache, or compiled (and then
+    /// The compiled code for these bytes: from the cache, or compiled (and then
     /// cached). Blocking and possibly slow: call it off the async reactor.
-    pub(crate) fn load_or_compile(
+    pub(crate) fn load_or_compile<C: Code>(
         &self,
         engine: &Engine,
         bytes: &[u8],
         content_hash: &str,
-    ) -> wasmtime::Result<(Component, CacheOutcome)> {
+    ) -> wasmtime::Result<(C, CacheOutcome)> {
         let entry = self.entry(content_hash);
         if let Some(path) = entry.as_deref().filter(|path| path.exists()) {
             match deserialize(engine, path) {
@@ -69,7 +112,7 @@ impl CodeCache {
                 }
             }
         }
-        let component = Component::new(engine, bytes)?;
+        let component = C::compile(engine, bytes)?;
         let Some(path) = entry else {
             return Ok((component, CacheOutcome::CompiledUncached));
         };
@@ -85,16 +128,16 @@ impl CodeCache {
 
 /// Loads a cache entry.
 #[allow(unsafe_code)]
-fn deserialize(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
+fn deserialize<C: Code>(engine: &Engine, path: &Path) -> wasmtime::Result<C> {
     // SAFETY: `deserialize_file` trusts the file to be code this engine compiled. Only
     // Weir writes the cache folder, always through `store` (temporary file + rename, so
     // never a partial entry), and the entry name pins the engine's compatibility hash.
     // The folder must not be writable by anyone Weir does not trust, like the plugin
     // folder itself.
-    unsafe { Component::deserialize_file(engine, path) }
+    unsafe { C::deserialize_file(engine, path) }
 }
 
-fn store(component: &Component, path: &Path) -> std::io::Result<()> {
+fn store<C: Code>(component: &C, path: &Path) -> std::io::Result<()> {
     let bytes = component.serialize().map_err(std::io::Error::other)?;
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;

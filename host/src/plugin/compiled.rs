@@ -1,5 +1,6 @@
-//! A plugin: one compiled WebAssembly component, checked against the `weir:filter`
-//! world, ready to be instantiated cheaply any number of times.
+//! A plugin: one compiled WebAssembly file, checked against its contract (a component
+//! of the `weir:filter` world, or a core module of the JSON ABI), ready to be
+//! instantiated cheaply any number of times.
 
 use std::fmt;
 use std::path::Path;
@@ -13,6 +14,7 @@ use super::cache::CacheOutcome;
 use super::engine::{EngineInner, PluginEngine};
 use super::error::LoadError;
 use super::guest::GuestState;
+use super::module::ModulePre;
 
 /// A compiled plugin. Cheap to share (`Arc<Plugin>`); instances of it are made by a
 /// [`super::Filter`].
@@ -24,8 +26,16 @@ pub struct Plugin {
     loaded_at: SystemTime,
     load_time: Duration,
     cache: CacheOutcome,
-    pub(crate) pre: FilterPre<GuestState>,
+    pub(crate) code: Code,
     pub(crate) engine: Arc<EngineInner>,
+}
+
+/// A plugin's code, linked and ready to instantiate.
+pub(crate) enum Code {
+    /// A component of the `weir:filter` world.
+    Component(FilterPre<GuestState>),
+    /// A core module of the JSON ABI.
+    Module(ModulePre),
 }
 
 impl fmt::Debug for Plugin {
@@ -75,26 +85,41 @@ impl Plugin {
     pub fn from_bytes(engine: &PluginEngine, name: &str, source: &str, bytes: &[u8]) -> Result<Plugin, LoadError> {
         let started = Instant::now();
         let path = source.to_string();
-        match binary_kind(bytes) {
-            BinaryKind::Component => {}
-            BinaryKind::CoreModule => return Err(LoadError::CoreModule { path }),
-            BinaryKind::NotWasm => return Err(LoadError::NotWasm { path }),
+        let kind = binary_kind(bytes);
+        if kind == BinaryKind::NotWasm {
+            return Err(LoadError::NotWasm { path });
         }
         let hash = hex::encode(Sha256::digest(bytes));
         let inner = &engine.inner;
-        let (component, cache) = inner
-            .cache
-            .load_or_compile(&inner.engine, bytes, &hash)
-            .map_err(|error| LoadError::Compile {
-                path: path.clone(),
-                reason: format!("{error:#}"),
-            })?;
-        let wrong_world = |error: wasmtime::Error| LoadError::WrongWorld {
+        let compile_error = |error: wasmtime::Error| LoadError::Compile {
             path: path.clone(),
             reason: format!("{error:#}"),
         };
-        let instance_pre = inner.linker.instantiate_pre(&component).map_err(wrong_world)?;
-        let pre = FilterPre::new(instance_pre).map_err(wrong_world)?;
+        let (code, cache) = if kind == BinaryKind::Component {
+            let (component, cache) = inner
+                .cache
+                .load_or_compile(&inner.engine, bytes, &hash)
+                .map_err(compile_error)?;
+            let wrong_world = |error: wasmtime::Error| LoadError::WrongWorld {
+                path: path.clone(),
+                reason: format!("{error:#}"),
+            };
+            let instance_pre = inner.linker.instantiate_pre(&component).map_err(wrong_world)?;
+            (
+                Code::Component(FilterPre::new(instance_pre).map_err(wrong_world)?),
+                cache,
+            )
+        } else {
+            let (module, cache) = inner
+                .cache
+                .load_or_compile(&inner.engine, bytes, &hash)
+                .map_err(compile_error)?;
+            let pre = ModulePre::new(&inner.module_linker, &module).map_err(|reason| LoadError::WrongAbi {
+                path: path.clone(),
+                reason,
+            })?;
+            (Code::Module(pre), cache)
+        };
         Ok(Plugin {
             name: name.into(),
             source: path,
@@ -103,7 +128,7 @@ impl Plugin {
             loaded_at: SystemTime::now(),
             load_time: started.elapsed(),
             cache,
-            pre,
+            code,
             engine: inner.clone(),
         })
     }
@@ -115,6 +140,15 @@ impl Plugin {
 
     pub(crate) fn name_arc(&self) -> Arc<str> {
         self.name.clone()
+    }
+
+    /// `component` (the `weir:filter` world) or `core-module` (the JSON ABI of
+    /// `wit/core-module.md`).
+    pub fn kind(&self) -> &'static str {
+        match self.code {
+            Code::Component(_) => "component",
+            Code::Module(_) => "core-module",
+        }
     }
 
     /// Where it was loaded from.

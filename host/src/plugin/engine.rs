@@ -17,6 +17,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use super::bindings;
 use super::cache::CodeCache;
 use super::guest::GuestState;
+use super::module::{self, ModuleState};
 
 /// How often the epoch advances while a call runs. A call overruns its deadline by at
 /// most about one tick; the default deadline is tens of milliseconds, so 1 ms keeps the
@@ -62,6 +63,8 @@ pub struct PluginEngine {
 pub(crate) struct EngineInner {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<GuestState>,
+    /// What core modules of the JSON ABI may import.
+    pub(crate) module_linker: wasmtime::Linker<ModuleState>,
     pub(crate) cache: CodeCache,
     pub(crate) ticker: EpochTicker,
 }
@@ -73,7 +76,7 @@ impl PluginEngine {
         let mut pool = PoolingAllocationConfig::new();
         pool.total_component_instances(slots)
             // A Rust component has a handful of core instances; a JavaScript engine
-            // built with componentize-js a few more.
+            // built with componentize-js a few more; a core-module filter has one.
             .total_core_instances(slots * 16)
             .total_memories(slots + slots / 2)
             .total_tables(slots * 4)
@@ -118,12 +121,16 @@ impl PluginEngine {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         bindings::Filter::add_to_linker::<GuestState, HasSelf<GuestState>>(&mut linker, |state| state)?;
 
+        let mut module_linker = wasmtime::Linker::new(&engine);
+        module::add_to_linker(&mut module_linker)?;
+
         let cache = CodeCache::new(settings.cache_dir.clone(), &engine);
         let ticker = EpochTicker::spawn(engine.clone())?;
         Ok(PluginEngine {
             inner: Arc::new(EngineInner {
                 engine,
                 linker,
+                module_linker,
                 cache,
                 ticker,
             }),

@@ -29,6 +29,9 @@ pub enum Misbehavior {
     },
     /// The guest returned a verdict that cannot be applied.
     InvalidOutput(InvalidChange),
+    /// A core module broke the JSON ABI: a buffer outside its memory, a verdict that
+    /// is not the documented JSON.
+    Abi(String),
 }
 
 impl fmt::Display for Misbehavior {
@@ -45,6 +48,7 @@ impl fmt::Display for Misbehavior {
                 mebibytes(*limit)
             ),
             Misbehavior::InvalidOutput(invalid) => write!(f, "{invalid}"),
+            Misbehavior::Abi(message) => write!(f, "broke the core-module ABI: {message}"),
         }
     }
 }
@@ -60,7 +64,7 @@ impl Misbehavior {
             Misbehavior::Trap(_) => "trap",
             Misbehavior::Deadline(_) => "deadline",
             Misbehavior::Memory { .. } => "memory",
-            Misbehavior::InvalidOutput(_) => "invalid-output",
+            Misbehavior::InvalidOutput(_) | Misbehavior::Abi(_) => "invalid-output",
         }
     }
 }
@@ -127,17 +131,9 @@ pub enum LoadError {
     },
     /// The file is not WebAssembly.
     #[error(
-        "{path}: not a WebAssembly file (it does not start with the \\0asm header); build the filter for wasm32-wasip2"
+        "{path}: not a WebAssembly file (it does not start with the \\0asm header); build the filter for wasm32-wasip2 (or as a core module, see wit/core-module.md)"
     )]
     NotWasm {
-        /// The file.
-        path: String,
-    },
-    /// The file is a core module, not a component.
-    #[error(
-        "{path}: is a core WebAssembly module, not a component; build it as a component (wasm32-wasip2, or `wasm-tools component new`)"
-    )]
-    CoreModule {
         /// The file.
         path: String,
     },
@@ -153,6 +149,14 @@ pub enum LoadError {
     /// The component does not fit the `weir:filter` world.
     #[error("{path}: does not implement the weir:filter@0.1.0 world: {reason}")]
     WrongWorld {
+        /// The file.
+        path: String,
+        /// What is missing or mistyped.
+        reason: String,
+    },
+    /// The core module does not fit the JSON ABI of `wit/core-module.md`.
+    #[error("{path}: is a core module that does not follow Weir's core-module ABI: {reason}")]
+    WrongAbi {
         /// The file.
         path: String,
         /// What is missing or mistyped.

@@ -1,23 +1,14 @@
-//! What the host gives a guest: the event resource, logging, a closed WASI sandbox and
-//! a memory cap. One [`GuestState`] is the data of one instance's store.
+//! What the host gives a component guest: the event resource, logging and a closed
+//! WASI sandbox. One [`GuestState`] is the data of one component instance's store.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use wasmtime::component::{Resource, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::weir::filter::{host, types};
-use super::stdio::GuestOutput;
+use super::sandbox::{LogLevel, Sandbox, Sandboxed};
 use crate::event::{Event, ParsedEvent, TaskKind};
-
-/// Longest guest log message kept; the rest is cut. Keeps one chatty filter from
-/// flooding the log with megabyte lines.
-pub const MAX_LOG_MESSAGE: usize = 2048;
-
-/// Log messages one instance may write per call; further ones are counted and
-/// reported once. A filter logging per prediction in a loop stays readable.
-pub const MAX_LOGS_PER_CALL: u32 = 32;
 
 /// The host's side of the `event` resource: the event lent to the guest for one call.
 pub struct EventHandle {
@@ -27,42 +18,21 @@ pub struct EventHandle {
     parsed: Option<ParsedEvent>,
 }
 
-/// The data of one instance's store.
+/// The data of one component instance's store.
 pub(crate) struct GuestState {
-    pub(crate) plugin: Arc<str>,
+    sandbox: Sandbox,
     wasi: WasiCtx,
     table: ResourceTable,
-    pub(crate) limits: GuestLimits,
-    /// When the current call must end; checked at every epoch tick.
-    pub(crate) deadline: Instant,
-    pub(crate) stdout: GuestOutput,
-    pub(crate) stderr: GuestOutput,
-    logs_left: u32,
-    logs_suppressed: u32,
 }
 
 impl GuestState {
     pub(crate) fn new(plugin: Arc<str>, memory_cap: u64) -> Self {
-        let (stdout, stderr) = (GuestOutput::default(), GuestOutput::default());
-        // Closed by default: no preopened directories, no environment, no arguments,
-        // no network (sockets are denied unless explicitly allowed), stdin empty.
-        let wasi = WasiCtx::builder()
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
+        let sandbox = Sandbox::new(plugin, memory_cap);
+        let wasi = sandbox.wasi().build();
         GuestState {
-            plugin,
+            sandbox,
             wasi,
             table: ResourceTable::new(),
-            limits: GuestLimits::new(memory_cap),
-            deadline: Instant::now(),
-            stdout,
-            stderr,
-            logs_left: MAX_LOGS_PER_CALL,
-            logs_suppressed: 0,
         }
     }
 
@@ -77,33 +47,18 @@ impl GuestState {
         self.table.delete(handle).ok().and_then(|handle| handle.parsed)
     }
 
-    /// Prepares for a call that must end by `deadline`.
-    pub(crate) fn begin_call(&mut self, deadline: Instant) {
-        self.deadline = deadline;
-        self.logs_left = MAX_LOGS_PER_CALL;
-        self.logs_suppressed = 0;
-        self.limits.denied = None;
-    }
-
-    /// Writes what the guest printed during the call to the log.
-    pub(crate) fn end_call(&mut self) {
-        if let Some(text) = self.stdout.drain() {
-            tracing::info!(plugin = %self.plugin, stream = "stdout", "{text}");
-        }
-        if let Some(text) = self.stderr.drain() {
-            tracing::warn!(plugin = %self.plugin, stream = "stderr", "{text}");
-        }
-        if self.logs_suppressed > 0 {
-            tracing::warn!(
-                plugin = %self.plugin,
-                suppressed = self.logs_suppressed,
-                "plugin logged more than {MAX_LOGS_PER_CALL} messages in one call; the rest were dropped"
-            );
-        }
-    }
-
     fn event(&self, handle: &Resource<EventHandle>) -> wasmtime::Result<&Event> {
         Ok(&self.table.get(handle)?.event)
+    }
+}
+
+impl Sandboxed for GuestState {
+    fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
+    fn sandbox_mut(&mut self) -> &mut Sandbox {
+        &mut self.sandbox
     }
 }
 
@@ -118,33 +73,16 @@ impl WasiView for GuestState {
 
 impl host::Host for GuestState {
     fn log(&mut self, level: host::Level, message: String) -> wasmtime::Result<()> {
-        if self.logs_left == 0 {
-            self.logs_suppressed += 1;
-            return Ok(());
-        }
-        self.logs_left -= 1;
-        let message = truncate(&message, MAX_LOG_MESSAGE);
-        let plugin = &*self.plugin;
-        match level {
-            host::Level::Trace => tracing::trace!(target: "weir::plugin", plugin, "{message}"),
-            host::Level::Debug => tracing::debug!(target: "weir::plugin", plugin, "{message}"),
-            host::Level::Info => tracing::info!(target: "weir::plugin", plugin, "{message}"),
-            host::Level::Warn => tracing::warn!(target: "weir::plugin", plugin, "{message}"),
-            host::Level::Error => tracing::error!(target: "weir::plugin", plugin, "{message}"),
-        }
+        let level = match level {
+            host::Level::Trace => LogLevel::Trace,
+            host::Level::Debug => LogLevel::Debug,
+            host::Level::Info => LogLevel::Info,
+            host::Level::Warn => LogLevel::Warn,
+            host::Level::Error => LogLevel::Error,
+        };
+        self.sandbox.log(level, &message);
         Ok(())
     }
-}
-
-fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 impl types::Host for GuestState {}
@@ -219,44 +157,6 @@ impl types::HostEvent for GuestState {
     fn drop(&mut self, handle: Resource<EventHandle>) -> wasmtime::Result<()> {
         self.table.delete(handle)?;
         Ok(())
-    }
-}
-
-/// The memory cap of one instance.
-///
-/// A growth past the cap is refused (the guest sees `memory.grow` fail, as the spec
-/// allows) and remembered, so that the trap that usually follows (Rust aborts on
-/// allocation failure) is reported as a memory limit rather than a generic trap.
-pub(crate) struct GuestLimits {
-    pub(crate) memory_cap: u64,
-    /// The size a refused growth asked for, during the current call.
-    pub(crate) denied: Option<u64>,
-}
-
-impl GuestLimits {
-    fn new(memory_cap: u64) -> Self {
-        GuestLimits {
-            memory_cap,
-            denied: None,
-        }
-    }
-}
-
-/// Table elements one instance may have; far above what real guests use, low enough
-/// that table growth cannot be a memory bomb.
-const MAX_TABLE_ELEMENTS: usize = 1 << 20;
-
-impl wasmtime::ResourceLimiter for GuestLimits {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired as u64 > self.memory_cap {
-            self.denied = Some(desired as u64);
-            return Ok(false);
-        }
-        Ok(true)
-    }
-
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(desired <= MAX_TABLE_ELEMENTS)
     }
 }
 

@@ -5,13 +5,17 @@
 //! - [`engine`]: the one wasmtime engine, its pooling allocator and the epoch ticker
 //!   that enforces call deadlines.
 //! - [`cache`]: compiled code on disk, so a restart does not recompile plugins.
-//! - [`compiled`]: a compiled plugin file ([`Plugin`]), checked against the contract.
+//! - [`compiled`]: a compiled plugin file ([`Plugin`]), checked against the contract:
+//!   a component of the `weir:filter` world, or a core module of the JSON ABI.
 //! - [`filter`]: a plugin with its route config and limits ([`Filter`]), running events
 //!   on a pool of warm instances.
 //! - [`registry`]: the loaded plugins by name, keeping the last good version.
 //! - [`instance`]: one instance: its store, `init`, and one call per event.
-//! - [`guest`]: what the host gives the guest: the event resource, logging, a closed
-//!   WASI sandbox, memory limits.
+//! - [`sandbox`]: what every instance runs under: deadline, memory cap, captured
+//!   output, log quota.
+//! - [`guest`]: what the host gives a component: the event resource, logging, closed
+//!   WASI.
+//! - [`module`]: the core-module ABI (`wit/core-module.md`): JSON in, JSON out.
 //! - [`stdio`]: guest stdout/stderr, captured and capped.
 //! - [`error`]: the errors, kept apart as the guest declined / misbehaved / host failed.
 //! - `bindings`: the generated code of the `weir:filter` world, and nothing else.
@@ -31,7 +35,9 @@ pub mod examples;
 pub mod filter;
 mod guest;
 mod instance;
+mod module;
 pub mod registry;
+mod sandbox;
 mod stdio;
 
 pub use compiled::Plugin;

@@ -90,6 +90,8 @@ pub struct PluginStatus {
     pub source: Option<String>,
     /// SHA-256 of the serving version.
     pub hash: Option<String>,
+    /// `component` (the `weir:filter` world) or `core-module` (the JSON ABI).
+    pub kind: Option<&'static str>,
     /// When the serving version was loaded.
     pub loaded_at: Option<String>,
     /// Whether the plugin is missing (its file removed).
@@ -229,6 +231,7 @@ impl PluginRegistry {
                 name: name.clone(),
                 source: entry.current.as_ref().map(|p| p.source().to_string()),
                 hash: entry.current.as_ref().map(|p| p.hash().to_string()),
+                kind: entry.current.as_ref().map(|p| p.kind()),
                 loaded_at: entry.current.as_ref().map(|p| timestamp(p.loaded_at())),
                 missing: entry.missing,
                 last_error: entry.error.as_ref().map(|(e, _)| e.clone()),

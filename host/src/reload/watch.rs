@@ -74,13 +74,17 @@ pub fn spawn_watchers(
                 .map_err(|error| format!("cannot watch the config folder {}: {error}", dir.display()))?;
         }
     }
-    Ok(tokio::spawn(debounce(reloader, watcher, rx, stop)))
+    // Registered here, before Weir says it is ready, not in the task: a SIGHUP sent
+    // right after "ready" must reload, not meet the default action (exit).
+    let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    Ok(tokio::spawn(debounce(reloader, watcher, rx, hangup, stop)))
 }
 
 async fn debounce(
     reloader: Arc<Reloader>,
     watcher: notify::RecommendedWatcher,
     mut changes: mpsc::Receiver<Change>,
+    mut hangup: Option<tokio::signal::unix::Signal>,
     stop: CancellationToken,
 ) {
     let _watcher = watcher;
@@ -88,7 +92,6 @@ async fn debounce(
         .config_path
         .as_ref()
         .and_then(|p| p.file_name().map(|n| n.to_os_string()));
-    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     let mut waiting: HashMap<PathBuf, Instant> = HashMap::new();
     let mut config_due: Option<Instant> = None;
     let mut rescan = false;

@@ -66,7 +66,7 @@ async fn kill_9_under_load_loses_no_acknowledged_event() {
     let weir = WeirProcess::spawn(binary, &dir, &config);
     let ingest = Arc::new(Mutex::new(weir.ingest));
     let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
-    let client = reqwest::Client::new();
+    let client = weir_tests::http_client();
 
     // Eight senders, each sending its own events as fast as Weir acknowledges them.
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));

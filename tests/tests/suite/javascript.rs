@@ -2,7 +2,7 @@
 //! side with the Rust class filter: same config, same fixtures, same outputs.
 
 use weir::plugin::Outcome;
-use weir_tests::js::js_class_filter;
+use weir_tests::node::js_class_filter;
 use weir_tests::{fixture_event, load};
 
 use crate::support::{example_filter, filter, run};

@@ -71,7 +71,7 @@ async fn sigterm_stops_ingest_drains_memory_storage_and_exits_0() {
             slow.url()
         ),
     );
-    let client = reqwest::Client::new();
+    let client = weir_tests::http_client();
     for i in 0..3 {
         let answer = client
             .post(format!("http://{}/ingest/r", weir.ingest))
@@ -92,7 +92,7 @@ async fn sigterm_stops_ingest_drains_memory_storage_and_exits_0() {
     .await
     .unwrap();
     let (code, weir) = code;
-    assert_eq!(code, Some(0));
+    assert_eq!(code, Some(0), "weir's log:\n{}", weir.log_text());
     // Memory storage drains within the grace period: all three arrived.
     slow.next().await;
     slow.next().await;

@@ -39,9 +39,10 @@ fn a_text_file_is_not_wasm() {
 }
 
 #[test]
-fn a_core_module_is_told_to_become_a_component() {
+fn a_core_module_without_the_abi_is_told_what_it_lacks() {
     let error = load_error("core.wasm", &wat::parse_str("(module)").unwrap());
-    assert!(matches!(error, LoadError::CoreModule { .. }), "{error:?}");
+    assert!(matches!(error, LoadError::WrongAbi { .. }), "{error:?}");
+    assert!(error.to_string().contains("see wit/core-module.md"), "{error}");
 }
 
 #[test]

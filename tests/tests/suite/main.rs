@@ -2,6 +2,7 @@
 //!
 //! - `bench_command`: `weir bench` runs and reports (figures are not asserted).
 //! - `check_command`: `weir check` on broken configs (golden files).
+//! - `core_module`: filters as plain modules (`wit/core-module.md`), the WAT example.
 //! - `delivery`: the router end to end, from ingest to receivers.
 //! - `durability`: kill -9, restarts, dead letters, backpressure, circuit breaker.
 //! - `examples`: each example filter on the fixture events, exact outputs.
@@ -17,6 +18,7 @@
 
 mod bench_command;
 mod check_command;
+mod core_module;
 mod delivery;
 mod durability;
 mod examples;

@@ -1,0 +1,222 @@
+//! What every instance runs under, whatever kind of WebAssembly it is (a component of
+//! the `weir:filter` world or a core module of the JSON ABI): the deadline of the
+//! current call, the memory cap, the guest's captured output, and its log quota.
+//!
+//! Both kinds of store data embed one [`Sandbox`] and expose it through [`Sandboxed`],
+//! so the deadline, the memory cap and the naming of misbehaviour are written once.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::{Engine, Store, UpdateDeadline};
+use wasmtime_wasi::WasiCtxBuilder;
+
+use super::error::Misbehavior;
+use super::stdio::GuestOutput;
+
+/// Longest guest log message kept; the rest is cut. Keeps one chatty filter from
+/// flooding the log with megabyte lines.
+pub const MAX_LOG_MESSAGE: usize = 2048;
+
+/// Log messages one instance may write per call; further ones are counted and
+/// reported once. A filter logging per prediction in a loop stays readable.
+pub const MAX_LOGS_PER_CALL: u32 = 32;
+
+/// Table elements one instance may have; far above what real guests use, low enough
+/// that table growth cannot be a memory bomb.
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+/// The error the epoch callback raises when a call passes its deadline.
+#[derive(Debug, thiserror::Error)]
+#[error("deadline exceeded")]
+struct DeadlineExceeded;
+
+/// How loud a guest's log message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// The per-instance bookkeeping of the sandbox.
+pub(crate) struct Sandbox {
+    pub(crate) plugin: Arc<str>,
+    pub(crate) limits: GuestLimits,
+    /// When the current call must end; checked at every epoch tick.
+    pub(crate) deadline: Instant,
+    pub(crate) stdout: GuestOutput,
+    pub(crate) stderr: GuestOutput,
+    logs_left: u32,
+    logs_suppressed: u32,
+}
+
+/// Store data that carries a [`Sandbox`].
+pub(crate) trait Sandboxed: Send + 'static {
+    fn sandbox(&self) -> &Sandbox;
+    fn sandbox_mut(&mut self) -> &mut Sandbox;
+}
+
+impl Sandbox {
+    pub(crate) fn new(plugin: Arc<str>, memory_cap: u64) -> Self {
+        Sandbox {
+            plugin,
+            limits: GuestLimits {
+                memory_cap,
+                denied: None,
+            },
+            deadline: Instant::now(),
+            stdout: GuestOutput::default(),
+            stderr: GuestOutput::default(),
+            logs_left: MAX_LOGS_PER_CALL,
+            logs_suppressed: 0,
+        }
+    }
+
+    /// A WASI context builder closed by default: no preopened directories, no
+    /// environment, no arguments, no network (sockets are denied unless explicitly
+    /// allowed), stdin empty; stdout and stderr captured for the log.
+    pub(crate) fn wasi(&self) -> WasiCtxBuilder {
+        let mut builder = WasiCtxBuilder::new();
+        builder
+            .stdout(self.stdout.clone())
+            .stderr(self.stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        builder
+    }
+
+    /// Prepares for a call that must end by `deadline`.
+    pub(crate) fn begin_call(&mut self, deadline: Instant) {
+        self.deadline = deadline;
+        self.logs_left = MAX_LOGS_PER_CALL;
+        self.logs_suppressed = 0;
+        self.limits.denied = None;
+    }
+
+    /// Writes what the guest printed during the call to the log.
+    pub(crate) fn end_call(&mut self) {
+        if let Some(text) = self.stdout.drain() {
+            tracing::info!(plugin = %self.plugin, stream = "stdout", "{text}");
+        }
+        if let Some(text) = self.stderr.drain() {
+            tracing::warn!(plugin = %self.plugin, stream = "stderr", "{text}");
+        }
+        if self.logs_suppressed > 0 {
+            tracing::warn!(
+                plugin = %self.plugin,
+                suppressed = self.logs_suppressed,
+                "plugin logged more than {MAX_LOGS_PER_CALL} messages in one call; the rest were dropped"
+            );
+        }
+    }
+
+    /// A message the guest logs through the host, within the call's quota.
+    pub(crate) fn log(&mut self, level: LogLevel, message: &str) {
+        if self.logs_left == 0 {
+            self.logs_suppressed += 1;
+            return;
+        }
+        self.logs_left -= 1;
+        let message = truncate(message, MAX_LOG_MESSAGE);
+        let plugin = &*self.plugin;
+        match level {
+            LogLevel::Trace => tracing::trace!(target: "weir::plugin", plugin, "{message}"),
+            LogLevel::Debug => tracing::debug!(target: "weir::plugin", plugin, "{message}"),
+            LogLevel::Info => tracing::info!(target: "weir::plugin", plugin, "{message}"),
+            LogLevel::Warn => tracing::warn!(target: "weir::plugin", plugin, "{message}"),
+            LogLevel::Error => tracing::error!(target: "weir::plugin", plugin, "{message}"),
+        }
+    }
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    &text[..text.floor_char_boundary(max)]
+}
+
+/// A store for one instance: memory capped, and called back at every epoch tick to
+/// enforce the deadline and to yield to the async executor, so even a guest spinning
+/// in a loop holds a reactor thread for at most a tick at a time.
+pub(crate) fn store<T: Sandboxed>(engine: &Engine, data: T) -> Store<T> {
+    let mut store = Store::new(engine, data);
+    store.limiter(|data| &mut data.sandbox_mut().limits);
+    store.epoch_deadline_callback(|context| {
+        if Instant::now() >= context.data().sandbox().deadline {
+            return Err(DeadlineExceeded.into());
+        }
+        Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
+    });
+    store
+}
+
+/// Arms the deadline for the next guest entry.
+pub(crate) fn begin<T: Sandboxed>(store: &mut Store<T>, timeout: Duration) {
+    store.data_mut().sandbox_mut().begin_call(Instant::now() + timeout);
+    // Call back at the next tick; the callback checks the wall-clock deadline and
+    // yields, so the guest gives way every tick until the deadline.
+    store.set_epoch_deadline(1);
+}
+
+/// Names what went wrong in a failed guest entry.
+pub(crate) fn describe<T: Sandboxed>(store: &mut Store<T>, error: &wasmtime::Error, timeout: Duration) -> Misbehavior {
+    if error.downcast_ref::<DeadlineExceeded>().is_some() {
+        return Misbehavior::Deadline(timeout);
+    }
+    let sandbox = store.data_mut().sandbox_mut();
+    if let Some(requested) = sandbox.limits.denied {
+        return Misbehavior::Memory {
+            limit: sandbox.limits.memory_cap,
+            requested,
+        };
+    }
+    let mut message = error.root_cause().to_string();
+    // A Rust panic prints its message to stderr just before it aborts: that message is
+    // what the plugin author needs, more than "unreachable executed".
+    if let Some(said) = sandbox.stderr.drain() {
+        tracing::warn!(plugin = %sandbox.plugin, stream = "stderr", "{said}");
+        // "thread '..' panicked at src/lib.rs:10:5:" then the message: keep both.
+        let mut first: String = said
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        if first.len() > 500 {
+            first.truncate(first.floor_char_boundary(500));
+        }
+        message = format!("{message} (the plugin wrote: {first})");
+    }
+    Misbehavior::Trap(message)
+}
+
+/// The memory cap of one instance.
+///
+/// A growth past the cap is refused (the guest sees `memory.grow` fail, as the spec
+/// allows) and remembered, so that the trap that usually follows (Rust aborts on
+/// allocation failure) is reported as a memory limit rather than a generic trap.
+pub(crate) struct GuestLimits {
+    pub(crate) memory_cap: u64,
+    /// The size a refused growth asked for, during the current call.
+    pub(crate) denied: Option<u64>,
+}
+
+impl wasmtime::ResourceLimiter for GuestLimits {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired as u64 > self.memory_cap {
+            self.denied = Some(desired as u64);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
