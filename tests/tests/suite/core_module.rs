@@ -170,6 +170,38 @@ url = "{}"
         .unwrap();
     assert_eq!((sample["calls"].as_u64(), sample["drops"].as_u64()), (Some(4), Some(2)));
     assert_eq!(sample["kind"], "core-module");
+
+    // Replaced in the folder by a module that drops everything: live without a restart.
+    let version = |plugins: &Value| {
+        plugins["plugins"]
+            .as_array()
+            .and_then(|all| all.iter().find(|p| p["name"] == "sample"))
+            .and_then(|p| p["versions"].as_u64())
+    };
+    std::fs::write(
+        dir.join("plugins").join("sample.wasm"),
+        answering(r#"{"verdict":"drop","reason":"version two"}"#),
+    )
+    .unwrap();
+    let mut swapped = false;
+    for _ in 0..200 {
+        if version(&weir.admin_json("/admin/plugins").await) == Some(2) {
+            swapped = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(swapped, "the new version was not loaded");
+    let answer: Value = weir
+        .post_json("cameras", r#"{"predictions":[]}"#)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (answer["status"].as_str(), answer["reason"].as_str()),
+        (Some("dropped"), Some("sample: version two"))
+    );
     weir.stop().await;
 }
 
