@@ -17,7 +17,8 @@
 //! - [`dispatch`]: per-destination lanes that deliver, sign and retry.
 //! - [`reload`]: hot reload of plugins and the config.
 //! - [`topology`]: a config made into running routes and destinations.
-//! - [`admin`]: health, readiness and the admin API.
+//! - [`admin`]: health, readiness, metrics and the admin API.
+//! - [`metrics`]: the Prometheus counters of ingest and delivery.
 //! - [`server`]: starting and stopping all of it.
 //! - [`bench`]: `weir bench`, the benchmark harness.
 //! - [`cli`]: the `weir` command line.
@@ -29,6 +30,7 @@ pub mod config;
 pub mod dispatch;
 pub mod event;
 pub mod ingest;
+pub mod metrics;
 pub mod outbox;
 pub mod pipeline;
 pub mod plugin;

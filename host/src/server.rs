@@ -16,6 +16,7 @@ use crate::admin::{self, AdminState, Readiness};
 use crate::config::{Config, ConfigError, StorageKind};
 use crate::dispatch::Dispatcher;
 use crate::ingest::{self, IngestState};
+use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::outbox::memory::MemoryOutbox;
 use crate::outbox::sqlite::SqliteOutbox;
@@ -87,7 +88,8 @@ impl Server {
                 (store.clone(), Some(store))
             }
         };
-        let dispatcher = Arc::new(Dispatcher::new(outbox.clone()).map_err(StartError::Other)?);
+        let metrics = Arc::new(Metrics::new());
+        let dispatcher = Arc::new(Dispatcher::new(outbox.clone(), metrics.clone()).map_err(StartError::Other)?);
         dispatcher.apply(&topology.destinations);
         let topology = Arc::new(ArcSwap::from_pointee(topology));
         let reloader = Arc::new(Reloader::new(
@@ -121,12 +123,14 @@ impl Server {
         let ingest_router = ingest::router(IngestState {
             topology: topology.clone(),
             outbox: outbox.clone(),
+            metrics: metrics.clone(),
         });
         let admin_router = admin::router(AdminState {
             ready: ready.clone(),
             outbox: outbox.clone(),
             dispatcher: dispatcher.clone(),
             reloader: reloader.clone(),
+            metrics,
         });
 
         let stop = CancellationToken::new();

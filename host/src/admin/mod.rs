@@ -4,10 +4,12 @@
 //! # Layout
 //!
 //! - this file: health, readiness, and the routes.
+//! - [`metrics`]: `GET /metrics` for Prometheus.
 //! - [`deliveries`]: events, deliveries, attempts, replay.
 //! - [`running`]: plugins, the running config, reload.
 
 pub mod deliveries;
+pub mod metrics;
 pub mod running;
 
 use std::sync::Arc;
@@ -48,6 +50,8 @@ pub struct AdminState {
     pub dispatcher: Arc<crate::dispatch::Dispatcher>,
     /// Plugins, the running config, and reloading.
     pub reloader: Arc<crate::reload::Reloader>,
+    /// The counters of ingest and delivery.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The admin router.
@@ -55,6 +59,7 @@ pub fn router(state: AdminState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::metrics))
         .route("/admin/events/{id}", get(deliveries::event))
         .route("/admin/deliveries", get(deliveries::deliveries))
         .route("/admin/deliveries/{id}/replay", axum::routing::post(deliveries::replay))

@@ -17,6 +17,7 @@ use super::attempt::{Outcome, attempt};
 use super::breaker::{Allowance, Breaker, State};
 use super::destination::Destination;
 use super::retry::{Disposition, next_delay};
+use crate::metrics::{AttemptOutcome, LaneMetrics};
 use crate::outbox::{Delivery, Next, Outbox};
 
 /// How long a lane waits before asking the outbox again after it failed.
@@ -31,6 +32,8 @@ pub struct Lane {
     pub destination: Arc<ArcSwap<Destination>>,
     /// Where deliveries wait.
     pub outbox: Arc<dyn Outbox>,
+    /// The destination's attempt counters.
+    pub metrics: LaneMetrics,
     /// Shared HTTP client.
     pub client: super::client::Client,
     /// Cancelled when the lane must stop.
@@ -155,6 +158,12 @@ impl Lane {
                 Next::Dead(reason)
             }
         };
+        let counted = match next {
+            Next::Delivered => AttemptOutcome::Delivered,
+            Next::RetryAt(_) => AttemptOutcome::Retry,
+            Next::Dead(_) => AttemptOutcome::Dead,
+        };
+        self.metrics.attempted(counted, attempt.latency);
         if let Err(error) = self.outbox.complete(delivery, &attempt, next).await {
             tracing::error!(destination = %destination.name, event = %delivery.event.id, %error, "cannot record the attempt");
         }

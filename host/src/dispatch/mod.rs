@@ -39,11 +39,13 @@ pub use destination::Destination;
 
 use self::breaker::Breaker;
 
+use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 
 /// Owns the lanes.
 pub struct Dispatcher {
     outbox: Arc<dyn Outbox>,
+    metrics: Arc<Metrics>,
     client: client::Client,
     lanes: Mutex<HashMap<Arc<str>, LaneHandle>>,
     tracker: TaskTracker,
@@ -70,10 +72,11 @@ pub struct DestinationStatus {
 
 impl Dispatcher {
     /// A dispatcher with no lanes yet.
-    pub fn new(outbox: Arc<dyn Outbox>) -> Result<Dispatcher, String> {
+    pub fn new(outbox: Arc<dyn Outbox>, metrics: Arc<Metrics>) -> Result<Dispatcher, String> {
         let client = client::build();
         Ok(Dispatcher {
             outbox,
+            metrics,
             client,
             lanes: Mutex::new(HashMap::new()),
             tracker: TaskTracker::new(),
@@ -111,6 +114,7 @@ impl Dispatcher {
                         in_flight: in_flight.clone(),
                         destination: shared.clone(),
                         outbox: self.outbox.clone(),
+                        metrics: self.metrics.lane(&destination.name),
                         client: self.client.clone(),
                         stop: stop.clone(),
                         drain: drain.clone(),

@@ -27,8 +27,9 @@ use serde_json::json;
 use self::decode::{body_kind, decode, metadata_headers, task_header};
 use self::error::IngestError;
 use crate::event::Event;
+use crate::metrics::{Ingested, Metrics};
 use crate::outbox::{Enqueued, Outbox, OutboxError};
-use crate::pipeline::RouteOutcome;
+use crate::pipeline::{Route, RouteOutcome};
 use crate::topology::Topology;
 
 /// Server-side refusals (a full store, say) come in floods when they come: they are
@@ -77,6 +78,8 @@ pub struct IngestState {
     pub topology: Arc<ArcSwap<Topology>>,
     /// Where deliveries go.
     pub outbox: Arc<dyn Outbox>,
+    /// Requests counted by route and outcome.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The ingest router.
@@ -100,16 +103,27 @@ async fn not_found(uri: axum::http::Uri) -> Response {
 
 async fn ingest(
     State(state): State<IngestState>,
-    Path(route): Path<String>,
+    Path(route_name): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    // One snapshot for the whole request: the event runs its chain on one consistent
+    // set of filters even if a reload swaps the topology meanwhile.
+    let topology = state.topology.load_full();
+    let route = topology.routes.get(&route_name).cloned();
     // Not spawned: if the sender hangs up, the work is dropped mid-way, and that is
     // safe. Before the outbox has the event nothing is stored; storing is atomic (the
     // in-memory store under one lock; the durable store's writer commits and schedules
     // on its own thread, whatever becomes of this request); after it, only the answer is
     // lost, and a sender that retries with its idempotency key gets "duplicate".
-    match accept(state, route, headers, body).await {
+    let result = accept(&state, &topology, route.as_ref(), route_name, headers, body).await;
+    let how = match &result {
+        Ok(answer) => answer.how,
+        Err(error) if error.status().is_server_error() => Ingested::Refused,
+        Err(_) => Ingested::Rejected,
+    };
+    state.metrics.ingested(route.as_ref().map(|route| &route.name), how);
+    match result {
         Ok(accepted) => (StatusCode::ACCEPTED, axum::Json(accepted)).into_response(),
         Err(error) => {
             if error.status().is_server_error() {
@@ -135,30 +149,42 @@ struct Answer {
     /// Why a filter dropped the event.
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
+    /// The status again, for the metrics.
+    #[serde(skip)]
+    how: Ingested,
 }
 
 impl Answer {
-    fn new(id: String, route: String, status: &'static str) -> Self {
+    fn new(id: String, route: String, how: Ingested) -> Self {
         Answer {
             id,
             route,
-            status,
+            status: match how {
+                Ingested::Dropped => "dropped",
+                Ingested::Duplicate => "duplicate",
+                _ => "accepted",
+            },
             destinations: None,
             reason: None,
+            how,
         }
     }
 }
 
-async fn accept(state: IngestState, route_name: String, headers: HeaderMap, body: Body) -> Result<Answer, IngestError> {
-    // One snapshot for the whole request: the event runs its chain on one consistent
-    // set of filters even if a reload swaps the topology meanwhile.
-    let topology = state.topology.load_full();
+async fn accept(
+    state: &IngestState,
+    topology: &Topology,
+    route: Option<&Arc<Route>>,
+    route_name: String,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Answer, IngestError> {
     let server = &topology.config.server;
     if let Some(token) = &server.ingest_token {
         authorize(&headers, token.expose())?;
     }
     let max_body = server.max_body.0;
-    let Some(route) = topology.routes.get(&route_name).cloned() else {
+    let Some(route) = route else {
         return Err(IngestError::UnknownRoute {
             route: route_name,
             known: topology.route_names().join(", "),
@@ -191,16 +217,16 @@ async fn accept(state: IngestState, route_name: String, headers: HeaderMap, body
     match route.process(event).await {
         RouteOutcome::Dropped { reason } => Ok(Answer {
             reason: Some(reason),
-            ..Answer::new(id, route_name, "dropped")
+            ..Answer::new(id, route_name, Ingested::Dropped)
         }),
         RouteOutcome::Deliver { event, destinations } => {
-            let event = without_unsent_attachments(event, &destinations, &topology);
+            let event = without_unsent_attachments(event, &destinations, topology);
             match state.outbox.enqueue(event, &destinations).await {
                 Ok(Enqueued::Accepted) => Ok(Answer {
                     destinations: Some(destinations),
-                    ..Answer::new(id, route_name, "accepted")
+                    ..Answer::new(id, route_name, Ingested::Accepted)
                 }),
-                Ok(Enqueued::Duplicate) => Ok(Answer::new(id, route_name, "duplicate")),
+                Ok(Enqueued::Duplicate) => Ok(Answer::new(id, route_name, Ingested::Duplicate)),
                 Err(error) => Err(refused(error)),
             }
         }

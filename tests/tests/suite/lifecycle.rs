@@ -105,3 +105,95 @@ async fn sigterm_stops_ingest_drains_memory_storage_and_exits_0() {
         .await;
     assert!(refused.is_err(), "ingest still answers after exit");
 }
+
+/// The value of the sample `line` starts with (name and labels), from `/metrics`.
+fn sample(text: &str, line: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(line)?.strip_prefix(' '))
+        .and_then(|value| value.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_requests_and_attempts_and_show_the_outbox() {
+    // The receiver fails the first attempt, then takes everything.
+    let mut hook = Receiver::scripted(vec![Answer::Status(500)], Answer::Status(200)).await;
+    let weir = start(&format!(
+        r#"
+[routes.cameras]
+filters = [{{ plugin = "class-filter", config = {{ classes = ["person"] }} }}]
+destinations = ["hook"]
+[destinations.hook]
+url = "{}"
+max_in_flight = 1
+[destinations.hook.retry]
+schedule = ["10ms"]
+"#,
+        hook.url()
+    ))
+    .await;
+    let person = r#"{"predictions":[{"class":"person","confidence":0.9}]}"#;
+    let cat = r#"{"predictions":[{"class":"cat","confidence":0.9}]}"#;
+    for body in [person, person, cat] {
+        assert_eq!(weir.post_json("cameras", body).await.status(), 202);
+    }
+    assert_eq!(weir.post_json("cameras", "not json").await.status(), 400);
+    assert_eq!(weir.post_json("nowhere", person).await.status(), 404);
+    for _ in 0..3 {
+        hook.next().await; // the failed attempt, its retry, the second event
+    }
+    let scrape = || async {
+        let answer = weir.client.get(weir.admin_url("/metrics")).send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+        assert!(
+            answer.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/openmetrics-text")
+        );
+        answer.text().await.unwrap()
+    };
+    // The attempt is counted just after the receiver answered it: wait for the count.
+    let mut text = scrape().await;
+    for _ in 0..100 {
+        if sample(
+            &text,
+            r#"weir_delivery_attempts_total{destination="hook",outcome="delivered"}"#,
+        ) == Some(2.0)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        text = scrape().await;
+    }
+    for (line, value) in [
+        (r#"weir_ingest_requests_total{route="cameras",status="accepted"}"#, 2.0),
+        (r#"weir_ingest_requests_total{route="cameras",status="dropped"}"#, 1.0),
+        (r#"weir_ingest_requests_total{route="cameras",status="rejected"}"#, 1.0),
+        (r#"weir_ingest_requests_total{route="",status="rejected"}"#, 1.0),
+        (
+            r#"weir_delivery_attempts_total{destination="hook",outcome="retry"}"#,
+            1.0,
+        ),
+        (
+            r#"weir_delivery_attempts_total{destination="hook",outcome="delivered"}"#,
+            2.0,
+        ),
+        (
+            r#"weir_delivery_attempt_duration_seconds_count{destination="hook"}"#,
+            3.0,
+        ),
+        ("weir_outbox_pending_deliveries", 0.0),
+        ("weir_ready", 1.0),
+        (
+            r#"weir_destination_breaker_state{destination="hook",state="closed"}"#,
+            1.0,
+        ),
+        (r#"weir_plugin_calls_total{plugin="class-filter"}"#, 3.0),
+        (r#"weir_plugin_drops_total{plugin="class-filter"}"#, 1.0),
+        (r#"weir_plugin_load_failing{plugin="class-filter"}"#, 0.0),
+    ] {
+        assert_eq!(sample(&text, line), Some(value), "{line} in:\n{text}");
+    }
+    assert!(text.trim_end().ends_with("# EOF"), "{text}");
+    weir.stop().await;
+}

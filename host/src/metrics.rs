@@ -1,0 +1,223 @@
+//! Prometheus metrics: what Weir counts as events and attempts happen.
+//!
+//! Counting costs an atomic add: each lane holds its own counter handles, and ingest
+//! finds its route's counter under a read lock, with the route's shared name as the
+//! label (no copy). What other parts keep already (the outbox's totals, breakers,
+//! attempts in flight, plugin counters) is read only when `/metrics` is scraped
+//! ([`crate::admin::metrics`]), so the hot path pays nothing for it.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Registry, Unit};
+
+/// A route, destination or plugin name as a label value, shared rather than copied.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct Name(pub Arc<str>);
+
+impl EncodeLabelValue for Name {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> fmt::Result {
+        fmt::Write::write_str(encoder, &self.0)
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct IngestLabels {
+    route: Name,
+    status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AttemptLabels {
+    destination: Name,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DestinationLabels {
+    destination: Name,
+}
+
+/// How an ingest request ended, as the `status` label says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingested {
+    /// Stored for delivery (202).
+    Accepted,
+    /// Dropped by a filter (202).
+    Dropped,
+    /// An id seen before (202).
+    Duplicate,
+    /// Bad input: malformed, too large, unauthorised, unknown route (4xx).
+    Rejected,
+    /// Refused by Weir: the store is full or failed (5xx).
+    Refused,
+}
+
+impl Ingested {
+    fn label(self) -> &'static str {
+        match self {
+            Ingested::Accepted => "accepted",
+            Ingested::Dropped => "dropped",
+            Ingested::Duplicate => "duplicate",
+            Ingested::Rejected => "rejected",
+            Ingested::Refused => "refused",
+        }
+    }
+}
+
+/// Weir's counters, registered for `/metrics`.
+pub struct Metrics {
+    registry: Registry,
+    ingest: Family<IngestLabels, Counter>,
+    attempts: Family<AttemptLabels, Counter>,
+    latency: Family<DestinationLabels, Histogram, fn() -> Histogram>,
+    /// The label of requests that named no known route: a sender's typo must not
+    /// become a time series of its own.
+    unknown_route: Name,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+/// Attempt latency buckets: 1 ms to about 16 s, doubling.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
+impl Metrics {
+    /// The counters, registered under `weir_`.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("weir");
+        let ingest = Family::<IngestLabels, Counter>::default();
+        registry.register(
+            "ingest_requests",
+            "Ingest requests by route and how they ended (route \"\" when it named no known route)",
+            ingest.clone(),
+        );
+        let attempts = Family::<AttemptLabels, Counter>::default();
+        registry.register(
+            "delivery_attempts",
+            "Delivery attempts by destination and outcome (delivered, retry, dead)",
+            attempts.clone(),
+        );
+        let latency = Family::<DestinationLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        registry.register_with_unit(
+            "delivery_attempt_duration",
+            "Time from sending an attempt to reading the start of the answer",
+            Unit::Seconds,
+            latency.clone(),
+        );
+        Metrics {
+            registry,
+            ingest,
+            attempts,
+            latency,
+            unknown_route: Name(Arc::from("")),
+        }
+    }
+
+    /// Counts an ingest request; `route` is `None` when it named no known route.
+    pub fn ingested(&self, route: Option<&Arc<str>>, how: Ingested) {
+        let route = route.map_or_else(|| self.unknown_route.clone(), |name| Name(name.clone()));
+        self.ingest
+            .get_or_create(&IngestLabels {
+                route,
+                status: how.label(),
+            })
+            .inc();
+    }
+
+    /// The handles a destination's lane counts its attempts with.
+    pub fn lane(&self, destination: &Arc<str>) -> LaneMetrics {
+        let attempts = |outcome| {
+            self.attempts.get_or_create_owned(&AttemptLabels {
+                destination: Name(destination.clone()),
+                outcome,
+            })
+        };
+        LaneMetrics {
+            delivered: attempts("delivered"),
+            retry: attempts("retry"),
+            dead: attempts("dead"),
+            latency: self.latency.get_or_create_owned(&DestinationLabels {
+                destination: Name(destination.clone()),
+            }),
+        }
+    }
+
+    /// The counters' registry, for encoding.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+}
+
+/// One lane's counters: clones of the registered ones, so counting takes no lookup.
+#[derive(Clone)]
+pub struct LaneMetrics {
+    delivered: Counter,
+    retry: Counter,
+    dead: Counter,
+    latency: Histogram,
+}
+
+/// What became of an attempt, for counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// The receiver took it.
+    Delivered,
+    /// It failed and will be tried again.
+    Retry,
+    /// It failed for good: a dead letter.
+    Dead,
+}
+
+impl LaneMetrics {
+    /// Counts an attempt that took `latency`.
+    pub fn attempted(&self, outcome: AttemptOutcome, latency: Duration) {
+        match outcome {
+            AttemptOutcome::Delivered => self.delivered.inc(),
+            AttemptOutcome::Retry => self.retry.inc(),
+            AttemptOutcome::Dead => self.dead.inc(),
+        };
+        self.latency.observe(latency.as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_encoded_with_their_labels() {
+        let metrics = Metrics::new();
+        let route: Arc<str> = Arc::from("cameras");
+        metrics.ingested(Some(&route), Ingested::Accepted);
+        metrics.ingested(Some(&route), Ingested::Accepted);
+        metrics.ingested(None, Ingested::Rejected);
+        let lane = metrics.lane(&Arc::from("hook"));
+        lane.attempted(AttemptOutcome::Retry, Duration::from_millis(3));
+        lane.attempted(AttemptOutcome::Delivered, Duration::from_millis(5));
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, metrics.registry()).unwrap();
+        for line in [
+            r#"weir_ingest_requests_total{route="cameras",status="accepted"} 2"#,
+            r#"weir_ingest_requests_total{route="",status="rejected"} 1"#,
+            r#"weir_delivery_attempts_total{destination="hook",outcome="delivered"} 1"#,
+            r#"weir_delivery_attempts_total{destination="hook",outcome="retry"} 1"#,
+            r#"weir_delivery_attempts_total{destination="hook",outcome="dead"} 0"#,
+            r#"weir_delivery_attempt_duration_seconds_count{destination="hook"} 2"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line} in:\n{text}");
+        }
+    }
+}
