@@ -43,8 +43,10 @@ struct DestinationLabels {
     destination: Name,
 }
 
-/// How an ingest request ended, as the `status` label says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How an ingest request ended, as the `status` label (and an answer's `status`)
+/// says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Ingested {
     /// Stored for delivery (202).
     Accepted,

@@ -15,7 +15,7 @@ use crate::dispatch::Destination;
 use crate::pipeline::{Route, Stage};
 use crate::plugin::filter::{DEFAULT_MEMORY, DEFAULT_TIMEOUT};
 use crate::plugin::registry::PluginRegistry;
-use crate::plugin::{Filter, FilterSettings, InstancePolicy, Plugin};
+use crate::plugin::{Filter, FilterSettings, FilterTotals, InstancePolicy, Plugin};
 
 /// Routes and destinations, and the config they came from.
 pub struct Topology {
@@ -212,15 +212,16 @@ impl Topology {
         names
     }
 
-    /// The running filters of a plugin.
-    pub fn filters_of(&self, plugin: &str) -> Vec<Arc<Filter>> {
-        self.routes
-            .values()
-            .flat_map(|route| route.stages.iter())
-            .filter_map(|stage| match stage {
-                Stage::Ready(filter) if filter.plugin().name() == plugin => Some(filter.clone()),
-                _ => None,
-            })
-            .collect()
+    /// A plugin's counters, added up over the running filters that use it.
+    pub fn plugin_totals(&self, plugin: &str) -> FilterTotals {
+        let mut totals = FilterTotals::default();
+        for stage in self.routes.values().flat_map(|route| route.stages.iter()) {
+            if let Stage::Ready(filter) = stage
+                && filter.plugin().name() == plugin
+            {
+                totals.add(filter.stats());
+            }
+        }
+        totals
     }
 }

@@ -7,7 +7,6 @@
 //! scrape, so a destination or plugin that was removed disappears from the next one.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -163,20 +162,13 @@ fn snapshot(state: &AdminState) -> Registry {
         if !names.contains(&status.name) {
             continue;
         }
-        let filters = topology.filters_of(&status.name);
-        let sum = |pick: fn(&crate::plugin::FilterStats) -> u64| filters.iter().map(|f| pick(f.stats())).sum::<u64>();
+        let totals = topology.plugin_totals(&status.name);
         let labels = PluginLabels {
             plugin: Name(Arc::from(status.name.as_str())),
         };
-        calls
-            .get_or_create(&labels)
-            .inc_by(sum(|s| s.calls.load(Ordering::Relaxed)));
-        drops
-            .get_or_create(&labels)
-            .inc_by(sum(|s| s.drops.load(Ordering::Relaxed)));
-        errors
-            .get_or_create(&labels)
-            .inc_by(sum(|s| s.errors.load(Ordering::Relaxed)));
+        for (family, value) in [(&calls, totals.calls), (&drops, totals.drops), (&errors, totals.errors)] {
+            family.get_or_create(&labels).inc_by(value);
+        }
         failing
             .get_or_create(&labels)
             .set(i64::from(status.last_error.is_some() || status.missing));

@@ -1,8 +1,6 @@
 //! What is running: plugins (version, errors, counters), the config (secrets
 //! redacted), and reloading the config on demand.
 
-use std::sync::atomic::Ordering;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -22,15 +20,13 @@ pub async fn plugins(State(state): State<AdminState>) -> Response {
         .into_iter()
         .filter(|status| topology.plugin_names().contains(&status.name))
         .map(|status| {
-            let filters = topology.filters_of(&status.name);
-            let sum =
-                |pick: fn(&crate::plugin::FilterStats) -> u64| filters.iter().map(|f| pick(f.stats())).sum::<u64>();
+            let totals = topology.plugin_totals(&status.name);
             let mut value = serde_json::to_value(&status).unwrap_or(Value::Null);
             value["routes"] = json!(topology.routes_using(&status.name));
-            value["calls"] = json!(sum(|s| s.calls.load(Ordering::Relaxed)));
-            value["drops"] = json!(sum(|s| s.drops.load(Ordering::Relaxed)));
-            value["errors"] = json!(sum(|s| s.errors.load(Ordering::Relaxed)));
-            value["instances_created"] = json!(sum(|s| s.instances.load(Ordering::Relaxed)));
+            value["calls"] = json!(totals.calls);
+            value["drops"] = json!(totals.drops);
+            value["errors"] = json!(totals.errors);
+            value["instances_created"] = json!(totals.instances_created);
             value
         })
         .collect();

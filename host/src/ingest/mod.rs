@@ -141,17 +141,16 @@ async fn ingest(
 struct Answer {
     id: String,
     route: String,
-    /// `accepted`, `dropped` (by a filter) or `duplicate` (an id seen before).
-    status: &'static str,
+    /// `accepted`, `dropped` (by a filter) or `duplicate` (an id seen before); also what
+    /// the metrics count.
+    #[serde(rename = "status")]
+    how: Ingested,
     /// Where an accepted event goes.
     #[serde(skip_serializing_if = "Option::is_none")]
     destinations: Option<Vec<Arc<str>>>,
     /// Why a filter dropped the event.
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
-    /// The status again, for the metrics.
-    #[serde(skip)]
-    how: Ingested,
 }
 
 impl Answer {
@@ -159,14 +158,9 @@ impl Answer {
         Answer {
             id,
             route,
-            status: match how {
-                Ingested::Dropped => "dropped",
-                Ingested::Duplicate => "duplicate",
-                _ => "accepted",
-            },
+            how,
             destinations: None,
             reason: None,
-            how,
         }
     }
 }

@@ -25,37 +25,29 @@ pub(crate) trait Code: Sized {
     unsafe fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self>;
 }
 
-#[allow(unsafe_code)]
-impl Code for Component {
-    fn compile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
-        Component::new(engine, bytes)
-    }
+/// `Code` for a wasmtime type with the same-named inherent methods.
+macro_rules! code {
+    ($type:ty) => {
+        #[allow(unsafe_code)]
+        impl Code for $type {
+            fn compile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+                <$type>::new(engine, bytes)
+            }
 
-    fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
-        Component::serialize(self)
-    }
+            fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
+                <$type>::serialize(self)
+            }
 
-    unsafe fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self> {
-        // SAFETY: passed on to the caller.
-        unsafe { Component::deserialize_file(engine, path) }
-    }
+            unsafe fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self> {
+                // SAFETY: passed on to the caller.
+                unsafe { <$type>::deserialize_file(engine, path) }
+            }
+        }
+    };
 }
 
-#[allow(unsafe_code)]
-impl Code for Module {
-    fn compile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
-        Module::new(engine, bytes)
-    }
-
-    fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
-        Module::serialize(self)
-    }
-
-    unsafe fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self> {
-        // SAFETY: passed on to the caller.
-        unsafe { Module::deserialize_file(engine, path) }
-    }
-}
+code!(Component);
+code!(Module);
 
 /// Where compiled code came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

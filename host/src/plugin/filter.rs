@@ -94,6 +94,29 @@ pub struct FilterStats {
     pub instances: AtomicU64,
 }
 
+/// The counters of several filters added up: a plugin's across the routes using it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct FilterTotals {
+    /// Events processed.
+    pub calls: u64,
+    /// Events dropped.
+    pub drops: u64,
+    /// Events the guest declined or misbehaved on.
+    pub errors: u64,
+    /// Instances created.
+    pub instances_created: u64,
+}
+
+impl FilterTotals {
+    /// Adds one filter's counters.
+    pub fn add(&mut self, stats: &FilterStats) {
+        self.calls += stats.calls.load(Ordering::Relaxed);
+        self.drops += stats.drops.load(Ordering::Relaxed);
+        self.errors += stats.errors.load(Ordering::Relaxed);
+        self.instances_created += stats.instances.load(Ordering::Relaxed);
+    }
+}
+
 /// A plugin, configured for one place in a route's chain.
 pub struct Filter {
     plugin: Arc<Plugin>,

@@ -13,7 +13,7 @@ use wasmtime::Store;
 use super::bindings;
 use super::compiled::{Code, Plugin};
 use super::engine::EngineInner;
-use super::error::{FilterError, Misbehavior};
+use super::error::FilterError;
 use super::guest::GuestState;
 use super::module::ModuleInstance;
 use super::sandbox::{self, Sandboxed};
@@ -166,7 +166,7 @@ pub(crate) fn instantiation_failed<T: Sandboxed>(
             message: format!("{limit}; raise plugins.max_instances or lower the filters' max_instances"),
         };
     }
-    let misbehavior: Misbehavior = sandbox::describe(store, error, timeout);
+    let misbehavior = sandbox::describe(store, error, timeout);
     store.data_mut().sandbox_mut().end_call();
     FilterError::Init {
         plugin: plugin.to_string(),

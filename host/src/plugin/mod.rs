@@ -43,4 +43,4 @@ mod stdio;
 pub use compiled::Plugin;
 pub use engine::{EngineSettings, PluginEngine};
 pub use error::{FilterError, LoadError, Misbehavior};
-pub use filter::{Filter, FilterSettings, FilterStats, InstancePolicy, Outcome};
+pub use filter::{Filter, FilterSettings, FilterStats, FilterTotals, InstancePolicy, Outcome};

@@ -272,15 +272,14 @@ impl ModuleInstance {
                 ));
             }
         };
-        let exports = (|| {
-            Ok::<_, wasmtime::Error>((
-                instance
-                    .get_memory(&mut store, "memory")
-                    .ok_or_else(|| wasmtime::Error::msg("no memory"))?,
-                instance.get_typed_func::<i32, i32>(&mut store, "weir_alloc")?,
-                instance.get_typed_func::<(i32, i32), i64>(&mut store, "weir_filter")?,
-            ))
-        })();
+        let exports = instance
+            .get_memory(&mut store, "memory")
+            .ok_or_else(|| wasmtime::Error::msg("the module exports no memory"))
+            .and_then(|memory| {
+                let alloc = instance.get_typed_func::<i32, i32>(&mut store, "weir_alloc")?;
+                let filter = instance.get_typed_func::<(i32, i32), i64>(&mut store, "weir_filter")?;
+                Ok((memory, alloc, filter))
+            });
         let (memory, alloc, filter) = exports.map_err(|error| init_error(format!("{error:#}")))?;
         let mut instance_state = ModuleInstance {
             store,
@@ -421,6 +420,9 @@ pub(crate) fn event_json(event: &Event, out: &mut Vec<u8>) {
     fn string(out: &mut Vec<u8>, text: &str) {
         serde_json::to_writer(&mut *out, text).expect("writing to a Vec cannot fail");
     }
+    fn number(out: &mut Vec<u8>, number: usize) {
+        serde_json::to_writer(&mut *out, &number).expect("writing to a Vec cannot fail");
+    }
     out.extend_from_slice(b"{\"id\":");
     string(out, &event.id);
     out.extend_from_slice(b",\"route\":");
@@ -447,7 +449,9 @@ pub(crate) fn event_json(event: &Event, out: &mut Vec<u8>) {
         string(out, &attachment.name);
         out.extend_from_slice(b",\"content_type\":");
         string(out, &attachment.content_type);
-        out.extend_from_slice(format!(",\"size\":{}}}", attachment.data.len()).as_bytes());
+        out.extend_from_slice(b",\"size\":");
+        number(out, attachment.data.len());
+        out.push(b'}');
     }
     out.extend_from_slice(b"],\"destinations\":[");
     for (i, destination) in event.destinations.iter().enumerate() {
