@@ -424,6 +424,31 @@ async fn traps_loops_and_memory_bombs_are_stopped_and_the_next_event_served() {
 }
 
 #[tokio::test]
+async fn a_reactor_is_started_once_before_its_init() {
+    // `_initialize` adds 1; `weir_init` refuses unless it ran exactly once before; the
+    // filter keeps events only while that still holds.
+    let reactor = module(
+        r#"(global $started (mut i32) (i32.const 0))
+           (data (i32.const 1024) "{\"verdict\":\"keep\"}")
+           (data (i32.const 2048) "{\"verdict\":\"drop\",\"reason\":\"not started once\"}")
+           (data (i32.const 3072) "_initialize did not run first")
+           (func (export "_initialize") (global.set $started (i32.add (global.get $started) (i32.const 1))))
+           (func (export "weir_init") (param i32 i32) (result i64)
+             (if (result i64) (i32.eq (global.get $started) (i32.const 1))
+               (then (i64.const 0))
+               (else (call $packed (i32.const 3072) (i32.const 29)))))
+           (func (export "weir_filter") (param i32 i32) (result i64)
+             (if (result i64) (i32.eq (global.get $started) (i32.const 1))
+               (then (call $packed (i32.const 1024) (i32.const 18)))
+               (else (call $packed (i32.const 2048) (i32.const 46)))))"#,
+    );
+    let reactor = filter(&reactor, settings("{}")).await;
+    for _ in 0..3 {
+        assert_eq!(run(&reactor, event()).await.unwrap(), Outcome::Kept);
+    }
+}
+
+#[tokio::test]
 async fn wasi_preview1_is_there_and_closed() {
     // Prints to stdout (captured for the log) and asks for an environment variable
     // count: the write succeeds, the environment is empty.
