@@ -57,7 +57,7 @@ fn build_guests(workspace: &Path, packages: &[&str]) -> PathBuf {
         println!("cargo:rerun-if-changed={}", dir.join("src").display());
         println!("cargo:rerun-if-changed={}", dir.join("Cargo.toml").display());
     }
-    for shared in ["plugin-sdk/src", "plugin-sdk/Cargo.toml", "wit", "Cargo.toml", "Cargo.lock"] {
+    for shared in ["plugin-sdk/rust/src", "plugin-sdk/rust/Cargo.toml", "plugin-sdk/contract/src", "plugin-sdk/contract/Cargo.toml", "wit", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", workspace.join(shared).display());
     }
     guest_target.join("wasm32-wasip2").join("plugin")

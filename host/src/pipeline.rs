@@ -50,6 +50,12 @@ pub enum RouteOutcome {
         /// Why.
         reason: String,
     },
+    /// A filter could not process the event now but said it may later (a retryable
+    /// error): nothing is stored, and the sender is asked to send it again.
+    Later {
+        /// The filter's error.
+        reason: String,
+    },
 }
 
 impl Route {
@@ -78,6 +84,16 @@ impl Route {
                     tracing::debug!(route = %self.name, event = %current.id, plugin = filter.plugin().name(), %reason, "dropped by filter");
                     return RouteOutcome::Dropped {
                         reason: format!("{}: {reason}", filter.plugin().name()),
+                    };
+                }
+                Err(FilterError::Declined {
+                    plugin,
+                    message,
+                    retryable: true,
+                }) => {
+                    tracing::debug!(route = %self.name, event = %current.id, %plugin, "filter asked for the event again later: {message}");
+                    return RouteOutcome::Later {
+                        reason: format!("{plugin}: {message}"),
                     };
                 }
                 Err(error) => match self.on_failure(&current, filter.plugin().name(), &error) {

@@ -21,6 +21,7 @@ use crate::outbox::Outbox;
 use crate::outbox::memory::MemoryOutbox;
 use crate::outbox::sqlite::SqliteOutbox;
 use crate::plugin::registry::PluginRegistry;
+use crate::plugin::state::{StatePersistence, StateStores};
 use crate::plugin::{EngineSettings, PluginEngine};
 use crate::reload::Reloader;
 use crate::reload::watch::spawn_watchers;
@@ -67,11 +68,6 @@ impl Server {
             max_instances: config.plugins.max_instances,
         })
         .map_err(|error| StartError::Other(format!("cannot start the plugin engine: {error:#}")))?;
-        let registry = Arc::new(PluginRegistry::new(engine, config.plugins.dir.clone()));
-        let topology = Topology::build(&config, source, &registry, None, BuildOptions::default())
-            .await
-            .map_err(StartError::Config)?;
-
         let storage = &config.storage;
         let (outbox, durable): (Arc<dyn Outbox>, Option<Arc<SqliteOutbox>>) = match storage.kind {
             StorageKind::Memory => (
@@ -88,6 +84,15 @@ impl Server {
                 (store.clone(), Some(store))
             }
         };
+        // Filters' state is written where the events are, when they are written at all.
+        let persistence = durable
+            .clone()
+            .map(|store| Arc::new(DurableState(store)) as Arc<dyn StatePersistence>);
+        let states = Arc::new(StateStores::new(persistence));
+        let registry = Arc::new(PluginRegistry::new(engine, config.plugins.dir.clone(), states.clone()));
+        let topology = Topology::build(&config, source, &registry, None, BuildOptions::default())
+            .await
+            .map_err(StartError::Config)?;
         let metrics = Arc::new(Metrics::new());
         let dispatcher = Arc::new(Dispatcher::new(outbox.clone(), metrics.clone()).map_err(StartError::Other)?);
         dispatcher.apply(&topology.destinations);
@@ -135,6 +140,9 @@ impl Server {
 
         let stop = CancellationToken::new();
         let sweeper = durable.map(|store| tokio::spawn(sweep(store, config.storage.retention.0, stop.clone())));
+        let state_flusher = states
+            .can_persist()
+            .then(|| tokio::spawn(flush_state(states.clone(), stop.clone())));
         let watchers = spawn_watchers(reloader, config.plugins.dir.clone(), stop.clone()).map_err(StartError::Other)?;
         let stop_ingest = CancellationToken::new();
         let stop_admin = CancellationToken::new();
@@ -185,6 +193,9 @@ impl Server {
             if let Some(sweeper) = sweeper {
                 let _ = sweeper.await;
             }
+            if let Some(flusher) = state_flusher {
+                let _ = flusher.await;
+            }
             let _ = watchers.await;
             if let Some(path) = socket_to_remove {
                 let _ = std::fs::remove_file(path);
@@ -230,6 +241,42 @@ impl Server {
     pub async fn stop(self, limit: Duration) {
         self.shutdown();
         let _ = tokio::time::timeout(limit, self.done).await;
+    }
+}
+
+/// How often changes to filters' durable state are written: a crash loses at most this
+/// much of it (state is a filter's memory, not an accepted event).
+const STATE_FLUSH_EVERY: Duration = Duration::from_millis(200);
+
+/// Writes filters' durable state until stopped, and once more at the end.
+async fn flush_state(states: Arc<StateStores>, stop: CancellationToken) {
+    loop {
+        let stopping = tokio::select! {
+            _ = tokio::time::sleep(STATE_FLUSH_EVERY) => false,
+            _ = stop.cancelled() => true,
+        };
+        let flushing = states.clone();
+        match tokio::task::spawn_blocking(move || flushing.flush()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "could not write filters' durable state; will try again"),
+            Err(error) => tracing::warn!(%error, "writing filters' durable state failed"),
+        }
+        if stopping {
+            return;
+        }
+    }
+}
+
+/// Filters' state, persisted in the durable outbox's database.
+struct DurableState(Arc<SqliteOutbox>);
+
+impl StatePersistence for DurableState {
+    fn load(&self, scope: &str) -> Result<Vec<(String, weir_contract::state::Entry)>, String> {
+        self.0.load_state(scope).map_err(|error| error.to_string())
+    }
+
+    fn save(&self, changes: Vec<(String, Vec<weir_contract::state::Change>)>) -> Result<(), String> {
+        self.0.save_state(changes).map(drop).map_err(|error| error.to_string())
     }
 }
 

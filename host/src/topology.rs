@@ -10,11 +10,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::config::{Config, ConfigError, InstancesConfig};
+use crate::config::{Config, ConfigError, InstancesConfig, StateKind};
 use crate::dispatch::Destination;
 use crate::pipeline::{Route, Stage};
 use crate::plugin::filter::{DEFAULT_MEMORY, DEFAULT_TIMEOUT};
 use crate::plugin::registry::PluginRegistry;
+use crate::plugin::state::{StateSettings, StateStores};
 use crate::plugin::{Filter, FilterSettings, FilterTotals, InstancePolicy, Plugin};
 
 /// Routes and destinations, and the config they came from.
@@ -47,7 +48,20 @@ impl Default for BuildOptions<'_> {
     }
 }
 
-/// The settings of one filter of a config.
+/// How one filter of a config keeps its state.
+pub fn state_settings(filter: &crate::config::FilterConfig) -> StateSettings {
+    let defaults = weir_contract::state::StoreLimits::default();
+    StateSettings {
+        limits: weir_contract::state::StoreLimits {
+            max_entries: filter.max_state_entries.unwrap_or(defaults.max_entries),
+            max_bytes: filter.max_state_bytes.map_or(defaults.max_bytes, |b| b.0 as usize),
+        },
+        durable: filter.state == Some(StateKind::Durable),
+    }
+}
+
+/// The settings of one filter of a config (its state store aside: see
+/// [`state_settings`]).
 pub fn filter_settings(filter: &crate::config::FilterConfig) -> FilterSettings {
     FilterSettings {
         config: filter
@@ -98,6 +112,8 @@ impl Topology {
                 if (options.skip)(&key) {
                     continue;
                 }
+                let occurrence = route.filters[..i].iter().filter(|f| f.plugin == filter.plugin).count();
+                let scope = StateStores::scope_name(route_name, &filter.plugin, occurrence);
                 let plugin = match registry.get(&filter.plugin).await {
                     Ok(Some(plugin)) => plugin,
                     Ok(None) if options.missing_ok => {
@@ -118,7 +134,26 @@ impl Topology {
                         continue;
                     }
                 };
-                let settings = filter_settings(filter);
+                let states = registry.states().clone();
+                let state = state_settings(filter);
+                let handle = tokio::task::spawn_blocking(move || states.scope(&scope, state))
+                    .await
+                    .map_err(|error| error.to_string())
+                    .and_then(|handle| handle);
+                let state = match handle {
+                    Ok(handle) => handle,
+                    Err(message) => {
+                        problems.push(problem(
+                            format!("{key}.state"),
+                            format!("the filter's state could not be read back: {message}"),
+                        ));
+                        continue;
+                    }
+                };
+                let settings = FilterSettings {
+                    state,
+                    ..filter_settings(filter)
+                };
                 if let Some(reused) = previous.and_then(|p| p.reusable(route_name, i, &plugin, &settings)) {
                     stages.push(Stage::Ready(reused));
                     continue;

@@ -5,10 +5,15 @@
 // the predictions it removed. Every task type and batch job results are handled, since
 // Weir lists the predictions (`event.predictionList()`) and edits the document.
 //
-// The contract (wit/filter.wit) seen from JavaScript: `init` and `filter` are the
-// exports; throwing a string returns it as the error; `event` is a host object whose
-// methods read the event lazily.
-import { log } from 'weir:filter/host@0.1.0';
+// The contract (wit/filter.wit, weir:filter@0.2.0) seen from JavaScript: `init` and
+// `filter` are the exports; throwing a `{ message, retryable }` object returns it as the
+// filter's error; `event` is a host object whose methods read the event lazily and
+// edit it (an edit Weir refuses throws).
+import { log } from 'weir:filter/host@0.2.0';
+
+function failure(message) {
+  return { message, retryable: false };
+}
 
 let classes = new Set();
 let minConfidence = 0;
@@ -19,23 +24,23 @@ export function init(config) {
   try {
     cfg = JSON.parse(config);
   } catch (e) {
-    throw `invalid config: ${e.message}`;
+    throw failure(`invalid config: ${e.message}`);
   }
   if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) {
-    throw 'invalid config: expected a JSON object';
+    throw failure('invalid config: expected a JSON object');
   }
   for (const key of Object.keys(cfg)) {
     if (!['classes', 'min_confidence', 'remove_orphaned_masks'].includes(key)) {
-      throw `invalid config: unknown field \`${key}\``;
+      throw failure(`invalid config: unknown field \`${key}\``);
     }
   }
   const list = cfg.classes ?? [];
   if (!Array.isArray(list) || !list.every((c) => typeof c === 'string')) {
-    throw 'invalid config: classes must be an array of strings';
+    throw failure('invalid config: classes must be an array of strings');
   }
   const min = cfg.min_confidence ?? 0;
   if (typeof min !== 'number' || !(min >= 0 && min <= 1)) {
-    throw `min_confidence must be between 0 and 1, got ${min}`;
+    throw failure(`min_confidence must be between 0 and 1, got ${min}`);
   }
   classes = new Set(list);
   minConfidence = min;
@@ -51,10 +56,7 @@ export function filter(event) {
   // Weir reads the predictions for us (every task type, and batch job results): no
   // JSON.parse here, and Weir edits the document from the indices kept.
   const items = event.predictionList();
-  const keep = [];
-  items.forEach((item, i) => {
-    if (keeps(item.class, item.confidence)) keep.push(i);
-  });
+  const keep = items.filter((item) => keeps(item.class, item.confidence)).map((item) => item.index);
   if (keep.length === 0) {
     const which = classes.size === 0 ? 'any class' : [...classes].join(', ');
     return { tag: 'drop', val: `no prediction of ${which} at confidence >= ${minConfidence}` };
@@ -62,26 +64,18 @@ export function filter(event) {
   if (keep.length === items.length) {
     return { tag: 'keep' };
   }
-  const removeAttachments = [];
+  const orphaned = [];
   if (removeOrphanedMasks) {
     const kept = new Set(keep);
     const keptMasks = new Set(keep.map((i) => items[i].mask).filter((m) => m !== undefined && m !== null));
     const present = new Set(event.attachments().map((a) => a.name));
-    items.forEach((item, i) => {
+    for (const item of items) {
       const mask = item.mask;
-      if (mask === undefined || mask === null || kept.has(i) || keptMasks.has(mask)) return;
-      if (present.has(mask) && !removeAttachments.includes(mask)) removeAttachments.push(mask);
-    });
+      if (mask === undefined || mask === null || kept.has(item.index) || keptMasks.has(mask)) continue;
+      if (present.has(mask) && !orphaned.includes(mask)) orphaned.push(mask);
+    }
   }
-  return {
-    tag: 'modify',
-    val: {
-      predictions: undefined,
-      keepPredictions: keep,
-      removeAttachments,
-      setMetadata: [],
-      removeMetadata: [],
-      destinations: undefined,
-    },
-  };
+  event.keepPredictions(keep);
+  for (const mask of orphaned) event.removeAttachment(mask);
+  return { tag: 'keep' };
 }

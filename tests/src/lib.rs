@@ -77,6 +77,16 @@ pub fn test_guest_path() -> PathBuf {
     Path::new(env!("WEIR_TEST_GUESTS")).join("weir_test_guest.wasm")
 }
 
+/// A guest built against contract 0.1.0 and committed (`tests/guests/v0.1.0/NAME.wasm`):
+/// what filters built before 0.2 look like to every later Weir.
+pub fn guest_0_1(name: &str) -> PathBuf {
+    workspace()
+        .join("tests")
+        .join("guests")
+        .join("v0.1.0")
+        .join(format!("{name}.wasm"))
+}
+
 /// An example plugin's built `.wasm` file.
 pub fn example_path(name: &str) -> PathBuf {
     Path::new(env!("WEIR_TEST_GUESTS")).join(format!("{}.wasm", name.replace('-', "_")))

@@ -49,7 +49,8 @@ async fn check(args: CheckArgs) -> ExitCode {
     // Check the plugins of every filter whose own settings are sound.
     let reported: Vec<String> = problems.iter().map(|p| p.key.clone()).collect();
     let skip = |key: &str| reported.iter().any(|r| related(r, key));
-    let registry = PluginRegistry::new(engine, config.plugins.dir.clone());
+    // Durable state is not read back by a check: its filters start empty here.
+    let registry = PluginRegistry::new(engine, config.plugins.dir.clone(), Default::default());
     let options = BuildOptions {
         skip: &skip,
         missing_ok: false,

@@ -14,7 +14,7 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use super::{EXIT_DATA, EXIT_USAGE};
-use crate::event::{Attachment, Event, TaskKind};
+use crate::event::{Attachment, Event, Task};
 use crate::plugin::cache::{CacheOutcome, user_cache_dir};
 use crate::plugin::examples::example;
 use crate::plugin::filter::{DEFAULT_MEMORY, DEFAULT_TIMEOUT};
@@ -24,7 +24,7 @@ use crate::plugin::{EngineSettings, Filter, FilterSettings, Outcome, Plugin, Plu
 #[derive(Debug, Args)]
 pub struct FilterArgs {
     /// The plugin: a `.wasm` component or core module, or the name of an example
-    /// plugin (class-filter, strip-masks, reshape, route-by-class).
+    /// plugin (see `plugins/`).
     #[arg(long, value_name = "PATH.wasm")]
     plugin: String,
     /// The filter's config, as JSON text (or @FILE to read it from a file).
@@ -142,6 +142,7 @@ async fn filter(args: FilterArgs) -> Result<ExitCode, Failure> {
     }
     let call_time = call_times.iter().sum::<Duration>() / call_times.len() as u32;
     let timings = Timings {
+        plugin: describe_plugin(&plugin),
         load: plugin.load_time(),
         cached: plugin.cache_outcome() == CacheOutcome::Hit,
         init: init_time,
@@ -160,6 +161,7 @@ async fn filter(args: FilterArgs) -> Result<ExitCode, Failure> {
                     "verdict": "error",
                     "kind": error.kind(),
                     "error": error.to_string(),
+                    "plugin": timings.plugin,
                     "time": timings.to_json(),
                     "peak_rss_bytes": peak_rss(),
                 });
@@ -167,6 +169,7 @@ async fn filter(args: FilterArgs) -> Result<ExitCode, Failure> {
             } else {
                 println!("verdict: error ({})\n{error}", error.kind());
                 println!("time:    {}", timings.describe());
+                println!("plugin:  {}", plugin_line(&timings.plugin));
             }
             Ok(ExitCode::FAILURE)
         }
@@ -179,6 +182,8 @@ fn unreachable_repeat() -> ! {
 }
 
 struct Timings {
+    /// Which plugin ran: kind and contract version.
+    plugin: Value,
     load: Duration,
     cached: bool,
     init: Duration,
@@ -235,6 +240,7 @@ fn print_outcome(args: &FilterArgs, input: &Arc<Event>, outcome: &Outcome, timin
             "verdict": verdict,
             "reason": reason,
             "event": output.map(event_json),
+            "plugin": timings.plugin,
             "time": timings.to_json(),
             "peak_rss_bytes": peak_rss(),
         });
@@ -246,10 +252,29 @@ fn print_outcome(args: &FilterArgs, input: &Arc<Event>, outcome: &Outcome, timin
         None => println!("verdict: {verdict}"),
     }
     println!("time:    {}", timings.describe());
+    println!("plugin:  {}", plugin_line(&timings.plugin));
     if let Some(event) = output {
         let pretty = serde_json::to_string_pretty(&event_json(event)).unwrap_or_default();
         println!("event:\n{pretty}");
     }
+}
+
+/// The plugin as the output names it: its name, kind and contract version.
+fn describe_plugin(plugin: &Plugin) -> Value {
+    json!({
+        "name": plugin.name(),
+        "kind": plugin.kind(),
+        "contract": plugin.contract_version().map(|v| v.to_string()),
+    })
+}
+
+fn plugin_line(plugin: &Value) -> String {
+    format!(
+        "{} ({}, contract {})",
+        plugin["name"].as_str().unwrap_or_default(),
+        plugin["kind"].as_str().unwrap_or_default(),
+        plugin["contract"].as_str().unwrap_or("unknown")
+    )
 }
 
 /// This process's peak resident memory (Linux `VmHWM`), for plugin authors watching
@@ -300,7 +325,8 @@ async fn load_plugin(engine: &PluginEngine, spec: &str) -> Result<Plugin, Failur
         .await
     } else {
         return Err(usage(format!(
-            "{spec}: no such file, and not the name of an example plugin (class-filter, strip-masks, reshape, route-by-class)"
+            "{spec}: no such file, and not the name of an example plugin ({})",
+            crate::plugin::examples::names()
         )));
     };
     match load {
@@ -335,10 +361,7 @@ fn read_event(args: &FilterArgs) -> Result<Event, Failure> {
     }
     let mut event = Event::new(args.id.clone(), args.route.clone(), text);
     if let Some(task) = &args.task {
-        event.task = TaskKind::parse(task).ok_or_else(|| {
-            let kinds: Vec<_> = TaskKind::ALL.iter().map(|k| k.as_str()).collect();
-            usage(format!("--task {task:?} is not one of {}", kinds.join(", ")))
-        })?;
+        event.task = Task::parse(task).map_err(|invalid| usage(format!("--task: {invalid}")))?;
     }
     for entry in &args.metadata {
         let (key, value) = entry

@@ -12,8 +12,12 @@ use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
 use super::env::expand;
-use super::{BodyFormat, Config, FailurePolicy};
+use super::{BodyFormat, Config, FailurePolicy, StorageKind};
 use crate::plugin::engine::MAX_INSTANCE_MEMORY;
+
+/// Largest state store a filter may ask for: state lives in memory, one store per
+/// filter of a route.
+pub const MAX_STATE_BYTES: u64 = 1 << 30;
 
 /// One problem with a config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -317,6 +321,23 @@ fn validate_route(config: &Config, name: &str, route: &super::RouteConfig, probl
             && serde_json::to_value(value).is_err()
         {
             problems.add(format!("{key}.config"), "cannot be turned into JSON for the plugin");
+        }
+        if filter.state == Some(super::StateKind::Durable) && config.storage.kind != StorageKind::Durable {
+            problems.add(
+                format!("{key}.state"),
+                "\"durable\" needs [storage] kind = \"durable\" (the state is written to that store); use \"memory\" or make the storage durable",
+            );
+        }
+        if filter.max_state_entries == Some(0) {
+            problems.add(format!("{key}.max_state_entries"), "must be at least 1");
+        }
+        if let Some(bytes) = filter.max_state_bytes
+            && (bytes.0 < 1024 || bytes.0 > MAX_STATE_BYTES)
+        {
+            problems.add(
+                format!("{key}.max_state_bytes"),
+                format!("{bytes} is out of range; use between 1KiB and 1GiB"),
+            );
         }
     }
 }

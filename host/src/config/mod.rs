@@ -102,7 +102,7 @@ impl Default for AdminConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct PluginsConfig {
     /// Folder of `.wasm` filters, named by file stem. The example filters
-    /// (class-filter, strip-masks, reshape, route-by-class) are always available too;
+    /// (the filters of `plugins/` written in Rust) are always available too;
     /// a file of the same name here takes precedence.
     pub dir: Option<PathBuf>,
     /// Where compiled plugin code is cached between runs (default: `$WEIR_CACHE_DIR`,
@@ -210,6 +210,27 @@ pub struct FilterConfig {
     /// `reuse` warm instances (default) or a `fresh` instance per event.
     #[serde(default)]
     pub instances: Option<InstancesConfig>,
+    /// Where the filter's state store is kept: `memory` (the default; kept across hot
+    /// reloads, lost at a restart) or `durable` (also written to the durable store, so
+    /// it survives a restart; needs `[storage] kind = "durable"`).
+    #[serde(default)]
+    pub state: Option<StateKind>,
+    /// Most entries in the filter's state store (default 10000).
+    #[serde(default)]
+    pub max_state_entries: Option<usize>,
+    /// Most bytes in the filter's state store (default 4MiB).
+    #[serde(default)]
+    pub max_state_bytes: Option<Size>,
+}
+
+/// Where a filter's state store is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StateKind {
+    /// In memory: kept across hot reloads, lost at a restart.
+    Memory,
+    /// Also in the durable store: survives a restart.
+    Durable,
 }
 
 /// Instance policy of a filter.

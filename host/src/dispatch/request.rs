@@ -109,7 +109,7 @@ pub fn headers(event: &Event, destination: &Destination, body: &Body, attempt: u
     );
     headers.insert(
         HeaderName::from_static("x-weir-task"),
-        HeaderValue::from_static(event.task.as_str()),
+        HeaderValue::from_str(event.task.as_str()).expect("task names are letters, digits and dashes"),
     );
     headers.insert(HeaderName::from_static("x-weir-attempt"), HeaderValue::from(attempt));
     for (key, value) in &event.metadata {

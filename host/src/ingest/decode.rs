@@ -14,8 +14,7 @@ use futures_util::TryStreamExt;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use super::error::IngestError;
-use crate::event::task::{Root, inspect};
-use crate::event::{Attachment, TaskKind, content_type_of};
+use crate::event::{Attachment, Predictions, Root, Task, content_type_of};
 
 /// Most parts a multipart event may have: an image, a predictions file and many masks.
 pub const MAX_PARTS: usize = 1024;
@@ -26,10 +25,10 @@ pub const METADATA_HEADER_PREFIX: &str = "x-weir-meta-";
 /// What a request body held.
 #[derive(Debug)]
 pub struct Decoded {
-    /// The predictions document (valid JSON).
-    pub predictions: String,
+    /// The predictions document, validated and parsed.
+    pub predictions: Predictions,
     /// The task it says or shows.
-    pub task: TaskKind,
+    pub task: Task,
     /// The attachments, names unique.
     pub attachments: Vec<Attachment>,
     /// Metadata from text fields.
@@ -201,12 +200,15 @@ fn multipart_error(error: multer::Error, limit: u64) -> IngestError {
 }
 
 /// Checks a predictions document (UTF-8, JSON, an object or an array) and recognises
-/// its task, in one pass.
-fn predictions(bytes: Bytes, what: &str) -> Result<(String, TaskKind), IngestError> {
+/// its task, with the one parse every filter of the route will share.
+fn predictions(bytes: Bytes, what: &str) -> Result<(Predictions, Task), IngestError> {
     let text =
         String::from_utf8(Vec::from(bytes)).map_err(|_| IngestError::Malformed(format!("{what} is not UTF-8 text")))?;
-    let shape = inspect(&text).map_err(|error| IngestError::Malformed(format!("{what} is not valid JSON: {error}")))?;
-    if shape.root == Root::Scalar {
+    let predictions = Predictions::parse(text)
+        .map_err(|error| IngestError::Malformed(format!("{what} is not valid JSON: {}", error.0)))?;
+    let document = predictions.document().expect("parsed above");
+    if document.root() == Root::Scalar {
+        let text = predictions.as_str();
         let first = text.trim_start().as_bytes().first().copied().unwrap_or(b'n');
         let kind = match first {
             b'"' => "string",
@@ -218,19 +220,19 @@ fn predictions(bytes: Bytes, what: &str) -> Result<(String, TaskKind), IngestErr
             "{what} must be a JSON object or array of predictions, not a bare {kind}"
         )));
     }
-    Ok((text, shape.task))
+    let task = document.task();
+    Ok((predictions, task))
 }
 
 /// The task the sender named in `X-Weir-Task`, if any.
-pub fn task_header(headers: &HeaderMap) -> Result<Option<TaskKind>, IngestError> {
+pub fn task_header(headers: &HeaderMap) -> Result<Option<Task>, IngestError> {
     let Some(value) = headers.get("x-weir-task") else {
         return Ok(None);
     };
     let text = value.to_str().unwrap_or_default();
-    TaskKind::parse(text).map(Some).ok_or_else(|| {
-        let kinds: Vec<&str> = TaskKind::ALL.iter().map(|k| k.as_str()).collect();
-        IngestError::Malformed(format!("X-Weir-Task {text:?} is not one of {}", kinds.join(", ")))
-    })
+    Task::parse(text)
+        .map(Some)
+        .map_err(|invalid| IngestError::Malformed(format!("X-Weir-Task: {invalid}")))
 }
 
 /// Metadata from `X-Weir-Meta-*` headers.

@@ -68,6 +68,10 @@ impl RefusalLog {
     }
 }
 
+/// How long a sender is asked to wait before resending an event a filter asked for
+/// again later (a retryable filter error).
+pub const FILTER_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Longest event id a sender may choose.
 pub const MAX_ID_LEN: usize = 200;
 
@@ -212,6 +216,12 @@ async fn accept(
         RouteOutcome::Dropped { reason } => Ok(Answer {
             reason: Some(reason),
             ..Answer::new(id, route_name, Ingested::Dropped)
+        }),
+        RouteOutcome::Later { reason } => Err(IngestError::Busy {
+            message: format!(
+                "a filter could not process the event now and asked for it again later ({reason}); nothing was stored: send it again"
+            ),
+            retry_after: FILTER_RETRY_AFTER,
         }),
         RouteOutcome::Deliver { event, destinations } => {
             let event = without_unsent_attachments(event, &destinations, topology);

@@ -4,16 +4,16 @@
 
 use std::fmt;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use sha2::{Digest, Sha256};
+use weir_contract::Version;
 
-use super::bindings::FilterPre;
 use super::cache::CacheOutcome;
+use super::component::ComponentPre;
 use super::engine::{EngineInner, PluginEngine};
 use super::error::LoadError;
-use super::guest::GuestState;
 use super::module::ModulePre;
 
 /// A compiled plugin. Cheap to share (`Arc<Plugin>`); instances of it are made by a
@@ -26,6 +26,9 @@ pub struct Plugin {
     loaded_at: SystemTime,
     load_time: Duration,
     cache: CacheOutcome,
+    /// The contract version it was built against: known at load for a component (from
+    /// its imports), at its first instance for a core module (`weir_abi_version`).
+    version: OnceLock<Version>,
     pub(crate) code: Code,
     pub(crate) engine: Arc<EngineInner>,
 }
@@ -33,7 +36,7 @@ pub struct Plugin {
 /// A plugin's code, linked and ready to instantiate.
 pub(crate) enum Code {
     /// A component of the `weir:filter` world.
-    Component(FilterPre<GuestState>),
+    Component(ComponentPre),
     /// A core module of the JSON ABI.
     Module(ModulePre),
 }
@@ -95,20 +98,20 @@ impl Plugin {
             path: path.clone(),
             reason: format!("{error:#}"),
         };
+        let version = OnceLock::new();
         let (code, cache) = if kind == BinaryKind::Component {
             let (component, cache) = inner
                 .cache
                 .load_or_compile(&inner.engine, bytes, &hash)
                 .map_err(compile_error)?;
-            let wrong_world = |error: wasmtime::Error| LoadError::WrongWorld {
-                path: path.clone(),
-                reason: format!("{error:#}"),
-            };
-            let instance_pre = inner.linker.instantiate_pre(&component).map_err(wrong_world)?;
-            (
-                Code::Component(FilterPre::new(instance_pre).map_err(wrong_world)?),
-                cache,
-            )
+            let (pre, built_for) = ComponentPre::new(&inner.engine, &inner.linker, &component).map_err(|reason| {
+                LoadError::WrongWorld {
+                    path: path.clone(),
+                    reason,
+                }
+            })?;
+            let _ = version.set(built_for);
+            (Code::Component(pre), cache)
         } else {
             let (module, cache) = inner
                 .cache
@@ -128,6 +131,7 @@ impl Plugin {
             loaded_at: SystemTime::now(),
             load_time: started.elapsed(),
             cache,
+            version,
             code,
             engine: inner.clone(),
         })
@@ -149,6 +153,17 @@ impl Plugin {
             Code::Component(_) => "component",
             Code::Module(_) => "core-module",
         }
+    }
+
+    /// The contract version it was built against, once known (a core module tells it
+    /// when its first instance starts).
+    pub fn contract_version(&self) -> Option<Version> {
+        self.version.get().copied()
+    }
+
+    /// Records the version a core module's instance told.
+    pub(crate) fn learned_version(&self, version: Version) {
+        let _ = self.version.set(version);
     }
 
     /// Where it was loaded from.

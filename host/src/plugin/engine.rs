@@ -11,12 +11,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle, Thread};
 use std::time::Duration;
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use super::bindings;
 use super::cache::CodeCache;
-use super::guest::GuestState;
+use super::component::{self, guest::GuestState};
 use super::module::{self, ModuleState};
 
 /// How often the epoch advances while a call runs. A call overruns its deadline by at
@@ -118,8 +117,7 @@ impl PluginEngine {
         let engine = Engine::new(&config)?;
 
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        bindings::Filter::add_to_linker::<GuestState, HasSelf<GuestState>>(&mut linker, |state| state)?;
+        component::add_to_linker(&mut linker)?;
 
         let mut module_linker = wasmtime::Linker::new(&engine);
         module::add_to_linker(&mut module_linker)?;

@@ -11,7 +11,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::event::InvalidChange;
+use weir_contract::EditError;
 
 /// How a guest misbehaved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub enum Misbehavior {
         requested: u64,
     },
     /// The guest returned a verdict that cannot be applied.
-    InvalidOutput(InvalidChange),
+    InvalidOutput(EditError),
     /// A core module broke the JSON ABI: a buffer outside its memory, a verdict that
     /// is not the documented JSON.
     Abi(String),
@@ -79,6 +79,8 @@ pub enum FilterError {
         plugin: String,
         /// The guest's message.
         message: String,
+        /// Whether the guest said the same event could succeed later.
+        retryable: bool,
     },
     /// The guest misbehaved; its instance was discarded.
     #[error("plugin {plugin} {misbehavior}")]
@@ -146,8 +148,8 @@ pub enum LoadError {
         /// The compiler's message.
         reason: String,
     },
-    /// The component does not fit the `weir:filter` world.
-    #[error("{path}: does not implement the weir:filter@0.1.0 world: {reason}")]
+    /// The component does not fit any served version of the `weir:filter` world.
+    #[error("{path}: does not implement the weir:filter world: {reason}")]
     WrongWorld {
         /// The file.
         path: String,

@@ -11,24 +11,15 @@ pub struct Example {
     pub bytes: &'static [u8],
 }
 
-macro_rules! example {
-    ($name:literal, $file:literal) => {
-        Example {
-            name: $name,
-            bytes: include_bytes!(concat!(env!("WEIR_EXAMPLE_PLUGINS"), "/", $file)),
-        }
-    };
-}
-
-/// Every embedded example plugin.
-pub const EXAMPLES: [Example; 4] = [
-    example!("class-filter", "class_filter.wasm"),
-    example!("strip-masks", "strip_masks.wasm"),
-    example!("reshape", "reshape.wasm"),
-    example!("route-by-class", "route_by_class.wasm"),
-];
+// The table, written by the build script from its one list of examples.
+include!(concat!(env!("OUT_DIR"), "/examples.rs"));
 
 /// The embedded example of this name.
 pub fn example(name: &str) -> Option<Example> {
     EXAMPLES.into_iter().find(|example| example.name == name)
+}
+
+/// The examples' names, for messages: `class-filter, strip-masks, ...`.
+pub fn names() -> String {
+    EXAMPLES.map(|example| example.name).join(", ")
 }

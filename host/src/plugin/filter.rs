@@ -13,10 +13,13 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
+use weir_contract::Working;
+
 use super::compiled::Plugin;
 use super::error::{FilterError, LoadError};
 use super::instance::{Instance, Limits};
-use crate::event::{Event, Verdict};
+use super::state::StateHandle;
+use crate::event::Event;
 
 /// Default deadline of one call. Filters take microseconds; 50 ms leaves room for an
 /// interpreted language's slow path while keeping a stuck filter from holding an event
@@ -55,6 +58,8 @@ pub struct FilterSettings {
     pub max_calls: u32,
     /// Instances that may run at once (and stay warm).
     pub max_instances: usize,
+    /// The filter's state store (shared by its instances).
+    pub state: StateHandle,
 }
 
 impl Default for FilterSettings {
@@ -66,6 +71,7 @@ impl Default for FilterSettings {
             policy: InstancePolicy::Reuse,
             max_calls: DEFAULT_MAX_CALLS,
             max_instances: std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
+            state: StateHandle::detached(),
         }
     }
 }
@@ -79,6 +85,16 @@ pub enum Outcome {
     Modified(Arc<Event>),
     /// Stopped, for this reason.
     Dropped(String),
+}
+
+impl Outcome {
+    /// The outcome of a kept event with the edits made to it.
+    pub(crate) fn from_working(working: Working) -> Outcome {
+        match working.finish() {
+            Some(edited) => Outcome::Modified(Arc::new(edited)),
+            None => Outcome::Kept,
+        }
+    }
 }
 
 /// Counters of one filter, for the admin API and metrics.
@@ -136,7 +152,7 @@ impl Filter {
             timeout: settings.timeout,
             memory: settings.memory,
         };
-        let first = Instance::start(&plugin, &settings.config, limits)
+        let first = Instance::start(&plugin, &settings.config, limits, &settings.state)
             .await
             .map_err(|error| LoadError::Init {
                 path: plugin.source().to_string(),
@@ -180,7 +196,7 @@ impl Filter {
     /// first events after a start or reload do not pay for it. The instance joins the
     /// idle pool if there is room, and is discarded otherwise.
     pub async fn prewarm(&self) -> Result<(), FilterError> {
-        let instance = Instance::start(&self.plugin, &self.settings.config, self.limits).await?;
+        let instance = Instance::start(&self.plugin, &self.settings.config, self.limits, &self.settings.state).await?;
         self.stats.instances.fetch_add(1, Ordering::Relaxed);
         let mut idle = self.idle();
         if self.settings.policy == InstancePolicy::Reuse && idle.len() < self.settings.max_instances {
@@ -206,7 +222,7 @@ impl Filter {
             Some(instance) => instance,
             None => {
                 self.stats.instances.fetch_add(1, Ordering::Relaxed);
-                Instance::start(&self.plugin, &self.settings.config, self.limits)
+                Instance::start(&self.plugin, &self.settings.config, self.limits, &self.settings.state)
                     .await
                     .inspect_err(|_| {
                         self.stats.errors.fetch_add(1, Ordering::Relaxed);
@@ -218,18 +234,7 @@ impl Filter {
         if healthy && self.settings.policy == InstancePolicy::Reuse && instance.calls < self.settings.max_calls {
             self.idle().push(instance);
         }
-        let outcome = match result {
-            Ok((Verdict::Keep, _)) => Ok(Outcome::Kept),
-            Ok((Verdict::Drop(reason), _)) => Ok(Outcome::Dropped(reason)),
-            Ok((Verdict::Modify(changes), parsed)) => match event.apply(changes, parsed.as_ref()) {
-                Ok(changed) => Ok(Outcome::Modified(Arc::new(changed))),
-                Err(invalid) => Err(FilterError::Misbehaved {
-                    plugin: self.plugin.name().to_string(),
-                    misbehavior: super::Misbehavior::InvalidOutput(invalid),
-                }),
-            },
-            Err(error) => Err(error),
-        };
+        let outcome = result;
         match &outcome {
             Ok(Outcome::Dropped(_)) => {
                 self.stats.drops.fetch_add(1, Ordering::Relaxed);

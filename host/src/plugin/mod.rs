@@ -13,31 +13,31 @@
 //! - [`instance`]: one instance: its store, `init`, and one call per event.
 //! - [`sandbox`]: what every instance runs under: deadline, memory cap, captured
 //!   output, log quota.
-//! - [`guest`]: what the host gives a component: the event resource, logging, closed
-//!   WASI.
-//! - [`module`]: the core-module ABI (`wit/core-module.md`): JSON in, JSON out.
+//! - [`state`]: the filters' key/value stores, kept across events and reloads.
+//! - [`component`]: filters as components of the `weir:filter` world, each served
+//!   contract version.
+//! - [`module`]: filters as core modules of the JSON ABI (`wit/core-module.md`).
 //! - [`stdio`]: guest stdout/stderr, captured and capped.
 //! - [`error`]: the errors, kept apart as the guest declined / misbehaved / host failed.
-//! - `bindings`: the generated code of the `weir:filter` world, and nothing else.
 //!
 //! The path of one event: [`Filter::run`] takes a warm instance (or makes one from the
-//! plugin's `InstancePre`), lends it the event as a resource, calls `filter` under a
-//! deadline and a memory cap, checks and applies the verdict, and returns the instance
-//! to the pool unless it misbehaved.
+//! plugin's `InstancePre`), lends it the event, calls `filter` under a deadline and a
+//! memory cap, applies the edits with the contract's code, and returns the instance to
+//! the pool unless it misbehaved.
 
-#[allow(unsafe_code, missing_docs)]
-mod bindings;
 pub mod cache;
 pub mod compiled;
+#[allow(unsafe_code, missing_docs)]
+mod component;
 pub mod engine;
 pub mod error;
 pub mod examples;
 pub mod filter;
-mod guest;
 mod instance;
 mod module;
 pub mod registry;
 mod sandbox;
+pub mod state;
 mod stdio;
 
 pub use compiled::Plugin;

@@ -16,6 +16,7 @@ use serde::Serialize;
 use super::compiled::Plugin;
 use super::engine::PluginEngine;
 use super::examples::example;
+use super::state::StateStores;
 use crate::outbox::record::timestamp;
 
 /// Where a plugin name resolves to.
@@ -92,6 +93,8 @@ pub struct PluginStatus {
     pub hash: Option<String>,
     /// `component` (the `weir:filter` world) or `core-module` (the JSON ABI).
     pub kind: Option<&'static str>,
+    /// The contract version the serving version was built against (`0.2.0`).
+    pub contract: Option<String>,
     /// When the serving version was loaded.
     pub loaded_at: Option<String>,
     /// Whether the plugin is missing (its file removed).
@@ -109,16 +112,25 @@ pub struct PluginRegistry {
     engine: PluginEngine,
     dir: Mutex<Option<PathBuf>>,
     entries: Mutex<BTreeMap<String, Entry>>,
+    /// The filters' state stores, which outlive every version of every plugin.
+    states: Arc<StateStores>,
 }
 
 impl PluginRegistry {
-    /// An empty registry reading plugins from `dir` (and the examples).
-    pub fn new(engine: PluginEngine, dir: Option<PathBuf>) -> Self {
+    /// An empty registry reading plugins from `dir` (and the examples), whose filters
+    /// keep their state in `states`.
+    pub fn new(engine: PluginEngine, dir: Option<PathBuf>, states: Arc<StateStores>) -> Self {
         PluginRegistry {
             engine,
             dir: Mutex::new(dir),
             entries: Mutex::new(BTreeMap::new()),
+            states,
         }
+    }
+
+    /// The filters' state stores.
+    pub fn states(&self) -> &Arc<StateStores> {
+        &self.states
     }
 
     fn entries(&self) -> MutexGuard<'_, BTreeMap<String, Entry>> {
@@ -155,7 +167,8 @@ impl PluginRegistry {
                 None => "no plugin folder is configured ([plugins] dir)".to_string(),
             };
             return Err(format!(
-                "no plugin named {name:?}: {place}, and it is not an example (class-filter, strip-masks, reshape, route-by-class)"
+                "no plugin named {name:?}: {place}, and it is not an example ({})",
+                super::examples::names()
             ));
         };
         let plugin = Arc::new(load(&self.engine, name, &source).await?);
@@ -232,6 +245,11 @@ impl PluginRegistry {
                 source: entry.current.as_ref().map(|p| p.source().to_string()),
                 hash: entry.current.as_ref().map(|p| p.hash().to_string()),
                 kind: entry.current.as_ref().map(|p| p.kind()),
+                contract: entry
+                    .current
+                    .as_ref()
+                    .and_then(|p| p.contract_version())
+                    .map(|v| v.to_string()),
                 loaded_at: entry.current.as_ref().map(|p| timestamp(p.loaded_at())),
                 missing: entry.missing,
                 last_error: entry.error.as_ref().map(|(e, _)| e.clone()),

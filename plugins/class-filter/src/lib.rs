@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use weir_plugin_sdk::predictions::Document;
-use weir_plugin_sdk::{Changes, Error, Event, Filter, Verdict};
+use weir_plugin_sdk::{Error, Event, Filter, Verdict};
 
 /// The filter's configuration.
 #[derive(Debug, Deserialize)]
@@ -38,24 +38,20 @@ impl ClassFilter {
             && confidence.is_none_or(|confidence| confidence >= self.config.min_confidence)
     }
 
-    /// The decision for one predictions document; shared by the Wasm export and the
-    /// native benchmark.
-    pub fn decide(&self, predictions: &str) -> Result<Verdict, Error> {
+    /// The same decision made natively on a predictions document: the predictions
+    /// kept, as a new document, or the reason to drop the event; `None` when every
+    /// prediction passes. For the benchmark that compares the filter with its native
+    /// self.
+    pub fn decide(&self, predictions: &str) -> Result<Option<Result<String, String>>, Error> {
         let mut doc = Document::parse(predictions)?;
         let retained = doc.retain(|p| self.keeps(p.class, p.confidence));
         if retained.kept == 0 {
-            return Ok(Verdict::drop(self.nothing_left()));
+            return Ok(Some(Err(self.nothing_left())));
         }
         if retained.removed == 0 {
-            return Ok(Verdict::Keep);
+            return Ok(None);
         }
-        let mut changes = Changes::new().predictions(doc.to_json());
-        if self.config.remove_orphaned_masks {
-            for mask in retained.orphaned_masks {
-                changes = changes.remove_attachment(mask);
-            }
-        }
-        Ok(changes.into())
+        Ok(Some(Ok(doc.to_json())))
     }
 
     fn nothing_left(&self) -> String {
@@ -84,15 +80,14 @@ impl Filter for ClassFilter {
         Ok(ClassFilter { config })
     }
 
-    fn filter(&mut self, event: &Event<'_>) -> Result<Verdict, Error> {
+    fn filter(&mut self, event: &mut Event<'_>) -> Result<Verdict, Error> {
         // Weir reads the predictions for us: no JSON parsing here, and Weir edits the
         // document from the indices we keep.
         let items = event.prediction_list();
-        let keep: Vec<u32> = (0..items.len() as u32)
-            .filter(|i| {
-                let item = &items[*i as usize];
-                self.keeps(&item.class, item.confidence)
-            })
+        let keep: Vec<u32> = items
+            .iter()
+            .filter(|p| self.keeps(&p.class, p.confidence))
+            .map(|p| p.index)
             .collect();
         if keep.is_empty() {
             return Ok(Verdict::drop(self.nothing_left()));
@@ -100,22 +95,28 @@ impl Filter for ClassFilter {
         if keep.len() == items.len() {
             return Ok(Verdict::Keep);
         }
-        let mut changes = Changes::new().keep_predictions(keep.iter().copied());
+        // Masks referred to only by removed predictions, and present on the event.
+        let mut orphaned: Vec<&str> = Vec::new();
         if self.config.remove_orphaned_masks {
             let kept_masks: Vec<&str> = keep.iter().filter_map(|i| items[*i as usize].mask.as_deref()).collect();
             let present: Vec<String> = event.attachments().into_iter().map(|a| a.name).collect();
-            for (i, item) in items.iter().enumerate() {
+            for item in &items {
                 let Some(mask) = item.mask.as_deref() else { continue };
-                let orphaned = !keep.contains(&(i as u32)) && !kept_masks.contains(&mask);
-                if orphaned
+                let removed = !keep.contains(&item.index);
+                if removed
+                    && !kept_masks.contains(&mask)
                     && present.iter().any(|p| p == mask)
-                    && !changes.remove_attachments.iter().any(|r| r == mask)
+                    && !orphaned.contains(&mask)
                 {
-                    changes = changes.remove_attachment(mask);
+                    orphaned.push(mask);
                 }
             }
         }
-        Ok(changes.into())
+        event.keep_predictions(keep)?;
+        for mask in orphaned {
+            event.remove_attachment(mask)?;
+        }
+        Ok(Verdict::Keep)
     }
 }
 
@@ -124,42 +125,41 @@ weir_plugin_sdk::export_filter!(ClassFilter);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use weir_plugin_sdk::testing::{TestEvent, run};
+    use weir_plugin_sdk::testing::{Outcome, TestEvent, run};
 
     const OBJECTS: &str = include_str!("../../../tests/fixtures/object-detection.json");
     const INSTANCES: &str = include_str!("../../../tests/fixtures/instance-segmentation.json");
 
+    fn kept(outcome: Outcome) -> weir_plugin_sdk::testing::OutputEvent {
+        outcome.kept().expect("the event was dropped")
+    }
+
     #[test]
     fn keeps_configured_classes_above_the_confidence() {
-        let verdict = run::<ClassFilter>(
-            r#"{"classes":["person"],"min_confidence":0.5}"#,
-            &TestEvent::new(OBJECTS),
-        )
-        .unwrap();
-        let Verdict::Modify(changes) = verdict else {
-            panic!("{verdict:?}")
-        };
-        assert_eq!(changes.keep_predictions, Some(vec![0, 1]));
-        // The native decision, used by the benchmark, agrees.
-        let config = serde_json::from_str(r#"{"classes":["person"],"min_confidence":0.5}"#).unwrap();
-        let Verdict::Modify(native) = ClassFilter::new(config).unwrap().decide(OBJECTS).unwrap() else {
-            panic!("the native decision kept everything")
-        };
-        let doc = Document::parse(native.predictions.as_deref().unwrap()).unwrap();
+        let config = r#"{"classes":["person"],"min_confidence":0.5}"#;
+        let out = kept(run::<ClassFilter>(config, &TestEvent::new(OBJECTS)).unwrap());
+        let doc = Document::parse(&out.predictions).unwrap();
         let kept: Vec<_> = doc.items().iter().map(|p| (p.class, p.confidence)).collect();
         assert_eq!(kept, [("person", Some(0.97)), ("person", Some(0.91))]);
+        // The native decision, used by the benchmark, agrees.
+        let native = ClassFilter::new(serde_json::from_str(config).unwrap()).unwrap();
+        assert_eq!(native.decide(OBJECTS).unwrap(), Some(Ok(out.predictions.to_string())));
     }
 
     #[test]
     fn drops_the_event_when_nothing_is_left() {
-        let verdict = run::<ClassFilter>(r#"{"classes":["truck"]}"#, &TestEvent::new(OBJECTS)).unwrap();
-        assert_eq!(verdict, Verdict::drop("no prediction of truck at confidence >= 0"));
+        let outcome = run::<ClassFilter>(r#"{"classes":["truck"]}"#, &TestEvent::new(OBJECTS)).unwrap();
+        assert_eq!(
+            outcome,
+            Outcome::Dropped("no prediction of truck at confidence >= 0".into())
+        );
     }
 
     #[test]
     fn keeps_unchanged_when_everything_passes() {
-        let verdict = run::<ClassFilter>("{}", &TestEvent::new(OBJECTS)).unwrap();
-        assert_eq!(verdict, Verdict::Keep);
+        let event = TestEvent::new(OBJECTS);
+        let out = kept(run::<ClassFilter>("{}", &event).unwrap());
+        assert_eq!(&out, event.event());
     }
 
     #[test]
@@ -167,11 +167,9 @@ mod tests {
         let event = TestEvent::new(INSTANCES)
             .with_attachment("mask_0002.png", "image/png", vec![1])
             .with_attachment("mask_0000.png", "image/png", vec![1]);
-        let verdict = run::<ClassFilter>(r#"{"classes":["person"]}"#, &event).unwrap();
-        let Verdict::Modify(changes) = verdict else {
-            panic!("{verdict:?}")
-        };
-        assert_eq!(changes.remove_attachments, ["mask_0002.png"]);
+        let out = kept(run::<ClassFilter>(r#"{"classes":["person"]}"#, &event).unwrap());
+        let names: Vec<&str> = out.attachments.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["mask_0000.png"]);
     }
 
     #[test]

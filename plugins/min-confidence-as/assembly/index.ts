@@ -1,7 +1,8 @@
 // min-confidence: keeps an event only when some prediction is at least as confident as
 // the config asks, and drops the rest ("nothing worth sending").
 //
-// A Weir filter in AssemblyScript, against the core-module ABI (wit/core-module.md):
+// A Weir filter in AssemblyScript, against the core-module ABI of contract 0.2
+// (wit/core-module.md):
 // the event comes in as JSON, the verdict goes out as JSON. AssemblyScript has no JSON
 // parser in its standard library, so this reads the numbers of the `"confidence"` keys
 // directly: every task shape Weir's seeds use names its scores that way.
@@ -55,6 +56,11 @@ function input(ptr: usize, len: i32): string {
   const text = String.UTF8.decodeUnsafe(ptr, len);
   heap.free(ptr);
   return text;
+}
+
+/** The contract this module speaks: 0.2.0, as major << 16 | minor << 8 | patch. */
+export function weir_abi_version(): i32 {
+  return 0x200;
 }
 
 export function weir_alloc(len: i32): usize {

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use weir_plugin_sdk::predictions::{Document, Prediction};
-use weir_plugin_sdk::{Changes, Error, Event, Filter, Task, Verdict};
+use weir_plugin_sdk::{Error, Event, Filter, Verdict};
 
 /// The filter's configuration.
 #[derive(Debug, Deserialize)]
@@ -175,17 +175,6 @@ fn parse_template(template: &str) -> Result<Vec<Piece>, Error> {
     Ok(pieces)
 }
 
-fn task_name(task: Task) -> &'static str {
-    match task {
-        Task::ObjectDetection => "object-detection",
-        Task::Classification => "classification",
-        Task::MultilabelClassification => "multilabel-classification",
-        Task::InstanceSegmentation => "instance-segmentation",
-        Task::SemanticSegmentation => "semantic-segmentation",
-        Task::Other => "other",
-    }
-}
-
 impl Filter for Reshape {
     type Config = Config;
 
@@ -197,17 +186,18 @@ impl Filter for Reshape {
         Ok(Reshape { config, template })
     }
 
-    fn filter(&mut self, event: &Event<'_>) -> Result<Verdict, Error> {
+    fn filter(&mut self, event: &mut Event<'_>) -> Result<Verdict, Error> {
         let metadata = event.metadata();
-        let (id, route) = (event.id(), event.route());
+        let (id, route, task) = (event.id(), event.route(), event.task());
         let context = Context {
             id: &id,
             route: &route,
-            task: task_name(event.task()),
+            task: task.as_str(),
             metadata: &metadata,
         };
         let output = self.reshape(&event.predictions(), &context)?;
-        Ok(Changes::new().predictions(output).into())
+        event.set_predictions(output)?;
+        Ok(Verdict::Keep)
     }
 }
 
@@ -218,17 +208,17 @@ mod tests {
     use super::*;
     use weir_plugin_sdk::testing::{TestEvent, run};
 
+    fn output(config: &str, event: &TestEvent) -> String {
+        let out = run::<Reshape>(config, event).unwrap().kept().expect("kept");
+        out.predictions.to_string()
+    }
+
     #[test]
     fn summarises_by_class_with_confidences() {
         let event = TestEvent::new(
             r#"{"camera":"camera-1","predictions":[{"class":"person","confidence":0.97},{"class":"person","confidence":0.91}]}"#,
         );
-        assert_eq!(
-            run::<Reshape>("{}", &event).unwrap(),
-            Changes::new()
-                .predictions(r#"{"text":"camera-1: 2 person (0.97, 0.91)"}"#)
-                .into()
-        );
+        assert_eq!(output("{}", &event), r#"{"text":"camera-1: 2 person (0.97, 0.91)"}"#);
     }
 
     #[test]
@@ -237,10 +227,7 @@ mod tests {
             .with_id("e1")
             .with_metadata("site", "north");
         let config = r#"{"template":"{{{site}}} {id} {count} {summary} [{missing}]","field":"msg"}"#;
-        assert_eq!(
-            run::<Reshape>(config, &event).unwrap(),
-            Changes::new().predictions(r#"{"msg":"{north} e1 1 1 road []"}"#).into()
-        );
+        assert_eq!(output(config, &event), r#"{"msg":"{north} e1 1 1 road []"}"#);
     }
 
     #[test]

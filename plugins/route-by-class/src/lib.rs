@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use weir_plugin_sdk::predictions::Document;
-use weir_plugin_sdk::{Changes, Error, Event, Filter, Verdict};
+use weir_plugin_sdk::{Error, Event, Filter, Verdict};
 
 /// The filter's configuration.
 #[derive(Debug, Deserialize)]
@@ -61,9 +61,12 @@ impl Filter for RouteByClass {
         Ok(RouteByClass { config })
     }
 
-    fn filter(&mut self, event: &Event<'_>) -> Result<Verdict, Error> {
+    fn filter(&mut self, event: &mut Event<'_>) -> Result<Verdict, Error> {
         match self.choose(&event.predictions())? {
-            Some(destinations) => Ok(Changes::new().route_to(destinations).into()),
+            Some(destinations) => {
+                event.narrow_destinations(destinations)?;
+                Ok(Verdict::Keep)
+            }
             None => Ok(Verdict::drop("no class with a configured destination")),
         }
     }
@@ -74,31 +77,35 @@ weir_plugin_sdk::export_filter!(RouteByClass);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use weir_plugin_sdk::testing::{TestEvent, run};
+    use weir_plugin_sdk::testing::{Outcome, TestEvent, run};
+
+    const ALL: [&str; 3] = ["archive", "parking", "security"];
+
+    fn destinations(outcome: Outcome) -> Vec<String> {
+        outcome.kept().expect("kept").destinations
+    }
 
     const CONFIG: &str = r#"{"routes":{"person":["security"],"car":["parking","security"]},"min_confidence":0.5}"#;
 
     #[test]
     fn routes_to_the_union_of_matching_classes() {
-        let event = TestEvent::new(r#"[{"class":"car","confidence":0.9},{"class":"person","confidence":0.9}]"#);
+        let event = TestEvent::new(r#"[{"class":"car","confidence":0.9},{"class":"person","confidence":0.9}]"#)
+            .with_destinations(ALL);
         assert_eq!(
-            run::<RouteByClass>(CONFIG, &event).unwrap(),
-            Changes::new().route_to(["parking", "security"]).into()
+            destinations(run::<RouteByClass>(CONFIG, &event).unwrap()),
+            ["parking", "security"]
         );
     }
 
     #[test]
     fn drops_or_defaults_when_nothing_matches() {
-        let event = TestEvent::new(r#"[{"class":"person","confidence":0.2}]"#);
+        let event = TestEvent::new(r#"[{"class":"person","confidence":0.2}]"#).with_destinations(ALL);
         assert_eq!(
             run::<RouteByClass>(CONFIG, &event).unwrap(),
-            Verdict::drop("no class with a configured destination")
+            Outcome::Dropped("no class with a configured destination".into())
         );
         let config = r#"{"routes":{"person":["security"]},"default":["archive"]}"#;
-        let event = TestEvent::new(r#"[{"class":"cat"}]"#);
-        assert_eq!(
-            run::<RouteByClass>(config, &event).unwrap(),
-            Changes::new().route_to(["archive"]).into()
-        );
+        let event = TestEvent::new(r#"[{"class":"cat"}]"#).with_destinations(ALL);
+        assert_eq!(destinations(run::<RouteByClass>(config, &event).unwrap()), ["archive"]);
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use weir_plugin_sdk::predictions::{Document, may_hold_key};
-use weir_plugin_sdk::{Changes, Error, Event, Filter, Verdict};
+use weir_plugin_sdk::{Error, Event, Filter, Verdict};
 
 /// The filter's configuration.
 #[derive(Debug, Deserialize)]
@@ -55,21 +55,16 @@ impl Filter for StripMasks {
         Ok(StripMasks { config })
     }
 
-    fn filter(&mut self, event: &Event<'_>) -> Result<Verdict, Error> {
-        let mut changes = Changes::new();
+    fn filter(&mut self, event: &mut Event<'_>) -> Result<Verdict, Error> {
         for attachment in event.attachments() {
             if attachment.name.starts_with(&self.config.prefix) {
-                changes = changes.remove_attachment(attachment.name);
+                event.remove_attachment(attachment.name)?;
             }
         }
         if let Some(predictions) = self.strip_predictions(&event.predictions())? {
-            changes = changes.predictions(predictions);
+            event.set_predictions(predictions)?;
         }
-        Ok(if changes.is_empty() {
-            Verdict::Keep
-        } else {
-            changes.into()
-        })
+        Ok(Verdict::Keep)
     }
 }
 
@@ -80,26 +75,29 @@ mod tests {
     use super::*;
     use weir_plugin_sdk::testing::{TestEvent, run};
 
+    fn output(event: &TestEvent) -> weir_plugin_sdk::testing::OutputEvent {
+        run::<StripMasks>("{}", event).unwrap().kept().expect("kept")
+    }
+
     #[test]
     fn removes_mask_attachments_and_fields() {
         let event = TestEvent::new(r#"{"predictions":[{"class":"a","mask":"mask_0000.png","confidence":1}]}"#)
             .with_attachment("image.jpeg", "image/jpeg", vec![0])
             .with_attachment("mask_0000.png", "image/png", vec![0]);
-        let verdict = run::<StripMasks>("{}", &event).unwrap();
+        let out = output(&event);
         assert_eq!(
-            verdict,
-            Changes::new()
-                .remove_attachment("mask_0000.png")
-                .predictions(r#"{"predictions":[{"class":"a","confidence":1}]}"#)
-                .into()
+            out.predictions.as_str(),
+            r#"{"predictions":[{"class":"a","confidence":1}]}"#
         );
+        let names: Vec<&str> = out.attachments.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["image.jpeg"]);
     }
 
     #[test]
     fn keeps_events_without_masks_unchanged() {
         let event =
             TestEvent::new(r#"{"predictions":[{"class":"a"}]}"#).with_attachment("image.jpeg", "image/jpeg", vec![0]);
-        assert_eq!(run::<StripMasks>("{}", &event).unwrap(), Verdict::Keep);
+        assert_eq!(&output(&event), event.event());
     }
 
     #[test]
@@ -107,8 +105,8 @@ mod tests {
         // `m\u0061sk` is the key `mask`: a document with escapes is always parsed.
         let event = TestEvent::new(r#"{"predictions":[{"class":"a","m\u0061sk":"mask_0000.png"}]}"#);
         assert_eq!(
-            run::<StripMasks>("{}", &event).unwrap(),
-            Changes::new().predictions(r#"{"predictions":[{"class":"a"}]}"#).into()
+            output(&event).predictions.as_str(),
+            r#"{"predictions":[{"class":"a"}]}"#
         );
         assert!(!may_hold_key(r#"{"masks":1,"task":"masked"}"#, "mask"));
         // A value that reads like the key only costs a parse.

@@ -42,7 +42,7 @@ fn the_example_config_and_the_default_config_pass() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stdout.ends_with(
-            "weir.example.toml: ok: 1 route(s), 3 destination(s), 3 plugin(s); durable storage in .weir/outbox.db\n"
+            "weir.example.toml: ok: 1 route(s), 3 destination(s), 4 plugin(s); durable storage in .weir/outbox.db\n"
         ),
         "{stdout}"
     );

@@ -265,7 +265,7 @@ async fn every_change_of_a_modify_verdict_is_applied() {
     )
     .await;
     assert_eq!(
-        modified(run(&replace, event()).await).predictions,
+        modified(run(&replace, event()).await).predictions.as_str(),
         r#"{"predictions":[]}"#
     );
 
@@ -581,5 +581,160 @@ async fn the_assemblyscript_filter_keeps_events_with_a_confident_prediction() {
             .to_string()
             .contains("min_confidence must be a number from 0 to 1"),
         "{refused}"
+    );
+}
+
+/// A module of contract 0.2: the scaffolding of [`module`] with `weir_abi_version`
+/// answering 0x200.
+fn module_0_2(body: &str) -> Vec<u8> {
+    module(&format!(
+        r#"(func (export "weir_abi_version") (result i32) (i32.const 0x200))
+           {body}"#
+    ))
+}
+
+/// A 0.2 module whose filter always answers `verdict`.
+fn answering_0_2(verdict: &str) -> Vec<u8> {
+    let escaped = verdict.replace('\\', "\\\\").replace('"', "\\\"");
+    module_0_2(&format!(
+        r#"(data (i32.const 1024) "{escaped}")
+           (func (export "weir_filter") (param i32 i32) (result i64)
+             (call $packed (i32.const 1024) (i32.const {})))"#,
+        verdict.len()
+    ))
+}
+
+#[tokio::test]
+async fn a_0_2_module_reads_the_task_and_the_prediction_list_weir_read() {
+    // The filter answers `{"verdict":"keep","edits":[{"set_predictions":<its input>}]}`,
+    // so the event it read comes back as the new predictions.
+    let prefix = r#"{"verdict":"keep","edits":[{"set_predictions":"#;
+    let mirror = module_0_2(&format!(
+        r#"(data (i32.const 1024) "{}")
+           (func (export "weir_filter") (param $ptr i32) (param $len i32) (result i64)
+             (memory.copy (i32.sub (local.get $ptr) (i32.const {n})) (i32.const 1024) (i32.const {n}))
+             (i32.store8 (i32.add (local.get $ptr) (local.get $len)) (i32.const 125))
+             (i32.store8 (i32.add (i32.add (local.get $ptr) (local.get $len)) (i32.const 1)) (i32.const 93))
+             (i32.store8 (i32.add (i32.add (local.get $ptr) (local.get $len)) (i32.const 2)) (i32.const 125))
+             (call $packed (i32.sub (local.get $ptr) (i32.const {n}))
+                           (i32.add (local.get $len) (i32.const {m}))))"#,
+        prefix.replace('"', "\\\""),
+        n = prefix.len(),
+        m = prefix.len() + 3
+    ));
+    let mirror = filter(&mirror, settings("{}")).await;
+    assert_eq!(
+        mirror.plugin().contract_version().map(|v| v.to_string()).as_deref(),
+        Some("0.2.0")
+    );
+    let mut input = event();
+    input.predictions =
+        r#"{"task":"pose-estimation","predictions":[{"label":"person","score":0.9,"box":[1,2,3,4]},{"class":"dog"}]}"#
+            .into();
+    input.task = weir::event::Task::parse("pose-estimation").unwrap();
+    let seen = modified(run(&mirror, input.clone()).await);
+    let seen: Value = serde_json::from_str(&seen.predictions).unwrap();
+    assert_eq!(seen["task"], "pose-estimation");
+    assert_eq!(
+        seen["prediction_list"],
+        json!([
+            {"index": 0, "class": "person", "confidence": 0.9,
+             "bbox": {"x": 1.0, "y": 2.0, "width": 3.0, "height": 4.0},
+             "json": {"label": "person", "score": 0.9, "box": [1, 2, 3, 4]}},
+            {"index": 1, "class": "dog", "json": {"class": "dog"}},
+        ])
+    );
+}
+
+#[tokio::test]
+async fn a_0_2_modules_edits_apply_in_order_and_a_refused_one_is_misbehaviour() {
+    let verdict = r#"{"verdict":"keep","edits":[{"keep_predictions":[0,2]},{"keep_predictions":[1]},{"set_metadata":{"key":"by","value":"wat"}},{"remove_metadata":"mode"},{"narrow_destinations":["b"]}]}"#;
+    let edits = filter(&answering_0_2(verdict), settings("{}")).await;
+    let mut input = event();
+    input.set_metadata("mode", "x");
+    let out = modified(run(&edits, input).await);
+    let predictions: Value = serde_json::from_str(&out.predictions).unwrap();
+    // [0, 2] kept person 0.97 and car 0.88; then [1] kept the car.
+    assert_eq!(predictions["predictions"][0]["class"], "car");
+    assert_eq!(predictions["predictions"].as_array().unwrap().len(), 1);
+    assert_eq!(out.metadata, [("by".to_string(), "wat".to_string())]);
+    assert_eq!(out.destinations, ["b"]);
+
+    let astray = filter(
+        &answering_0_2(r#"{"verdict":"keep","edits":[{"narrow_destinations":["elsewhere"]}]}"#),
+        settings("{}"),
+    )
+    .await;
+    assert!(matches!(
+        misbehavior(run(&astray, event()).await),
+        Misbehavior::InvalidOutput(_)
+    ));
+    // The 0.1 shape is not 0.2's.
+    let old = filter(
+        &answering_0_2(r#"{"verdict":"modify","destinations":["a"]}"#),
+        settings("{}"),
+    )
+    .await;
+    assert!(matches!(misbehavior(run(&old, event()).await), Misbehavior::Abi(_)));
+}
+
+#[tokio::test]
+async fn a_retryable_error_of_a_module_says_so() {
+    let declining = filter(
+        &answering_0_2(r#"{"verdict":"error","message":"busy","retryable":true}"#),
+        settings("{}"),
+    )
+    .await;
+    match run(&declining, event()).await {
+        Err(FilterError::Declined {
+            message,
+            retryable: true,
+            ..
+        }) => assert_eq!(message, "busy"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_sample_example_counts_in_state_shared_by_its_instances() {
+    // A fresh instance for every event: the count is not in any instance.
+    let sample = filter(
+        &sample_wasm(),
+        FilterSettings {
+            policy: weir::plugin::InstancePolicy::Fresh,
+            ..settings(r#"{"every": 3}"#)
+        },
+    )
+    .await;
+    let mut kept = Vec::new();
+    for i in 0..7 {
+        if run(&sample, event()).await.unwrap() == Outcome::Kept {
+            kept.push(i);
+        }
+    }
+    assert_eq!(kept, [0, 3, 6]);
+    assert_eq!(sample.settings().state.usage().0, 1);
+}
+
+#[tokio::test]
+async fn a_module_naming_a_contract_weir_does_not_serve_is_refused() {
+    let future = module(
+        r#"(func (export "weir_abi_version") (result i32) (i32.const 0x300))
+           (func (export "weir_filter") (param i32 i32) (result i64) (i64.const 0))"#,
+    );
+    let Err(error) = Filter::new(plugin("future", &future).unwrap(), settings("{}")).await else {
+        panic!("a 0.3 module was accepted")
+    };
+    assert!(
+        error
+            .to_string()
+            .contains("weir_abi_version returned 0x300, not a contract version this Weir serves"),
+        "{error}"
+    );
+    // A module without the export speaks 0.1.
+    let old = filter(&answering(r#"{"verdict":"keep"}"#), settings("{}")).await;
+    assert_eq!(
+        old.plugin().contract_version().map(|v| v.to_string()).as_deref(),
+        Some("0.1.0")
     );
 }

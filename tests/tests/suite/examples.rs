@@ -2,7 +2,7 @@
 //! and the batch job format), checking the exact output.
 
 use serde_json::json;
-use weir::event::TaskKind;
+use weir::event::Task;
 use weir::plugin::Outcome;
 use weir_tests::{assert_json, fixture_event, golden};
 
@@ -32,7 +32,7 @@ fn bbox(x: u32, y: u32, width: u32, height: u32) -> serde_json::Value {
 async fn class_filter_keeps_confident_people_and_cars_in_object_detection() {
     let filter = example_filter("class-filter", r#"{"classes":["person","car"],"min_confidence":0.5}"#).await;
     let event = modified(run(&filter, fixture_event("object-detection")).await);
-    assert_eq!(event.task, TaskKind::ObjectDetection);
+    assert_eq!(event.task, Task::OBJECT_DETECTION);
     assert_json(
         &event.predictions,
         doc(
@@ -201,7 +201,11 @@ async fn reshape_turns_each_task_into_a_chat_message() {
     ];
     for (fixture, text) in cases {
         let event = modified(run(&filter, fixture_event(fixture)).await);
-        assert_eq!(event.predictions, json!({ "text": text }).to_string(), "{fixture}");
+        assert_eq!(
+            event.predictions.as_str(),
+            json!({ "text": text }).to_string(),
+            "{fixture}"
+        );
     }
 
     let filter = example_filter(
@@ -211,7 +215,7 @@ async fn reshape_turns_each_task_into_a_chat_message() {
     .await;
     let event = modified(run(&filter, fixture_event("job-results")).await);
     assert_eq!(
-        event.predictions,
+        event.predictions.as_str(),
         json!({
             "content": "Camera_123456 (other): 1 person (1.00), 1 car (1.00)",
             "id": "5d689c71-e68f-46c3-ac71-4053806e71de",
@@ -265,7 +269,7 @@ async fn the_three_rust_filters_chain_on_an_instance_segmentation() {
         }
     }
     assert_eq!(
-        event.predictions,
+        event.predictions.as_str(),
         json!({ "text": "dock-3: 2 person (0.97, 0.91), 1 car (0.88)" }).to_string()
     );
     assert_eq!(attachment_names(&event), ["image.jpeg"]);

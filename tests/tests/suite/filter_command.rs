@@ -121,9 +121,9 @@ fn bad_input_gets_one_line_and_exit_code_64_or_65() {
             "--config is not valid JSON",
         ),
         (
-            vec!["--plugin", plugin, "--event", event, "--task", "weather"],
+            vec!["--plugin", plugin, "--event", event, "--task", "weather/rain"],
             64,
-            "--task \"weather\" is not one of",
+            "--task: \"weather/rain\" is not a task name",
         ),
         (
             vec!["--plugin", plugin, "--event", event, "--attachment", "x"],
@@ -138,7 +138,7 @@ fn bad_input_gets_one_line_and_exit_code_64_or_65() {
         (
             vec!["--plugin", empty_component.to_str().unwrap(), "--event", event],
             65,
-            "does not implement the weir:filter@0.1.0 world",
+            "does not implement the weir:filter world",
         ),
         (
             vec!["--plugin", plugin, "--event", bad_event.to_str().unwrap()],

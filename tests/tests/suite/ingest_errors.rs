@@ -173,7 +173,7 @@ async fn every_malformed_input_gets_its_status_and_message() {
     let response = client
         .post(weir.ingest_url("cameras"))
         .header("content-type", "application/json")
-        .header("x-weir-task", "weather")
+        .header("x-weir-task", "weather/rain")
         .body("{}")
         .send()
         .await

@@ -15,9 +15,13 @@
 //! - `failure_policy`: a trapping filter under each failure policy.
 //! - `ingest_errors`: malformed input, authentication, idempotency.
 //! - `filter_command`: `weir filter`, the plugin author's command.
+//! - `state`: filters' state across events, instances, hot swaps and restarts.
+//! - `compat`: filters built against contract 0.1 on this Weir, and the contract's
+//!   versioning rules.
 
 mod bench_command;
 mod check_command;
+mod compat;
 mod core_module;
 mod delivery;
 mod durability;
@@ -31,4 +35,5 @@ mod lifecycle;
 mod loading;
 mod misbehaving;
 mod reload;
+mod state;
 mod support;

@@ -4,11 +4,12 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use weir::event::{Event, InvalidChange};
+use weir::event::Event;
 use weir::plugin::{FilterError, FilterSettings, LoadError, Misbehavior, Outcome};
-use weir_tests::{fixture_event, load, test_guest_path};
+use weir_contract::EditError;
+use weir_tests::{fixture_event, guest_0_1, load, test_guest_path};
 
-use crate::support::{guest_filter, guest_filter_with, run, with_meta};
+use crate::support::{filter, guest_filter, guest_filter_with, modified, run, with_meta};
 
 fn misbehavior(result: Result<Outcome, FilterError>) -> Misbehavior {
     match result {
@@ -96,8 +97,13 @@ async fn a_panic_is_a_trap_that_carries_the_panic_message() {
 }
 
 #[tokio::test]
-async fn invalid_output_is_refused_with_its_reason() {
-    let filter = guest_filter(r#"{"mode":"pass"}"#).await;
+async fn invalid_output_of_a_0_1_filter_is_refused_with_its_reason() {
+    // Contract 0.1 returned changes in the verdict: an invalid one is misbehaviour.
+    let filter = filter(
+        load("misbehave-0.1", &guest_0_1("weir-test-guest")),
+        r#"{"mode":"pass"}"#,
+    )
+    .await;
     let mut bound = event("bad-destination");
     bound.destinations = vec!["slack".into()];
     let cases = [
@@ -113,7 +119,7 @@ async fn invalid_output_is_refused_with_its_reason() {
             Misbehavior::InvalidOutput(invalid) => {
                 assert!(invalid.to_string().contains(expected), "{invalid}");
                 if expected.contains("JSON") {
-                    assert!(matches!(invalid, InvalidChange::PredictionsNotJson(_)));
+                    assert!(matches!(invalid, EditError::InvalidJson(_)));
                 }
             }
             other => panic!("expected invalid output, got {other:?}"),
@@ -126,7 +132,11 @@ async fn a_declined_event_keeps_the_instance() {
     let filter = guest_filter(r#"{"mode":"counter"}"#).await;
     run(&filter, fixture_event("classification")).await.unwrap();
     match run(&filter, event("decline")).await {
-        Err(FilterError::Declined { message, plugin }) => {
+        Err(FilterError::Declined {
+            message,
+            plugin,
+            retryable: false,
+        }) => {
             assert_eq!(message, "declined as asked");
             assert_eq!(plugin, "misbehave");
         }
@@ -239,4 +249,41 @@ fn repeated_memory_bombs_leave_the_host_memory_bounded() {
         .as_u64()
         .expect("peak RSS is reported on Linux");
     assert!(peak < 200 << 20, "peak RSS {} MiB", peak >> 20);
+}
+
+#[tokio::test]
+async fn a_refused_edit_is_told_to_the_filter_at_the_call_and_changes_nothing() {
+    let filter = guest_filter(r#"{"mode":"refusals"}"#).await;
+    let mut event = fixture_event("object-detection");
+    event.destinations = vec!["slack".into()];
+    let out = modified(run(&filter, event.clone()).await);
+    assert_eq!(
+        out.metadata_value("refused"),
+        Some("invalid-json,no-such-attachment,no-such-destination,no-such-prediction,too-large")
+    );
+    assert_eq!(out.predictions, event.predictions);
+    assert_eq!(out.attachments, event.attachments);
+    assert_eq!(out.destinations, event.destinations);
+}
+
+#[tokio::test]
+async fn a_refusal_passed_on_by_the_filter_is_a_declined_event() {
+    let filter = guest_filter(r#"{"mode":"bad-json"}"#).await;
+    match run(&filter, fixture_event("classification")).await {
+        Err(FilterError::Declined {
+            message,
+            retryable: false,
+            ..
+        }) => assert!(message.contains("not valid JSON"), "{message}"),
+        other => panic!("expected a declined event, got {other:?}"),
+    }
+    let retry = guest_filter(r#"{"mode":"decline-retryable"}"#).await;
+    match run(&retry, fixture_event("classification")).await {
+        Err(FilterError::Declined {
+            message,
+            retryable: true,
+            ..
+        }) => assert_eq!(message, "try me again later"),
+        other => panic!("expected a retryable error, got {other:?}"),
+    }
 }

@@ -185,7 +185,7 @@ async fn a_broken_file_leaves_the_last_good_version_serving_until_fixed() {
         (
             "wrong world",
             &empty_component,
-            "does not implement the weir:filter@0.1.0 world",
+            "does not implement the weir:filter world",
         ),
         // route-by-class refuses the route's config ({}): its init fails.
         ("init error", &route_by_class, "refused its config"),

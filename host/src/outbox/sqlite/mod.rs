@@ -39,6 +39,8 @@ use super::{
     Attempt, Claimed, Delivery, DeliveryId, DeliveryQuery, DeliveryRecord, DeliveryState, Enqueued, EventRecord, Next,
     Outbox, OutboxError, OutboxStats,
 };
+use weir_contract::state::{Change, Entry};
+
 use crate::event::Event;
 
 /// Writes that may wait for the writer thread; past it, senders wait (backpressure on
@@ -116,6 +118,25 @@ impl SqliteOutbox {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The persisted entries of a filter's state store. Blocking: call it off the
+    /// async reactor.
+    pub fn load_state(&self, scope: &str) -> Result<Vec<(String, Entry)>, OutboxError> {
+        let reader = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
+        read::state(&reader, scope).map_err(failed)
+    }
+
+    /// Writes changed entries of filters' state stores, returning once committed.
+    /// Blocking: call it off the async reactor.
+    pub fn save_state(&self, changes: Vec<(String, Vec<Change>)>) -> Result<usize, OutboxError> {
+        let (reply, answer) = oneshot::channel();
+        self.writes
+            .blocking_send(Write::SaveState { changes, reply })
+            .map_err(|_| failed("the store's writer has stopped"))?;
+        answer
+            .blocking_recv()
+            .map_err(|_| failed("the store's writer has stopped"))?
     }
 
     /// Transactions committed so far (each one disk sync).

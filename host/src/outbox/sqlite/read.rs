@@ -10,7 +10,7 @@ use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::schema::from_ms;
-use crate::event::{Attachment, Event, TaskKind};
+use crate::event::{Attachment, Event, Predictions, Task};
 use crate::outbox::record::{
     AttemptRecord, DeliveryQuery, DeliveryRecord, DeliveryState, EventRecord, MAX_HISTORY, timestamp,
 };
@@ -95,9 +95,9 @@ pub fn event(connection: &Connection, id: &str) -> rusqlite::Result<Option<(Even
     let event = Event {
         id: id.to_string(),
         route,
-        task: TaskKind::parse(&task).unwrap_or(TaskKind::Other),
+        task: Task::parse(&task).unwrap_or(Task::OTHER),
         metadata: serde_json::from_str(&metadata).unwrap_or_default(),
-        predictions,
+        predictions: Predictions::new(predictions),
         attachments,
         destinations: serde_json::from_str(&destinations).unwrap_or_default(),
     };
@@ -213,4 +213,22 @@ pub fn delivery_records(connection: &Connection, query: &DeliveryQuery) -> rusql
         record.history = history(connection, record.id)?;
     }
     Ok(records)
+}
+
+/// The persisted, unexpired entries of one filter state scope.
+pub fn state(connection: &Connection, scope: &str) -> rusqlite::Result<Vec<(String, weir_contract::state::Entry)>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT key, value, expires_at FROM filter_state WHERE scope = ? AND (expires_at IS NULL OR expires_at > ?)",
+    )?;
+    let rows = statement.query_map(rusqlite::params![scope, super::schema::now_ms()], |row| {
+        let expires_at: Option<i64> = row.get(2)?;
+        Ok((
+            row.get::<_, String>(0)?,
+            weir_contract::state::Entry {
+                value: row.get(1)?,
+                expires_at: expires_at.map(|at| at.max(0) as u64),
+            },
+        ))
+    })?;
+    rows.collect()
 }

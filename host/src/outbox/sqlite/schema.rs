@@ -5,6 +5,8 @@
 //! - `deliveries`: one row per event and destination, with its state, attempt count
 //!   and next attempt time (surviving restarts).
 //! - `attempts`: every attempt: time, status, latency, error, first bytes of the answer.
+//! - `filter_state`: the entries of filters' state stores kept `durable`, by scope
+//!   (`route/plugin#n`) and key, with their expiry.
 //!
 //! Times are milliseconds since the Unix epoch.
 
@@ -57,6 +59,13 @@ CREATE TABLE IF NOT EXISTS attempts (
     response TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS attempts_by_delivery ON attempts (delivery_id);
+CREATE TABLE IF NOT EXISTS filter_state (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value BLOB NOT NULL,
+    expires_at INTEGER,
+    PRIMARY KEY (scope, key)
+);
 ";
 
 /// Opens (creating if needed) the database, in WAL mode with a full sync at every

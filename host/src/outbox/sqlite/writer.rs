@@ -14,6 +14,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 
 use super::schema::{now_ms, to_ms};
+use weir_contract::state::Change;
+
 use crate::event::Event;
 use crate::outbox::record::DeliveryState;
 use crate::outbox::schedule::Schedule;
@@ -56,6 +58,11 @@ pub enum Write {
     /// unreferenced; answer with how many deliveries went.
     Expire {
         before: SystemTime,
+        reply: oneshot::Sender<Result<usize, OutboxError>>,
+    },
+    /// Write changed entries of filters' state stores (by scope); answer once committed.
+    SaveState {
+        changes: Vec<(String, Vec<Change>)>,
         reply: oneshot::Sender<Result<usize, OutboxError>>,
     },
 }
@@ -139,6 +146,7 @@ fn fail(write: Write, message: &str) {
         Write::Expire { reply, .. } => drop(reply.send(Err(error()))),
         Write::Attempted { delivery, .. } => tracing::error!(delivery, "an attempt record was lost: {message}"),
         Write::Bury { reply, .. } => drop(reply.send(Err(error()))),
+        Write::SaveState { reply, .. } => drop(reply.send(Err(error()))),
     }
 }
 
@@ -235,6 +243,26 @@ fn apply(connection: &mut Connection, batch: &mut Vec<Write>) -> rusqlite::Resul
                 )?;
                 replies.push(Reply::Count(reply, expired));
             }
+            Write::SaveState { changes, reply } => {
+                let mut count = 0;
+                for (scope, entries) in changes {
+                    for (key, entry) in entries {
+                        count += 1;
+                        match entry {
+                            Some(entry) => transaction
+                                .prepare_cached(
+                                    "INSERT OR REPLACE INTO filter_state (scope, key, value, expires_at) VALUES (?, ?, ?, ?)",
+                                )?
+                                .execute(params![scope, key, entry.value, entry.expires_at.map(|at| at as i64)])?,
+                            None => transaction
+                                .prepare_cached("DELETE FROM filter_state WHERE scope = ? AND key = ?")?
+                                .execute(params![scope, key])?,
+                        };
+                    }
+                }
+                transaction.execute("DELETE FROM filter_state WHERE expires_at <= ?", [now_ms()])?;
+                replies.push(Reply::Count(reply, count));
+            }
         }
     }
     transaction.commit()?;
@@ -266,7 +294,7 @@ fn insert_event(
             event.route,
             event.task.as_str(),
             metadata,
-            event.predictions,
+            event.predictions.as_str(),
             destinations,
             now,
             (event.predictions.len() + event.attachments_size()) as i64

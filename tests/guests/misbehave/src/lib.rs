@@ -5,7 +5,7 @@
 //! probe of the host, like `counter`).
 
 use serde::Deserialize;
-use weir_plugin_sdk::{Changes, Error, Event, Filter, Verdict};
+use weir_plugin_sdk::{Error, Event, Filter, Verdict};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,12 +33,21 @@ pub enum Mode {
     Panic,
     /// Panics in `init`.
     PanicInit,
-    /// Returns predictions that are not JSON.
+    /// Sets predictions that are not JSON, and passes the refusal on as its error.
     BadJson,
-    /// Removes an attachment that is not there.
+    /// Removes an attachment that is not there, and passes the refusal on.
     BadAttachment,
-    /// Routes to a destination the event is not bound for.
+    /// Routes to a destination the event is not bound for, and passes the refusal on.
     BadDestination,
+    /// Makes every kind of refused edit, ignores the refusals, and keeps the event with
+    /// their kinds in metadata `refused`: a refused edit changes nothing.
+    Refusals,
+    /// Returns a retryable error.
+    DeclineRetryable,
+    /// Claims the state key `claim:<camera metadata>` for `millis` ms and drops the
+    /// event when another event of the camera claimed it first; counts the events that
+    /// got through in state and in metadata `passed`.
+    Claim,
     /// Returns an error from `filter`.
     Decline,
     /// Counts the events this instance saw, in metadata `count`.
@@ -74,7 +83,7 @@ impl Filter for Misbehave {
         }
     }
 
-    fn filter(&mut self, event: &Event<'_>) -> Result<Verdict, Error> {
+    fn filter(&mut self, event: &mut Event<'_>) -> Result<Verdict, Error> {
         self.seen += 1;
         let mode = event
             .metadata_value("mode")
@@ -104,11 +113,49 @@ impl Filter for Misbehave {
                 }
                 Verdict::Keep
             }
-            Mode::BadJson => Changes::new().predictions("{not json").into(),
-            Mode::BadAttachment => Changes::new().remove_attachment("no-such-file.png").into(),
-            Mode::BadDestination => Changes::new().route_to(["nowhere"]).into(),
+            Mode::BadJson => {
+                event.set_predictions("{not json")?;
+                Verdict::Keep
+            }
+            Mode::BadAttachment => {
+                event.remove_attachment("no-such-file.png")?;
+                Verdict::Keep
+            }
+            Mode::BadDestination => {
+                event.narrow_destinations(["nowhere"])?;
+                Verdict::Keep
+            }
+            Mode::Refusals => {
+                let refused: Vec<String> = [
+                    event.set_predictions("{not json"),
+                    event.remove_attachment("no-such-file.png"),
+                    event.narrow_destinations(["nowhere"]),
+                    event.keep_predictions([1000]),
+                    event.set_metadata("big", "x".repeat(1 << 20)),
+                ]
+                .into_iter()
+                .filter_map(Result::err)
+                .map(|refused| refused.kind)
+                .collect();
+                event.set_metadata("refused", refused.join(","))?;
+                Verdict::Keep
+            }
             Mode::Decline => return Err(Error::msg("declined as asked")),
-            Mode::Counter => Changes::new().set_metadata("count", self.seen.to_string()).into(),
+            Mode::DeclineRetryable => return Err(Error::retryable("try me again later")),
+            Mode::Claim => {
+                let camera = event.metadata_value("camera").unwrap_or_default();
+                let ttl = std::time::Duration::from_millis(self.config.millis);
+                if !weir_plugin_sdk::state::claim(&format!("claim:{camera}"), ttl)? {
+                    return Ok(Verdict::drop("claimed by an earlier event"));
+                }
+                let passed = weir_plugin_sdk::state::increment(&format!("passed:{camera}"), 1, None)?;
+                event.set_metadata("passed", passed.to_string())?;
+                Verdict::Keep
+            }
+            Mode::Counter => {
+                event.set_metadata("count", self.seen.to_string())?;
+                Verdict::Keep
+            }
             Mode::Chatty => {
                 for i in 0..100 {
                     weir_plugin_sdk::log::info(&format!("chatty message {i}"));
@@ -123,7 +170,8 @@ impl Filter for Misbehave {
                     .filter_map(|a| event.attachment_bytes(&a.name))
                     .map(|bytes| bytes.len())
                     .sum();
-                Changes::new().set_metadata("bytes", total.to_string()).into()
+                event.set_metadata("bytes", total.to_string())?;
+                Verdict::Keep
             }
         })
     }
