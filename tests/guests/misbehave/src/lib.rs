@@ -14,6 +14,9 @@ pub struct Config {
     /// For `slow`: how long to spin, in milliseconds.
     #[serde(default)]
     pub millis: u64,
+    /// For `only-camera`: the camera whose events are kept.
+    #[serde(default)]
+    pub camera: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -49,6 +52,17 @@ pub enum Mode {
     ReadAttachments,
     /// Fails every second event with a panic, starting with the first.
     PanicEveryOther,
+    /// Tries to read files (`/`, `.`, `/etc/passwd`); says what it got in metadata
+    /// `files` and how many reads succeeded in `files_read`.
+    ReadFiles,
+    /// Lists its environment variables and arguments in metadata `env` and `args`.
+    ReadEnv,
+    /// Connects over TCP to the address in metadata `addr`; says what happened in
+    /// metadata `network`.
+    Connect,
+    /// The README's example filter: keeps events whose metadata `camera` is the
+    /// config's `camera`, drops the others with "another camera".
+    OnlyCamera,
 }
 
 pub struct Misbehave {
@@ -116,6 +130,49 @@ impl Filter for Misbehave {
                 print!("{}", "x".repeat(100 * 1024));
                 Verdict::Keep
             }
+            Mode::ReadFiles => {
+                let attempts = [
+                    ("read_dir /", std::fs::read_dir("/").map(|entries| entries.count())),
+                    ("read_dir .", std::fs::read_dir(".").map(|entries| entries.count())),
+                    (
+                        "read /etc/passwd",
+                        std::fs::read("/etc/passwd").map(|bytes| bytes.len()),
+                    ),
+                ];
+                let read = attempts.iter().filter(|(_, result)| result.is_ok()).count();
+                let said: Vec<String> = attempts
+                    .iter()
+                    .map(|(what, result)| match result {
+                        Ok(n) => format!("{what}: ok ({n})"),
+                        Err(error) => format!("{what}: {error}"),
+                    })
+                    .collect();
+                Changes::new()
+                    .set_metadata("files", said.join("; "))
+                    .set_metadata("files_read", read.to_string())
+                    .into()
+            }
+            Mode::ReadEnv => {
+                let names: Vec<String> = std::env::vars_os()
+                    .map(|(name, _)| name.to_string_lossy().into_owned())
+                    .collect();
+                Changes::new()
+                    .set_metadata("env", names.join(","))
+                    .set_metadata("args", std::env::args_os().count().to_string())
+                    .into()
+            }
+            Mode::Connect => {
+                let addr = event.metadata_value("addr").unwrap_or_default();
+                let said = match std::net::TcpStream::connect(addr.as_str()) {
+                    Ok(_) => "connected".to_string(),
+                    Err(error) => format!("error: {error}"),
+                };
+                Changes::new().set_metadata("network", said).into()
+            }
+            Mode::OnlyCamera => match event.metadata_value("camera") {
+                Some(camera) if Some(&camera) == self.config.camera.as_ref() => Verdict::Keep,
+                _ => Verdict::drop("another camera"),
+            },
             Mode::ReadAttachments => {
                 let total: usize = event
                     .attachments()
