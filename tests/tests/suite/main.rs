@@ -18,9 +18,11 @@
 //! - `failure_policy`: a trapping filter under each failure policy.
 //! - `ingest_errors`: malformed input, authentication, idempotency.
 //! - `filter_command`: `weir filter`, the plugin author's command.
+//! - `claims_table`: every test `tests/README.md` names exists.
 
 mod bench_command;
 mod check_command;
+mod claims_table;
 mod core_module;
 mod delivery;
 mod durability;
