@@ -142,6 +142,55 @@ async fn sigint_stops_weir_as_sigterm_does() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_a_request_already_accepted() {
+    // The route's filter takes 3 s; SIGTERM comes while the request is inside it (the
+    // guest logs when it starts), and the request still gets its 202 and its delivery.
+    let mut hook = Receiver::ok().await;
+    let dir = workspace()
+        .join("target")
+        .join("test-scratch")
+        .join("sigterm-in-request");
+    let mut weir = WeirProcess::spawn(
+        env!("CARGO_BIN_EXE_weir-e2e"),
+        &dir,
+        &format!(
+            "[storage]\nkind = \"memory\"\n[plugins]\ndir = \"{}\"\n[routes.r]\nfilters = [{{ plugin = \"weir_test_guest\", config = {{ mode = \"slow\", millis = 3000 }}, timeout = \"30s\" }}]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
+            weir_tests::test_guest_path().parent().unwrap().display(),
+            hook.url()
+        ),
+    );
+    let client = weir_tests::http_client();
+    let url = format!("http://{}/ingest/r", weir.ingest);
+    let request = tokio::spawn(async move {
+        client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("idempotency-key", "in-flight-1")
+            .body("{}")
+            .send()
+            .await
+    });
+    let log = weir.log.clone();
+    weir_tests::eventually("the filter to start", Duration::from_secs(30), async || {
+        log.lock()
+            .unwrap()
+            .iter()
+            .any(|line| line.contains("slow: started"))
+            .then_some(())
+    })
+    .await;
+    weir.signal("TERM");
+    let answer = request.await.unwrap().expect("the accepted request is answered");
+    assert_eq!(answer.status(), 202);
+    assert_eq!(answer.json::<serde_json::Value>().await.unwrap()["status"], "accepted");
+    assert_eq!(hook.next().await.header("webhook-id"), "in-flight-1");
+    let code = tokio::task::spawn_blocking(move || weir.wait(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_reloads_the_config() {
     // weir.toml is a link to a file in another folder: the file watcher (which watches
     // weir.toml's folder) does not see that file change, so only SIGHUP can reload it.

@@ -28,7 +28,7 @@ pub enum Mode {
     Loop,
     /// Spins forever in `init`.
     LoopInit,
-    /// Spins for `millis` then keeps the event.
+    /// Logs "slow: started", spins for `millis`, then keeps the event.
     Slow,
     /// Allocates without bound in `filter`.
     GrowMemory,
@@ -98,6 +98,7 @@ impl Filter for Misbehave {
             Mode::Pass | Mode::LoopInit | Mode::PanicInit => Verdict::Keep,
             Mode::Loop => spin_forever(),
             Mode::Slow => {
+                weir_plugin_sdk::log::info("slow: started");
                 let until = std::time::Instant::now() + std::time::Duration::from_millis(self.config.millis);
                 while std::time::Instant::now() < until {
                     std::hint::spin_loop();
