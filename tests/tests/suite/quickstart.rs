@@ -78,49 +78,59 @@ fn the_default_config_is_the_one_the_readme_describes() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_readme_curl_is_answered_as_the_readme_says_and_stdout_shows_the_delivery_without_the_dog() {
-    let mut webhook = Receiver::ok().await;
-    // The default config with WEIR_WEBHOOK_URL set, on free ports instead of 8080/9090
-    // (which this machine may be using); nothing else changed.
-    let config = default_config(Some(&webhook.url()));
+/// Weir as a child on the default config (with `webhook` as WEIR_WEBHOOK_URL would add
+/// it), on free ports instead of 8080/9090 (which this machine may be using); nothing
+/// else changed.
+fn start_default(name: &str, webhook: Option<&str>) -> WeirProcess {
+    let config = default_config(webhook);
     let on_free_ports = config
         .replace("\"127.0.0.1:8080\"", "\"127.0.0.1:0\"")
         .replace("\"127.0.0.1:9090\"", "\"127.0.0.1:0\"");
     assert_eq!(on_free_ports.matches("127.0.0.1:0").count(), 2, "{config}");
-    let dir = workspace().join("target").join("test-scratch").join("quickstart");
+    let dir = workspace().join("target").join("test-scratch").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("weir.toml"), on_free_ports).unwrap();
-    let weir = WeirProcess::spawn_file(env!("CARGO_BIN_EXE_weir-e2e"), &dir.join("weir.toml"));
+    WeirProcess::spawn_file(env!("CARGO_BIN_EXE_weir-e2e"), &dir.join("weir.toml"))
+}
 
-    let (path, body) = readme_curl();
-    assert_eq!(path, "/ingest/demo");
-    let client = weir_tests::http_client();
-    let answer = client
+/// POSTs a JSON body to Weir's ingest listener; the status and the answer.
+async fn post(weir: &WeirProcess, path: &str, body: &str) -> (u16, Value) {
+    let answer = weir_tests::http_client()
         .post(format!("http://{}{path}", weir.ingest))
         .header("content-type", "application/json")
-        .body(body.clone())
+        .body(body.to_string())
         .send()
         .await
         .unwrap();
-    assert_eq!(answer.status(), 202);
-    let answer: Value = answer.json().await.unwrap();
+    (answer.status().as_u16(), answer.json().await.unwrap())
+}
+
+/// The line Weir printed on stdout about event `id`, parsed.
+async fn printed(weir: &WeirProcess, id: &str) -> Value {
+    let line = eventually("the log: delivery on stdout", Duration::from_secs(30), async || {
+        let lines = weir.stdout.lock().unwrap().clone();
+        lines.into_iter().find(|line| line.contains(id))
+    })
+    .await;
+    serde_json::from_str(&line).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_curl_is_answered_as_the_readme_says_and_stdout_shows_the_delivery_without_the_dog() {
+    let weir = start_default("quickstart", None);
+    let (path, body) = readme_curl();
+    assert_eq!(path, "/ingest/demo");
+    let (status, answer) = post(&weir, &path, &body).await;
+    assert_eq!(status, 202);
     let mut expected = readme_answer();
     let id = answer["id"].as_str().unwrap().to_string();
     assert!(id.starts_with("evt_") && expected["id"] == "evt_...", "{answer}");
     expected["id"] = answer["id"].clone();
-    // With WEIR_WEBHOOK_URL set, the webhook is a destination too.
-    expected["destinations"] = serde_json::json!(["log", "webhook"]);
     assert_eq!(answer, expected);
 
     // The log: destination prints the delivery on stdout: the person kept, the dog gone.
-    let printed = eventually("the log: delivery on stdout", Duration::from_secs(30), async || {
-        let lines = weir.stdout.lock().unwrap().clone();
-        lines.into_iter().find(|line| line.contains(&id))
-    })
-    .await;
-    let printed: Value = serde_json::from_str(&printed).unwrap();
+    let printed = printed(&weir, &id).await;
     assert_eq!(printed["delivery"], "log");
     assert_eq!(printed["webhook-id"], id.as_str());
     assert_eq!(printed["route"], "demo");
@@ -129,26 +139,30 @@ async fn the_readme_curl_is_answered_as_the_readme_says_and_stdout_shows_the_del
     assert_eq!(dog["class"], "dog");
     assert_eq!(printed["body"], sent, "{printed}");
 
-    // WEIR_WEBHOOK_URL's receiver gets the same.
-    let delivered = webhook.next().await;
-    assert_eq!(delivered.header("webhook-id"), id);
-    assert_eq!(delivered.json(), sent);
-
     // A frame with neither a person nor a car is dropped, with the reason.
     let cat = r#"{"camera":"dock-3","predictions":[{"class":"cat","confidence":0.9}]}"#;
-    let answer: Value = client
-        .post(format!("http://{}{path}", weir.ingest))
-        .header("content-type", "application/json")
-        .body(cat)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, answer) = post(&weir, &path, cat).await;
+    assert_eq!(status, 202);
     assert_eq!(answer["status"], "dropped", "{answer}");
     assert_eq!(
         answer["reason"],
         "class-filter: no prediction of person, car at confidence >= 0.5"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weir_webhook_url_also_delivers_to_a_real_receiver() {
+    let mut webhook = Receiver::ok().await;
+    let weir = start_default("quickstart-webhook", Some(&webhook.url()));
+    let (path, body) = readme_curl();
+    let (status, answer) = post(&weir, &path, &body).await;
+    assert_eq!(status, 202);
+    assert_eq!(answer["destinations"], serde_json::json!(["log", "webhook"]));
+    let id = answer["id"].as_str().unwrap();
+    let mut sent: Value = serde_json::from_str(&body).unwrap();
+    sent["predictions"].as_array_mut().unwrap().pop();
+    let delivered = webhook.next().await;
+    assert_eq!(delivered.header("webhook-id"), id);
+    assert_eq!(delivered.json(), sent);
+    assert_eq!(printed(&weir, id).await["body"], sent);
 }
