@@ -1,4 +1,5 @@
-//! Running as a sidecar: health and readiness, the Unix socket, SIGTERM.
+//! Running as a sidecar: health and readiness, the Unix socket, metrics, logs, and the
+//! signals (SIGTERM and SIGINT stop gracefully, SIGHUP reloads the config).
 
 use std::time::Duration;
 
