@@ -17,6 +17,7 @@ pub mod router;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use bytes::Bytes;
 use weir::event::{Attachment, Event};
@@ -123,11 +124,17 @@ pub fn load(name: &str, path: &Path) -> Arc<Plugin> {
 
 /// Compares `actual` with the golden file `tests/golden/NAME`, byte for byte. Run the
 /// suite with `WEIR_UPDATE_GOLDEN=1` to write the files after a deliberate change, and
-/// review the diff.
+/// review the diff. In CI (`CI` set) the variable is refused: there a golden file is
+/// only ever compared, so a stray variable cannot turn every comparison into a pass.
 #[track_caller]
 pub fn golden(name: &str, actual: &str) {
     let path = workspace().join("tests").join("golden").join(name);
     if std::env::var_os("WEIR_UPDATE_GOLDEN").is_some() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "WEIR_UPDATE_GOLDEN is set in CI (CI is set): golden files are compared in CI, never written; \
+             update them locally and commit the diff"
+        );
         std::fs::create_dir_all(path.parent().expect("golden files live in a folder")).unwrap();
         std::fs::write(&path, actual).unwrap();
         return;
@@ -143,6 +150,36 @@ pub fn golden(name: &str, actual: &str) {
         "{} differs from the output:\n--- expected\n{expected}\n--- actual\n{actual}",
         path.display()
     );
+}
+
+/// Polls `check` until it gives a value and returns it; panics naming `what` when
+/// `limit` passes first. For conditions Weir's own records will show (an attempt
+/// recorded, a state reached): every wait in the suite is bounded, so a Weir that never
+/// gets there fails the test instead of hanging CI.
+pub async fn eventually<T>(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Parses an RFC 3339 timestamp of Weir's records (`2026-01-02T03:04:05.678Z`).
+#[track_caller]
+pub fn parse_time(text: &serde_json::Value) -> std::time::SystemTime {
+    let text = text.as_str().unwrap_or_else(|| panic!("not a timestamp: {text}"));
+    humantime::parse_rfc3339(text).unwrap_or_else(|e| panic!("{text:?} is not an RFC 3339 time: {e}"))
+}
+
+/// How long after `earlier` `later` is (zero when it is not after).
+pub fn gap(earlier: std::time::SystemTime, later: std::time::SystemTime) -> Duration {
+    later.duration_since(earlier).unwrap_or(Duration::ZERO)
 }
 
 /// Asserts that `actual` is the JSON document `expected`: same values, same key order

@@ -2,14 +2,44 @@
 //! componentize-js, `plugins/min-confidence-as` with AssemblyScript) from source.
 //!
 //! node and npm are on every machine this project builds on, so the suite builds the
-//! filters for real; on a machine without them the tests that need them say they were
-//! skipped and why, rather than pass silently.
+//! filters for real. Where they are missing, [`required`] decides: with
+//! `WEIR_REQUIRE_TOOLCHAINS` set (`.ci/run` sets it) the test fails; without it (a
+//! developer's machine) the test is skipped, and says so on the terminal whatever the
+//! harness captures.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
 use crate::workspace;
+
+/// The variable that turns a missing toolchain from a skip into a failure.
+pub const REQUIRE_TOOLCHAINS: &str = "WEIR_REQUIRE_TOOLCHAINS";
+
+/// The built filter, or `None` when the toolchain is missing and the test `test` is to
+/// be skipped. With `WEIR_REQUIRE_TOOLCHAINS` set, a missing toolchain panics instead:
+/// in CI a test that cannot run has failed. A skip is written straight to the process's
+/// stderr (not through `eprintln!`, which the test harness captures and hides for a
+/// passing test), and to `target/test-skips.txt`, so it is seen.
+pub fn required(test: &str, built: Result<PathBuf, String>) -> Option<PathBuf> {
+    let why = match built {
+        Ok(wasm) => return Some(wasm),
+        Err(why) => why,
+    };
+    let required = std::env::var_os(REQUIRE_TOOLCHAINS).is_some_and(|v| !v.is_empty() && v != "0");
+    assert!(
+        !required,
+        "{test}: {why}; {REQUIRE_TOOLCHAINS} is set, so a missing toolchain fails the run (install node and npm)"
+    );
+    let line = format!("SKIPPED {test}: {why} (set {REQUIRE_TOOLCHAINS}=1 to make this a failure)\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    let skips = workspace().join("target").join("test-skips.txt");
+    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(skips) {
+        let _ = file.write_all(line.as_bytes());
+    }
+    None
+}
 
 type Built = OnceLock<Mutex<Option<Result<PathBuf, String>>>>;
 

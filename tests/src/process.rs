@@ -20,33 +20,62 @@ pub struct WeirProcess {
     pub admin: SocketAddr,
     /// Every log line so far (JSON), collected by a reader thread.
     pub log: Arc<Mutex<Vec<String>>>,
+    /// Every line Weir printed on stdout so far (the `log:` destination's deliveries).
+    pub stdout: Arc<Mutex<Vec<String>>>,
     /// The config file.
     pub config: PathBuf,
 }
 
 impl WeirProcess {
-    /// Writes `config` to `dir/weir.toml` (listeners on port 0) and starts `binary`
-    /// (the suite's `CARGO_BIN_EXE_weir-e2e`) on it, waiting until it says it is ready.
+    /// Writes `config` to `dir/weir.toml` (listeners on port 0; a `[server]` table in
+    /// `config` gets the listen line added) and starts `binary` (the suite's
+    /// `CARGO_BIN_EXE_weir-e2e`) on it, waiting until it says it is ready.
     pub fn spawn(binary: &str, dir: &Path, config: &str) -> WeirProcess {
         std::fs::create_dir_all(dir).unwrap();
         let path = dir.join("weir.toml");
-        let text = format!("[server]\nlisten = \"127.0.0.1:0\"\n[admin]\nlisten = \"127.0.0.1:0\"\n{config}");
-        std::fs::write(&path, text).unwrap();
+        std::fs::write(&path, config_on_any_port(config)).unwrap();
         WeirProcess::spawn_file(binary, &path)
     }
 
     /// Starts Weir on an existing config file.
     pub fn spawn_file(binary: &str, path: &Path) -> WeirProcess {
-        let mut child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command
             .args(["--log-format", "json", "run", "--config"])
             .arg(path)
-            .current_dir(path.parent().unwrap())
-            .env("WEIR_CACHE_DIR", workspace().join("target").join("weir-test-cache"))
-            .env("WEIR_LOG", "info")
-            .stdout(Stdio::null())
+            .current_dir(path.parent().unwrap());
+        WeirProcess::start(command)
+    }
+
+    /// Starts `command` (a `weir run` of the caller's making, with the suite's cache
+    /// folder and `info` logs unless it sets its own) and waits until Weir is ready.
+    pub fn start(mut command: Command) -> WeirProcess {
+        let has = |command: &Command, name: &str| command.get_envs().any(|(key, _)| key == name);
+        if !has(&command, "WEIR_CACHE_DIR") {
+            command.env("WEIR_CACHE_DIR", workspace().join("target").join("weir-test-cache"));
+        }
+        if !has(&command, "WEIR_LOG") {
+            command.env("WEIR_LOG", "info");
+        }
+        let config = command
+            .get_args()
+            .skip_while(|arg| *arg != "--config")
+            .nth(1)
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        let mut child = command
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("starting weir");
+        let stdout = child.stdout.take().unwrap();
+        let printed = Arc::new(Mutex::new(Vec::new()));
+        let lines = printed.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(line);
+            }
+        });
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -78,7 +107,8 @@ impl WeirProcess {
                     ingest,
                     admin,
                     log,
-                    config: path.to_path_buf(),
+                    stdout: printed,
+                    config,
                 };
             }
             if let Ok(Some(status)) = child.try_wait() {
@@ -122,6 +152,11 @@ impl WeirProcess {
         }
     }
 
+    /// Whether the child is still running.
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
     /// Every log line so far, one per line.
     pub fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
@@ -130,6 +165,20 @@ impl WeirProcess {
     /// Whether any log line so far contains `text`.
     pub fn logged(&self, text: &str) -> bool {
         self.log.lock().unwrap().iter().any(|line| line.contains(text))
+    }
+}
+
+/// `config` with both listeners on 127.0.0.1:0: the listen lines go into its
+/// `[server]` table when it has one, else into a new one.
+pub fn config_on_any_port(config: &str) -> String {
+    let admin = "[admin]\nlisten = \"127.0.0.1:0\"\n";
+    if config.contains("[server]\n") {
+        format!(
+            "{admin}{}",
+            config.replacen("[server]\n", "[server]\nlisten = \"127.0.0.1:0\"\n", 1)
+        )
+    } else {
+        format!("[server]\nlisten = \"127.0.0.1:0\"\n{admin}{config}")
     }
 }
 

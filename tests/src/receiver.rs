@@ -44,6 +44,11 @@ pub enum Answer {
     Slow(u16, Duration),
     /// Never answer.
     Never,
+    /// This redirect status with this `Location`.
+    Redirect(u16, String),
+    /// This status once the receiver is released ([`Receiver::release`]); until then
+    /// the request is held open, an attempt in flight for as long as the test wants.
+    Held(u16),
 }
 
 #[derive(Clone)]
@@ -51,6 +56,7 @@ struct Script {
     answers: Arc<Mutex<VecDeque<Answer>>>,
     otherwise: Answer,
     tx: mpsc::UnboundedSender<Received>,
+    released: tokio::sync::watch::Receiver<bool>,
 }
 
 /// A running receiver.
@@ -58,6 +64,7 @@ pub struct Receiver {
     /// Where it listens.
     pub addr: SocketAddr,
     rx: mpsc::UnboundedReceiver<Received>,
+    release: tokio::sync::watch::Sender<bool>,
     _server: tokio::task::JoinHandle<()>,
 }
 
@@ -76,10 +83,12 @@ impl Receiver {
     /// A scripted receiver on a listener of the caller's (a port chosen in advance).
     pub async fn on(listener: tokio::net::TcpListener, answers: Vec<Answer>, otherwise: Answer) -> Receiver {
         let (tx, rx) = mpsc::unbounded_channel();
+        let (release, released) = tokio::sync::watch::channel(false);
         let script = Script {
             answers: Arc::new(Mutex::new(answers.into())),
             otherwise,
             tx,
+            released,
         };
         let app = axum::Router::new().fallback(answer).with_state(script);
         let addr = listener.local_addr().unwrap();
@@ -89,6 +98,7 @@ impl Receiver {
         Receiver {
             addr,
             rx,
+            release,
             _server: server,
         }
     }
@@ -108,6 +118,11 @@ impl Receiver {
     /// The next request, if one comes within `limit`.
     pub async fn within(&mut self, limit: Duration) -> Option<Received> {
         tokio::time::timeout(limit, self.rx.recv()).await.ok().flatten()
+    }
+
+    /// Lets every [`Answer::Held`] request, held now or later, be answered.
+    pub fn release(&self) {
+        let _ = self.release.send(true);
     }
 
     /// A request that already arrived, without waiting.
@@ -135,5 +150,11 @@ async fn answer(State(script): State<Script>, headers: HeaderMap, body: Bytes) -
             (status(code), "slowly").into_response()
         }
         Answer::Never => std::future::pending().await,
+        Answer::Redirect(code, location) => (status(code), [("location", location)], "moved").into_response(),
+        Answer::Held(code) => {
+            let mut released = script.released.clone();
+            let _ = released.wait_for(|released| *released).await;
+            (status(code), "released").into_response()
+        }
     }
 }

@@ -68,6 +68,27 @@ impl Weir {
             .expect("the admin listener answers JSON")
     }
 
+    /// `GET /admin/events/{id}`: the event's record, its deliveries and their attempts.
+    pub async fn event(&self, id: &str) -> serde_json::Value {
+        self.admin_json(&format!("/admin/events/{id}")).await
+    }
+
+    /// The event's record once `check` holds for it (bounded: [`SETTLE`]).
+    pub async fn event_when(
+        &self,
+        id: &str,
+        what: &str,
+        check: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        event_when(&self.client, self.server.admin_addr(), id, what, check).await
+    }
+
+    /// The event's record once none of its deliveries is pending any more (each
+    /// delivered or dead): what Weir did with it, decided by its own records.
+    pub async fn settled(&self, id: &str) -> serde_json::Value {
+        self.event_when(id, "every delivery delivered or dead", settled).await
+    }
+
     /// POSTs a JSON event to a route.
     pub async fn post_json(&self, route: &str, body: &str) -> reqwest::Response {
         self.client
@@ -83,6 +104,57 @@ impl Weir {
     pub async fn stop(self) {
         self.server.stop(Duration::from_secs(10)).await;
     }
+}
+
+/// How long the suite waits for Weir's records to show an outcome before failing.
+pub const SETTLE: Duration = Duration::from_secs(30);
+
+/// Whether an event record has deliveries and none of them is pending.
+pub fn settled(record: &serde_json::Value) -> bool {
+    record["deliveries"]
+        .as_array()
+        .is_some_and(|list| !list.is_empty() && list.iter().all(|d| d["state"] != "pending"))
+}
+
+/// An event's record from the admin listener at `admin`, once `check` holds for it
+/// (bounded: [`SETTLE`]). For Weir in the test process and Weir as a child alike.
+pub async fn event_when(
+    client: &reqwest::Client,
+    admin: std::net::SocketAddr,
+    id: &str,
+    what: &str,
+    check: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let url = format!("http://{admin}/admin/events/{id}");
+    crate::eventually(&format!("event {id}: {what}"), SETTLE, async || {
+        let answer = client.get(&url).send().await.ok()?;
+        let record: serde_json::Value = answer.json().await.ok()?;
+        check(&record).then_some(record)
+    })
+    .await
+}
+
+/// The delivery of an event record to `destination`.
+#[track_caller]
+pub fn delivery<'a>(record: &'a serde_json::Value, destination: &str) -> &'a serde_json::Value {
+    record["deliveries"]
+        .as_array()
+        .and_then(|list| list.iter().find(|d| d["destination"] == destination))
+        .unwrap_or_else(|| panic!("no delivery to {destination} in {record}"))
+}
+
+/// The destinations an event record has deliveries to, sorted.
+pub fn destinations(record: &serde_json::Value) -> Vec<String> {
+    let mut names: Vec<String> = record["deliveries"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|d| d["destination"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 /// Writes `config` (which should listen on 127.0.0.1:0) to `path` and starts Weir on

@@ -157,10 +157,7 @@ fn items(dir: &Path) -> BTreeMap<String, (String, Option<String>)> {
     let mut items = BTreeMap::new();
     for (name, id) in &resolve.packages[package].interfaces {
         let interface = &resolve.interfaces[*id];
-        items.insert(
-            name.to_string(),
-            ("interface".to_string(), since(&interface.stability)),
-        );
+        items.insert(name.to_string(), ("interface".to_string(), since(&interface.stability)));
         for (type_name, type_id) in &interface.types {
             let ty = &resolve.types[*type_id];
             items.insert(

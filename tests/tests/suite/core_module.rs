@@ -527,12 +527,11 @@ fn confidences(value: &Value, found: &mut Vec<f64>) {
 
 #[tokio::test]
 async fn the_assemblyscript_filter_keeps_events_with_a_confident_prediction() {
-    let wasm = match weir_tests::node::min_confidence_as() {
-        Ok(wasm) => wasm,
-        Err(why) => {
-            eprintln!("SKIPPED the_assemblyscript_filter_keeps_events_with_a_confident_prediction: {why}");
-            return;
-        }
+    let Some(wasm) = weir_tests::node::required(
+        "the_assemblyscript_filter_keeps_events_with_a_confident_prediction",
+        weir_tests::node::min_confidence_as(),
+    ) else {
+        return;
     };
     let plugin = weir_tests::load("min-confidence-as", &wasm);
     assert_eq!(plugin.kind(), "core-module");

@@ -4,10 +4,33 @@ use std::time::Duration;
 
 use serde_json::Value;
 use weir_tests::receiver::{Answer, Receiver};
-use weir_tests::router::start;
-use weir_tests::{camera_multipart, fixture, fixture_bytes, parse_multipart};
+use weir_tests::router::{delivery, destinations, start};
+use weir_tests::{camera_multipart, fixture, fixture_bytes, gap, parse_multipart, parse_time};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// Whether a request carries a valid Standard Webhooks signature of its raw body, by
+/// the specification and nothing of Weir's: HMAC-SHA256, keyed with the base64 after
+/// `whsec_`, of `{webhook-id}.{webhook-timestamp}.{body}`, base64 after `v1,`. (The
+/// `standardwebhooks` crate refuses bodies that are not UTF-8, such as a multipart
+/// body carrying a JPEG.)
+fn signed_over_raw_bytes(request: &weir_tests::receiver::Received) -> bool {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key = b64.decode(SECRET.strip_prefix("whsec_").unwrap()).unwrap();
+    let mut signed = format!(
+        "{}.{}.",
+        request.header("webhook-id"),
+        request.header("webhook-timestamp")
+    )
+    .into_bytes();
+    signed.extend_from_slice(&request.body);
+    let expected = b64.encode(hmac_sha256::HMAC::mac(&signed, &key));
+    request
+        .header("webhook-signature")
+        .split(' ')
+        .any(|signature| signature.strip_prefix("v1,") == Some(expected.as_str()))
+}
 
 #[tokio::test]
 async fn survivors_reach_a_json_and_a_multipart_destination_with_the_image_but_no_masks() {
@@ -61,6 +84,7 @@ async fn survivors_reach_a_json_and_a_multipart_destination_with_the_image_but_n
     assert_eq!(json.header("content-type"), "application/json");
     assert_eq!(json.header("x-weir-meta-camera"), "dock-3");
     assert_eq!(json.header("x-weir-task"), "instance-segmentation");
+    assert_eq!(json.header("x-weir-route"), "cameras");
     let classes: Vec<Value> = json.json()["predictions"]
         .as_array()
         .unwrap()
@@ -79,10 +103,25 @@ async fn survivors_reach_a_json_and_a_multipart_destination_with_the_image_but_n
     let predictions: Value = serde_json::from_slice(&parts[0].2).unwrap();
     assert_eq!(predictions["predictions"].as_array().unwrap().len(), 2);
 
-    assert!(
-        json_hook.within(Duration::from_millis(300)).await.is_none(),
-        "a second delivery arrived"
-    );
+    // Weir's records: one attempt each, both delivered; the dropped frame stored nothing.
+    let record = weir.settled(&id).await;
+    assert_eq!(destinations(&record), ["json", "multipart"]);
+    for name in ["json", "multipart"] {
+        let made = delivery(&record, name);
+        assert_eq!(
+            (&made["state"], &made["attempts"]),
+            (&"delivered".into(), &1.into()),
+            "{record}"
+        );
+    }
+    let dropped_id = dropped["id"].as_str().unwrap();
+    let unknown = weir
+        .client
+        .get(weir.admin_url(&format!("/admin/events/{dropped_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404, "a dropped event left deliveries");
     weir.stop().await;
 }
 
@@ -127,7 +166,11 @@ async fn route_by_class_sends_each_event_only_to_its_destination() {
     want_cars.sort();
     assert_eq!(got_people, want_people);
     assert_eq!(got_cars, want_cars);
-    assert!(people.within(Duration::from_millis(300)).await.is_none());
+    // Weir's records say where each event went, and nowhere else.
+    for (id, expected) in ids.iter().zip([vec!["people"], vec!["cars"], vec!["cars", "people"]]) {
+        let record = weir.settled(id).await;
+        assert_eq!(destinations(&record), expected, "{record}");
+    }
     weir.stop().await;
 }
 
@@ -169,12 +212,22 @@ async fn a_failing_destination_is_retried_with_a_stable_id_and_a_valid_signature
         verifier
             .verify(&request.body, &request.headers)
             .unwrap_or_else(|e| panic!("attempt {attempt}: the signature does not verify: {e:?}"));
+        // The reference crate and the by-hand check agree on a UTF-8 body.
+        assert!(signed_over_raw_bytes(&request), "attempt {attempt}");
         timestamps.push(request.header("webhook-timestamp").to_string());
     }
-    assert!(
-        hook.within(Duration::from_millis(300)).await.is_none(),
-        "delivered more than three times"
-    );
+    let record = weir.settled("frame-000123").await;
+    let made = delivery(&record, "hook");
+    assert_eq!(made["state"], "delivered", "{record}");
+    assert_eq!(made["attempts"], 3, "{record}");
+    let statuses: Vec<&Value> = made["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["status"])
+        .collect();
+    assert_eq!(statuses, [500, 500, 200], "{record}");
+    assert!(hook.try_next().is_none(), "delivered more than three times");
     weir.stop().await;
 }
 
@@ -203,18 +256,30 @@ async fn a_receiver_that_never_answers_delays_neither_ingest_nor_other_destinati
             .await;
         assert_eq!(answer.status(), 202);
     }
-    // Every event reaches the healthy receiver while the stuck one still holds its
-    // first requests: ordering, not a stopwatch.
+    // The stuck lane takes exactly its two requests, which are never answered...
+    stuck.next().await;
+    stuck.next().await;
+    // ...while every event reaches the healthy receiver: ordering, not a stopwatch.
     for _ in 0..events {
         healthy.next().await;
     }
-    let mut stuck_got = 0;
+    let lanes: Value = weir.admin_json("/admin/destinations").await;
+    let stuck_lane = lanes["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "stuck")
+        .unwrap();
+    assert_eq!(stuck_lane["in_flight"], 2, "{lanes}");
+    let mut more = 0;
     while stuck.try_next().is_some() {
-        stuck_got += 1;
+        more += 1;
     }
-    assert!(
-        stuck_got <= 2,
-        "the stuck lane took {stuck_got} requests despite max_in_flight = 2"
+    assert_eq!(
+        more,
+        0,
+        "the stuck lane sent {} requests despite max_in_flight = 2",
+        2 + more
     );
     weir.stop().await;
 }
@@ -233,14 +298,23 @@ async fn retry_after_from_a_receiver_is_honoured() {
         hook.url()
     ))
     .await;
-    weir.post_json("r", r#"{"predictions":[]}"#).await;
+    let answer: Value = weir.post_json("r", r#"{"predictions":[]}"#).await.json().await.unwrap();
+    let id = answer["id"].as_str().unwrap();
     hook.next().await;
-    // The schedule says 10 ms; the receiver asked for 1 s.
+    hook.next().await;
+    // The schedule says 10 ms; the receiver asked for 1 s. Weir's own record of the two
+    // attempts says how long it waited.
+    let record = weir.settled(id).await;
+    let made = delivery(&record, "hook");
+    assert_eq!(made["state"], "delivered", "{record}");
+    let history = made["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2, "{record}");
+    assert_eq!(history[0]["status"], 429);
+    let waited = gap(parse_time(&history[0]["at"]), parse_time(&history[1]["at"]));
     assert!(
-        hook.within(Duration::from_millis(500)).await.is_none(),
-        "retried before Retry-After"
+        waited >= Duration::from_secs(1),
+        "retried {waited:?} after a Retry-After of 1 s: {record}"
     );
-    hook.next().await;
     weir.stop().await;
 }
 
@@ -252,11 +326,135 @@ async fn a_client_error_is_not_retried() {
         hook.url()
     ))
     .await;
-    weir.post_json("r", r#"{"predictions":[]}"#).await;
+    let answer: Value = weir.post_json("r", r#"{"predictions":[]}"#).await.json().await.unwrap();
     hook.next().await;
+    let record = weir.settled(answer["id"].as_str().unwrap()).await;
+    let made = delivery(&record, "hook");
+    assert_eq!(made["state"], "dead", "{record}");
+    assert_eq!(made["attempts"], 1, "a 400 was retried: {record}");
+    assert_eq!(made["last_error"], "answered 400; not retried");
+    assert!(hook.try_next().is_none(), "a 400 was retried");
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed() {
+    let mut elsewhere = Receiver::ok().await;
+    let mut hook = Receiver::scripted(vec![], Answer::Redirect(307, elsewhere.url())).await;
+    let weir = start(&format!(
+        "[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
+        hook.url()
+    ))
+    .await;
+    let answer: Value = weir.post_json("r", r#"{"predictions":[]}"#).await.json().await.unwrap();
+    hook.next().await;
+    let record = weir.settled(answer["id"].as_str().unwrap()).await;
+    let made = delivery(&record, "hook");
+    assert_eq!(made["state"], "dead", "{record}");
+    assert_eq!(made["last_status"], 307);
+    let error = made["last_error"].as_str().unwrap();
     assert!(
-        hook.within(Duration::from_millis(500)).await.is_none(),
-        "a 400 was retried"
+        error.starts_with(&format!(
+            "answered 307 (redirect to {}); redirects are not followed",
+            elsewhere.url()
+        )),
+        "{error}"
     );
+    // Following it would have reached `elsewhere` within the attempt, before the record.
+    assert!(elsewhere.try_next().is_none(), "the redirect was followed");
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn an_attempt_past_the_destination_timeout_fails_with_no_answer() {
+    let mut hook = Receiver::scripted(vec![], Answer::Slow(200, Duration::from_secs(5))).await;
+    let weir = start(&format!(
+        "[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\ntimeout = \"200ms\"\nretry = {{ max_retries = 0 }}\n",
+        hook.url()
+    ))
+    .await;
+    let answer: Value = weir.post_json("r", r#"{"predictions":[]}"#).await.json().await.unwrap();
+    hook.next().await;
+    // The receiver would answer 200 after 5 s; the attempt gave up at its timeout.
+    let record = weir.settled(answer["id"].as_str().unwrap()).await;
+    let made = delivery(&record, "hook");
+    assert_eq!(made["state"], "dead", "{record}");
+    assert_eq!(made["history"][0]["status"], Value::Null, "{record}");
+    assert_eq!(
+        made["last_error"], "no answer within 200 ms; gave up after 1 attempts",
+        "{record}"
+    );
+    weir.stop().await;
+}
+
+const IMAGE_AND_MASKS: [&str; 5] = [
+    "image.jpeg",
+    "mask_0000.png",
+    "mask_0001.png",
+    "mask_0002.png",
+    "mask_0003.png",
+];
+
+#[tokio::test]
+async fn include_masks_sends_the_masks_and_a_signed_multipart_verifies_over_its_raw_bytes() {
+    let (mut masks, mut no_masks) = (Receiver::ok().await, Receiver::ok().await);
+    let weir = start(&format!(
+        r#"
+        [routes.cameras]
+        destinations = ["masks", "no-masks"]
+        [destinations.masks]
+        url = "{}"
+        format = "multipart"
+        include_image = true
+        include_masks = true
+        secret = "{SECRET}"
+        [destinations.no-masks]
+        url = "{}"
+        format = "multipart"
+        include_image = true
+        "#,
+        masks.url(),
+        no_masks.url()
+    ))
+    .await;
+    let (content_type, body) = camera_multipart("instance-segmentation");
+    let answer = weir
+        .client
+        .post(weir.ingest_url("cameras"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 202);
+
+    let with = masks.next().await;
+    // The signature covers the exact bytes received (binary parts included), checked
+    // before any parsing.
+    assert!(signed_over_raw_bytes(&with), "the multipart signature does not verify");
+    let mut tampered = with.clone();
+    let mut bytes = tampered.body.to_vec();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    tampered.body = bytes.into();
+    assert!(!signed_over_raw_bytes(&tampered), "a changed body still verifies");
+    let parts = parse_multipart(with.header("content-type"), with.body.clone()).await;
+    let names: Vec<&str> = parts.iter().map(|(name, _, _)| name.as_str()).collect();
+    assert_eq!(names[0], "predictions.json");
+    assert_eq!(names[1..], IMAGE_AND_MASKS);
+    for (name, content_type, bytes) in &parts[2..] {
+        assert_eq!(content_type, "image/png");
+        assert_eq!(
+            bytes,
+            &fixture_bytes(&format!("instance-segmentation.{name}")),
+            "{name}"
+        );
+    }
+
+    let without = no_masks.next().await;
+    assert_eq!(without.header("webhook-signature"), "", "no secret, no signature");
+    let parts = parse_multipart(without.header("content-type"), without.body.clone()).await;
+    let names: Vec<&str> = parts.iter().map(|(name, _, _)| name.as_str()).collect();
+    assert_eq!(names, ["predictions.json", "image.jpeg"]);
     weir.stop().await;
 }

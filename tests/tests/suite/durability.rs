@@ -10,8 +10,19 @@ use std::time::Duration;
 use serde_json::Value;
 use weir_tests::process::WeirProcess;
 use weir_tests::receiver::{Answer, Receiver};
-use weir_tests::router::{scratch_store, start};
-use weir_tests::workspace;
+use weir_tests::router::{delivery, scratch_store, start};
+use weir_tests::{eventually, gap, parse_time, workspace};
+
+/// How long the kill -9 test may take to reach each of its milestones.
+const MILESTONE: Duration = Duration::from_secs(120);
+
+/// Waits (bounded by [`MILESTONE`]) until `count` has reached `at_least`.
+async fn until_acknowledged(what: &str, acknowledged: &Mutex<BTreeSet<String>>, at_least: usize) {
+    eventually(what, MILESTONE, async || {
+        (acknowledged.lock().unwrap().len() >= at_least).then_some(())
+    })
+    .await;
+}
 
 /// A port that nothing listens on (yet): a receiver that is down.
 fn free_port() -> SocketAddr {
@@ -88,9 +99,7 @@ async fn kill_9_under_load_loses_no_acknowledged_event() {
     }
 
     // Mid-load, with the receiver down and deliveries piling up: kill -9.
-    while acknowledged.lock().unwrap().len() < 150 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until_acknowledged("150 acknowledged events before the kill", &acknowledged, 150).await;
     weir.signal("KILL");
     let before_kill = acknowledged.lock().unwrap().len();
     drop(weir);
@@ -98,10 +107,14 @@ async fn kill_9_under_load_loses_no_acknowledged_event() {
     // Restart on the same store; the senders' retries get through again.
     let weir = WeirProcess::spawn_file(binary, &dir.join("weir.toml"));
     *ingest.lock().unwrap() = weir.ingest;
-    while acknowledged.lock().unwrap().len() < before_kill + 150 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until_acknowledged(
+        "150 more acknowledged events after the restart",
+        &acknowledged,
+        before_kill + 150,
+    )
+    .await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    // Each sender gives up on an event after 60 s, so this ends.
     while let Some(done) = senders.join_next().await {
         done.unwrap();
     }
@@ -164,23 +177,49 @@ async fn a_restart_keeps_the_retry_schedule() {
     let answer: Value = weir.post_json("r", r#"{"predictions":[]}"#).await.json().await.unwrap();
     let id = answer["id"].as_str().unwrap().to_string();
     hook.next().await;
+    let before = weir
+        .event_when(&id, "the failed attempt recorded", |r| {
+            r["deliveries"][0]["attempts"] == 1
+        })
+        .await;
     weir.stop().await;
 
+    // The retry is due 3 s (the schedule's first delay, no jitter) after the failed
+    // attempt ended: a real time, not a placeholder.
+    let scheduled = &before["deliveries"][0];
+    let first = &scheduled["history"][0];
+    let due = parse_time(&scheduled["next_attempt_at"]);
+    let after_attempt = gap(parse_time(&first["at"]), due);
+    let latency = Duration::from_secs_f64(first["latency_ms"].as_f64().unwrap() / 1e3);
+    assert!(
+        after_attempt >= Duration::from_secs(3) + latency - Duration::from_millis(2),
+        "due {after_attempt:?} after the attempt began: {before}"
+    );
+    // The second delay of this schedule would be 12 s: the 3 s one was chosen.
+    assert!(after_attempt < Duration::from_secs(12), "{before}");
+
     let weir = start(&config).await;
-    let record: Value = weir.admin_json(&format!("/admin/events/{id}")).await;
+    let record = weir.event(&id).await;
     let delivery = &record["deliveries"][0];
     assert_eq!(delivery["state"], "pending");
     assert_eq!(delivery["attempts"], 1);
     assert_eq!(delivery["last_status"], 503);
-    assert!(delivery["next_attempt_at"].is_string(), "{record}");
-    // The retry is not made at once on restart, but when it was due.
-    assert!(
-        hook.within(Duration::from_millis(1500)).await.is_none(),
-        "retried too early after the restart"
+    assert_eq!(
+        delivery["next_attempt_at"], scheduled["next_attempt_at"],
+        "the restart moved the retry"
     );
     let retry = hook.next().await;
     assert_eq!(retry.header("webhook-id"), id);
     assert_eq!(retry.header("x-weir-attempt"), "2");
+    // Not at once on restart: when it was due, by Weir's own record of the attempt.
+    let record = weir.settled(&id).await;
+    let second = &record["deliveries"][0]["history"][1];
+    assert!(
+        parse_time(&second["at"]) >= due,
+        "retried at {} though due at {}",
+        second["at"],
+        scheduled["next_attempt_at"]
+    );
     weir.stop().await;
 }
 
@@ -196,17 +235,30 @@ async fn a_dead_letter_replays_with_its_webhook_id() {
     let id = answer["id"].as_str().unwrap().to_string();
     hook.next().await;
 
-    let dead = loop {
+    let dead = eventually("a dead letter", Duration::from_secs(30), async || {
         let list: Value = weir.admin_json("/admin/deliveries?state=dead").await;
-        if let Some(first) = list["deliveries"].as_array().and_then(|l| l.first()) {
-            break first.clone();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+        list["deliveries"].as_array().and_then(|l| l.first()).cloned()
+    })
+    .await;
     assert_eq!(dead["event_id"], id.as_str());
     assert_eq!(dead["last_status"], 422);
     assert_eq!(dead["last_error"], "answered 422; not retried");
     assert_eq!(dead["history"][0]["response"], "answered");
+
+    // `weir dead list` shows it, one line per dead delivery.
+    let listed = tokio::process::Command::new(env!("CARGO_BIN_EXE_weir-e2e"))
+        .args(["dead", "list", "--admin", &weir.admin_url("")])
+        .output()
+        .await
+        .unwrap();
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout),
+        format!(
+            "{} event {id} to hook: 1 attempt(s), last status 422: answered 422; not retried\n",
+            dead["id"]
+        )
+    );
 
     // Replay it with the command line, as an operator would.
     // (A tokio process: the router runs on this test's runtime and must keep serving.)
@@ -305,27 +357,38 @@ async fn the_circuit_breaker_opens_holds_probes_and_closes() {
     .await;
     let breaker = || async {
         let status: Value = weir.admin_json("/admin/destinations").await;
-        status["destinations"][0]["circuit_breaker"]["state"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        status["destinations"][0]["circuit_breaker"].clone()
     };
-    weir.post_json("r", "{}").await;
+    let answer: Value = weir.post_json("r", "{}").await.json().await.unwrap();
+    let id = answer["id"].as_str().unwrap();
     for _ in 0..3 {
         hook.next().await;
     }
-    // Three failures in a row: open. No attempt while it holds.
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(breaker().await, "open");
-    assert!(
-        hook.within(Duration::from_millis(400)).await.is_none(),
-        "attempted while the breaker was open"
-    );
+    // Three failures in a row: it opened (a count, so a slow look cannot miss it).
+    eventually("the breaker to open", Duration::from_secs(30), async || {
+        (breaker().await["opened"] == 1).then_some(())
+    })
+    .await;
     // After the cool-down one probe goes, succeeds, and closes the breaker.
     let probe = hook.next().await;
     assert_eq!(probe.header("x-weir-attempt"), "4");
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(breaker().await, "closed");
+    eventually("the breaker to close", Duration::from_secs(30), async || {
+        (breaker().await["state"] == "closed").then_some(())
+    })
+    .await;
+    // No attempt while it held: by Weir's record, the probe began a full cool-down
+    // after the third failure ended (its retry was due after 10 ms).
+    let record = weir.settled(id).await;
+    let history = record["deliveries"][0]["history"].as_array().unwrap().clone();
+    let statuses: Vec<&Value> = history.iter().map(|a| &a["status"]).collect();
+    assert_eq!(statuses, [500, 500, 500, 200], "{record}");
+    let third_ended =
+        parse_time(&history[2]["at"]) + Duration::from_secs_f64(history[2]["latency_ms"].as_f64().unwrap() / 1e3);
+    let held = gap(third_ended, parse_time(&history[3]["at"]));
+    assert!(
+        held >= Duration::from_millis(800) - Duration::from_millis(2),
+        "probed {held:?} after the breaker opened: {record}"
+    );
     weir.stop().await;
 }
 
@@ -394,5 +457,172 @@ async fn attachments_are_stored_once_and_only_when_a_destination_sends_them() {
     a.next().await;
     b.next().await;
     c.next().await;
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn a_delivery_that_keeps_failing_goes_to_the_dead_letters_when_its_retries_run_out() {
+    let mut hook = Receiver::scripted(vec![], Answer::Status(503)).await;
+    let weir = start(&format!(
+        r#"
+        [storage]
+        kind = "durable"
+        [routes.r]
+        destinations = ["hook"]
+        [destinations.hook]
+        url = "{}"
+        retry = {{ max_retries = 2, schedule = ["10ms"], jitter = 0.0 }}
+        "#,
+        hook.url()
+    ))
+    .await;
+    let answer: Value = weir.post_json("r", "{}").await.json().await.unwrap();
+    let id = answer["id"].as_str().unwrap();
+    let record = weir.settled(id).await;
+    let dead = delivery(&record, "hook");
+    assert_eq!(dead["state"], "dead", "{record}");
+    assert_eq!(dead["attempts"], 3, "{record}");
+    assert_eq!(dead["last_error"], "answered 503; gave up after 3 attempts");
+    let statuses: Vec<&Value> = dead["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["status"])
+        .collect();
+    assert_eq!(statuses, [503, 503, 503]);
+    // The first attempt and the two retries, and no more.
+    for _ in 0..3 {
+        hook.next().await;
+    }
+    assert!(hook.try_next().is_none(), "attempted after giving up");
+    let listed: Value = weir.admin_json("/admin/deliveries?state=dead&destination=hook").await;
+    assert_eq!(listed["deliveries"][0]["id"], dead["id"], "{listed}");
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn a_store_holding_max_bytes_answers_503_with_retry_after() {
+    let receiver_addr = free_port();
+    let weir = start(&format!(
+        r#"
+        [storage]
+        kind = "durable"
+        max_bytes = "4KiB"
+        [routes.r]
+        destinations = ["hook"]
+        [destinations.hook]
+        url = "http://{receiver_addr}/hook"
+        retry = {{ max_retries = 100, initial_delay = "1h", max_delay = "1h" }}
+        circuit_breaker = {{ failures = 0 }}
+        "#
+    ))
+    .await;
+    let event = |size: usize| format!(r#"{{"pad":"{}"}}"#, "x".repeat(size));
+    // About 1.3 KiB held (the event and its bookkeeping), then 3.3 KiB more: too much.
+    assert_eq!(weir.post_json("r", &event(1000)).await.status(), 202);
+    let full = weir.post_json("r", &event(3000)).await;
+    assert_eq!(full.status(), 503);
+    assert_eq!(full.headers()["retry-after"], "1");
+    let body: Value = full.json().await.unwrap();
+    let message = body["error"].as_str().unwrap();
+    assert!(message.starts_with("Weir is holding "), "{message}");
+    assert!(
+        message.contains("bytes of undelivered events, its limit (4096); try again later"),
+        "{message}"
+    );
+    // The limit is on bytes, not on count: a small event still fits.
+    assert_eq!(weir.post_json("r", &event(100)).await.status(), 202);
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn dead_letters_replay_by_delivery_id_and_by_destination() {
+    let mut a = Receiver::scripted(vec![Answer::Status(422)], Answer::Status(200)).await;
+    let mut b = Receiver::scripted(vec![Answer::Status(422)], Answer::Status(200)).await;
+    let weir = start(&format!(
+        "[storage]\nkind = \"durable\"\n[routes.r]\ndestinations = [\"a\", \"b\"]\n[destinations.a]\nurl = \"{}\"\n[destinations.b]\nurl = \"{}\"\n",
+        a.url(),
+        b.url()
+    ))
+    .await;
+    let answer: Value = weir.post_json("r", "{}").await.json().await.unwrap();
+    let id = answer["id"].as_str().unwrap().to_string();
+    a.next().await;
+    b.next().await;
+    let record = weir.settled(&id).await;
+    assert_eq!(delivery(&record, "a")["state"], "dead", "{record}");
+    assert_eq!(delivery(&record, "b")["state"], "dead", "{record}");
+    // Two dead letters; `limit` lists the most recent one only.
+    let all: Value = weir.admin_json("/admin/deliveries?state=dead").await;
+    assert_eq!(all["deliveries"].as_array().unwrap().len(), 2, "{all}");
+    let one: Value = weir.admin_json("/admin/deliveries?state=dead&limit=1").await;
+    assert_eq!(one["deliveries"].as_array().unwrap().len(), 1, "{one}");
+
+    // `weir dead replay --id N`: that delivery only.
+    let b_id = delivery(&record, "b")["id"].as_u64().unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_weir-e2e"))
+        .args([
+            "dead",
+            "replay",
+            "--id",
+            &b_id.to_string(),
+            "--admin",
+            &weir.admin_url(""),
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "replayed 1 delivery(ies)\n");
+    assert_eq!(b.next().await.header("webhook-id"), id);
+    let record = weir
+        .event_when(&id, "b delivered", |r| delivery(r, "b")["state"] == "delivered")
+        .await;
+    assert_eq!(delivery(&record, "a")["state"], "dead", "{record}");
+
+    // POST /admin/destinations/a/replay-dead: every dead delivery of a.
+    let replayed: Value = weir
+        .client
+        .post(weir.admin_url("/admin/destinations/a/replay-dead"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(replayed, serde_json::json!({ "destination": "a", "replayed": 1 }));
+    assert_eq!(a.next().await.header("webhook-id"), id);
+    let record = weir.settled(&id).await;
+    assert_eq!(delivery(&record, "a")["state"], "delivered", "{record}");
+    assert!(b.try_next().is_none(), "b was replayed twice");
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn memory_storage_loses_its_pending_deliveries_when_it_stops() {
+    let receiver_addr = free_port();
+    let config = format!(
+        "[storage]\nkind = \"memory\"\n[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"http://{receiver_addr}/hook\"\nretry = {{ initial_delay = \"1h\", max_delay = \"1h\", jitter = 0.0 }}\n"
+    );
+    let weir = start(&config).await;
+    let answer: Value = weir.post_json("r", "{}").await.json().await.unwrap();
+    let id = answer["id"].as_str().unwrap().to_string();
+    // Pending: its first attempt failed, its retry is an hour away.
+    weir.event_when(&id, "the failed attempt recorded", |r| {
+        r["deliveries"][0]["attempts"] == 1
+    })
+    .await;
+    weir.stop().await;
+
+    let weir = start(&config).await;
+    let unknown = weir
+        .client
+        .get(weir.admin_url(&format!("/admin/events/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404, "memory storage kept {id} across a restart");
+    let lanes: Value = weir.admin_json("/admin/destinations").await;
+    assert_eq!(lanes["outbox"]["pending"], 0, "{lanes}");
     weir.stop().await;
 }

@@ -168,3 +168,42 @@ fn bad_input_gets_one_line_and_exit_code_64_or_65() {
         assert!(err.starts_with("error: ") && err.contains(message), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn metadata_given_with_metadata_reaches_the_filter() {
+    // The README's OnlyMyCamera filter (the test guest's only-camera mode), run as the
+    // README runs it: --config, --event, --metadata camera=..., --attachment.
+    let plugin = test_guest_path();
+    let event = fixture_path("object-detection.json");
+    let image = fixture_path("image.jpeg");
+    let run = |camera: Option<&str>| {
+        let mut args = vec![
+            "filter".to_string(),
+            "--plugin".into(),
+            plugin.display().to_string(),
+            "--config".into(),
+            r#"{"mode":"only-camera","camera":"dock-3"}"#.into(),
+            "--event".into(),
+            event.display().to_string(),
+            "--attachment".into(),
+            format!("image.jpeg={}", image.display()),
+            "--json".into(),
+        ];
+        if let Some(camera) = camera {
+            args.extend(["--metadata".into(), format!("camera={camera}")]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = weir(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let kept = run(Some("dock-3"));
+    assert_eq!(kept["verdict"], "keep", "{kept}");
+    assert_eq!(kept["event"]["metadata"], serde_json::json!([["camera", "dock-3"]]));
+    assert_eq!(kept["event"]["attachments"][0]["name"], "image.jpeg", "{kept}");
+    let dropped = run(Some("gate-1"));
+    assert_eq!(dropped["verdict"], "drop", "{dropped}");
+    assert_eq!(dropped["reason"], "another camera", "{dropped}");
+    let without = run(None);
+    assert_eq!(without["verdict"], "drop", "{without}");
+}

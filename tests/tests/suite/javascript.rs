@@ -9,12 +9,11 @@ use crate::support::{example_filter, run};
 
 #[tokio::test]
 async fn the_javascript_class_filter_matches_the_rust_one_on_every_fixture() {
-    let wasm = match js_class_filter() {
-        Ok(wasm) => wasm,
-        Err(why) => {
-            eprintln!("SKIPPED the_javascript_class_filter_matches_the_rust_one_on_every_fixture: {why}");
-            return;
-        }
+    let Some(wasm) = weir_tests::node::required(
+        "the_javascript_class_filter_matches_the_rust_one_on_every_fixture",
+        js_class_filter(),
+    ) else {
+        return;
     };
     let plugin = load("js-class-filter", &wasm);
     let configs = [
@@ -61,12 +60,8 @@ async fn the_javascript_class_filter_matches_the_rust_one_on_every_fixture() {
 
 #[tokio::test]
 async fn the_javascript_filter_refuses_a_bad_config() {
-    let wasm = match js_class_filter() {
-        Ok(wasm) => wasm,
-        Err(why) => {
-            eprintln!("SKIPPED the_javascript_filter_refuses_a_bad_config: {why}");
-            return;
-        }
+    let Some(wasm) = weir_tests::node::required("the_javascript_filter_refuses_a_bad_config", js_class_filter()) else {
+        return;
     };
     let plugin = load("js-class-filter", &wasm);
     let settings = weir::plugin::FilterSettings {

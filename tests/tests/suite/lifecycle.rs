@@ -1,4 +1,5 @@
-//! Running as a sidecar: health and readiness, the Unix socket, SIGTERM.
+//! Running as a sidecar: health and readiness, the Unix socket, metrics, logs, and the
+//! signals (SIGTERM and SIGINT stop gracefully, SIGHUP reloads the config).
 
 use std::time::Duration;
 
@@ -59,16 +60,29 @@ async fn events_come_in_over_a_unix_socket_too() {
     assert!(!socket.exists(), "the socket file is removed at shutdown");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_stops_ingest_drains_memory_storage_and_exits_0() {
-    let mut slow = Receiver::scripted(vec![], Answer::Slow(200, Duration::from_millis(300))).await;
-    let dir = workspace().join("target").join("test-scratch").join("sigterm");
+/// Whether a new connection to `addr` is refused (no listener any more).
+async fn refused(addr: std::net::SocketAddr) -> bool {
+    tokio::net::TcpStream::connect(addr)
+        .await
+        .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused)
+}
+
+/// `signal` stops Weir as the README says: ingest stops while Weir is still alive (an
+/// attempt is held in flight by the receiver), `/readyz` answers 503 meanwhile, the
+/// queued deliveries of memory storage are still sent once the receiver lets go, and
+/// the exit code is 0.
+async fn stops_gracefully_on(signal: &str) {
+    let mut held = Receiver::scripted(vec![], Answer::Held(200)).await;
+    let dir = workspace()
+        .join("target")
+        .join("test-scratch")
+        .join(format!("signal-{signal}"));
     let mut weir = WeirProcess::spawn(
         env!("CARGO_BIN_EXE_weir-e2e"),
         &dir,
         &format!(
-            "[storage]\nkind = \"memory\"\n[routes.r]\ndestinations = [\"slow\"]\n[destinations.slow]\nurl = \"{}\"\nmax_in_flight = 1\n",
-            slow.url()
+            "[server]\nshutdown_grace = \"60s\"\n[storage]\nkind = \"memory\"\n[routes.r]\ndestinations = [\"held\"]\n[destinations.held]\nurl = \"{}\"\nmax_in_flight = 1\n",
+            held.url()
         ),
     );
     let client = weir_tests::http_client();
@@ -82,9 +96,27 @@ async fn sigterm_stops_ingest_drains_memory_storage_and_exits_0() {
             .unwrap();
         assert_eq!(answer.status(), 202);
     }
-    // The first delivery is in flight, the other two queued.
-    slow.next().await;
-    weir.signal("TERM");
+    // The first delivery is in flight (held by the receiver), the other two queued.
+    assert_eq!(held.next().await.json()["n"], 0);
+    weir.signal(signal);
+
+    // Ingest stops: new connections are refused, while the process is alive.
+    let ingest = weir.ingest;
+    weir_tests::eventually("ingest to stop listening", Duration::from_secs(30), async || {
+        refused(ingest).await.then_some(())
+    })
+    .await;
+    let readyz = client
+        .get(format!("http://{}/readyz", weir.admin))
+        .send()
+        .await
+        .expect("the admin listener answers during the grace period");
+    assert_eq!(readyz.status(), 503);
+    assert_eq!(readyz.json::<serde_json::Value>().await.unwrap()["status"], "not ready");
+    assert!(weir.alive(), "weir exited while an attempt was in flight");
+
+    // The receiver answers: the attempt in flight and the two queued ones are made.
+    held.release();
     let code = tokio::task::spawn_blocking(move || {
         let code = weir.wait(Duration::from_secs(30));
         (code, weir)
@@ -93,17 +125,116 @@ async fn sigterm_stops_ingest_drains_memory_storage_and_exits_0() {
     .unwrap();
     let (code, weir) = code;
     assert_eq!(code, Some(0), "weir's log:\n{}", weir.log_text());
-    // Memory storage drains within the grace period: all three arrived.
-    slow.next().await;
-    slow.next().await;
+    assert_eq!(held.next().await.json()["n"], 1);
+    assert_eq!(held.next().await.json()["n"], 2);
+    assert!(weir.logged(&format!("received SIG{signal}")), "{}", weir.log_text());
     assert!(weir.logged("shutting down"), "no shutdown log");
     assert!(weir.logged("\"stopped\""), "no final log line");
-    let refused = client
-        .post(format!("http://{}/ingest/r", weir.ingest))
-        .body("{}")
-        .send()
-        .await;
-    assert!(refused.is_err(), "ingest still answers after exit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_ingest_while_alive_drains_memory_storage_and_exits_0() {
+    stops_gracefully_on("TERM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_stops_weir_as_sigterm_does() {
+    stops_gracefully_on("INT").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_a_request_already_accepted() {
+    // The route's filter takes 3 s; SIGTERM comes while the request is inside it (the
+    // guest logs when it starts), and the request still gets its 202 and its delivery.
+    let mut hook = Receiver::ok().await;
+    let dir = workspace()
+        .join("target")
+        .join("test-scratch")
+        .join("sigterm-in-request");
+    let mut weir = WeirProcess::spawn(
+        env!("CARGO_BIN_EXE_weir-e2e"),
+        &dir,
+        &format!(
+            "[storage]\nkind = \"memory\"\n[plugins]\ndir = \"{}\"\n[routes.r]\nfilters = [{{ plugin = \"weir_test_guest\", config = {{ mode = \"slow\", millis = 3000 }}, timeout = \"30s\" }}]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
+            weir_tests::test_guest_path().parent().unwrap().display(),
+            hook.url()
+        ),
+    );
+    let client = weir_tests::http_client();
+    let url = format!("http://{}/ingest/r", weir.ingest);
+    let request = tokio::spawn(async move {
+        client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("idempotency-key", "in-flight-1")
+            .body("{}")
+            .send()
+            .await
+    });
+    let log = weir.log.clone();
+    weir_tests::eventually("the filter to start", Duration::from_secs(30), async || {
+        log.lock()
+            .unwrap()
+            .iter()
+            .any(|line| line.contains("slow: started"))
+            .then_some(())
+    })
+    .await;
+    weir.signal("TERM");
+    let answer = request.await.unwrap().expect("the accepted request is answered");
+    assert_eq!(answer.status(), 202);
+    assert_eq!(answer.json::<serde_json::Value>().await.unwrap()["status"], "accepted");
+    assert_eq!(hook.next().await.header("webhook-id"), "in-flight-1");
+    let code = tokio::task::spawn_blocking(move || weir.wait(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_config() {
+    // weir.toml is a link to a file in another folder: the file watcher (which watches
+    // weir.toml's folder) does not see that file change, so only SIGHUP can reload it.
+    let dir = workspace().join("target").join("test-scratch").join("sighup");
+    let _ = std::fs::remove_dir_all(&dir);
+    let real = dir.join("elsewhere").join("real.toml");
+    std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+    std::fs::create_dir_all(dir.join("run")).unwrap();
+    let mut hook = Receiver::ok().await;
+    let original = weir_tests::process::config_on_any_port(&format!(
+        "[storage]\nkind = \"memory\"\n[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
+        hook.url()
+    ));
+    std::fs::write(&real, &original).unwrap();
+    let link = dir.join("run").join("weir.toml");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let weir = WeirProcess::spawn_file(env!("CARGO_BIN_EXE_weir-e2e"), &link);
+    let client = weir_tests::http_client();
+    let post = async |route: &str| {
+        client
+            .post(format!("http://{}/ingest/{route}", weir.ingest))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(post("yard").await, 404);
+    std::fs::write(&real, original.replace("[routes.r]", "[routes.yard]")).unwrap();
+    weir.signal("HUP");
+    weir_tests::eventually("the reloaded route", Duration::from_secs(30), async || {
+        (post("yard").await == 202).then_some(())
+    })
+    .await;
+    assert_eq!(post("r").await, 404);
+    hook.next().await;
+    assert!(
+        weir.logged("received SIGHUP: reloading the config"),
+        "{}",
+        weir.log_text()
+    );
+    assert!(weir.logged("config reloaded"), "{}", weir.log_text());
 }
 
 /// The value of the sample `line` starts with (name and labels), from `/metrics`.
@@ -152,9 +283,10 @@ schedule = ["10ms"]
         );
         answer.text().await.unwrap()
     };
-    // The attempt is counted just after the receiver answered it: wait for the count.
+    // The attempt is counted just after the receiver answered it: wait for the count
+    // (at most 20 s).
     let mut text = scrape().await;
-    for _ in 0..100 {
+    for _ in 0..1000 {
         if sample(
             &text,
             r#"weir_delivery_attempts_total{destination="hook",outcome="delivered"}"#,
@@ -196,4 +328,54 @@ schedule = ["10ms"]
     }
     assert!(text.trim_end().ends_with("# EOF"), "{text}");
     weir.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weir_log_debug_logs_every_successful_delivery_in_json_on_stderr() {
+    let mut hook = Receiver::ok().await;
+    let dir = workspace().join("target").join("test-scratch").join("debug-log");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("weir.toml");
+    std::fs::write(
+        &path,
+        weir_tests::process::config_on_any_port(&format!(
+            "[storage]\nkind = \"memory\"\n[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
+            hook.url()
+        )),
+    )
+    .unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_weir-e2e"));
+    command
+        .args(["--log-format", "json", "run", "--config"])
+        .arg(&path)
+        .current_dir(&dir)
+        .env("WEIR_LOG", "debug");
+    let weir = WeirProcess::start(command);
+    let client = weir_tests::http_client();
+    let answer: serde_json::Value = client
+        .post(format!("http://{}/ingest/r", weir.ingest))
+        .header("content-type", "application/json")
+        .header("idempotency-key", "debug-1")
+        .body("{}")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], "accepted");
+    hook.next().await;
+    // Each stderr line is a JSON object; one says this event was delivered, and how.
+    let line = weir_tests::eventually("the delivery's log line", Duration::from_secs(30), async || {
+        let lines = weir.log.lock().unwrap().clone();
+        lines.into_iter().find_map(|line| {
+            let entry: serde_json::Value = serde_json::from_str(&line).ok()?;
+            (entry["fields"]["message"] == "delivered" && entry["fields"]["event"] == "debug-1").then_some(entry)
+        })
+    })
+    .await;
+    assert_eq!(line["level"], "DEBUG", "{line}");
+    assert_eq!(line["fields"]["destination"], "hook", "{line}");
+    assert_eq!(line["fields"]["status"], "200", "{line}");
+    assert!(line["fields"]["latency_ms"].is_number(), "{line}");
 }

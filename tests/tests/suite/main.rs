@@ -3,14 +3,17 @@
 //! - `bench_command`: `weir bench` runs and reports (figures are not asserted).
 //! - `check_command`: `weir check` on broken configs (golden files).
 //! - `core_module`: filters as plain modules (`wit/core-module.md`), the WAT example.
+//! - `quickstart`: the README's quickstart: default config, its curl, its answer.
+//! - `ingest`: what each part of a request becomes (metadata, attachments, task, id).
 //! - `delivery`: the router end to end, from ingest to receivers.
 //! - `durability`: kill -9, restarts, dead letters, backpressure, circuit breaker.
 //! - `examples`: each example filter on the fixture events, exact outputs.
 //! - `misbehaving`: guests that loop, bomb memory, trap, lie; each outcome named.
+//! - `sandbox`: no files, no environment, no network for a filter at run time.
 //! - `loading`: files that are not filters, and what Weir says about them.
 //! - `instances`: reuse, fresh instances, recycling, concurrency.
 //! - `reload`: plugins replaced, broken, half-written, removed; config reloads.
-//! - `lifecycle`: health, readiness, the Unix socket, SIGTERM.
+//! - `lifecycle`: health, readiness, the Unix socket, SIGTERM, SIGINT, SIGHUP.
 //! - `javascript`: the componentize-js filter, side by side with the Rust one.
 //! - `failure_policy`: a trapping filter under each failure policy.
 //! - `ingest_errors`: malformed input, authentication, idempotency.
@@ -18,9 +21,11 @@
 //! - `state`: filters' state across events, instances, hot swaps and restarts.
 //! - `compat`: filters built against contract 0.1 on this Weir, and the contract's
 //!   versioning rules.
+//! - `claims_table`: every test `tests/README.md` names exists.
 
 mod bench_command;
 mod check_command;
+mod claims_table;
 mod compat;
 mod core_module;
 mod delivery;
@@ -28,12 +33,15 @@ mod durability;
 mod examples;
 mod failure_policy;
 mod filter_command;
+mod ingest;
 mod ingest_errors;
 mod instances;
 mod javascript;
 mod lifecycle;
 mod loading;
 mod misbehaving;
+mod quickstart;
 mod reload;
+mod sandbox;
 mod state;
 mod support;

@@ -2,7 +2,7 @@
 //! error says what happened, and the next event on the same filter is served.
 
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use weir::event::Event;
 use weir::plugin::{FilterError, FilterSettings, LoadError, Misbehavior, Outcome};
@@ -10,6 +10,13 @@ use weir_contract::EditError;
 use weir_tests::{fixture_event, guest_0_1, load, test_guest_path};
 
 use crate::support::{filter, guest_filter, guest_filter_with, modified, run, with_meta};
+
+/// Log messages a guest may write per call (`MAX_LOGS_PER_CALL` in
+/// host/src/plugin/sandbox.rs).
+const MAX_LOGS_PER_CALL: usize = 32;
+
+/// Bytes of a guest's stdout kept per call (`OUTPUT_CAP` in host/src/plugin/stdio.rs).
+const OUTPUT_CAP: usize = 4096;
 
 fn misbehavior(result: Result<Outcome, FilterError>) -> Misbehavior {
     match result {
@@ -31,12 +38,10 @@ async fn an_infinite_loop_is_stopped_at_its_deadline_and_the_next_event_succeeds
         ..FilterSettings::default()
     })
     .await;
-    let started = Instant::now();
+    // The guest never returns by itself: only the deadline can end the call, and the
+    // outcome names it (how long it took is for benchmarks, not tests).
     let outcome = run(&filter, event("loop")).await;
-    let took = started.elapsed();
     assert_eq!(misbehavior(outcome), Misbehavior::Deadline(timeout));
-    // A correctness bound, not a benchmark: the deadline is enforced, within 2x.
-    assert!(took < timeout * 2, "stopped after {took:?}");
     assert_eq!(run(&filter, event("pass")).await.unwrap(), Outcome::Kept);
     // The looping instance was thrown away and a new one made.
     assert_eq!(filter.stats().instances.load(Ordering::Relaxed), 2);
@@ -46,24 +51,27 @@ async fn an_infinite_loop_is_stopped_at_its_deadline_and_the_next_event_succeeds
 async fn a_looping_guest_yields_the_reactor_to_other_tasks() {
     let filter = guest_filter_with(FilterSettings {
         config: r#"{"mode":"loop"}"#.into(),
-        timeout: Duration::from_millis(300),
+        timeout: Duration::from_secs(60),
         ..FilterSettings::default()
     })
     .await;
-    // On a one-thread runtime, a ticking task must keep running while the guest spins.
-    let ticks = tokio::spawn(async {
-        let mut ticks = 0;
-        let until = Instant::now() + Duration::from_millis(200);
-        while Instant::now() < until {
+    // On a one-thread runtime, a task that needs the reactor five times must finish
+    // while the guest spins: if the guest held the thread, only its 60 s deadline would
+    // end the race, and the guest would win it.
+    let ticks = async {
+        for _ in 0..5 {
             tokio::time::sleep(Duration::from_millis(5)).await;
-            ticks += 1;
         }
-        ticks
-    });
-    let outcome = run(&filter, fixture_event("classification")).await;
-    assert!(matches!(misbehavior(outcome), Misbehavior::Deadline(_)));
-    let ticks = ticks.await.unwrap();
-    assert!(ticks >= 5, "the reactor was starved: {ticks} ticks");
+    };
+    tokio::select! {
+        () = ticks => {}
+        outcome = run(&filter, fixture_event("classification")) => {
+            panic!("the reactor was starved until the guest's deadline: {outcome:?}")
+        }
+    }
+    // The guest's call was abandoned mid-loop; the filter serves the next event.
+    let outcome = run(&filter, with_meta(fixture_event("classification"), "mode", "pass")).await;
+    assert_eq!(outcome.unwrap(), Outcome::Kept);
 }
 
 #[tokio::test]
@@ -197,13 +205,61 @@ async fn a_refused_config_fails_loading_with_the_plugin_message() {
     );
 }
 
-#[tokio::test]
-async fn a_chatty_guest_is_capped_and_keeps_working() {
-    let filter = guest_filter(r#"{"mode":"chatty"}"#).await;
-    for _ in 0..3 {
+#[test]
+fn a_chatty_guest_is_capped_and_keeps_working() {
+    // Weir's own log, from a child process: 100 messages and 100 KiB of stdout per call.
+    let guest = test_guest_path();
+    let event = weir_tests::fixture_path("classification.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weir-e2e"))
+        .args(["--log-format", "json", "filter", "--plugin"])
+        .arg(&guest)
+        .args(["--config", r#"{"mode":"chatty"}"#, "--event"])
+        .arg(&event)
+        .args(["--repeat", "3", "--json"])
+        .env(
+            "WEIR_CACHE_DIR",
+            weir_tests::workspace().join("target").join("weir-test-cache"),
+        )
+        .env("WEIR_LOG", "info")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(result["verdict"], "keep", "{stdout}");
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let message = |line: &serde_json::Value| line["fields"]["message"].as_str().unwrap_or_default().to_string();
+    // Three calls: 32 messages each reach the log, the other 68 are counted once a call.
+    let kept = lines
+        .iter()
+        .filter(|l| message(l).starts_with("chatty message "))
+        .count();
+    assert_eq!(kept, 3 * MAX_LOGS_PER_CALL, "{stderr}");
+    let suppressed: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| message(l).starts_with("plugin logged more than 32 messages in one call"))
+        .collect();
+    assert_eq!(suppressed.len(), 3, "{stderr}");
+    assert!(suppressed.iter().all(|l| l["fields"]["suppressed"] == 68), "{stderr}");
+    // Its stdout: the first 4 KiB of each call, and how much was cut.
+    let printed: Vec<String> = lines
+        .iter()
+        .filter(|l| l["fields"]["stream"] == "stdout")
+        .map(message)
+        .collect();
+    assert_eq!(printed.len(), 3, "{stderr}");
+    for text in printed {
         assert_eq!(
-            run(&filter, fixture_event("classification")).await.unwrap(),
-            Outcome::Kept
+            text,
+            format!(
+                "{} [... {} more bytes discarded]",
+                "x".repeat(OUTPUT_CAP),
+                100 * 1024 - OUTPUT_CAP
+            )
         );
     }
 }

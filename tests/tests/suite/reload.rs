@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
+use weir_tests::process::WeirProcess;
 use weir_tests::receiver::Receiver;
-use weir_tests::router::{Weir, scratch_store, start_file};
+use weir_tests::router::{Weir, destinations, scratch_store, start_file};
 use weir_tests::{example_path, workspace};
 
 /// A fresh folder for one test: `plugins/` and `weir.toml` go in it.
@@ -117,12 +118,16 @@ async fn a_plugin_replaced_under_load_switches_versions_between_two_events() {
             }
         }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Deliveries: strip-masks' output (mask removed) until the switch, reshape's after.
+    // Five of them arrive before the new file is put in place.
+    let mut versions = Vec::new();
+    while versions.len() < 5 {
+        let request = hook.next().await;
+        assert_eq!(request.json()["predictions"][0].get("mask"), None);
+        versions.push((send_order(&request), "old"));
+    }
     put(&dir, "reshape");
     let new_hash = sha256(&dir.join("plugins").join("v.wasm"));
-
-    // Deliveries: strip-masks' output (mask removed) until the switch, reshape's after.
-    let mut versions = Vec::new();
     loop {
         let request = hook.next().await;
         let body = request.json();
@@ -141,15 +146,16 @@ async fn a_plugin_replaced_under_load_switches_versions_between_two_events() {
     }
     tx.send(true).unwrap();
     let sent = sender.await.unwrap();
-    // Drain what is still on its way, then check the order.
-    while let Some(request) = hook.within(Duration::from_millis(300)).await {
+    // Take what is still on its way (every event sent was acknowledged, so each has a
+    // delivery coming), then check the order.
+    while versions.len() < sent as usize {
+        let request = hook.next().await;
         let body = request.json();
         versions.push((
             send_order(&request),
             if body.get("text").is_some() { "new" } else { "old" },
         ));
     }
-    assert_eq!(versions.len() as u32, sent, "every event delivered exactly once");
     // Deliveries may overtake each other on the destination's parallel connections, so
     // the order to check is the send order each body carries, not the arrival order.
     versions.sort_by_key(|(n, _)| *n);
@@ -220,33 +226,93 @@ async fn a_broken_file_leaves_the_last_good_version_serving_until_fixed() {
     weir.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_written_in_chunks_is_loaded_once_complete() {
+    // Weir in a process of its own, so its watcher runs while the file is half-written,
+    // and its log shows every load it tried.
     let dir = folder("chunks");
     let mut hook = Receiver::ok().await;
     put(&dir, "strip-masks");
-    let weir = start_file(&dir.join("weir.toml"), &config(&dir, &hook, "")).await;
+    let old = sha256(&dir.join("plugins").join("v.wasm"));
+    let weir = WeirProcess::spawn(
+        env!("CARGO_BIN_EXE_weir-e2e"),
+        &dir,
+        &format!(
+            "[storage]\nkind = \"memory\"\n[plugins]\ndir = \"{}\"\n[routes.cameras]\nfilters = [{{ plugin = \"v\" }}]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
+            dir.join("plugins").display(),
+            hook.url()
+        ),
+    );
     let bytes = std::fs::read(example_path("reshape")).unwrap();
-    {
+    let complete = {
+        let staged = dir.join("reshape.staged");
+        std::fs::write(&staged, &bytes).unwrap();
+        sha256(&staged)
+    };
+    // Written as a slow copy does: eight chunks, 10 ms apart, from a thread of its own
+    // (the watcher's debounce waits for 100 ms of quiet).
+    let target = dir.join("plugins").join("v.wasm");
+    let writer = std::thread::spawn(move || {
         use std::io::Write;
-        let mut file = std::fs::File::create(dir.join("plugins").join("v.wasm")).unwrap();
+        let mut file = std::fs::File::create(target).unwrap();
         for chunk in bytes.chunks(bytes.len() / 8 + 1) {
             file.write_all(chunk).unwrap();
             file.flush().unwrap();
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(10));
         }
-    }
-    let complete = sha256(&dir.join("plugins").join("v.wasm"));
-    wait_for("the new version", async || {
-        plugin_status(&weir).await["hash"] == complete.as_str()
+    });
+    // What the admin API shows while the file is written and after, until the new
+    // version serves.
+    let client = weir_tests::http_client();
+    let status = async || -> Value {
+        let all: Value = client
+            .get(format!("http://{}/admin/plugins", weir.admin))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        all["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "v")
+            .cloned()
+            .unwrap()
+    };
+    let mut seen = Vec::new();
+    let last = weir_tests::eventually("the complete file to serve", Duration::from_secs(30), async || {
+        let now = status().await;
+        seen.push(now.clone());
+        (writer.is_finished() && now["hash"] == complete.as_str()).then_some(now)
     })
     .await;
-    let status = plugin_status(&weir).await;
-    assert_eq!(status["versions"], 2, "loaded more than once: {status}");
-    assert_eq!(status["last_error"], Value::Null, "a partial file was tried: {status}");
-    weir.post_json("cameras", EVENT).await;
+    writer.join().unwrap();
+    // Only the old and the complete version ever served, and no load was ever refused:
+    // a half-written file was never tried.
+    for status in &seen {
+        assert!(
+            status["hash"] == old.as_str() || status["hash"] == complete.as_str(),
+            "{status}"
+        );
+        assert_eq!(status["last_error"], Value::Null, "a partial file was tried: {status}");
+    }
+    assert_eq!(last["versions"], 2, "loaded more than once: {last}");
+    assert!(
+        !weir.logged("new plugin file refused") && !weir.logged("new plugin version refused"),
+        "a partial file was tried:\n{}",
+        weir.log_text()
+    );
+    let posted = client
+        .post(format!("http://{}/ingest/cameras", weir.ingest))
+        .header("content-type", "application/json")
+        .body(EVENT)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 202);
     assert!(hook.next().await.json().get("text").is_some());
-    weir.stop().await;
 }
 
 #[tokio::test]
@@ -265,7 +331,7 @@ async fn a_removed_plugin_applies_the_failure_policy_until_it_is_back() {
         plugin_status(&weir).await["missing"] == true
     })
     .await;
-    weir.post_json("cameras", EVENT).await;
+    let answer: Value = weir.post_json("cameras", EVENT).await.json().await.unwrap();
     let request = failed.next().await;
     assert!(
         request
@@ -274,7 +340,9 @@ async fn a_removed_plugin_applies_the_failure_policy_until_it_is_back() {
         "{:?}",
         request.headers
     );
-    assert!(hook.within(Duration::from_millis(200)).await.is_none());
+    let record = weir.settled(answer["id"].as_str().unwrap()).await;
+    assert_eq!(destinations(&record), ["failed"], "{record}");
+    assert!(hook.try_next().is_none());
 
     put(&dir, "strip-masks");
     wait_for("the plugin to be back", async || {

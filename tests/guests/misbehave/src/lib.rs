@@ -14,6 +14,9 @@ pub struct Config {
     /// For `slow`: how long to spin, in milliseconds.
     #[serde(default)]
     pub millis: u64,
+    /// For `only-camera`: the camera whose events are kept.
+    #[serde(default)]
+    pub camera: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -25,7 +28,7 @@ pub enum Mode {
     Loop,
     /// Spins forever in `init`.
     LoopInit,
-    /// Spins for `millis` then keeps the event.
+    /// Logs "slow: started", spins for `millis`, then keeps the event.
     Slow,
     /// Allocates without bound in `filter`.
     GrowMemory,
@@ -58,6 +61,17 @@ pub enum Mode {
     ReadAttachments,
     /// Fails every second event with a panic, starting with the first.
     PanicEveryOther,
+    /// Tries to read files (`/`, `.`, `/etc/passwd`); says what it got in metadata
+    /// `files` and how many reads succeeded in `files_read`.
+    ReadFiles,
+    /// Lists its environment variables and arguments in metadata `env` and `args`.
+    ReadEnv,
+    /// Connects over TCP to the address in metadata `addr`; says what happened in
+    /// metadata `network`.
+    Connect,
+    /// The README's example filter: keeps events whose metadata `camera` is the
+    /// config's `camera`, drops the others with "another camera".
+    OnlyCamera,
 }
 
 pub struct Misbehave {
@@ -93,6 +107,7 @@ impl Filter for Misbehave {
             Mode::Pass | Mode::LoopInit | Mode::PanicInit => Verdict::Keep,
             Mode::Loop => spin_forever(),
             Mode::Slow => {
+                weir_plugin_sdk::log::info("slow: started");
                 let until = std::time::Instant::now() + std::time::Duration::from_millis(self.config.millis);
                 while std::time::Instant::now() < until {
                     std::hint::spin_loop();
@@ -163,6 +178,48 @@ impl Filter for Misbehave {
                 print!("{}", "x".repeat(100 * 1024));
                 Verdict::Keep
             }
+            Mode::ReadFiles => {
+                let attempts = [
+                    ("read_dir /", std::fs::read_dir("/").map(|entries| entries.count())),
+                    ("read_dir .", std::fs::read_dir(".").map(|entries| entries.count())),
+                    (
+                        "read /etc/passwd",
+                        std::fs::read("/etc/passwd").map(|bytes| bytes.len()),
+                    ),
+                ];
+                let read = attempts.iter().filter(|(_, result)| result.is_ok()).count();
+                let said: Vec<String> = attempts
+                    .iter()
+                    .map(|(what, result)| match result {
+                        Ok(n) => format!("{what}: ok ({n})"),
+                        Err(error) => format!("{what}: {error}"),
+                    })
+                    .collect();
+                event.set_metadata("files", said.join("; "))?;
+                event.set_metadata("files_read", read.to_string())?;
+                Verdict::Keep
+            }
+            Mode::ReadEnv => {
+                let names: Vec<String> = std::env::vars_os()
+                    .map(|(name, _)| name.to_string_lossy().into_owned())
+                    .collect();
+                event.set_metadata("env", names.join(","))?;
+                event.set_metadata("args", std::env::args_os().count().to_string())?;
+                Verdict::Keep
+            }
+            Mode::Connect => {
+                let addr = event.metadata_value("addr").unwrap_or_default();
+                let said = match std::net::TcpStream::connect(addr.as_str()) {
+                    Ok(_) => "connected".to_string(),
+                    Err(error) => format!("error: {error}"),
+                };
+                event.set_metadata("network", said)?;
+                Verdict::Keep
+            }
+            Mode::OnlyCamera => match event.metadata_value("camera") {
+                Some(camera) if Some(&camera) == self.config.camera.as_ref() => Verdict::Keep,
+                _ => Verdict::drop("another camera"),
+            },
             Mode::ReadAttachments => {
                 let total: usize = event
                     .attachments()
