@@ -14,9 +14,14 @@
 //! - `instance/prewarm`: a new instance: instantiation and `init`;
 //! - `instance/fresh-per-event`: a filter in fresh-instance mode, per event;
 //! - `chain/three-rust-filters`: class-filter, strip-masks, reshape in a row;
-//! - `core-module/sample-wat`: the WAT example through the core-module ABI, keeping
-//!   every event: the ABI's own cost (the event written as JSON into the guest, the
-//!   verdict read back), since the guest itself does almost nothing.
+//! - `core-module/sample-wat`: the WAT example through the core-module ABI: the ABI's
+//!   own cost (the event written as JSON into the guest, the verdict read back) and one
+//!   state increment, since the guest itself does almost nothing else;
+//! - `state/*`: one operation on a filter's state store as the host performs it (the
+//!   lock, the map, the expiry check), on a store of 10,000 keys;
+//! - `cooldown/wasm-warm`: the cooldown example, two state operations per event (a
+//!   compare-and-set that fails, the event being in its period, and the read before
+//!   it in "new objects" mode is not used).
 //!
 //! Run with `cargo bench -p weir --bench plugins`; figures go in the issue notes and
 //! `docs/BENCHMARKS.md`.
@@ -29,6 +34,7 @@ use criterion::BatchSize;
 use criterion::{Criterion, criterion_group, criterion_main};
 use weir::event::{Event, Predictions, Task};
 use weir::plugin::examples::example;
+use weir::plugin::state::StateHandle;
 use weir::plugin::{EngineSettings, Filter, FilterSettings, InstancePolicy, Outcome, Plugin, PluginEngine};
 use weir_plugin_sdk::testing::{Harness, Outcome as NativeOutcome, TestEvent};
 
@@ -139,18 +145,75 @@ fn benches(c: &mut Criterion) {
     });
     group.finish();
 
-    let sample = wat::parse_file(concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins/sample-wat/sample.wat")).unwrap();
+    let mut group = c.benchmark_group("state");
+    let state = StateHandle::detached();
+    let now = weir::plugin::state::now_ms();
+    state.with(|store| {
+        for i in 0..10_000 {
+            store
+                .set(&format!("camera-{i}/person"), b"1".to_vec(), Some(3_600_000), now)
+                .unwrap();
+        }
+    });
+    group.bench_function("get", |b| {
+        b.iter(|| state.with(|store| store.get(black_box("camera-5000/person"), now)))
+    });
+    group.bench_function("compare-and-set-claimed", |b| {
+        b.iter(|| {
+            state.with(|store| {
+                store.compare_and_set(
+                    black_box("camera-5000/person"),
+                    None,
+                    Some(b"1".to_vec()),
+                    Some(1000),
+                    now,
+                )
+            })
+        })
+    });
+    group.bench_function("increment", |b| {
+        b.iter(|| state.with(|store| store.increment(black_box("counter"), 1, None, now)))
+    });
+    group.bench_function("set-evicting", |b| {
+        let full = StateHandle::detached();
+        let mut i = 0u64;
+        full.with(|store| {
+            store.set_limits(
+                weir_contract::state::StoreLimits {
+                    max_entries: 10_000,
+                    max_bytes: 4 << 20,
+                },
+                now,
+            )
+        });
+        b.iter(|| {
+            i += 1;
+            full.with(|store| store.set(&format!("key-{i}"), b"1".to_vec(), None, now))
+        })
+    });
+    group.finish();
+
+    let cooldown = filter(
+        "cooldown",
+        r#"{"seconds":3600,"key":["field.camera","class"]}"#,
+        InstancePolicy::Reuse,
+    );
+    let mut group = c.benchmark_group("cooldown");
+    group.bench_function("wasm-warm", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { cooldown.run(black_box(&event)).await.unwrap() })
+    });
+    group.finish();
+
+    let sample = wat::parse_file(concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins/wat/sample/sample.wat")).unwrap();
     let sample = Arc::new(Plugin::from_bytes(&engine, "sample", "sample.wat", &sample).expect("plugin loads"));
     let sample = runtime
         .block_on(Filter::new(sample, FilterSettings::default()))
         .unwrap();
     let mut group = c.benchmark_group("core-module");
     group.bench_function("sample-wat", |b| {
-        b.to_async(&runtime).iter(|| async {
-            let outcome = sample.run(black_box(&event)).await.unwrap();
-            assert_eq!(outcome, Outcome::Kept);
-            outcome
-        })
+        b.to_async(&runtime)
+            .iter(|| async { sample.run(black_box(&event)).await.unwrap() })
     });
     group.finish();
 }

@@ -65,7 +65,7 @@ fn build_guests(workspace: &Path, packages: &[&str]) -> PathBuf {
 
 /// The folder of a workspace package, found by its manifest's `name`.
 fn package_dir(workspace: &Path, package: &str) -> PathBuf {
-    for parent in ["plugins", "tests/guests"] {
+    for parent in ["plugins/rust", "tests/guests"] {
         let Ok(entries) = std::fs::read_dir(workspace.join(parent)) else { continue };
         for entry in entries.flatten() {
             let manifest = entry.path().join("Cargo.toml");
@@ -75,5 +75,5 @@ fn package_dir(workspace: &Path, package: &str) -> PathBuf {
             }
         }
     }
-    panic!("no package named {package} under plugins/ or tests/guests/");
+    panic!("no package named {package} under plugins/rust/ or tests/guests/");
 }

@@ -7,7 +7,7 @@
 //! is a [`ConfigError`] naming its key. A rebuild reuses every filter whose plugin
 //! version and settings did not change, warm instances and all.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::config::{Config, ConfigError, InstancesConfig, StateKind};
@@ -37,6 +37,10 @@ pub struct BuildOptions<'a> {
     /// Build routes whose plugin is missing (removed at runtime), their stage marked
     /// missing, rather than fail.
     pub missing_ok: bool,
+    /// New versions of plugins to build with instead of the registry's (`None`: the
+    /// plugin's file is gone): a hot reload builds with them, and installs them in the
+    /// registry only once the topology that runs them serves.
+    pub replacing: Option<&'a BTreeMap<String, Option<Arc<Plugin>>>>,
 }
 
 impl Default for BuildOptions<'_> {
@@ -44,6 +48,7 @@ impl Default for BuildOptions<'_> {
         BuildOptions {
             skip: &|_| false,
             missing_ok: false,
+            replacing: None,
         }
     }
 }
@@ -114,7 +119,15 @@ impl Topology {
                 }
                 let occurrence = route.filters[..i].iter().filter(|f| f.plugin == filter.plugin).count();
                 let scope = StateStores::scope_name(route_name, &filter.plugin, occurrence);
-                let plugin = match registry.get(&filter.plugin).await {
+                let replaced = options
+                    .replacing
+                    .and_then(|plugins| plugins.get(&filter.plugin))
+                    .cloned();
+                let found = match replaced {
+                    Some(plugin) => Ok(plugin),
+                    None => registry.get(&filter.plugin).await,
+                };
+                let plugin = match found {
                     Ok(Some(plugin)) => plugin,
                     Ok(None) if options.missing_ok => {
                         stages.push(Stage::Missing {

@@ -1,5 +1,6 @@
-//! Building the example filters that need node (`plugins/js-class-filter` with
-//! componentize-js, `plugins/min-confidence-as` with AssemblyScript) from source.
+//! Building the example filters that need node (`plugins/javascript/class-filter` with
+//! componentize-js, `plugins/assemblyscript/min-confidence` with AssemblyScript) from
+//! source.
 //!
 //! node and npm are on every machine this project builds on, so the suite builds the
 //! filters for real. Where they are missing, [`required`] decides: with
@@ -48,7 +49,7 @@ type Built = OnceLock<Mutex<Option<Result<PathBuf, String>>>>;
 pub fn js_class_filter() -> Result<PathBuf, String> {
     static BUILT: Built = OnceLock::new();
     once(&BUILT, || {
-        build("js-class-filter", "@bytecodealliance/componentize-js", |out| {
+        build("javascript/class-filter", "@bytecodealliance/componentize-js", |out| {
             let mut command = Command::new("node");
             command.arg("build.mjs").arg(out);
             command
@@ -61,7 +62,7 @@ pub fn js_class_filter() -> Result<PathBuf, String> {
 pub fn min_confidence_as() -> Result<PathBuf, String> {
     static BUILT: Built = OnceLock::new();
     once(&BUILT, || {
-        build("min-confidence-as", "assemblyscript", |out| {
+        build("assemblyscript/min-confidence", "assemblyscript", |out| {
             let mut command = Command::new("node");
             command
                 .arg(
@@ -115,7 +116,7 @@ fn build(example: &str, package: &str, command: impl FnOnce(&Path) -> Command) -
     }
     let target = workspace().join("target").join("node-plugins");
     std::fs::create_dir_all(&target).map_err(|e| e.to_string())?;
-    let wasm = target.join(format!("{}.wasm", example.replace('-', "_")));
+    let wasm = target.join(format!("{}.wasm", example.replace(['-', '/'], "_")));
     let out = command(&wasm)
         .current_dir(&dir)
         .output()

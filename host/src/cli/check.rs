@@ -53,7 +53,7 @@ async fn check(args: CheckArgs) -> ExitCode {
     let registry = PluginRegistry::new(engine, config.plugins.dir.clone(), Default::default());
     let options = BuildOptions {
         skip: &skip,
-        missing_ok: false,
+        ..BuildOptions::default()
     };
     let built = Topology::build(&config, &source, &registry, None, options).await;
     match built {

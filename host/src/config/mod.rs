@@ -102,7 +102,7 @@ impl Default for AdminConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct PluginsConfig {
     /// Folder of `.wasm` filters, named by file stem. The example filters
-    /// (the filters of `plugins/` written in Rust) are always available too;
+    /// (the filters of `plugins/rust/`) are always available too;
     /// a file of the same name here takes precedence.
     pub dir: Option<PathBuf>,
     /// Where compiled plugin code is cached between runs (default: `$WEIR_CACHE_DIR`,

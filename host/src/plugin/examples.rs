@@ -1,4 +1,4 @@
-//! The example plugins, built from `plugins/` by the build script and embedded in the
+//! The example plugins, built from `plugins/rust/` by the build script and embedded in the
 //! binary, so that Weir's default config runs with no plugin folder at all. A file of
 //! the same name in the plugin folder takes precedence.
 

@@ -180,8 +180,9 @@ impl PluginRegistry {
     }
 
     /// Loads a new version of a plugin (its file changed); returns it without making it
-    /// current: the caller installs it with [`PluginRegistry::install`] once every
-    /// filter using it initialised, or records why not with [`PluginRegistry::failed`].
+    /// current: the caller builds a topology with it, and installs it with
+    /// [`PluginRegistry::install`] once that topology serves, or records why not with
+    /// [`PluginRegistry::failed`].
     /// `Ok(None)` means the plugin is now missing (its file was removed and no example
     /// stands in).
     pub async fn load_new(&self, name: &str) -> Result<Option<Arc<Plugin>>, String> {
@@ -192,8 +193,8 @@ impl PluginRegistry {
         }
     }
 
-    /// Makes a version current (or marks the plugin missing, with `None`); whether it
-    /// counted as a new version.
+    /// Makes a version current (or marks the plugin missing, with `None`), once the
+    /// topology running it serves; whether it counted as a new version.
     pub fn install(&self, name: &str, plugin: Option<Arc<Plugin>>) -> bool {
         let mut entries = self.entries();
         let entry = entries.entry(name.to_string()).or_default();
@@ -209,16 +210,6 @@ impl PluginRegistry {
         entry.current = plugin;
         entry.error = None;
         new_version
-    }
-
-    /// Puts back the version that served before a refused change; `counted` is what
-    /// [`PluginRegistry::install`] said of the refused one.
-    pub fn revert(&self, name: &str, plugin: Option<Arc<Plugin>>, counted: bool) {
-        let mut entries = self.entries();
-        let entry = entries.entry(name.to_string()).or_default();
-        entry.versions -= u64::from(counted);
-        entry.missing = plugin.is_none();
-        entry.current = plugin;
     }
 
     /// Records why a new version of a plugin was refused; the current one stays.

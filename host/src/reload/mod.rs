@@ -14,7 +14,7 @@
 
 pub mod watch;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -24,6 +24,7 @@ use arc_swap::ArcSwap;
 use crate::config::{Config, ConfigError, check_file};
 use crate::dispatch::Dispatcher;
 use crate::outbox::Outbox;
+use crate::plugin::Plugin;
 use crate::plugin::registry::PluginRegistry;
 use crate::topology::{BuildOptions, Topology};
 
@@ -103,17 +104,22 @@ impl Reloader {
         if changed.is_empty() {
             return;
         }
-        let counted: Vec<bool> = changed
+        let replacing: BTreeMap<String, Option<Arc<Plugin>>> = changed
             .iter()
-            .map(|(name, _, new)| self.registry.install(name, new.clone()))
+            .map(|(name, _, new)| (name.clone(), new.clone()))
             .collect();
         let options = BuildOptions {
             missing_ok: true,
+            replacing: Some(&replacing),
             ..BuildOptions::default()
         };
         match Topology::build(&current.config, &self.source(), &self.registry, Some(&current), options).await {
             Ok(topology) => {
                 self.topology.store(Arc::new(topology));
+                // Only now, with the new versions serving, does the admin API show them.
+                for (name, _, new) in &changed {
+                    self.registry.install(name, new.clone());
+                }
                 for (name, _, new) in &changed {
                     match new {
                         Some(plugin) => tracing::info!(
@@ -133,9 +139,8 @@ impl Reloader {
             }
             Err(problems) => {
                 let message = describe(&problems);
-                for ((name, old, _), counted) in changed.into_iter().zip(counted) {
+                for (name, _, _) in changed {
                     tracing::error!(plugin = %name, "new plugin version refused, the last good version keeps serving: {message}");
-                    self.registry.revert(&name, old, counted);
                     self.registry.failed(&name, message.clone());
                 }
             }

@@ -74,6 +74,10 @@ pub mod state;
 pub mod testing;
 
 pub use error::{Error, Refused};
+
+/// The README's example filter, compiled (and its claims run) as a doctest.
+#[doc = include_str!("../README.md")]
+mod readme {}
 pub use event::{Attachment, BBox, Event, Prediction, Task};
 pub use weir_contract::Verdict;
 /// Reading and narrowing predictions documents: the reader Weir itself uses.

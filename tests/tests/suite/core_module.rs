@@ -16,7 +16,14 @@ use crate::support::{modified, run};
 
 /// The example, assembled from its source as a user would with `wat2wasm`.
 fn sample_wasm() -> Vec<u8> {
-    wat::parse_file(workspace().join("plugins").join("sample-wat").join("sample.wat")).unwrap()
+    wat::parse_file(
+        workspace()
+            .join("plugins")
+            .join("wat")
+            .join("sample")
+            .join("sample.wat"),
+    )
+    .unwrap()
 }
 
 fn plugin(name: &str, wasm: &[u8]) -> Result<Arc<Plugin>, LoadError> {

@@ -48,6 +48,24 @@ fn prints_the_verdict_the_output_and_the_time() {
         2
     );
     assert!(result["time"]["filter_us"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        result["plugin"],
+        serde_json::json!({ "name": "class_filter", "kind": "component", "contract": "0.2.0" })
+    );
+
+    // A filter built against contract 0.1.0 says so.
+    let old = weir_tests::guest_0_1("class-filter");
+    let out = weir(&[
+        "filter",
+        "--plugin",
+        old.to_str().unwrap(),
+        "--event",
+        event.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["plugin"]["contract"], "0.1.0");
 
     // The human form, on an embedded example by name, with a drop.
     let event = fixture_path("classification.json");
@@ -64,6 +82,10 @@ fn prints_the_verdict_the_output_and_the_time() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.starts_with("verdict: drop (no prediction of cat at confidence >= 0)\ntime:    load "),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nplugin:  class-filter (component, contract 0.2.0)\n"),
         "{text}"
     );
 }

@@ -115,13 +115,16 @@ fn cooldown_variant(n: u8) -> Vec<u8> {
 
 async fn versions_of(weir: &Weir, plugin: &str) -> u64 {
     let all = weir.admin_json("/admin/plugins").await;
-    all["plugins"]
+    let status = all["plugins"]
         .as_array()
         .unwrap()
         .iter()
         .find(|p| p["name"] == plugin)
-        .and_then(|p| p["versions"].as_u64())
-        .unwrap_or(0)
+        .cloned()
+        .unwrap_or_default();
+    // The admin API says which contract the plugin was built for.
+    assert_eq!(status["contract"], "0.2.0", "{status}");
+    status["versions"].as_u64().unwrap_or(0)
 }
 
 #[tokio::test]

@@ -163,3 +163,66 @@ fn a_verdict_read_from_the_wire_applies_like_a_components_edits() {
     );
     assert_eq!(edited.metadata_value("seen"), Some("b"));
 }
+
+/// `wit/core-module.md`, whose examples must be what this module reads and writes.
+const DOC: &str = include_str!("../../../../wit/core-module.md");
+
+fn json_blocks() -> Vec<&'static str> {
+    DOC.split("```json\n")
+        .skip(1)
+        .map(|block| block.split("```").next().expect("a closed block"))
+        .collect()
+}
+
+/// The value with every number as an f64: `80` and `80.0` are the same number.
+fn numbers_as_floats(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => serde_json::json!(n.as_f64().unwrap()),
+        Value::Array(items) => Value::Array(items.into_iter().map(numbers_as_floats).collect()),
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, numbers_as_floats(v))).collect()),
+        other => other,
+    }
+}
+
+#[test]
+fn the_documented_event_is_what_weir_writes() {
+    let documented: serde_json::Value = serde_json::from_str(json_blocks()[0]).unwrap();
+    let mut event = Event::new(
+        documented["id"].as_str().unwrap(),
+        documented["route"].as_str().unwrap(),
+        documented["predictions"].to_string(),
+    );
+    for (key, value) in documented["metadata"].as_object().unwrap() {
+        event.set_metadata(key, value.as_str().unwrap());
+    }
+    for attachment in documented["attachments"].as_array().unwrap() {
+        event.attachments.push(Attachment {
+            name: attachment["name"].as_str().unwrap().into(),
+            content_type: attachment["content_type"].as_str().unwrap().into(),
+            data: bytes::Bytes::from(vec![0; attachment["size"].as_u64().unwrap() as usize]),
+        });
+    }
+    event.destinations = documented["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap().to_string())
+        .collect();
+    let mut out = Vec::new();
+    write_event(&event, Version::V0_2_0, &mut out);
+    let written: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(numbers_as_floats(written), numbers_as_floats(documented));
+}
+
+#[test]
+fn the_documented_verdicts_are_what_weir_reads() {
+    let blocks = json_blocks();
+    for line in blocks[1].lines().filter(|line| !line.trim().is_empty()) {
+        assert!(read_verdict(line.as_bytes(), Version::V0_2_0).is_ok(), "{line}");
+    }
+    for line in blocks[2].lines().filter(|line| !line.trim().is_empty()) {
+        assert!(read_verdict(line.as_bytes(), Version::V0_1_0).is_ok(), "{line}");
+        assert!(read_verdict(line.as_bytes(), Version::V0_2_0).is_err(), "{line}");
+    }
+}

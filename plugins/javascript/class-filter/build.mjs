@@ -17,7 +17,7 @@ process.chdir(here);
 
 const { component } = await componentize({
   sourcePath: resolve(here, 'filter.js'),
-  witPath: resolve(here, '../../wit'),
+  witPath: resolve(here, '../../../wit'),
   worldName: 'filter',
   disableFeatures: ['stdio', 'random', 'clocks', 'http', 'fetch-event'],
 });

@@ -127,8 +127,8 @@ mod tests {
     use super::*;
     use weir_plugin_sdk::testing::{Outcome, TestEvent, run};
 
-    const OBJECTS: &str = include_str!("../../../tests/fixtures/object-detection.json");
-    const INSTANCES: &str = include_str!("../../../tests/fixtures/instance-segmentation.json");
+    const OBJECTS: &str = include_str!("../../../../tests/fixtures/object-detection.json");
+    const INSTANCES: &str = include_str!("../../../../tests/fixtures/instance-segmentation.json");
 
     fn kept(outcome: Outcome) -> weir_plugin_sdk::testing::OutputEvent {
         outcome.kept().expect("the event was dropped")
