@@ -20,12 +20,11 @@
 //! - [`admin`]: health, readiness, metrics and the admin API.
 //! - [`metrics`]: the Prometheus counters of ingest and delivery.
 //! - [`server`]: starting and stopping all of it.
-//! - [`bench`]: `weir bench`, the benchmark harness.
-//! - [`cli`]: the `weir` command line.
+//!
+//! The `weir` binary (`src/bin/weir/`) holds the command line and the benchmark
+//! harness; this library is the runtime they drive.
 
 pub mod admin;
-pub mod bench;
-pub mod cli;
 pub mod config;
 pub mod dispatch;
 pub mod event;
@@ -37,3 +36,10 @@ pub mod plugin;
 pub mod reload;
 pub mod server;
 pub mod topology;
+
+/// Installs rustls's ring provider as the process's TLS provider, once; every later
+/// call is a no-op. Delivery and the admin commands' HTTP clients need one: the crates
+/// are built without a default, so that exactly one provider is ever linked.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -61,7 +61,7 @@ impl Server {
     /// watched either way.
     pub async fn start(config: Config, source: &str, config_path: Option<PathBuf>) -> Result<Server, StartError> {
         // reqwest is built without a default TLS provider; choose ring, once.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::install_tls_provider();
 
         let engine = PluginEngine::new(&EngineSettings {
             cache_dir: Some(config.plugins.cache_dir()),

@@ -1,4 +1,4 @@
-//! Weir as a child process (`weir-e2e run`), for what only a real process shows:
+//! Weir as a child process (`weir run`, the real binary), for what only a real process shows:
 //! signals, exit codes, `kill -9`.
 
 use std::io::{BufRead, BufReader};
@@ -29,7 +29,7 @@ pub struct WeirProcess {
 impl WeirProcess {
     /// Writes `config` to `dir/weir.toml` (listeners on port 0; a `[server]` table in
     /// `config` gets the listen line added) and starts `binary` (the suite's
-    /// `CARGO_BIN_EXE_weir-e2e`) on it, waiting until it says it is ready.
+    /// `CARGO_BIN_EXE_weir`) on it, waiting until it says it is ready.
     pub fn spawn(binary: &str, dir: &Path, config: &str) -> WeirProcess {
         std::fs::create_dir_all(dir).unwrap();
         let path = dir.join("weir.toml");

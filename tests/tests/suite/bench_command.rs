@@ -8,7 +8,7 @@ use weir_tests::workspace;
 fn a_short_bench_runs_end_to_end_and_writes_json() {
     let out_file = workspace().join("target").join("test-scratch").join("bench.json");
     std::fs::create_dir_all(out_file.parent().unwrap()).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weir-e2e"))
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weir"))
         .args([
             "bench",
             "--scenario",
@@ -76,7 +76,7 @@ fn a_short_bench_runs_end_to_end_and_writes_json() {
 
 #[test]
 fn an_unknown_scenario_is_a_usage_error() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weir-e2e"))
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weir"))
         .args(["bench", "--scenario", "warp-speed"])
         .output()
         .unwrap();
@@ -90,7 +90,7 @@ fn an_unknown_scenario_is_a_usage_error() {
 
 #[test]
 fn list_names_every_scenario_with_what_it_measures() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weir-e2e"))
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weir"))
         .args(["bench", "--list"])
         .output()
         .unwrap();

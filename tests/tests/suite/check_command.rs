@@ -6,7 +6,7 @@ use std::process::Command;
 use weir_tests::{golden, workspace};
 
 fn check(config: Option<&str>) -> (Option<i32>, String, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_weir-e2e"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_weir"));
     command.arg("check");
     if let Some(config) = config {
         command.args(["--config", config]);

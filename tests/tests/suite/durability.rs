@@ -73,7 +73,7 @@ async fn kill_9_under_load_loses_no_acknowledged_event() {
         circuit_breaker = {{ failures = 0 }}
         "#
     );
-    let binary = env!("CARGO_BIN_EXE_weir-e2e");
+    let binary = env!("CARGO_BIN_EXE_weir");
     let weir = WeirProcess::spawn(binary, &dir, &config);
     let ingest = Arc::new(Mutex::new(weir.ingest));
     let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
@@ -246,7 +246,7 @@ async fn a_dead_letter_replays_with_its_webhook_id() {
     assert_eq!(dead["history"][0]["response"], "answered");
 
     // `weir dead list` shows it, one line per dead delivery.
-    let listed = tokio::process::Command::new(env!("CARGO_BIN_EXE_weir-e2e"))
+    let listed = tokio::process::Command::new(env!("CARGO_BIN_EXE_weir"))
         .args(["dead", "list", "--admin", &weir.admin_url("")])
         .output()
         .await
@@ -262,7 +262,7 @@ async fn a_dead_letter_replays_with_its_webhook_id() {
 
     // Replay it with the command line, as an operator would.
     // (A tokio process: the router runs on this test's runtime and must keep serving.)
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_weir-e2e"))
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_weir"))
         .args([
             "dead",
             "replay",
@@ -279,7 +279,7 @@ async fn a_dead_letter_replays_with_its_webhook_id() {
     let replayed = hook.next().await;
     assert_eq!(replayed.header("webhook-id"), id);
 
-    let shown = tokio::process::Command::new(env!("CARGO_BIN_EXE_weir-e2e"))
+    let shown = tokio::process::Command::new(env!("CARGO_BIN_EXE_weir"))
         .args(["events", "show", &id, "--admin", &weir.admin_url("")])
         .output()
         .await
@@ -560,7 +560,7 @@ async fn dead_letters_replay_by_delivery_id_and_by_destination() {
 
     // `weir dead replay --id N`: that delivery only.
     let b_id = delivery(&record, "b")["id"].as_u64().unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_weir-e2e"))
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_weir"))
         .args([
             "dead",
             "replay",

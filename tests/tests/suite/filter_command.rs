@@ -6,7 +6,7 @@ use serde_json::Value;
 use weir_tests::{example_path, fixture_path, test_guest_path};
 
 fn weir(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weir-e2e"))
+    Command::new(env!("CARGO_BIN_EXE_weir"))
         .args(args)
         .env(
             "WEIR_CACHE_DIR",

@@ -78,7 +78,7 @@ async fn stops_gracefully_on(signal: &str) {
         .join("test-scratch")
         .join(format!("signal-{signal}"));
     let mut weir = WeirProcess::spawn(
-        env!("CARGO_BIN_EXE_weir-e2e"),
+        env!("CARGO_BIN_EXE_weir"),
         &dir,
         &format!(
             "[server]\nshutdown_grace = \"60s\"\n[storage]\nkind = \"memory\"\n[routes.r]\ndestinations = [\"held\"]\n[destinations.held]\nurl = \"{}\"\nmax_in_flight = 1\n",
@@ -152,7 +152,7 @@ async fn sigterm_finishes_a_request_already_accepted() {
         .join("test-scratch")
         .join("sigterm-in-request");
     let mut weir = WeirProcess::spawn(
-        env!("CARGO_BIN_EXE_weir-e2e"),
+        env!("CARGO_BIN_EXE_weir"),
         &dir,
         &format!(
             "[storage]\nkind = \"memory\"\n[plugins]\ndir = \"{}\"\n[routes.r]\nfilters = [{{ plugin = \"weir_test_guest\", config = {{ mode = \"slow\", millis = 3000 }}, timeout = \"30s\" }}]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
@@ -208,7 +208,7 @@ async fn sighup_reloads_the_config() {
     std::fs::write(&real, &original).unwrap();
     let link = dir.join("run").join("weir.toml");
     std::os::unix::fs::symlink(&real, &link).unwrap();
-    let weir = WeirProcess::spawn_file(env!("CARGO_BIN_EXE_weir-e2e"), &link);
+    let weir = WeirProcess::spawn_file(env!("CARGO_BIN_EXE_weir"), &link);
     let client = weir_tests::http_client();
     let post = async |route: &str| {
         client
@@ -344,7 +344,7 @@ async fn weir_log_debug_logs_every_successful_delivery_in_json_on_stderr() {
         )),
     )
     .unwrap();
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_weir-e2e"));
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_weir"));
     command
         .args(["--log-format", "json", "run", "--config"])
         .arg(&path)

@@ -54,7 +54,7 @@ fn the_default_config_is_the_one_the_readme_describes() {
 
     // `weir run` with no config takes WEIR_WEBHOOK_URL as a second destination.
     let check = |webhook: Option<&str>| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_weir-e2e"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_weir"));
         command
             .arg("check")
             .current_dir(workspace().join("tests"))
@@ -91,7 +91,7 @@ fn start_default(name: &str, webhook: Option<&str>) -> WeirProcess {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("weir.toml"), on_free_ports).unwrap();
-    WeirProcess::spawn_file(env!("CARGO_BIN_EXE_weir-e2e"), &dir.join("weir.toml"))
+    WeirProcess::spawn_file(env!("CARGO_BIN_EXE_weir"), &dir.join("weir.toml"))
 }
 
 /// POSTs a JSON body to Weir's ingest listener; the status and the answer.

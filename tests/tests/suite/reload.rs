@@ -235,7 +235,7 @@ async fn a_file_written_in_chunks_is_loaded_once_complete() {
     put(&dir, "strip-masks");
     let old = sha256(&dir.join("plugins").join("v.wasm"));
     let weir = WeirProcess::spawn(
-        env!("CARGO_BIN_EXE_weir-e2e"),
+        env!("CARGO_BIN_EXE_weir"),
         &dir,
         &format!(
             "[storage]\nkind = \"memory\"\n[plugins]\ndir = \"{}\"\n[routes.cameras]\nfilters = [{{ plugin = \"v\" }}]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",

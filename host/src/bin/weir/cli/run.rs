@@ -5,9 +5,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::print_problems;
 use super::source::load;
-use super::{EXIT_USAGE, print_problems};
-use crate::server::{Server, StartError};
+use crate::process::EXIT_USAGE;
+use weir::server::{Server, StartError};
 
 /// Arguments of `weir run`.
 #[derive(Debug, Args)]
@@ -19,7 +20,7 @@ pub struct RunArgs {
 
 /// Runs `weir run`.
 pub fn run(args: RunArgs) -> ExitCode {
-    let runtime = match crate::cli::runtime(crate::cli::Threads::PerCore) {
+    let runtime = match crate::process::runtime(crate::process::Threads::PerCore) {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };

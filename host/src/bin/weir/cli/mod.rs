@@ -1,8 +1,7 @@
-//! The command line: `weir run`, `weir check`, `weir filter`.
+//! The command line: `weir run`, `weir check`, `weir filter`, `weir events`,
+//! `weir dead`, and `weir bench` (in [`crate::bench`]).
 //!
-//! Each command is a module returning an [`ExitCode`]. Exit codes follow sysexits:
-//! 64 for a wrong invocation or config, 65 for bad input data, 1 for a failure while
-//! doing the job.
+//! Each command is a module returning an [`ExitCode`] ([`crate::process`] says which).
 
 mod admin_client;
 mod check;
@@ -14,11 +13,6 @@ mod source;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-
-/// Exit code of a wrong invocation or an invalid config (sysexits `EX_USAGE`).
-pub const EXIT_USAGE: u8 = 64;
-/// Exit code of bad input data (sysexits `EX_DATAERR`).
-pub const EXIT_DATA: u8 = 65;
 
 /// Weir: route machine-learning predictions through WebAssembly filters to webhooks.
 #[derive(Debug, Parser)]
@@ -65,11 +59,12 @@ enum Command {
 }
 
 /// Runs the command line.
-pub fn main() -> ExitCode {
+pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_format);
-    // HTTP clients (delivery, the admin commands) use rustls with the ring provider.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    // HTTP clients (delivery, the admin commands) use rustls with the ring provider;
+    // the library installs it when it starts a server, the admin commands need it too.
+    weir::install_tls_provider();
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Check(args) => check::run(args),
@@ -81,29 +76,8 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Which runtime a command needs.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Threads {
-    /// One thread: the command talks to one server or runs one thing at a time.
-    One,
-    /// A worker per core: the router, and the benchmark's load.
-    PerCore,
-}
-
-/// The async runtime of a command; a runtime that cannot start fails the command.
-pub(crate) fn runtime(threads: Threads) -> Result<tokio::runtime::Runtime, ExitCode> {
-    let mut builder = match threads {
-        Threads::One => tokio::runtime::Builder::new_current_thread(),
-        Threads::PerCore => tokio::runtime::Builder::new_multi_thread(),
-    };
-    builder.enable_all().build().map_err(|error| {
-        eprintln!("error: cannot start the async runtime: {error}");
-        ExitCode::FAILURE
-    })
-}
-
 /// Prints config problems, one per line, then how many there are and `consequence`.
-fn print_problems(problems: &[crate::config::ConfigError], consequence: &str) {
+fn print_problems(problems: &[weir::config::ConfigError], consequence: &str) {
     for problem in problems {
         eprintln!("error: {problem}");
     }

@@ -115,16 +115,6 @@ impl Sink {
     pub fn reset(&self) {
         self.arrivals.lock().unwrap_or_else(PoisonError::into_inner).clear();
     }
-
-    /// Requests received at every path.
-    pub fn total(&self) -> u64 {
-        self.arrivals
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .map(|a| a.count)
-            .sum()
-    }
 }
 
 impl Drop for Sink {

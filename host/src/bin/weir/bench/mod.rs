@@ -82,7 +82,7 @@ pub fn run(args: BenchArgs) -> ExitCode {
         (Ok(d), Ok(w)) => (d, w),
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("error: {e}");
-            return ExitCode::from(crate::cli::EXIT_USAGE);
+            return ExitCode::from(crate::process::EXIT_USAGE);
         }
     };
     let mut chosen = Vec::new();
@@ -92,14 +92,14 @@ pub fn run(args: BenchArgs) -> ExitCode {
             None => {
                 let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
                 eprintln!("error: no scenario {name:?}; the scenarios are {}", names.join(", "));
-                return ExitCode::from(crate::cli::EXIT_USAGE);
+                return ExitCode::from(crate::process::EXIT_USAGE);
             }
         }
     }
     if chosen.is_empty() {
         chosen = SCENARIOS.to_vec();
     }
-    let runtime = match crate::cli::runtime(crate::cli::Threads::PerCore) {
+    let runtime = match crate::process::runtime(crate::process::Threads::PerCore) {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
@@ -380,7 +380,7 @@ async fn commits(admin: Option<SocketAddr>) -> u64 {
 
 /// An embedded example plugin's bytes.
 fn example_bytes(name: &str) -> &'static [u8] {
-    crate::plugin::examples::example(name).map_or(&[], |e| e.bytes)
+    weir::plugin::examples::example(name).map_or(&[], |e| e.bytes)
 }
 
 /// Halfway through the hot-swap scenario, replaces the plugin file (strip-masks) by
@@ -449,7 +449,7 @@ fn progress(name: &str, duration: Duration, live: Arc<Live>) -> ProgressBar {
 
 /// `weir bench-relay`: the relay as its own process (internal to `weir bench`).
 pub fn relay_main(target: SocketAddr) -> ExitCode {
-    let runtime = match crate::cli::runtime(crate::cli::Threads::PerCore) {
+    let runtime = match crate::process::runtime(crate::process::Threads::PerCore) {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };

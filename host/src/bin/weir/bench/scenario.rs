@@ -264,8 +264,8 @@ pub fn weir_config(scenario: &Scenario, sink: SocketAddr, dir: &std::path::Path)
 
 /// A scenario's request body and content type.
 pub fn payload(payload: Payload) -> (String, Bytes) {
-    const OBJECTS: &str = include_str!("../../../tests/fixtures/object-detection.json");
-    const SEGMENTS: &str = include_str!("../../../tests/fixtures/instance-segmentation.json");
+    const OBJECTS: &str = include_str!("../../../../../tests/fixtures/object-detection.json");
+    const SEGMENTS: &str = include_str!("../../../../../tests/fixtures/instance-segmentation.json");
     match payload {
         Payload::ObjectDetection => ("application/json".into(), Bytes::from_static(OBJECTS.as_bytes())),
         Payload::Segmentation => {

@@ -6,12 +6,13 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::print_problems;
 use super::source::{DEFAULT_SOURCE, load};
-use super::{EXIT_USAGE, print_problems};
-use crate::config::{StorageKind, check_file};
-use crate::plugin::registry::PluginRegistry;
-use crate::plugin::{EngineSettings, PluginEngine};
-use crate::topology::{BuildOptions, Topology};
+use crate::process::EXIT_USAGE;
+use weir::config::{StorageKind, check_file};
+use weir::plugin::registry::PluginRegistry;
+use weir::plugin::{EngineSettings, PluginEngine};
+use weir::topology::{BuildOptions, Topology};
 
 /// Arguments of `weir check`.
 #[derive(Debug, Args)]
@@ -23,7 +24,7 @@ pub struct CheckArgs {
 
 /// Runs `weir check`.
 pub fn run(args: CheckArgs) -> ExitCode {
-    let runtime = match crate::cli::runtime(crate::cli::Threads::One) {
+    let runtime = match crate::process::runtime(crate::process::Threads::One) {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
@@ -83,7 +84,7 @@ async fn check(args: CheckArgs) -> ExitCode {
 }
 
 /// The config as far as it reads, where it came from, and its problems.
-fn checked(path: Option<PathBuf>) -> (Option<crate::config::Config>, String, Vec<crate::config::ConfigError>) {
+fn checked(path: Option<PathBuf>) -> (Option<weir::config::Config>, String, Vec<weir::config::ConfigError>) {
     let path = path.or_else(|| {
         std::env::var_os("WEIR_CONFIG")
             .filter(|v| !v.is_empty())

@@ -13,12 +13,12 @@ use bytes::Bytes;
 use clap::Args;
 use serde_json::{Value, json};
 
-use super::{EXIT_DATA, EXIT_USAGE};
-use crate::event::{Attachment, Event, Task};
-use crate::plugin::cache::{CacheOutcome, user_cache_dir};
-use crate::plugin::examples::example;
-use crate::plugin::filter::{DEFAULT_MEMORY, DEFAULT_TIMEOUT};
-use crate::plugin::{EngineSettings, Filter, FilterSettings, Outcome, Plugin, PluginEngine};
+use crate::process::{EXIT_DATA, EXIT_USAGE};
+use weir::event::{Attachment, Event, Task};
+use weir::plugin::cache::{CacheOutcome, user_cache_dir};
+use weir::plugin::examples::example;
+use weir::plugin::filter::{DEFAULT_MEMORY, DEFAULT_TIMEOUT};
+use weir::plugin::{EngineSettings, Filter, FilterSettings, Outcome, Plugin, PluginEngine};
 
 /// Arguments of `weir filter`.
 #[derive(Debug, Args)]
@@ -91,7 +91,7 @@ fn data(message: impl Into<String>) -> Failure {
 
 /// Runs `weir filter`.
 pub fn run(args: FilterArgs) -> ExitCode {
-    let runtime = match crate::cli::runtime(crate::cli::Threads::One) {
+    let runtime = match crate::process::runtime(crate::process::Threads::One) {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
@@ -326,7 +326,7 @@ async fn load_plugin(engine: &PluginEngine, spec: &str) -> Result<Plugin, Failur
     } else {
         return Err(usage(format!(
             "{spec}: no such file, and not the name of an example plugin ({})",
-            crate::plugin::examples::names()
+            weir::plugin::examples::names()
         )));
     };
     match load {
@@ -380,7 +380,7 @@ fn read_event(args: &FilterArgs) -> Result<Event, Failure> {
         }
         event.attachments.push(Attachment {
             name: name.to_string(),
-            content_type: crate::event::content_type_of(name).to_string(),
+            content_type: weir::event::content_type_of(name).to_string(),
             data: Bytes::from(bytes),
         });
     }

@@ -8,8 +8,8 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
-use super::EXIT_USAGE;
-use crate::outbox::{DeliveryRecord, EventRecord};
+use crate::process::EXIT_USAGE;
+use weir::outbox::{DeliveryRecord, EventRecord};
 
 /// Where the admin listener is.
 #[derive(Debug, Args)]
@@ -105,7 +105,7 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 /// Runs `weir events`.
 pub fn events(args: AdminArgs, command: EventsCommand) -> ExitCode {
-    let runtime = match super::runtime(super::Threads::One) {
+    let runtime = match crate::process::runtime(crate::process::Threads::One) {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
@@ -183,7 +183,7 @@ fn print_delivery(delivery: &DeliveryRecord) {
 
 /// Runs `weir dead`.
 pub fn dead(args: AdminArgs, command: DeadCommand) -> ExitCode {
-    let runtime = match super::runtime(super::Threads::One) {
+    let runtime = match crate::process::runtime(crate::process::Threads::One) {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::config::default::default_config;
-use crate::config::{Config, ConfigError, load_file, load_str};
+use weir::config::default::default_config;
+use weir::config::{Config, ConfigError, load_file, load_str};
 
 /// A config and the name it is reported under.
 pub struct Loaded {

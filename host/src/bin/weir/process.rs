@@ -1,0 +1,32 @@
+//! What every command shares: its async runtime, and the exit codes it ends with.
+//!
+//! Exit codes follow sysexits: 64 for a wrong invocation or config, 65 for bad input
+//! data, 1 for a failure while doing the job.
+
+use std::process::ExitCode;
+
+/// Exit code of a wrong invocation or an invalid config (sysexits `EX_USAGE`).
+pub const EXIT_USAGE: u8 = 64;
+/// Exit code of bad input data (sysexits `EX_DATAERR`).
+pub const EXIT_DATA: u8 = 65;
+
+/// Which runtime a command needs.
+#[derive(Debug, Clone, Copy)]
+pub enum Threads {
+    /// One thread: the command talks to one server or runs one thing at a time.
+    One,
+    /// A worker per core: the router, and the benchmark's load.
+    PerCore,
+}
+
+/// The async runtime of a command; a runtime that cannot start fails the command.
+pub fn runtime(threads: Threads) -> Result<tokio::runtime::Runtime, ExitCode> {
+    let mut builder = match threads {
+        Threads::One => tokio::runtime::Builder::new_current_thread(),
+        Threads::PerCore => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder.enable_all().build().map_err(|error| {
+        eprintln!("error: cannot start the async runtime: {error}");
+        ExitCode::FAILURE
+    })
+}
