@@ -10,10 +10,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::config::{Config, ConfigError, InstancesConfig, StateKind};
+use crate::config::limits::{DEFAULT_FILTER_MEMORY, DEFAULT_FILTER_TIMEOUT};
+use crate::config::{
+    AttachmentRule, Config, ConfigError, DestinationConfig, FailurePolicy, InstancesConfig, StateKind,
+};
 use crate::dispatch::Destination;
-use crate::pipeline::{Route, Stage};
-use crate::plugin::filter::{DEFAULT_MEMORY, DEFAULT_TIMEOUT};
+use crate::pipeline::{Route, Stage, Target};
 use crate::plugin::registry::PluginRegistry;
 use crate::plugin::state::{StateSettings, StateStores};
 use crate::plugin::{Filter, FilterSettings, FilterTotals, InstancePolicy, Plugin};
@@ -74,8 +76,8 @@ pub fn filter_settings(filter: &crate::config::FilterConfig) -> FilterSettings {
             .as_ref()
             .and_then(|value| serde_json::to_string(value).ok())
             .unwrap_or_else(|| "{}".into()),
-        timeout: filter.timeout.map_or(DEFAULT_TIMEOUT, |t| t.0),
-        memory: filter.memory.map_or(DEFAULT_MEMORY, |m| m.0),
+        timeout: filter.timeout.map_or(DEFAULT_FILTER_TIMEOUT, |t| t.0),
+        memory: filter.memory.map_or(DEFAULT_FILTER_MEMORY, |m| m.0),
         policy: match filter.instances {
             Some(InstancesConfig::Fresh) => InstancePolicy::Fresh,
             _ => InstancePolicy::Reuse,
@@ -176,13 +178,27 @@ impl Topology {
                     Err(error) => problems.push(problem(key, error.to_string())),
                 }
             }
+            // Which attachments each destination sends is decided here, once per route
+            // and destination, from the destination's config.
+            let target = |name: &str| Target {
+                name: name.into(),
+                attachments: config
+                    .destinations
+                    .get(name)
+                    .map_or(AttachmentRule::NONE, DestinationConfig::attachments),
+            };
+            let failure_target = match &route.on_filter_error {
+                FailurePolicy::SendTo(name) => Some(target(name)),
+                _ => None,
+            };
             routes.insert(
                 route_name.clone(),
                 Arc::new(Route {
                     name: route_name.as_str().into(),
                     stages,
-                    destinations: route.destinations.iter().map(|d| d.as_str().into()).collect(),
+                    destinations: route.destinations.iter().map(|d| target(d)).collect(),
                     policy: route.on_filter_error.clone(),
+                    failure_target,
                 }),
             );
         }

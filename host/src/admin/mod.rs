@@ -45,7 +45,7 @@ pub struct AdminState {
     /// Readiness.
     pub ready: Readiness,
     /// Deliveries pending in the outbox.
-    pub outbox: Arc<dyn crate::outbox::Outbox>,
+    pub outbox: Arc<dyn crate::outbox::Records>,
     /// The lanes, for their state.
     pub dispatcher: Arc<crate::dispatch::Dispatcher>,
     /// Plugins, the running config, and reloading.

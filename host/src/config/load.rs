@@ -12,12 +12,8 @@ use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
 use super::env::expand;
+use super::limits::{MAX_INSTANCE_MEMORY, MAX_STATE_BYTES};
 use super::{BodyFormat, Config, FailurePolicy, StorageKind};
-use crate::plugin::engine::MAX_INSTANCE_MEMORY;
-
-/// Largest state store a filter may ask for: state lives in memory, one store per
-/// filter of a route.
-pub const MAX_STATE_BYTES: u64 = 1 << 30;
 
 /// One problem with a config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -373,19 +369,12 @@ fn validate_destination(name: &str, destination: &super::DestinationConfig, prob
             "include_image and include_masks only apply to format = \"multipart\"; set the format or remove them",
         );
     }
-    if let Some(secret) = &destination.secret
-        && let Err(message) = crate::dispatch::signing::SigningKey::parse(secret.expose())
-    {
+    if let Some(Err(message)) = destination.secret.as_ref().map(|secret| &secret.key) {
         problems.add(format!("{key}.secret"), message);
     }
-    for (header, value) in &destination.headers {
-        if axum::http::HeaderName::from_bytes(header.as_bytes()).is_err() {
-            problems.add(format!("{key}.headers.{header}"), "is not a valid HTTP header name");
-        } else if axum::http::HeaderValue::from_str(value.expose()).is_err() {
-            problems.add(
-                format!("{key}.headers.{header}"),
-                "has a value that is not valid in an HTTP header (control characters?)",
-            );
+    for header in &destination.headers.0 {
+        if let Err(message) = &header.parsed {
+            problems.add(format!("{key}.headers.{}", header.name), message);
         }
     }
     if destination.timeout.0.is_zero() {

@@ -11,10 +11,14 @@
 //! - [`load`]: reading, expanding, deserializing and validating, all problems at once.
 //! - [`env`]: `${VAR}` expansion.
 //! - [`units`]: durations and sizes.
+//! - [`http`]: headers and signing secrets, parsed once.
+//! - [`limits`]: the bounds and defaults runtime modules take their settings from.
 //! - [`default`]: the config `weir run` uses when given none.
 
 pub mod default;
 pub mod env;
+pub mod http;
+pub mod limits;
 pub mod load;
 pub mod units;
 
@@ -26,6 +30,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize, Serializer};
 
+pub use http::{Headers, SigningSecret};
 pub use load::{ConfigError, check_file, check_str, load_file, load_str};
 pub use units::{Size, Span};
 
@@ -312,11 +317,11 @@ pub struct DestinationConfig {
     pub include_masks: bool,
     /// Extra request headers (an `Authorization` header, say).
     #[serde(default)]
-    pub headers: BTreeMap<String, Secret>,
+    pub headers: Headers,
     /// Standard Webhooks signing secret (`whsec_...`): when set, every request carries
     /// `webhook-signature`.
     #[serde(default)]
-    pub secret: Option<Secret>,
+    pub secret: Option<SigningSecret>,
     /// How long one attempt may take.
     #[serde(default = "default_timeout")]
     pub timeout: Span,
@@ -329,6 +334,64 @@ pub struct DestinationConfig {
     /// When to leave a failing receiver alone for a while.
     #[serde(default)]
     pub circuit_breaker: BreakerConfig,
+}
+
+impl DestinationConfig {
+    /// Which attachments this destination's requests carry: decided here, once, and
+    /// used by ingest (to store only what some destination will send) and by delivery
+    /// (to build the body).
+    pub fn attachments(&self) -> AttachmentRule {
+        if self.url != "log:" && self.format == BodyFormat::Json {
+            // The body is the predictions document alone.
+            return AttachmentRule::NONE;
+        }
+        AttachmentRule {
+            image: self.include_image,
+            masks: self.include_masks,
+            others: true,
+        }
+    }
+}
+
+/// Which attachments a destination's requests carry: the frame (`image.*`), the
+/// segmentation masks (`mask_*`), and any other file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AttachmentRule {
+    /// The frame.
+    pub image: bool,
+    /// The masks.
+    pub masks: bool,
+    /// Every other attachment.
+    pub others: bool,
+}
+
+impl AttachmentRule {
+    /// Carries nothing.
+    pub const NONE: AttachmentRule = AttachmentRule {
+        image: false,
+        masks: false,
+        others: false,
+    };
+
+    /// Whether an attachment of this name is carried.
+    pub fn carries(&self, name: &str) -> bool {
+        if name.starts_with("image.") {
+            self.image
+        } else if name.starts_with("mask_") {
+            self.masks
+        } else {
+            self.others
+        }
+    }
+
+    /// What either rule carries.
+    pub fn or(self, other: AttachmentRule) -> AttachmentRule {
+        AttachmentRule {
+            image: self.image || other.image,
+            masks: self.masks || other.masks,
+            others: self.others || other.others,
+        }
+    }
 }
 
 /// `[destinations.NAME.circuit_breaker]`.

@@ -7,7 +7,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::client::Client;
 use super::destination::{Destination, Target};
-use super::request::{body, headers, is_image, is_mask};
+use super::request::{body, headers};
 use super::retry::{Disposition, disposition, parse_retry_after};
 use crate::outbox::{Attempt, Delivery};
 
@@ -149,7 +149,7 @@ async fn log(destination: &Destination, delivery: &Delivery, at: SystemTime, sta
     let attachments: Vec<_> = event
         .attachments
         .iter()
-        .filter(|a| (!is_image(a) || destination.include_image) && (!is_mask(a) || destination.include_masks))
+        .filter(|a| destination.attachments.carries(&a.name))
         .map(|a| serde_json::json!({ "name": a.name, "content_type": a.content_type, "size": a.data.len() }))
         .collect();
     let line = serde_json::json!({

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::HeaderMap;
 
 use super::signing::SigningKey;
-use crate::config::{BodyFormat, BreakerConfig, DestinationConfig, RetryConfig};
+use crate::config::{AttachmentRule, BodyFormat, BreakerConfig, DestinationConfig, RetryConfig};
 
 /// Where deliveries go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,10 +26,8 @@ pub struct Destination {
     pub target: Target,
     /// How the body is shaped.
     pub format: BodyFormat,
-    /// Multipart: send the image.
-    pub include_image: bool,
-    /// Multipart: send the masks.
-    pub include_masks: bool,
+    /// Which attachments its requests carry.
+    pub attachments: AttachmentRule,
     /// Extra headers from the config.
     pub headers: HeaderMap,
     /// Signs requests when set.
@@ -45,19 +43,6 @@ pub struct Destination {
 }
 
 impl Destination {
-    /// Whether requests to this destination carry this attachment: a JSON body carries
-    /// none; a multipart body (and the `log:` target's listing) carries the image and
-    /// masks only when included, and every other attachment.
-    pub fn sends(&self, attachment: &crate::event::Attachment) -> bool {
-        use super::request::{is_image, is_mask};
-        match (&self.target, self.format) {
-            (Target::Http(_), BodyFormat::Json) => false,
-            _ if is_image(attachment) => self.include_image,
-            _ if is_mask(attachment) => self.include_masks,
-            _ => true,
-        }
-    }
-
     /// Builds a destination from its (already validated) config.
     pub fn new(name: &str, config: &DestinationConfig) -> Result<Destination, String> {
         let target = if config.url == "log:" {
@@ -71,22 +56,22 @@ impl Destination {
             )
         };
         let mut headers = HeaderMap::new();
-        for (key, value) in &config.headers {
-            let key = HeaderName::from_bytes(key.as_bytes()).map_err(|_| format!("header name {key:?} is invalid"))?;
-            let value =
-                HeaderValue::from_str(value.expose()).map_err(|_| format!("header {key} has an invalid value"))?;
-            headers.insert(key, value);
+        for header in &config.headers.0 {
+            let (name, value) = header
+                .parsed
+                .clone()
+                .map_err(|problem| format!("header {} {problem}", header.name))?;
+            headers.insert(name, value);
         }
         let signing = match &config.secret {
-            Some(secret) => Some(SigningKey::parse(secret.expose())?),
+            Some(secret) => Some(SigningKey::new(secret.key.clone()?)),
             None => None,
         };
         Ok(Destination {
             name: name.into(),
             target,
             format: config.format,
-            include_image: config.include_image,
-            include_masks: config.include_masks,
+            attachments: config.attachments(),
             headers,
             signing,
             timeout: config.timeout.0,

@@ -18,7 +18,7 @@ use super::breaker::{Allowance, Breaker, State};
 use super::destination::Destination;
 use super::retry::{Disposition, next_delay};
 use crate::metrics::{AttemptOutcome, LaneMetrics};
-use crate::outbox::{Delivery, Next, Outbox};
+use crate::outbox::{Delivery, Lanes, Next};
 
 /// How long a lane waits before asking the outbox again after it failed.
 const OUTBOX_ERROR_BACKOFF: Duration = Duration::from_secs(1);
@@ -31,7 +31,7 @@ pub struct Lane {
     /// The destination; swapped in place when the config changes.
     pub destination: Arc<ArcSwap<Destination>>,
     /// Where deliveries wait.
-    pub outbox: Arc<dyn Outbox>,
+    pub outbox: Arc<dyn Lanes>,
     /// The destination's attempt counters.
     pub metrics: LaneMetrics,
     /// Shared HTTP client.

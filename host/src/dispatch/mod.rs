@@ -40,11 +40,11 @@ pub use destination::Destination;
 use self::breaker::Breaker;
 
 use crate::metrics::Metrics;
-use crate::outbox::Outbox;
+use crate::outbox::Lanes;
 
 /// Owns the lanes.
 pub struct Dispatcher {
-    outbox: Arc<dyn Outbox>,
+    outbox: Arc<dyn Lanes>,
     metrics: Arc<Metrics>,
     client: client::Client,
     lanes: Mutex<HashMap<Arc<str>, LaneHandle>>,
@@ -72,7 +72,7 @@ pub struct DestinationStatus {
 
 impl Dispatcher {
     /// A dispatcher with no lanes yet.
-    pub fn new(outbox: Arc<dyn Outbox>, metrics: Arc<Metrics>) -> Result<Dispatcher, String> {
+    pub fn new(outbox: Arc<dyn Lanes>, metrics: Arc<Metrics>) -> Result<Dispatcher, String> {
         let client = client::build();
         Ok(Dispatcher {
             outbox,

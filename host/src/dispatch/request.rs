@@ -12,7 +12,7 @@ use bytes::Bytes;
 use super::chunks::Chunks;
 use super::destination::Destination;
 use crate::config::BodyFormat;
-use crate::event::{Attachment, Event};
+use crate::event::Event;
 
 /// A request body and its content type.
 #[derive(Debug, Clone)]
@@ -21,16 +21,6 @@ pub struct Body {
     pub bytes: Chunks,
     /// The `Content-Type`.
     pub content_type: HeaderValue,
-}
-
-/// Whether an attachment is the frame itself.
-pub fn is_image(attachment: &Attachment) -> bool {
-    attachment.name.starts_with("image.")
-}
-
-/// Whether an attachment is a segmentation mask.
-pub fn is_mask(attachment: &Attachment) -> bool {
-    attachment.name.starts_with("mask_")
 }
 
 /// The body for a destination.
@@ -46,15 +36,10 @@ pub fn body(event: &Event, destination: &Destination) -> Body {
 
 fn multipart(event: &Event, destination: &Destination) -> Body {
     let boundary = format!("weir-{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
-    let parts = event.attachments.iter().filter(|a| {
-        if is_image(a) {
-            destination.include_image
-        } else if is_mask(a) {
-            destination.include_masks
-        } else {
-            true
-        }
-    });
+    let parts = event
+        .attachments
+        .iter()
+        .filter(|a| destination.attachments.carries(&a.name));
     let mut out = Chunks::default();
     // The part headers are small and copied; the data (the image above all) is shared
     // with the event.
@@ -128,6 +113,7 @@ pub fn headers(event: &Event, destination: &Destination, body: &Body, attempt: u
 mod tests {
     use super::*;
     use crate::config::DestinationConfig;
+    use crate::event::Attachment;
 
     fn destination(toml: &str) -> Destination {
         let config: DestinationConfig = toml::from_str(toml).unwrap();

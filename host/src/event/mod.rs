@@ -2,6 +2,6 @@
 //! dispatch. The model is the plugin contract's ([`weir_contract`]), so Weir and the
 //! filters' SDKs read, recognise and edit events with one code.
 
-pub use weir_contract::event::{Attachment, Event, Predictions, content_type_of};
+pub use weir_contract::event::{Attachment, DestinationName, Event, Predictions, content_type_of};
 pub use weir_contract::predictions::Root;
 pub use weir_contract::task::{InvalidTask, Task};

@@ -28,7 +28,7 @@ use self::decode::{body_kind, decode, metadata_headers, task_header};
 use self::error::IngestError;
 use crate::event::Event;
 use crate::metrics::{Ingested, Metrics};
-use crate::outbox::{Enqueued, Outbox, OutboxError};
+use crate::outbox::{Enqueue, Enqueued, OutboxError};
 use crate::pipeline::{Route, RouteOutcome};
 use crate::topology::Topology;
 
@@ -80,8 +80,8 @@ pub const MAX_ID_LEN: usize = 200;
 pub struct IngestState {
     /// The running routes; swapped whole on reload.
     pub topology: Arc<ArcSwap<Topology>>,
-    /// Where deliveries go.
-    pub outbox: Arc<dyn Outbox>,
+    /// Where accepted events go: the enqueue side of the outbox, and nothing more.
+    pub outbox: Arc<dyn Enqueue>,
     /// Requests counted by route and outcome.
     pub metrics: Arc<Metrics>,
 }
@@ -151,7 +151,7 @@ struct Answer {
     how: Ingested,
     /// Where an accepted event goes.
     #[serde(skip_serializing_if = "Option::is_none")]
-    destinations: Option<Vec<Arc<str>>>,
+    destinations: Option<Vec<crate::event::DestinationName>>,
     /// Why a filter dropped the event.
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
@@ -223,9 +223,9 @@ async fn accept(
             ),
             retry_after: FILTER_RETRY_AFTER,
         }),
-        RouteOutcome::Deliver { event, destinations } => {
-            let event = without_unsent_attachments(event, &destinations, topology);
-            match state.outbox.enqueue(event, &destinations).await {
+        RouteOutcome::Deliver(event) => {
+            let destinations = event.destinations.clone();
+            match state.outbox.enqueue(event).await {
                 Ok(Enqueued::Accepted) => Ok(Answer {
                     destinations: Some(destinations),
                     ..Answer::new(id, route_name, Ingested::Accepted)
@@ -235,22 +235,6 @@ async fn accept(
             }
         }
     }
-}
-
-/// The event without the attachments none of its destinations will send: they are
-/// neither kept in memory nor written to the store.
-fn without_unsent_attachments(event: Arc<Event>, destinations: &[Arc<str>], topology: &Topology) -> Arc<Event> {
-    let sent = |attachment: &crate::event::Attachment| {
-        destinations
-            .iter()
-            .any(|name| topology.destination(name).is_none_or(|d| d.sends(attachment)))
-    };
-    if event.attachments.iter().all(sent) {
-        return event;
-    }
-    let mut event = Arc::unwrap_or_clone(event);
-    event.attachments.retain(sent);
-    Arc::new(event)
 }
 
 /// Why the outbox refused an event, as the sender hears it.

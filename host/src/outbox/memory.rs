@@ -16,8 +16,8 @@ use super::journal::Journal;
 use super::recent::RecentIds;
 use super::schedule::Schedule;
 use super::{
-    Attempt, Claimed, Delivery, DeliveryId, DeliveryQuery, DeliveryRecord, Enqueued, EventRecord, Next, Outbox,
-    OutboxError, OutboxStats,
+    Attempt, Claimed, Delivery, DeliveryId, DeliveryQuery, DeliveryRecord, Enqueue, Enqueued, EventRecord, Lanes, Next,
+    OutboxError, OutboxStats, Records,
 };
 use crate::event::Event;
 
@@ -81,8 +81,9 @@ pub fn check_limits(
 }
 
 #[async_trait]
-impl Outbox for MemoryOutbox {
-    async fn enqueue(&self, event: Arc<Event>, destinations: &[Arc<str>]) -> Result<Enqueued, OutboxError> {
+impl Enqueue for MemoryOutbox {
+    async fn enqueue(&self, event: Arc<Event>) -> Result<Enqueued, OutboxError> {
+        let destinations = &event.destinations;
         let mut state = self.state();
         if state.recent.contains(&event.id) {
             return Ok(Enqueued::Duplicate);
@@ -94,7 +95,7 @@ impl Outbox for MemoryOutbox {
             deliveries.push(Delivery {
                 id: state.next_id,
                 event: event.clone(),
-                destination: destination.clone(),
+                destination: destination.0.clone(),
                 attempts: 0,
                 accepted_at,
             });
@@ -114,7 +115,10 @@ impl Outbox for MemoryOutbox {
         }
         Ok(Enqueued::Accepted)
     }
+}
 
+#[async_trait]
+impl Lanes for MemoryOutbox {
     async fn claim(&self, destination: &str, max: usize) -> Result<Claimed, OutboxError> {
         Ok(self.state().schedule.claim(destination, max))
     }
@@ -136,7 +140,10 @@ impl Outbox for MemoryOutbox {
     fn notifier(&self, destination: &str) -> Arc<Notify> {
         self.state().schedule.notifier(destination)
     }
+}
 
+#[async_trait]
+impl Records for MemoryOutbox {
     fn stats(&self) -> OutboxStats {
         let state = self.state();
         OutboxStats {
@@ -197,6 +204,13 @@ mod tests {
         Arc::new(Event::new(id, "r", "{}"))
     }
 
+    /// The event bound for these destinations.
+    fn bound(event: Arc<Event>, destinations: &[Arc<str>]) -> Arc<Event> {
+        let mut event = Arc::unwrap_or_clone(event);
+        event.destinations = destinations.iter().map(|d| d.clone().into()).collect();
+        Arc::new(event)
+    }
+
     fn attempt(status: u16) -> Attempt {
         Attempt {
             at: SystemTime::now(),
@@ -211,7 +225,10 @@ mod tests {
     async fn deliveries_are_claimed_retried_and_recorded() {
         let outbox = MemoryOutbox::new(10, 1 << 20);
         let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
-        outbox.enqueue(event("e1"), &[a.clone(), b.clone()]).await.unwrap();
+        outbox
+            .enqueue(bound(event("e1"), &[a.clone(), b.clone()]))
+            .await
+            .unwrap();
         assert_eq!(outbox.pending(), 2);
         let claimed = outbox.claim("a", 10).await.unwrap();
         assert_eq!(claimed.deliveries.len(), 1);
@@ -241,9 +258,15 @@ mod tests {
     async fn refuses_past_the_limits_and_ignores_repeated_ids() {
         let outbox = MemoryOutbox::new(3, 1 << 20);
         let dests: Vec<Arc<str>> = vec!["a".into(), "b".into()];
-        assert_eq!(outbox.enqueue(event("e1"), &dests).await.unwrap(), Enqueued::Accepted);
-        assert_eq!(outbox.enqueue(event("e1"), &dests).await.unwrap(), Enqueued::Duplicate);
-        let full = outbox.enqueue(event("e2"), &dests).await.unwrap_err();
+        assert_eq!(
+            outbox.enqueue(bound(event("e1"), &dests)).await.unwrap(),
+            Enqueued::Accepted
+        );
+        assert_eq!(
+            outbox.enqueue(bound(event("e1"), &dests)).await.unwrap(),
+            Enqueued::Duplicate
+        );
+        let full = outbox.enqueue(bound(event("e2"), &dests)).await.unwrap_err();
         assert!(
             matches!(
                 full,
@@ -258,7 +281,7 @@ mod tests {
         let small = MemoryOutbox::new(100, 100);
         let big = Arc::new(Event::new("big", "r", "x".repeat(1000)));
         assert!(matches!(
-            small.enqueue(big, &dests).await,
+            small.enqueue(bound(big, &dests)).await,
             Err(OutboxError::FullBytes { .. })
         ));
     }
@@ -267,7 +290,7 @@ mod tests {
     async fn dead_deliveries_replay_and_retired_destinations_die() {
         let outbox = MemoryOutbox::new(10, 1 << 20);
         let dests: Vec<Arc<str>> = vec!["a".into(), "b".into()];
-        outbox.enqueue(event("e1"), &dests).await.unwrap();
+        outbox.enqueue(bound(event("e1"), &dests)).await.unwrap();
         let claimed = outbox.claim("a", 10).await.unwrap();
         outbox
             .complete(

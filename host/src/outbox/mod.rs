@@ -1,10 +1,11 @@
 //! The outbox: where accepted deliveries wait until their destination takes them.
 //!
-//! Ingest puts an event and its destinations in ([`Outbox::enqueue`]) and answers the
-//! sender only once that returned; each destination's lane takes the deliveries that
-//! are due ([`Outbox::claim`]) and reports how each attempt went
-//! ([`Outbox::complete`]). The dispatcher knows nothing of how deliveries are kept:
-//! the in-memory store ([`memory`]) and durable stores implement the same trait.
+//! Ingest puts an event in ([`Enqueue::enqueue`]) and answers the sender only once that
+//! returned; each destination's lane takes the deliveries that are due
+//! ([`Lanes::claim`]) and reports how each attempt went ([`Lanes::complete`]); the
+//! admin API reads and replays ([`Records`]). Each holds only its own side. The
+//! dispatcher knows nothing of how deliveries are kept: the in-memory store
+//! ([`memory`]) and the durable store ([`sqlite`]) implement the same traits.
 //!
 //! # Layout
 //!
@@ -135,13 +136,20 @@ pub struct OutboxStats {
     pub commits: u64,
 }
 
-/// Where accepted deliveries wait.
+/// The side of the store ingest sees: putting accepted events in. Nothing else: ingest
+/// cannot take deliveries, complete them or move them to the dead letters.
 #[async_trait]
-pub trait Outbox: Send + Sync + 'static {
-    /// Stores an event bound for `destinations`. Returns once the store has it (for a
-    /// durable store: once it is on disk); only then may ingest answer the sender.
-    async fn enqueue(&self, event: Arc<Event>, destinations: &[Arc<str>]) -> Result<Enqueued, OutboxError>;
+pub trait Enqueue: Send + Sync + 'static {
+    /// Stores an event bound for its destinations (`event.destinations`), one delivery
+    /// each. Returns once the store has it (for a durable store: once it is on disk);
+    /// only then may ingest answer the sender.
+    async fn enqueue(&self, event: Arc<Event>) -> Result<Enqueued, OutboxError>;
+}
 
+/// The side of the store a destination's lane sees: taking due deliveries, and saying
+/// how each attempt went.
+#[async_trait]
+pub trait Lanes: Send + Sync + 'static {
     /// Takes up to `max` due deliveries of `destination`, marking them in flight.
     async fn claim(&self, destination: &str, max: usize) -> Result<Claimed, OutboxError>;
 
@@ -150,7 +158,12 @@ pub trait Outbox: Send + Sync + 'static {
 
     /// Notified when `destination` may have new due deliveries.
     fn notifier(&self, destination: &str) -> Arc<Notify>;
+}
 
+/// The side of the store the operator sees (the admin API, readiness, metrics, a config
+/// reload): totals, records, replays, and retiring a removed destination.
+#[async_trait]
+pub trait Records: Send + Sync + 'static {
     /// Deliveries not yet delivered nor dead.
     fn pending(&self) -> usize {
         self.stats().pending
@@ -177,3 +190,8 @@ pub trait Outbox: Send + Sync + 'static {
     /// `reason` (the destination was removed from the config); how many.
     async fn retire(&self, destination: &str, reason: &str) -> Result<usize, OutboxError>;
 }
+
+/// A whole store: what the server builds and hands out by side.
+pub trait Outbox: Enqueue + Lanes + Records {}
+
+impl<T: Enqueue + Lanes + Records> Outbox for T {}

@@ -23,10 +23,7 @@ use super::module::{self, ModuleState};
 /// overrun small without measurable cost.
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 
-/// The largest linear memory any one instance may grow to; per-filter limits must be
-/// at most this. The pooling allocator reserves address space (not memory) for this
-/// many bytes per slot.
-pub const MAX_INSTANCE_MEMORY: u64 = 4 << 30;
+pub use crate::config::limits::MAX_INSTANCE_MEMORY;
 
 /// Bytes of each freed linear memory kept resident and reset in place rather than
 /// returned to the kernel: a Rust filter's stack and heap, with room.

@@ -21,17 +21,9 @@ use super::instance::{Instance, Limits};
 use super::state::StateHandle;
 use crate::event::Event;
 
-/// Default deadline of one call. Filters take microseconds; 50 ms leaves room for an
-/// interpreted language's slow path while keeping a stuck filter from holding an event
-/// long.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(50);
-
-/// Default memory cap of one instance. A Rust filter needs one or two MiB, a
-/// JavaScript engine about ten; 64 MiB leaves room for decoding an image.
-pub const DEFAULT_MEMORY: u64 = 64 << 20;
-
-/// Default number of events an instance serves before it is replaced.
-pub const DEFAULT_MAX_CALLS: u32 = 10_000;
+pub use crate::config::limits::{
+    DEFAULT_FILTER_MEMORY as DEFAULT_MEMORY, DEFAULT_FILTER_TIMEOUT as DEFAULT_TIMEOUT, DEFAULT_MAX_CALLS,
+};
 
 /// Whether instances are reused across events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -23,7 +23,7 @@ use arc_swap::ArcSwap;
 
 use crate::config::{Config, ConfigError, check_file};
 use crate::dispatch::Dispatcher;
-use crate::outbox::Outbox;
+use crate::outbox::Records;
 use crate::plugin::Plugin;
 use crate::plugin::registry::PluginRegistry;
 use crate::topology::{BuildOptions, Topology};
@@ -37,7 +37,7 @@ pub struct Reloader {
     /// The running topology.
     pub topology: Arc<ArcSwap<Topology>>,
     dispatcher: Arc<Dispatcher>,
-    outbox: Arc<dyn Outbox>,
+    outbox: Arc<dyn Records>,
     /// One change at a time.
     lock: tokio::sync::Mutex<()>,
 }
@@ -63,7 +63,7 @@ impl Reloader {
         registry: Arc<PluginRegistry>,
         topology: Arc<ArcSwap<Topology>>,
         dispatcher: Arc<Dispatcher>,
-        outbox: Arc<dyn Outbox>,
+        outbox: Arc<dyn Records>,
     ) -> Self {
         Reloader {
             config_path,

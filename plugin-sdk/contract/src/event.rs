@@ -30,8 +30,9 @@ pub struct Event {
     pub predictions: Predictions,
     /// Files that travel with the event, names unique.
     pub attachments: Vec<Attachment>,
-    /// The destinations the event is bound for.
-    pub destinations: Vec<String>,
+    /// The destinations the event is bound for, in the route's order: names shared with
+    /// the route that set them.
+    pub destinations: Vec<DestinationName>,
 }
 
 /// A file that travels with an event.
@@ -198,6 +199,79 @@ impl From<&str> for Predictions {
 impl From<String> for Predictions {
     fn from(text: String) -> Self {
         Predictions::new(text)
+    }
+}
+
+/// The name of a destination: shared (an `Arc<str>`) by the route and every event bound
+/// for it, compared as the text it is.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DestinationName(pub Arc<str>);
+
+impl Deref for DestinationName {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for DestinationName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for DestinationName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for DestinationName {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for DestinationName {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<String> for DestinationName {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl serde::Serialize for DestinationName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DestinationName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(DestinationName(String::deserialize(deserializer)?.into()))
+    }
+}
+
+impl From<&str> for DestinationName {
+    fn from(name: &str) -> Self {
+        DestinationName(name.into())
+    }
+}
+
+impl From<String> for DestinationName {
+    fn from(name: String) -> Self {
+        DestinationName(name.into())
+    }
+}
+
+impl From<Arc<str>> for DestinationName {
+    fn from(name: Arc<str>) -> Self {
+        DestinationName(name)
     }
 }
 

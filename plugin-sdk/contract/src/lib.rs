@@ -33,7 +33,7 @@ pub mod wire;
 pub mod working;
 
 pub use edit::{Edit, EditError};
-pub use event::{Attachment, Event, Predictions, content_type_of};
+pub use event::{Attachment, DestinationName, Event, Predictions, content_type_of};
 pub use limits::Limits;
 pub use task::Task;
 pub use verdict::{FilterError, Verdict};

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use crate::edit::{Edit, EditError, check_metadata};
-use crate::event::{Event, Predictions};
+use crate::event::{DestinationName, Event, Predictions};
 use crate::limits::Limits;
 
 /// An event under edit.
@@ -108,15 +108,16 @@ impl Working {
             }
             Edit::NarrowDestinations(names) => {
                 let current = &self.event().destinations;
-                if let Some(name) = names.iter().find(|name| !current.contains(name)) {
+                if let Some(name) = names.iter().find(|name| !current.iter().any(|d| d == *name)) {
                     return Err(EditError::NoSuchDestination {
                         name: name.clone(),
-                        current: current.join(", "),
+                        current: current.iter().map(|d| &**d).collect::<Vec<&str>>().join(", "),
                     });
                 }
-                if current.iter().any(|d| !names.contains(d)) {
+                let kept = |d: &DestinationName| names.iter().any(|name| d == name);
+                if !current.iter().all(kept) {
                     // Keep the route's order, so dispatch order does not depend on the filter.
-                    self.edited().destinations.retain(|d| names.contains(d));
+                    self.edited().destinations.retain(kept);
                 }
                 Ok(())
             }

@@ -221,7 +221,7 @@ impl<'a> Event<'a> {
     pub fn destinations(&self) -> Vec<String> {
         match &self.source {
             Source::Host(event) => event.destinations(),
-            Source::Test(working) => working.event().destinations.clone(),
+            Source::Test(working) => working.event().destinations.iter().map(|d| d.to_string()).collect(),
         }
     }
 

@@ -99,7 +99,7 @@ impl TestEvent {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.event.destinations = destinations.into_iter().map(Into::into).collect();
+        self.event.destinations = destinations.into_iter().map(|d| d.into().into()).collect();
         self
     }
 

@@ -36,8 +36,8 @@ use self::writer::{Write, WriterStats};
 use super::memory::check_limits;
 use super::schedule::{Schedule, event_bytes};
 use super::{
-    Attempt, Claimed, Delivery, DeliveryId, DeliveryQuery, DeliveryRecord, DeliveryState, Enqueued, EventRecord, Next,
-    Outbox, OutboxError, OutboxStats,
+    Attempt, Claimed, Delivery, DeliveryId, DeliveryQuery, DeliveryRecord, DeliveryState, Enqueue, Enqueued,
+    EventRecord, Lanes, Next, OutboxError, OutboxStats, Records,
 };
 use weir_contract::state::{Change, Entry};
 
@@ -222,8 +222,9 @@ impl SqliteOutbox {
 }
 
 #[async_trait]
-impl Outbox for SqliteOutbox {
-    async fn enqueue(&self, event: Arc<Event>, destinations: &[Arc<str>]) -> Result<Enqueued, OutboxError> {
+impl Enqueue for SqliteOutbox {
+    async fn enqueue(&self, event: Arc<Event>) -> Result<Enqueued, OutboxError> {
+        let destinations = &event.destinations;
         let accepted_at = SystemTime::now();
         let first = self.next_id.fetch_add(destinations.len() as u64, Ordering::Relaxed);
         let deliveries: Vec<Delivery> = destinations
@@ -232,7 +233,7 @@ impl Outbox for SqliteOutbox {
             .map(|(i, destination)| Delivery {
                 id: first + i as u64,
                 event: event.clone(),
-                destination: destination.clone(),
+                destination: destination.0.clone(),
                 attempts: 0,
                 accepted_at,
             })
@@ -256,7 +257,10 @@ impl Outbox for SqliteOutbox {
         .await?;
         answer.await.map_err(failed)?
     }
+}
 
+#[async_trait]
+impl Lanes for SqliteOutbox {
     async fn claim(&self, destination: &str, max: usize) -> Result<Claimed, OutboxError> {
         Ok(self.schedule().claim(destination, max))
     }
@@ -300,7 +304,10 @@ impl Outbox for SqliteOutbox {
     fn notifier(&self, destination: &str) -> Arc<Notify> {
         self.schedule().notifier(destination)
     }
+}
 
+#[async_trait]
+impl Records for SqliteOutbox {
     fn stats(&self) -> OutboxStats {
         let schedule = self.schedule();
         OutboxStats {

@@ -38,18 +38,11 @@ async fn flush(outbox: &SqliteOutbox) {
     outbox.expire(UNIX_EPOCH).await.unwrap();
 }
 
-fn destinations() -> Vec<Arc<str>> {
-    vec!["a".into(), "b".into()]
-}
-
 #[tokio::test]
 async fn pending_deliveries_and_their_retry_times_survive_a_restart() {
     let path = path("restart");
     let outbox = SqliteOutbox::open(&path, 100, 1 << 20).unwrap();
-    assert_eq!(
-        outbox.enqueue(event("e1"), &destinations()).await.unwrap(),
-        Enqueued::Accepted
-    );
+    assert_eq!(outbox.enqueue(event("e1")).await.unwrap(), Enqueued::Accepted);
     let claimed = outbox.claim("a", 10).await.unwrap().deliveries;
     let later = Instant::now() + Duration::from_secs(3600);
     outbox
@@ -72,17 +65,14 @@ async fn pending_deliveries_and_their_retry_times_survive_a_restart() {
     let due_in = a.next_due.unwrap().saturating_duration_since(Instant::now());
     assert!(due_in > Duration::from_secs(3500), "{due_in:?}");
     // The same id is still a duplicate after the restart.
-    assert_eq!(
-        reopened.enqueue(self::event("e1"), &destinations()).await.unwrap(),
-        Enqueued::Duplicate
-    );
+    assert_eq!(reopened.enqueue(self::event("e1")).await.unwrap(), Enqueued::Duplicate);
 }
 
 #[tokio::test]
 async fn every_attempt_is_recorded_and_dead_letters_replay_after_a_restart() {
     let path = path("dead");
     let outbox = SqliteOutbox::open(&path, 100, 1 << 20).unwrap();
-    outbox.enqueue(event("e1"), &destinations()).await.unwrap();
+    outbox.enqueue(event("e1")).await.unwrap();
     let a = outbox.claim("a", 10).await.unwrap().deliveries.remove(0);
     outbox
         .complete(&a, &attempt(500), Next::RetryAt(Instant::now()))
@@ -124,7 +114,7 @@ async fn concurrent_events_share_commits() {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..200 {
         let outbox = outbox.clone();
-        tasks.spawn(async move { outbox.enqueue(event(&format!("e{i}")), &destinations()).await.unwrap() });
+        tasks.spawn(async move { outbox.enqueue(event(&format!("e{i}"))).await.unwrap() });
     }
     while let Some(done) = tasks.join_next().await {
         assert_eq!(done.unwrap(), Enqueued::Accepted);
@@ -137,7 +127,7 @@ async fn concurrent_events_share_commits() {
 async fn delivered_records_expire_and_retired_destinations_die() {
     let path = path("expire");
     let outbox = SqliteOutbox::open(&path, 100, 1 << 20).unwrap();
-    outbox.enqueue(event("e1"), &destinations()).await.unwrap();
+    outbox.enqueue(event("e1")).await.unwrap();
     let a = outbox.claim("a", 10).await.unwrap().deliveries.remove(0);
     outbox.complete(&a, &attempt(200), Next::Delivered).await.unwrap();
     assert_eq!(

@@ -94,7 +94,12 @@ impl types::HostEvent for GuestState {
     }
 
     fn destinations(&mut self, handle: Resource<Lent>) -> wasmtime::Result<Vec<String>> {
-        Ok(self.event(&handle)?.destinations.clone())
+        Ok(self
+            .event(&handle)?
+            .destinations
+            .iter()
+            .map(|d| d.to_string())
+            .collect())
     }
 
     fn keep_predictions(

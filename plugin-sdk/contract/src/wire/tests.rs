@@ -207,7 +207,7 @@ fn the_documented_event_is_what_weir_writes() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| d.as_str().unwrap().to_string())
+        .map(|d| d.as_str().unwrap().into())
         .collect();
     let mut out = Vec::new();
     write_event(&event, Version::V0_2_0, &mut out);

@@ -82,7 +82,13 @@ mod tests {
     const ALL: [&str; 3] = ["archive", "parking", "security"];
 
     fn destinations(outcome: Outcome) -> Vec<String> {
-        outcome.kept().expect("kept").destinations
+        outcome
+            .kept()
+            .expect("kept")
+            .destinations
+            .iter()
+            .map(|d| d.to_string())
+            .collect()
     }
 
     const CONFIG: &str = r#"{"routes":{"person":["security"],"car":["parking","security"]},"min_confidence":0.5}"#;

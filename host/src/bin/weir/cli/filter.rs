@@ -384,6 +384,6 @@ fn read_event(args: &FilterArgs) -> Result<Event, Failure> {
             data: Bytes::from(bytes),
         });
     }
-    event.destinations = args.destination.clone();
+    event.destinations = args.destination.iter().map(|d| d.as_str().into()).collect();
     Ok(event)
 }

@@ -1,0 +1,175 @@
+//! The parts of a destination's config that are HTTP values: extra headers and the
+//! Standard Webhooks signing secret, parsed once, when the config is read.
+//!
+//! Reading never fails on them: each keeps its text and what parsing it gave, so that
+//! validation reports every bad header and secret with the others problems of the file,
+//! and delivery takes the parsed values without parsing again. Both print as
+//! `<redacted>` (headers carry tokens).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use axum::http::{HeaderName, HeaderValue};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::Secret;
+
+/// Bytes a signing key may have: Standard Webhooks asks for 24 to 64 random bytes.
+pub const SIGNING_KEY_BYTES: std::ops::RangeInclusive<usize> = 24..=64;
+
+/// One extra header of a destination.
+#[derive(Clone)]
+pub struct Header {
+    /// The name, as written.
+    pub name: String,
+    /// The parsed header, or why it is not one.
+    pub parsed: Result<(HeaderName, HeaderValue), String>,
+}
+
+/// A destination's extra headers, in name order.
+#[derive(Clone, Default)]
+pub struct Headers(pub Vec<Header>);
+
+impl Headers {
+    /// The headers that parsed (all of them, in a validated config).
+    pub fn parsed(&self) -> impl Iterator<Item = &(HeaderName, HeaderValue)> {
+        self.0.iter().filter_map(|header| header.parsed.as_ref().ok())
+    }
+}
+
+impl<'de> Deserialize<'de> for Headers {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let written = BTreeMap::<String, Secret>::deserialize(deserializer)?;
+        Ok(Headers(
+            written
+                .into_iter()
+                .map(|(name, value)| {
+                    let parsed = match HeaderName::from_bytes(name.as_bytes()) {
+                        Err(_) => Err("is not a valid HTTP header name".to_string()),
+                        Ok(header) => HeaderValue::from_str(value.expose())
+                            .map(|value| {
+                                let mut value = value;
+                                value.set_sensitive(true);
+                                (header, value)
+                            })
+                            .map_err(|_| {
+                                "has a value that is not valid in an HTTP header (control characters?)".to_string()
+                            }),
+                    };
+                    Header { name, parsed }
+                })
+                .collect(),
+        ))
+    }
+}
+
+impl Serialize for Headers {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let redacted: BTreeMap<&str, &str> = self.0.iter().map(|h| (h.name.as_str(), "<redacted>")).collect();
+        redacted.serialize(serializer)
+    }
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|h| &h.name)).finish()
+    }
+}
+
+impl PartialEq for Headers {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len()
+            && self.0.iter().zip(&other.0).all(|(a, b)| {
+                a.name == b.name
+                    && match (&a.parsed, &b.parsed) {
+                        (Ok(a), Ok(b)) => a == b,
+                        (Err(a), Err(b)) => a == b,
+                        _ => false,
+                    }
+            })
+    }
+}
+
+/// A destination's Standard Webhooks signing secret (`whsec_<base64>`).
+#[derive(Clone, PartialEq)]
+pub struct SigningSecret {
+    /// The key, or why the text is not a signing secret.
+    pub key: Result<Vec<u8>, String>,
+}
+
+impl SigningSecret {
+    /// Reads a `whsec_<base64>` secret.
+    pub fn parse(text: &str) -> SigningSecret {
+        let advice = "a signing secret must be whsec_ followed by base64 (24 to 64 random bytes); \
+                      generate one with: echo whsec_$(openssl rand -base64 32)";
+        let key = text
+            .strip_prefix("whsec_")
+            .and_then(|encoded| STANDARD.decode(encoded).ok())
+            .filter(|key| SIGNING_KEY_BYTES.contains(&key.len()))
+            .ok_or_else(|| advice.to_string());
+        SigningSecret { key }
+    }
+}
+
+impl<'de> Deserialize<'de> for SigningSecret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(SigningSecret::parse(Secret::deserialize(deserializer)?.expose()))
+    }
+}
+
+impl Serialize for SigningSecret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("<redacted>")
+    }
+}
+
+impl fmt::Debug for SigningSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningSecret(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_and_headers_are_parsed_once_and_keep_their_problem() {
+        assert_eq!(
+            SigningSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+                .key
+                .map(|k| k.len()),
+            Ok(24)
+        );
+        for bad in ["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_!!", "whsec_c2hvcnQ="] {
+            assert!(
+                SigningSecret::parse(bad)
+                    .key
+                    .unwrap_err()
+                    .starts_with("a signing secret must be")
+            );
+        }
+        let headers: Headers = toml::from_str::<toml::Table>("Authorization = \"Bearer x\"\n\"bad name\" = \"v\"")
+            .unwrap()
+            .try_into()
+            .unwrap();
+        assert_eq!(headers.parsed().count(), 1);
+        assert_eq!(
+            headers
+                .0
+                .iter()
+                .find(|h| h.name == "bad name")
+                .unwrap()
+                .parsed
+                .as_ref()
+                .unwrap_err(),
+            "is not a valid HTTP header name"
+        );
+        assert_eq!(
+            serde_json::to_string(&headers).unwrap(),
+            r#"{"Authorization":"<redacted>","bad name":"<redacted>"}"#
+        );
+    }
+}
