@@ -62,6 +62,18 @@ fn benches(c: &mut Criterion) {
         runtime.block_on(Filter::new(plugin(&engine, name), settings)).unwrap()
     };
 
+    let mut group = c.benchmark_group("predictions");
+    // What ingest does with every event: validate and parse the document once, and
+    // recognise the task from it.
+    group.bench_function("parse", |b| {
+        b.iter(|| {
+            let predictions = Predictions::parse(black_box(EVENT)).unwrap();
+            let task = predictions.document().unwrap().task();
+            (predictions, task)
+        })
+    });
+    group.finish();
+
     let mut group = c.benchmark_group("class-filter");
     // A new event of the same text, its predictions not parsed yet.
     let unparsed = || {
@@ -96,7 +108,8 @@ fn benches(c: &mut Criterion) {
             |event| async move {
                 let outcome = warm.run(black_box(&event)).await.unwrap();
                 assert!(matches!(outcome, Outcome::Modified(_)));
-                outcome
+                // Returned, so that freeing it is not timed.
+                (outcome, event)
             },
             BatchSize::SmallInput,
         )

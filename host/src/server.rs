@@ -139,7 +139,9 @@ impl Server {
         });
 
         let stop = CancellationToken::new();
-        let sweeper = durable.map(|store| tokio::spawn(sweep(store, config.storage.retention.0, stop.clone())));
+        let sweeper = durable
+            .clone()
+            .map(|store| tokio::spawn(sweep(store, config.storage.retention.0, stop.clone())));
         let state_flusher = states
             .can_persist()
             .then(|| tokio::spawn(flush_state(states.clone(), stop.clone())));
@@ -195,6 +197,11 @@ impl Server {
             }
             if let Some(flusher) = state_flusher {
                 let _ = flusher.await;
+            }
+            // Last: every attempt record and state change is committed before Weir says
+            // it stopped.
+            if let Some(store) = durable {
+                let _ = tokio::task::spawn_blocking(move || store.close()).await;
             }
             let _ = watchers.await;
             if let Some(path) = socket_to_remove {

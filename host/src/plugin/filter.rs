@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use weir_contract::Working;
-
 use super::compiled::Plugin;
 use super::error::{FilterError, LoadError};
-use super::instance::{Instance, Limits};
+use super::instance::Instance;
+pub use super::outcome::Outcome;
+use super::sandbox::Limits;
 use super::state::StateHandle;
 use crate::event::Event;
 
@@ -64,27 +64,6 @@ impl Default for FilterSettings {
             max_calls: DEFAULT_MAX_CALLS,
             max_instances: std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
             state: StateHandle::detached(),
-        }
-    }
-}
-
-/// What a filter did with an event.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// Passed on unchanged.
-    Kept,
-    /// Passed on, changed into this event.
-    Modified(Arc<Event>),
-    /// Stopped, for this reason.
-    Dropped(String),
-}
-
-impl Outcome {
-    /// The outcome of a kept event with the edits made to it.
-    pub(crate) fn from_working(working: Working) -> Outcome {
-        match working.finish() {
-            Some(edited) => Outcome::Modified(Arc::new(edited)),
-            None => Outcome::Kept,
         }
     }
 }

@@ -9,24 +9,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::Store;
-
 use super::compiled::{Code, Plugin};
 use super::component::ComponentInstance;
 use super::engine::EngineInner;
 use super::error::FilterError;
-use super::filter::Outcome;
 use super::module::ModuleInstance;
-use super::sandbox::{self, Sandboxed};
+use super::outcome::Outcome;
+use super::sandbox::Limits;
 use super::state::StateHandle;
 use crate::event::Event;
-
-/// The limits one instance runs under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Limits {
-    pub(crate) timeout: Duration,
-    pub(crate) memory: u64,
-}
 
 /// A live, initialised instance.
 pub(crate) struct Instance {
@@ -83,27 +74,5 @@ impl Instance {
             Guest::Component(component) => component.call(event, &self.plugin, self.timeout).await,
             Guest::Module(module) => module.call(event, &self.plugin, self.timeout).await,
         }
-    }
-}
-
-/// The error of a failed instantiation: the pool was full (the host's limit), or the
-/// guest's start-up misbehaved.
-pub(crate) fn instantiation_failed<T: Sandboxed>(
-    store: &mut Store<T>,
-    error: &wasmtime::Error,
-    plugin: &str,
-    timeout: Duration,
-) -> FilterError {
-    if let Some(limit) = error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
-        return FilterError::Host {
-            plugin: plugin.to_string(),
-            message: format!("{limit}; raise plugins.max_instances or lower the filters' max_instances"),
-        };
-    }
-    let misbehavior = sandbox::describe(store, error, timeout);
-    store.data_mut().sandbox_mut().end_call();
-    FilterError::Init {
-        plugin: plugin.to_string(),
-        message: misbehavior.to_string(),
     }
 }

@@ -10,7 +10,8 @@
 //! - [`filter`]: a plugin with its route config and limits ([`Filter`]), running events
 //!   on a pool of warm instances.
 //! - [`registry`]: the loaded plugins by name, keeping the last good version.
-//! - [`instance`]: one instance: its store, `init`, and one call per event.
+//! - [`instance`]: one instance, whichever kind: its `init`, and one call per event.
+//! - [`outcome`]: what a filter did with an event.
 //! - [`sandbox`]: what every instance runs under: deadline, memory cap, captured
 //!   output, log quota.
 //! - [`state`]: the filters' key/value stores, kept across events and reloads.
@@ -35,6 +36,7 @@ pub mod examples;
 pub mod filter;
 mod instance;
 mod module;
+mod outcome;
 pub mod registry;
 mod sandbox;
 pub mod state;

@@ -17,7 +17,6 @@ use super::compiled::Plugin;
 use super::engine::PluginEngine;
 use super::examples::example;
 use super::state::StateStores;
-use crate::outbox::record::timestamp;
 
 /// Where a plugin name resolves to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +104,11 @@ pub struct PluginStatus {
     pub last_error_at: Option<String>,
     /// Versions loaded since start (1 until a reload).
     pub versions: u64,
+}
+
+/// A time as the admin API shows it (RFC 3339, milliseconds).
+fn rfc3339(at: SystemTime) -> String {
+    humantime::format_rfc3339_millis(at).to_string()
 }
 
 /// The loaded plugins.
@@ -241,10 +245,10 @@ impl PluginRegistry {
                     .as_ref()
                     .and_then(|p| p.contract_version())
                     .map(|v| v.to_string()),
-                loaded_at: entry.current.as_ref().map(|p| timestamp(p.loaded_at())),
+                loaded_at: entry.current.as_ref().map(|p| rfc3339(p.loaded_at())),
                 missing: entry.missing,
                 last_error: entry.error.as_ref().map(|(e, _)| e.clone()),
-                last_error_at: entry.error.as_ref().map(|(_, at)| timestamp(*at)),
+                last_error_at: entry.error.as_ref().map(|(_, at)| rfc3339(*at)),
                 versions: entry.versions,
             })
             .collect()

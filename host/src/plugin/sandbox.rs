@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtxBuilder;
 
-use super::error::Misbehavior;
+use super::error::{FilterError, Misbehavior};
 use super::stdio::GuestOutput;
 
 /// Longest guest log message kept; the rest is cut. Keeps one chatty filter from
@@ -39,6 +39,13 @@ pub(crate) enum LogLevel {
     Info,
     Warn,
     Error,
+}
+
+/// The limits one instance runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    pub(crate) timeout: Duration,
+    pub(crate) memory: u64,
 }
 
 /// The per-instance bookkeeping of the sandbox.
@@ -218,5 +225,27 @@ impl wasmtime::ResourceLimiter for GuestLimits {
 
     fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// The error of a failed instantiation: the pool was full (the host's limit), or the
+/// guest's start-up misbehaved.
+pub(crate) fn instantiation_failed<T: Sandboxed>(
+    store: &mut Store<T>,
+    error: &wasmtime::Error,
+    plugin: &str,
+    timeout: Duration,
+) -> FilterError {
+    if let Some(limit) = error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
+        return FilterError::Host {
+            plugin: plugin.to_string(),
+            message: format!("{limit}; raise plugins.max_instances or lower the filters' max_instances"),
+        };
+    }
+    let misbehavior = describe(store, error, timeout);
+    store.data_mut().sandbox_mut().end_call();
+    FilterError::Init {
+        plugin: plugin.to_string(),
+        message: misbehavior.to_string(),
     }
 }

@@ -71,13 +71,15 @@ impl Working {
                         None => Ok(()),
                     };
                 };
-                let count = document.count();
-                let mut document = document.clone();
-                let retained = document
+                let mut edited = document.clone();
+                let retained = edited
                     .retain_indices(&keep)
-                    .map_err(|index| EditError::NoSuchPrediction { index, count })?;
+                    .map_err(|index| EditError::NoSuchPrediction {
+                        index,
+                        count: document.count(),
+                    })?;
                 if retained.removed > 0 {
-                    self.edited().predictions = Predictions::new(document.to_json());
+                    self.edited().predictions = Predictions::new(edited.to_json());
                 }
                 Ok(())
             }

@@ -58,6 +58,8 @@ pub struct SqliteOutbox {
     writes: mpsc::Sender<Write>,
     reader: Arc<Mutex<Connection>>,
     stats: Arc<WriterStats>,
+    /// The writer thread, joined by [`SqliteOutbox::close`].
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 fn failed(error: impl std::fmt::Display) -> OutboxError {
@@ -98,7 +100,7 @@ impl SqliteOutbox {
         let writer_stats = stats.clone();
         let schedule = Arc::new(Mutex::new(schedule));
         let writer_schedule = schedule.clone();
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("weir-outbox-writer".into())
             .spawn(move || writer::run(writer_connection, queue, writer_stats, writer_schedule))
             .map_err(|error| failed(format!("cannot start the store's writer thread: {error}")))?;
@@ -112,12 +114,26 @@ impl SqliteOutbox {
             writes,
             reader: Arc::new(Mutex::new(reader)),
             stats,
+            writer: Mutex::new(Some(writer)),
         })
     }
 
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Commits every write made so far and stops the writer thread, waiting for it.
+    /// Later writes fail. Blocking: call it off the async reactor, at shutdown, once
+    /// nothing writes any more.
+    pub fn close(&self) {
+        let writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let Some(writer) = writer else {
+            return;
+        };
+        if self.writes.blocking_send(Write::Close).is_ok() && writer.join().is_err() {
+            tracing::error!("the durable store's writer thread panicked");
+        }
     }
 
     /// The persisted entries of a filter's state store. Blocking: call it off the

@@ -65,6 +65,8 @@ pub enum Write {
         changes: Vec<(String, Vec<Change>)>,
         reply: oneshot::Sender<Result<usize, OutboxError>>,
     },
+    /// Commit what came before, then stop: the store is closing.
+    Close,
 }
 
 /// Counters of the writer.
@@ -76,7 +78,7 @@ pub struct WriterStats {
     pub writes: AtomicU64,
 }
 
-/// Runs the writer until every sender is dropped.
+/// Runs the writer until the store closes ([`Write::Close`]) or every sender is dropped.
 pub fn run(
     mut connection: Connection,
     mut writes: mpsc::Receiver<Write>,
@@ -84,12 +86,20 @@ pub fn run(
     schedule: Arc<Mutex<Schedule>>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut closing = false;
     while let Some(first) = writes.blocking_recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match writes.try_recv() {
                 Ok(write) => batch.push(write),
                 Err(_) => break,
+            }
+        }
+        // Writes after a close (there should be none) are refused, not lost silently.
+        if let Some(at) = batch.iter().position(|write| matches!(write, Write::Close)) {
+            closing = true;
+            for late in batch.drain(at..) {
+                fail(late, "the store is closed");
             }
         }
         let count = batch.len() as u64;
@@ -110,6 +120,9 @@ pub fn run(
             }
         }
         batch.clear();
+        if closing {
+            return;
+        }
     }
 }
 
@@ -147,6 +160,7 @@ fn fail(write: Write, message: &str) {
         Write::Attempted { delivery, .. } => tracing::error!(delivery, "an attempt record was lost: {message}"),
         Write::Bury { reply, .. } => drop(reply.send(Err(error()))),
         Write::SaveState { reply, .. } => drop(reply.send(Err(error()))),
+        Write::Close => {}
     }
 }
 
@@ -243,6 +257,7 @@ fn apply(connection: &mut Connection, batch: &mut Vec<Write>) -> rusqlite::Resul
                 )?;
                 replies.push(Reply::Count(reply, expired));
             }
+            Write::Close => {}
             Write::SaveState { changes, reply } => {
                 let mut count = 0;
                 for (scope, entries) in changes {

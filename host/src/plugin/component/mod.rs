@@ -26,9 +26,8 @@ use weir_contract::{Version, Working};
 
 use self::guest::GuestState;
 use super::error::{FilterError, Misbehavior};
-use super::filter::Outcome;
-use super::instance::{Limits, instantiation_failed};
-use super::sandbox::{self, Sandboxed};
+use super::outcome::Outcome;
+use super::sandbox::{self, Limits, Sandboxed, instantiation_failed};
 use super::state::StateHandle;
 use crate::event::Event;
 

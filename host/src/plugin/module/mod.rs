@@ -27,9 +27,8 @@ use weir_contract::{Version, Working};
 
 pub(crate) use self::imports::add_to_linker;
 use super::error::{FilterError, Misbehavior};
-use super::filter::Outcome;
-use super::instance::{Limits, instantiation_failed};
-use super::sandbox::{self, Sandbox, Sandboxed};
+use super::outcome::Outcome;
+use super::sandbox::{self, Limits, Sandbox, Sandboxed, instantiation_failed};
 use super::state::StateHandle;
 use crate::event::Event;
 

@@ -291,7 +291,46 @@ impl<'a> Document<'a> {
 
     /// How many predictions [`Document::listed`] has, without building them.
     pub fn count(&self) -> usize {
-        self.collect().len()
+        self.offsets().len()
+    }
+
+    /// The byte offsets of the listed predictions, in listing order: what an index
+    /// of the listing maps to, found without building the predictions.
+    fn offsets(&self) -> Vec<usize> {
+        let text = self.text;
+        let mut offsets = Vec::new();
+        let mut lists = 0;
+        for (list, job) in [(&self.plain, false), (&self.jobs, true)] {
+            if let Some(list) = list {
+                lists += 1;
+                offsets.extend(
+                    list.kept()
+                        .filter(|item| item.prediction(job).is_some())
+                        .map(|item| span(text, item.raw).start),
+                );
+            }
+        }
+        if let Some(images) = &self.images {
+            lists += 1;
+            for objects in images
+                .images
+                .iter()
+                .filter(|image| image.keep)
+                .filter_map(|image| image.objects.as_ref())
+            {
+                offsets.extend(
+                    objects
+                        .kept()
+                        .filter(|item| item.prediction(false).is_some())
+                        .map(|item| span(text, item.raw).start),
+                );
+            }
+        }
+        // One list is in document order already; several interleave.
+        if lists > 1 {
+            offsets.sort_unstable();
+        }
+        offsets
     }
 
     /// Every kept prediction with its byte offset and whether it came from
@@ -373,20 +412,25 @@ impl<'a> Document<'a> {
     /// the first index out of range.
     pub fn retain_indices(&mut self, keep: &[u32]) -> Result<Retained, u32> {
         // The listed order is document order: map each index to its item's offset.
-        let offsets: Vec<usize> = self.collect().into_iter().map(|(at, _, _)| at).collect();
+        let offsets = self.offsets();
         if let Some(bad) = keep.iter().find(|i| **i as usize >= offsets.len()) {
             return Err(*bad);
         }
         let mut kept: Vec<usize> = keep.iter().map(|i| offsets[*i as usize]).collect();
         kept.sort_unstable();
-        Ok(self.retain_at(|at, _| kept.binary_search(&at).is_ok()))
+        Ok(self.retain_in(&offsets, |at, _| kept.binary_search(&at).is_ok()))
     }
 
     /// [`Document::retain`], with each prediction's byte offset in the document.
-    fn retain_at(&mut self, mut keep: impl FnMut(usize, &Prediction<'_>) -> bool) -> Retained {
+    fn retain_at(&mut self, keep: impl FnMut(usize, &Prediction<'_>) -> bool) -> Retained {
+        let order = self.offsets();
+        self.retain_in(&order, keep)
+    }
+
+    /// [`Document::retain_at`], given the listing's offsets (`order`), which tell each
+    /// prediction its index.
+    fn retain_in(&mut self, order: &[usize], mut keep: impl FnMut(usize, &Prediction<'_>) -> bool) -> Retained {
         let text = self.text;
-        // Offsets in listing order, to tell each prediction its index.
-        let order: Vec<usize> = self.collect().into_iter().map(|(at, _, _)| at).collect();
         let mut retained = Retained::default();
         let mut kept_masks: Vec<String> = Vec::new();
         let mut removed_masks: Vec<String> = Vec::new();
