@@ -93,7 +93,7 @@ fn reached(path: &Path) -> Vec<(String, usize, String)> {
             } else {
                 reached.push((name, n + 1, line.trim().to_string()));
             }
-            rest = &after[..];
+            rest = after;
         }
     }
     reached
