@@ -17,6 +17,7 @@ dataclasses.
 """
 
 import dataclasses
+import json
 import types as _types
 import typing
 
@@ -33,7 +34,7 @@ def _describe(value) -> str:
     if isinstance(value, (int, float)):
         return f"number {value!r}"
     if isinstance(value, str):
-        return f"string {value!r}"
+        return f"string {json.dumps(value, ensure_ascii=False)}"
     if isinstance(value, list):
         return "an array"
     if isinstance(value, dict):
