@@ -1,81 +1,59 @@
-// A Weir filter in JavaScript: the class filter of plugins/class-filter, ported.
+// A Weir filter in JavaScript, with the SDK (plugin-sdk/javascript): the class filter of
+// plugins/rust/class-filter, ported. Same config keys, same decisions, same messages
+// (the suite runs both on every fixture and compares).
 //
 // Keeps only the predictions of the configured classes at or above a minimum
 // confidence, drops the event when none is left, and removes the mask attachments of
-// the predictions it removed. Every task type and batch job results are handled, since
-// Weir lists the predictions (`event.predictionList()`) and edits the document.
-//
-// The contract (wit/filter.wit, weir:filter@0.2.0) seen from JavaScript: `init` and
-// `filter` are the exports; throwing a `{ message, retryable }` object returns it as the
-// filter's error; `event` is a host object whose methods read the event lazily and
-// edit it (an edit Weir refuses throws).
-import { log } from 'weir:filter/host@0.2.0';
-
-function failure(message) {
-  return { message, retryable: false };
-}
+// the predictions it removed. Every task type and batch job results are handled: Weir
+// lists the predictions (`event.predictionList()`) and edits the document.
+import { FilterError, drop, keep, log, parseConfig, rustNumber } from 'weir-filter-sdk';
 
 let classes = new Set();
 let minConfidence = 0;
 let removeOrphanedMasks = true;
+let nothingLeft = '';
 
-export function init(config) {
-  let cfg;
-  try {
-    cfg = JSON.parse(config);
-  } catch (e) {
-    throw failure(`invalid config: ${e.message}`);
+export function init(raw) {
+  const config = parseConfig(raw, { classes: [], min_confidence: 0, remove_orphaned_masks: true }, { stringArrays: ['classes'] });
+  if (!(config.min_confidence >= 0 && config.min_confidence <= 1)) {
+    throw new FilterError(`min_confidence must be between 0 and 1, got ${rustNumber(config.min_confidence)}`);
   }
-  if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) {
-    throw failure('invalid config: expected a JSON object');
-  }
-  for (const key of Object.keys(cfg)) {
-    if (!['classes', 'min_confidence', 'remove_orphaned_masks'].includes(key)) {
-      throw failure(`invalid config: unknown field \`${key}\``);
-    }
-  }
-  const list = cfg.classes ?? [];
-  if (!Array.isArray(list) || !list.every((c) => typeof c === 'string')) {
-    throw failure('invalid config: classes must be an array of strings');
-  }
-  const min = cfg.min_confidence ?? 0;
-  if (typeof min !== 'number' || !(min >= 0 && min <= 1)) {
-    throw failure(`min_confidence must be between 0 and 1, got ${min}`);
-  }
-  classes = new Set(list);
-  minConfidence = min;
-  removeOrphanedMasks = cfg.remove_orphaned_masks ?? true;
-  log('debug', `class filter ready: ${list.join(', ') || 'any class'} at >= ${min}`);
+  classes = new Set(config.classes);
+  minConfidence = config.min_confidence;
+  removeOrphanedMasks = config.remove_orphaned_masks;
+  const which = config.classes.length === 0 ? 'any class' : config.classes.join(', ');
+  nothingLeft = `no prediction of ${which} at confidence >= ${rustNumber(minConfidence)}`;
+  log.debug(`class filter ready: ${which} at >= ${rustNumber(minConfidence)}`);
 }
 
-function keeps(cls, confidence) {
-  return (classes.size === 0 || classes.has(cls)) && (typeof confidence !== 'number' || confidence >= minConfidence);
+function keeps(prediction) {
+  return (
+    (classes.size === 0 || classes.has(prediction.class)) &&
+    (prediction.confidence === undefined || prediction.confidence >= minConfidence)
+  );
 }
 
 export function filter(event) {
   // Weir reads the predictions for us (every task type, and batch job results): no
   // JSON.parse here, and Weir edits the document from the indices kept.
   const items = event.predictionList();
-  const keep = items.filter((item) => keeps(item.class, item.confidence)).map((item) => item.index);
-  if (keep.length === 0) {
-    const which = classes.size === 0 ? 'any class' : [...classes].join(', ');
-    return { tag: 'drop', val: `no prediction of ${which} at confidence >= ${minConfidence}` };
-  }
-  if (keep.length === items.length) {
-    return { tag: 'keep' };
-  }
+  const keep_ = items.filter(keeps).map((p) => p.index);
+  if (keep_.length === 0) return drop(nothingLeft);
+  if (keep_.length === items.length) return keep();
+  // Masks referred to only by removed predictions, and present on the event.
   const orphaned = [];
   if (removeOrphanedMasks) {
-    const kept = new Set(keep);
-    const keptMasks = new Set(keep.map((i) => items[i].mask).filter((m) => m !== undefined && m !== null));
-    const present = new Set(event.attachments().map((a) => a.name));
+    const kept = new Set(keep_);
+    const keptMasks = new Set(keep_.map((i) => items[i].mask).filter((m) => m !== undefined));
+    let present;
     for (const item of items) {
       const mask = item.mask;
-      if (mask === undefined || mask === null || kept.has(item.index) || keptMasks.has(mask)) continue;
-      if (present.has(mask) && !orphaned.includes(mask)) orphaned.push(mask);
+      if (mask === undefined || kept.has(item.index) || keptMasks.has(mask) || orphaned.includes(mask)) continue;
+      present ??= new Set(event.attachments().map((a) => a.name));
+      if (present.has(mask)) orphaned.push(mask);
     }
   }
-  event.keepPredictions(keep);
+  event.keepPredictions(keep_);
   for (const mask of orphaned) event.removeAttachment(mask);
-  return { tag: 'keep' };
+  return keep();
 }
