@@ -5,8 +5,9 @@
 #
 # copies template/ to DIR with {{name}} replaced by NAME (default: DIR's last part),
 # and this SDK (this folder, less template/, node_modules/ and this script) into
-# DIR/weir-sdk/, where the template's build looks for it. The same script sits in every
-# plugin-sdk/<language>/ of a core-module language.
+# DIR/weir-sdk/, where the template's build looks for it (for C++, with the C SDK it
+# wraps; WAT has no SDK to copy). The same script sits in every plugin-sdk/<language>/
+# of a core-module language.
 set -euo pipefail
 sdk=$(cd "$(dirname "$0")" && pwd)
 dir=$1
@@ -21,4 +22,7 @@ if [ "$(basename "$sdk")" != wat ]; then
   mkdir -p "$dir/weir-sdk"
   (cd "$sdk" && tar -c --exclude=./template --exclude=./node_modules --exclude=./new-project.sh .) |
     tar -x -C "$dir/weir-sdk"
+fi
+if [ "$(basename "$sdk")" = cpp ]; then
+  cp "$sdk/../c/weir.h" "$sdk/../c/weir.c" "$dir/weir-sdk/"
 fi
