@@ -22,6 +22,7 @@ configs=(
   '{"classes":["truck"],"min_confidence":1e-7}'
   '{"classes":["truck","caf\u00e9 \"x\""],"min_confidence":0.25}'
   '{"classes":[],"min_confidence":1}'
+  '{"min_confidence":0.9,"remove_orphaned_masks":true,"classes":["person","dog"]}'
 )
 refused=(
   '{"min_confidence":2}'
