@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -21,7 +22,7 @@ type Event struct {
 	// Task is the model's task, an open vocabulary: see the Task constants.
 	Task string `json:"task"`
 	// Metadata lists the event's metadata entries, in order, keys unique.
-	Metadata []MetadataEntry `json:"-"`
+	Metadata []MetadataEntry `json:"metadata"`
 	// Predictions is the predictions document, as the sender posted it (or as an earlier
 	// filter left it).
 	Predictions json.RawMessage `json:"predictions"`
@@ -190,10 +191,7 @@ func (e *Event) SetMetadata(key, value string) error {
 		}
 		e.metadata = append(keys, key)
 	}
-	return e.edit("set_metadata", struct {
-		Key   string `json:"key"`
-		Value string `json:"value"`
-	}{key, value})
+	return e.edit("set_metadata", [2]string{key, value})
 }
 
 // RemoveMetadata removes a metadata entry; a key that is not there is not an error.
@@ -240,17 +238,42 @@ func (e *Event) metadataKeys() []string {
 }
 
 func (e *Event) edit(kind string, value any) error {
-	body, err := json.Marshal(value)
-	if err != nil {
-		return err
-	}
 	if e.edits.Len() > 0 {
 		e.edits.WriteByte(',')
 	}
 	e.edits.WriteString(`{"`)
 	e.edits.WriteString(kind)
 	e.edits.WriteString(`":`)
-	e.edits.Write(body)
+	switch v := value.(type) {
+	case []uint32:
+		e.edits.WriteByte('[')
+		for i, n := range v {
+			if i > 0 {
+				e.edits.WriteByte(',')
+			}
+			e.edits.Write(strconv.AppendUint(e.edits.AvailableBuffer(), uint64(n), 10))
+		}
+		e.edits.WriteByte(']')
+	case string:
+		writeString(&e.edits, v)
+	case []string:
+		e.edits.WriteByte('[')
+		for i, name := range v {
+			if i > 0 {
+				e.edits.WriteByte(',')
+			}
+			writeString(&e.edits, name)
+		}
+		e.edits.WriteByte(']')
+	case json.RawMessage:
+		e.edits.Write(v)
+	case [2]string: // set_metadata
+		e.edits.WriteString(`{"key":`)
+		writeString(&e.edits, v[0])
+		e.edits.WriteString(`,"value":`)
+		writeString(&e.edits, v[1])
+		e.edits.WriteByte('}')
+	}
 	e.edits.WriteByte('}')
 	return nil
 }
@@ -262,36 +285,4 @@ func index(list []string, name string) int {
 		}
 	}
 	return -1
-}
-
-// parseEvent reads the event Weir wrote, keeping the metadata's order.
-func parseEvent(text []byte) (*Event, error) {
-	var e struct {
-		Event
-		Metadata json.RawMessage `json:"metadata"`
-	}
-	if err := json.Unmarshal(text, &e); err != nil {
-		return nil, err
-	}
-	event := e.Event
-	event.count = len(event.PredictionList)
-	if len(e.Metadata) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(e.Metadata))
-		if _, err := dec.Token(); err != nil { // {
-			return nil, err
-		}
-		for dec.More() {
-			var key, value string
-			if t, err := dec.Token(); err != nil {
-				return nil, err
-			} else {
-				key, _ = t.(string)
-			}
-			if err := dec.Decode(&value); err != nil {
-				return nil, err
-			}
-			event.Metadata = append(event.Metadata, MetadataEntry{key, value})
-		}
-	}
-	return &event, nil
 }
