@@ -28,7 +28,7 @@ static void *arena_alloc(arena *a, size_t size) {
     size = (size + 7) & ~(size_t)7;
     block *b = a->head;
     if (!b || b->size - b->used < size) {
-        size_t want = size > 8192 ? size : 8192;
+        size_t want = size > 16384 ? size : 16384;
         b = malloc(sizeof(block) + want);
         if (!b) abort();
         b->next = a->head;
@@ -41,12 +41,18 @@ static void *arena_alloc(arena *a, size_t size) {
     return p;
 }
 
-static void arena_free(arena *a) {
-    while (a->head) {
-        block *next = a->head->next;
-        free(a->head);
-        a->head = next;
+/* Frees all but the last block made, which is kept, emptied, for the next call. */
+static void arena_reset(arena *a) {
+    block *keep = a->head;
+    if (!keep) return;
+    block *b = keep->next;
+    while (b) {
+        block *next = b->next;
+        free(b);
+        b = next;
     }
+    keep->next = NULL;
+    keep->used = 0;
 }
 
 static void *alloc(size_t size) { return arena_alloc(current, size); }
@@ -532,12 +538,19 @@ static void read_prediction(reader *r, weir_prediction *p) {
             p->has_confidence = true;
         } else if (key_is(key, "mask")) p->mask = read_string(r);
         else if (key_is(key, "bbox")) {
-            const weir_json *b = read_value(r);
-            const weir_json *x = weir_json_get(b, "x"), *y = weir_json_get(b, "y");
-            const weir_json *w = weir_json_get(b, "width"), *h = weir_json_get(b, "height");
-            if (x && y && w && h) {
-                p->has_bbox = true;
-                p->bbox = (weir_bbox){x->number, y->number, w->number, h->number};
+            p->has_bbox = true;
+            expect(r, '{');
+            if (!eat(r, '}')) {
+                do {
+                    const char *k = read_string(r);
+                    expect(r, ':');
+                    double v = read_number(r);
+                    if (key_is(k, "x")) p->bbox.x = v;
+                    else if (key_is(k, "y")) p->bbox.y = v;
+                    else if (key_is(k, "width")) p->bbox.width = v;
+                    else if (key_is(k, "height")) p->bbox.height = v;
+                } while (!r->failed && eat(r, ','));
+                expect(r, '}');
             }
         } else if (key_is(key, "json")) p->json = skip_value(r, &p->json_length);
         else skip_value(r, &(size_t){0});
@@ -909,7 +922,7 @@ static int64_t packed(const char *data, size_t length) {
 
 /* Starts a call: what the previous one left is freed. */
 static void start_call(void) {
-    arena_free(&call_arena);
+    arena_reset(&call_arena);
     output.length = 0;
     free(edits.json.data);
     memset(&edits, 0, sizeof edits);
