@@ -310,9 +310,9 @@ pub fn fail(comptime format: []const u8, args: anytype) error{Failed} {
 /// As fail, for an event that could get past later (a full state store, say): Weir
 /// answers the sender 503 with Retry-After.
 pub fn failRetryable(comptime format: []const u8, args: anytype) error{Failed} {
-    _ = fail(format, args);
+    const err = fail(format, args);
     failure_retryable = true;
-    return error.Failed;
+    return err;
 }
 
 fn message(err: anyerror) []const u8 {
