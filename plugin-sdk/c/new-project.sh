@@ -4,7 +4,7 @@
 #   new-project.sh DIR [NAME]
 #
 # copies template/ to DIR with {{name}} replaced by NAME (default: DIR's last part),
-# and this SDK (this folder, less template/, node_modules/ and this script) into
+# and this SDK (this folder, less template/, test/, node_modules/ and this script) into
 # DIR/weir-sdk/, where the template's build looks for it (for C++, with the C SDK it
 # wraps; WAT has no SDK to copy). The same script sits in every plugin-sdk/<language>/
 # of a core-module language.
@@ -20,7 +20,7 @@ mkdir -p "$dir"
 done
 if [ "$(basename "$sdk")" != wat ]; then
   mkdir -p "$dir/weir-sdk"
-  (cd "$sdk" && tar -c --exclude=./template --exclude=./node_modules --exclude=./new-project.sh .) |
+  (cd "$sdk" && tar -c --exclude=./template --exclude=./test --exclude=./node_modules --exclude=./new-project.sh .) |
     tar -x -C "$dir/weir-sdk"
 fi
 if [ "$(basename "$sdk")" = cpp ]; then

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Builds the SDK's exercise filter: build.sh OUT.wasm
+set -euo pipefail
+out=$(realpath -m "$1")
+cd "$(dirname "$0")"
+if command -v zig >/dev/null; then zig=(zig); else zig=(python3 -m ziglang); fi
+"${zig[@]}" build-exe -target wasm32-freestanding -O ReleaseSmall -fno-entry -rdynamic \
+  --dep weir -Mroot=exercise.zig -target wasm32-freestanding -O ReleaseSmall -Mweir=../weir.zig \
+  --name exercise -femit-bin="$out"
