@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the filter: ./build.sh [OUT.wasm] (default {{name}}.wasm). Needs Zig 0.17
-# (pip install ziglang==0.17.1: this script runs it as `python3 -m ziglang` when no
-# zig is on PATH).
+# (pip install ziglang==0.17.1: this script runs it as `python3 -m ziglang` (or
+# `python -m ziglang`) when no zig is on PATH).
 set -euo pipefail
 out=$(realpath -m "${1:-{{name}}.wasm}")
 cd "$(dirname "$0")"
@@ -9,6 +9,8 @@ if command -v zig >/dev/null; then
   zig=(zig)
 elif python3 -c 'import ziglang' 2>/dev/null; then
   zig=(python3 -m ziglang)
+elif command -v python >/dev/null && python -c 'import ziglang' 2>/dev/null; then
+  zig=(python -m ziglang)
 else
   echo "error: zig is not installed: pip install ziglang==0.17.1" >&2
   exit 1
