@@ -26,8 +26,9 @@
 //!         weir.exportFilter(OnlyPeople);
 //!     }
 //!
-//! Build: zig build-exe filter.zig --dep weir -Mroot=filter.zig -Mweir=weir.zig \
-//!   -target wasm32-freestanding -fno-entry -rdynamic -O ReleaseSmall
+//! Build (-target and -O apply to the module, -M, after them):
+//!   zig build-exe -target wasm32-freestanding -O ReleaseFast -fstrip -fno-entry -rdynamic \
+//!     --dep weir -Mroot=filter.zig -target wasm32-freestanding -O ReleaseFast -fstrip -Mweir=weir.zig
 const std = @import("std");
 
 /// The contract this SDK speaks, as weir_abi_version returns it: 0.2.0.

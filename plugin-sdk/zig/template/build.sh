@@ -16,8 +16,8 @@ else
   exit 1
 fi
 # The target and optimisation options come before the module (-M) they apply to.
-"${zig[@]}" build-exe -target wasm32-freestanding -O ReleaseSmall -fno-entry -rdynamic \
+"${zig[@]}" build-exe -target wasm32-freestanding -O ReleaseFast -fstrip -fno-entry -rdynamic \
   --dep weir -Mroot=filter.zig \
-  -target wasm32-freestanding -O ReleaseSmall -Mweir=weir-sdk/weir.zig \
+  -target wasm32-freestanding -O ReleaseFast -fstrip -Mweir=weir-sdk/weir.zig \
   --name {{name}} -femit-bin="$out"
 echo "built $out"

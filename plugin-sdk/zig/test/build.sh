@@ -10,6 +10,6 @@ elif python3 -c 'import ziglang' 2>/dev/null; then
 else
   zig=(python -m ziglang)
 fi
-"${zig[@]}" build-exe -target wasm32-freestanding -O ReleaseSmall -fno-entry -rdynamic \
-  --dep weir -Mroot=exercise.zig -target wasm32-freestanding -O ReleaseSmall -Mweir=../weir.zig \
+"${zig[@]}" build-exe -target wasm32-freestanding -O ReleaseFast -fstrip -fno-entry -rdynamic \
+  --dep weir -Mroot=exercise.zig -target wasm32-freestanding -O ReleaseFast -fstrip -Mweir=../weir.zig \
   --name exercise -femit-bin="$out"

@@ -11,7 +11,7 @@ else
   zig=(python -m ziglang)
 fi
 # The target and optimisation options come before the module (-M) they apply to.
-"${zig[@]}" build-exe -target wasm32-freestanding -O ReleaseSmall -fno-entry -rdynamic \
+"${zig[@]}" build-exe -target wasm32-freestanding -O ReleaseFast -fstrip -fno-entry -rdynamic \
   --dep weir -Mroot=class_filter.zig \
-  -target wasm32-freestanding -O ReleaseSmall -Mweir=../../../plugin-sdk/zig/weir.zig \
+  -target wasm32-freestanding -O ReleaseFast -fstrip -Mweir=../../../plugin-sdk/zig/weir.zig \
   --name class_filter -femit-bin="$out"
