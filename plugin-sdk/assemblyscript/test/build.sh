@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Builds the SDK's exercise filter: build.sh OUT.wasm (runs `npm install` first when needed).
+set -euo pipefail
+out=$(realpath -m "$1")
+cd "$(dirname "$0")"
+[ -d node_modules/assemblyscript ] && [ -d node_modules/json-as ] && [ -e node_modules/weir-sdk ] ||
+  npm install --no-audit --no-fund
+node node_modules/assemblyscript/bin/asc.js assembly/exercise.ts -o "$out" \
+  --runtime incremental --optimize --transform json-as

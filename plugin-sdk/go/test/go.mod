@@ -1,0 +1,7 @@
+module exercise
+
+go 1.24
+
+require weir v0.0.0
+
+replace weir => ../
