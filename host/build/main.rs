@@ -2,6 +2,7 @@
 // the default config runs them with no plugin folder at all.
 
 include!("guests.rs");
+include!("templates.rs");
 
 /// The example plugins Weir embeds, by package name: the one list of them.
 const EXAMPLES: [&str; 5] = ["class-filter", "strip-masks", "reshape", "route-by-class", "cooldown"];
@@ -26,6 +27,7 @@ fn main() {
     table.push_str("];\n");
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out_dir.join("examples.rs"), table).expect("writing the examples table");
+    write_templates(workspace, &out_dir);
     println!("cargo:rustc-env=WEIR_EXAMPLE_PLUGINS={}", dir.display());
     println!("cargo:rerun-if-changed=build");
 }

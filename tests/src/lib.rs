@@ -4,12 +4,14 @@
 //! # Layout
 //!
 //! - this file: fixtures and plugin files.
+//! - [`languages`]: filters in the ten languages, built by their own toolchains.
 //! - [`node`]: building the example filters that need node (JavaScript, AssemblyScript),
-//!   or saying why not.
+//!   or saying why not, and what a test does when a toolchain is missing.
 //! - [`process`]: Weir as a child process, for signals and crashes.
 //! - [`receiver`]: a webhook receiver that records what arrives.
 //! - [`router`]: the real router, started in the test process.
 
+pub mod languages;
 pub mod node;
 pub mod process;
 pub mod receiver;

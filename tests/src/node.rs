@@ -1,6 +1,6 @@
 //! Building the example filters that need node (`plugins/javascript/class-filter` with
 //! componentize-js, `plugins/assemblyscript/min-confidence` with AssemblyScript) from
-//! source.
+//! source, and what a test does when a toolchain is missing ([`required`]).
 //!
 //! node and npm are on every machine this project builds on, so the suite builds the
 //! filters for real. Where they are missing, [`required`] decides: with
@@ -23,15 +23,15 @@ pub const REQUIRE_TOOLCHAINS: &str = "WEIR_REQUIRE_TOOLCHAINS";
 /// in CI a test that cannot run has failed. A skip is written straight to the process's
 /// stderr (not through `eprintln!`, which the test harness captures and hides for a
 /// passing test), and to `target/test-skips.txt`, so it is seen.
-pub fn required(test: &str, built: Result<PathBuf, String>) -> Option<PathBuf> {
+pub fn required<T>(test: &str, built: Result<T, String>) -> Option<T> {
     let why = match built {
-        Ok(wasm) => return Some(wasm),
+        Ok(built) => return Some(built),
         Err(why) => why,
     };
     let required = std::env::var_os(REQUIRE_TOOLCHAINS).is_some_and(|v| !v.is_empty() && v != "0");
     assert!(
         !required,
-        "{test}: {why}; {REQUIRE_TOOLCHAINS} is set, so a missing toolchain fails the run (install node and npm)"
+        "{test}: {why}; {REQUIRE_TOOLCHAINS} is set, so a missing toolchain fails the run"
     );
     let line = format!("SKIPPED {test}: {why} (set {REQUIRE_TOOLCHAINS}=1 to make this a failure)\n");
     let _ = std::io::stderr().write_all(line.as_bytes());
@@ -44,17 +44,10 @@ pub fn required(test: &str, built: Result<PathBuf, String>) -> Option<PathBuf> {
 
 type Built = OnceLock<Mutex<Option<Result<PathBuf, String>>>>;
 
-/// Builds the JavaScript filter (a component) once per test binary and returns its
-/// `.wasm`, or why it cannot be built here.
+/// Builds the JavaScript filter (a component, with the JavaScript SDK) once per test
+/// binary and returns its `.wasm`, or why it cannot be built here.
 pub fn js_class_filter() -> Result<PathBuf, String> {
-    static BUILT: Built = OnceLock::new();
-    once(&BUILT, || {
-        build("javascript/class-filter", "@bytecodealliance/componentize-js", |out| {
-            let mut command = Command::new("node");
-            command.arg("build.mjs").arg(out);
-            command
-        })
-    })
+    crate::languages::example("javascript", "class-filter")
 }
 
 /// Builds the AssemblyScript filter (a core module) once per test binary and returns

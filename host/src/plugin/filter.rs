@@ -79,6 +79,8 @@ pub struct FilterStats {
     pub errors: AtomicU64,
     /// Instances created.
     pub instances: AtomicU64,
+    /// The largest linear memory an instance had after a call, in bytes.
+    pub peak_memory: AtomicU64,
 }
 
 /// The counters of several filters added up: a plugin's across the routes using it.
@@ -201,6 +203,7 @@ impl Filter {
             }
         };
         let result = instance.call(event).await;
+        self.stats.peak_memory.fetch_max(instance.memory(), Ordering::Relaxed);
         let healthy = !matches!(result, Err(FilterError::Misbehaved { .. }));
         if healthy && self.settings.policy == InstancePolicy::Reuse && instance.calls < self.settings.max_calls {
             self.idle().push(instance);

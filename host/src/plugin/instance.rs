@@ -65,6 +65,14 @@ impl Instance {
         })
     }
 
+    /// The instance's linear memory, in bytes.
+    pub(crate) fn memory(&self) -> u64 {
+        match &self.guest {
+            Guest::Component(component) => component.memory(),
+            Guest::Module(module) => module.memory(),
+        }
+    }
+
     /// Runs `filter` on one event, its edits applied. On [`FilterError::Misbehaved`]
     /// the instance must be discarded: its state is unknown.
     pub(crate) async fn call(&mut self, event: &Arc<Event>) -> Result<Outcome, FilterError> {

@@ -73,6 +73,7 @@ impl Sandbox {
             limits: GuestLimits {
                 memory_cap,
                 denied: None,
+                memory: 0,
             },
             deadline: Instant::now(),
             stdout: GuestOutput::default(),
@@ -212,14 +213,18 @@ pub(crate) struct GuestLimits {
     pub(crate) memory_cap: u64,
     /// The size a refused growth asked for, during the current call.
     pub(crate) denied: Option<u64>,
+    /// The instance's linear memory, all memories together, in bytes.
+    pub(crate) memory: u64,
 }
 
 impl wasmtime::ResourceLimiter for GuestLimits {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired as u64 > self.memory_cap {
             self.denied = Some(desired as u64);
             return Ok(false);
         }
+        // Creating a memory is a growth from 0, so this adds up every memory.
+        self.memory += desired.saturating_sub(current) as u64;
         Ok(true)
     }
 

@@ -15,6 +15,8 @@
 //! - `reload`: plugins replaced, broken, half-written, removed; config reloads.
 //! - `lifecycle`: health, readiness, the Unix socket, SIGTERM, SIGINT, SIGHUP.
 //! - `javascript`: the componentize-js filter, side by side with the Rust one.
+//! - `languages`: filters in the ten languages: the class filter in each, the Python
+//!   cooldown, `weir new`, the SDKs' own checks.
 //! - `failure_policy`: a trapping filter under each failure policy.
 //! - `ingest_errors`: malformed input, authentication, idempotency.
 //! - `filter_command`: `weir filter`, the plugin author's command.
@@ -37,6 +39,7 @@ mod ingest;
 mod ingest_errors;
 mod instances;
 mod javascript;
+mod languages;
 mod lifecycle;
 mod loading;
 mod misbehaving;

@@ -7,9 +7,10 @@
 //! - [`bench`]: `weir bench`, the benchmark harness, and its bare relay.
 //! - [`process`]: what every command shares: its async runtime and exit codes.
 
+#[macro_use]
+mod process;
 mod bench;
 mod cli;
-mod process;
 
 /// mimalloc rather than the system allocator: Weir allocates per event on every worker
 /// thread, and glibc's arenas spent a quarter of the CPU of a loaded Weir on locking and

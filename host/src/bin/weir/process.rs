@@ -30,3 +30,23 @@ pub fn runtime(threads: Threads) -> Result<tokio::runtime::Runtime, ExitCode> {
         ExitCode::FAILURE
     })
 }
+
+/// Writes a line to stdout, like `println!`, but a reader that went away (`weir filter
+/// ... | head`) ends the output quietly instead of panicking.
+pub fn write_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = writeln!(stdout, "{args}")
+        && error.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
+    }
+}
+
+/// `println!` for the commands: see [`write_line`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::process::write_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use out;

@@ -143,6 +143,11 @@ impl ComponentInstance {
         })
     }
 
+    /// The instance's linear memory, in bytes.
+    pub(crate) fn memory(&self) -> u64 {
+        self.store.data().sandbox.limits.memory
+    }
+
     /// Runs `filter` on one event. On [`FilterError::Misbehaved`] the instance must be
     /// discarded: its state is unknown.
     pub(crate) async fn call(

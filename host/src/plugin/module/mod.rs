@@ -241,6 +241,11 @@ impl ModuleInstance {
         Ok(module)
     }
 
+    /// The instance's linear memory, in bytes.
+    pub(crate) fn memory(&self) -> u64 {
+        self.store.data().sandbox.limits.memory
+    }
+
     /// The contract version the module speaks.
     pub(crate) fn version(&self) -> Version {
         self.version

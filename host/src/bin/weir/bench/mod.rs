@@ -71,7 +71,7 @@ pub struct BenchArgs {
 pub fn run(args: BenchArgs) -> ExitCode {
     if args.list {
         for scenario in SCENARIOS {
-            println!("{:<18} {}", scenario.name, scenario.about);
+            crate::process::out!("{:<18} {}", scenario.name, scenario.about);
         }
         return ExitCode::SUCCESS;
     }

@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 /// stdout first (`listening on ADDR`).
 pub async fn serve(target: SocketAddr) -> std::io::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
-    println!("listening on {}", listener.local_addr()?);
+    crate::process::out!("listening on {}", listener.local_addr()?);
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);

@@ -115,7 +115,7 @@ pub fn events(args: AdminArgs, command: EventsCommand) -> ExitCode {
         let path = format!("/admin/events/{}", url_escape(&id));
         match client.call(false, &path).await {
             Ok((200, body)) if args.json => {
-                println!("{body}");
+                crate::process::out!("{body}");
                 ExitCode::SUCCESS
             }
             Ok((200, body)) => match serde_json::from_value::<EventRecord>(body) {
@@ -141,9 +141,11 @@ fn url_escape(text: &str) -> String {
 }
 
 fn print_event(record: &EventRecord) {
-    println!(
+    crate::process::out!(
         "event {} (route {}, accepted {})",
-        record.id, record.route, record.accepted_at
+        record.id,
+        record.route,
+        record.accepted_at
     );
     for delivery in &record.deliveries {
         print_delivery(delivery);
@@ -156,7 +158,7 @@ fn print_delivery(delivery: &DeliveryRecord) {
         .as_deref()
         .map(|at| format!(", next attempt {at}"))
         .unwrap_or_default();
-    println!(
+    crate::process::out!(
         "  delivery {} to {}: {} after {} attempt(s){next}",
         delivery.id,
         delivery.destination,
@@ -164,7 +166,7 @@ fn print_delivery(delivery: &DeliveryRecord) {
         delivery.attempts
     );
     if let Some(error) = &delivery.last_error {
-        println!("    last error: {error}");
+        crate::process::out!("    last error: {error}");
     }
     for attempt in &delivery.history {
         let status = attempt.status.map_or("-".to_string(), |s| s.to_string());
@@ -174,9 +176,10 @@ fn print_delivery(delivery: &DeliveryRecord) {
         } else {
             format!(" | {}", attempt.response.trim())
         };
-        println!(
+        crate::process::out!(
             "    {} status {status} in {:.1} ms{error}{response}",
-            attempt.at, attempt.latency_ms
+            attempt.at,
+            attempt.latency_ms
         );
     }
 }
@@ -199,17 +202,17 @@ pub fn dead(args: AdminArgs, command: DeadCommand) -> ExitCode {
                     .await
                 {
                     Ok((200, body)) if args.json => {
-                        println!("{body}");
+                        crate::process::out!("{body}");
                         ExitCode::SUCCESS
                     }
                     Ok((200, body)) => {
                         let list: Vec<DeliveryRecord> =
                             serde_json::from_value(body["deliveries"].clone()).unwrap_or_default();
                         if list.is_empty() {
-                            println!("no dead deliveries");
+                            crate::process::out!("no dead deliveries");
                         }
                         for delivery in &list {
-                            println!(
+                            crate::process::out!(
                                 "{} event {} to {}: {} attempt(s), last status {}: {}",
                                 delivery.id,
                                 delivery.event_id,
@@ -250,7 +253,7 @@ async fn replay(client: &Client, mut ids: Vec<u64>, destination: Option<String>)
         }
     }
     if ids.is_empty() {
-        println!("no dead deliveries to replay");
+        crate::process::out!("no dead deliveries to replay");
         return ExitCode::SUCCESS;
     }
     let bar = ProgressBar::new(ids.len() as u64);
@@ -271,7 +274,7 @@ async fn replay(client: &Client, mut ids: Vec<u64>, destination: Option<String>)
         bar.inc(1);
     }
     bar.finish_and_clear();
-    println!("replayed {replayed} delivery(ies)");
+    crate::process::out!("replayed {replayed} delivery(ies)");
     for line in &skipped {
         eprintln!("skipped {line}");
     }

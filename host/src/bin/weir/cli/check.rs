@@ -59,7 +59,7 @@ async fn check(args: CheckArgs) -> ExitCode {
     let built = Topology::build(&config, &source, &registry, None, options).await;
     match built {
         Ok(topology) if problems.is_empty() => {
-            println!(
+            crate::process::out!(
                 "{source}: ok: {} route(s), {} destination(s), {} plugin(s); {}",
                 topology.routes.len(),
                 topology.destinations.len(),

@@ -143,6 +143,7 @@ async fn filter(args: FilterArgs) -> Result<ExitCode, Failure> {
     let call_time = call_times.iter().sum::<Duration>() / call_times.len() as u32;
     let timings = Timings {
         plugin: describe_plugin(&plugin),
+        memory: filter.stats().peak_memory.load(std::sync::atomic::Ordering::Relaxed),
         load: plugin.load_time(),
         cached: plugin.cache_outcome() == CacheOutcome::Hit,
         init: init_time,
@@ -161,15 +162,16 @@ async fn filter(args: FilterArgs) -> Result<ExitCode, Failure> {
                     "verdict": "error",
                     "kind": error.kind(),
                     "error": error.to_string(),
+                    "retryable": matches!(error, weir::plugin::FilterError::Declined { retryable: true, .. }),
                     "plugin": timings.plugin,
                     "time": timings.to_json(),
                     "peak_rss_bytes": peak_rss(),
                 });
-                println!("{out}");
+                crate::process::out!("{out}");
             } else {
-                println!("verdict: error ({})\n{error}", error.kind());
-                println!("time:    {}", timings.describe());
-                println!("plugin:  {}", plugin_line(&timings.plugin));
+                crate::process::out!("verdict: error ({})\n{error}", error.kind());
+                crate::process::out!("time:    {}", timings.describe());
+                crate::process::out!("plugin:  {}", plugin_line(&timings.plugin));
             }
             Ok(ExitCode::FAILURE)
         }
@@ -184,6 +186,8 @@ fn unreachable_repeat() -> ! {
 struct Timings {
     /// Which plugin ran: kind and contract version.
     plugin: Value,
+    /// The instance's linear memory after the calls, in bytes.
+    memory: u64,
     load: Duration,
     cached: bool,
     init: Duration,
@@ -242,20 +246,21 @@ fn print_outcome(args: &FilterArgs, input: &Arc<Event>, outcome: &Outcome, timin
             "event": output.map(event_json),
             "plugin": timings.plugin,
             "time": timings.to_json(),
+            "instance_memory_bytes": timings.memory,
             "peak_rss_bytes": peak_rss(),
         });
-        println!("{out}");
+        crate::process::out!("{out}");
         return;
     }
     match reason {
-        Some(reason) => println!("verdict: drop ({reason})"),
-        None => println!("verdict: {verdict}"),
+        Some(reason) => crate::process::out!("verdict: drop ({reason})"),
+        None => crate::process::out!("verdict: {verdict}"),
     }
-    println!("time:    {}", timings.describe());
-    println!("plugin:  {}", plugin_line(&timings.plugin));
+    crate::process::out!("time:    {}", timings.describe());
+    crate::process::out!("plugin:  {}", plugin_line(&timings.plugin));
     if let Some(event) = output {
         let pretty = serde_json::to_string_pretty(&event_json(event)).unwrap_or_default();
-        println!("event:\n{pretty}");
+        crate::process::out!("event:\n{pretty}");
     }
 }
 
@@ -306,7 +311,7 @@ async fn load_plugin(engine: &PluginEngine, spec: &str) -> Result<Plugin, Failur
     let path = Path::new(spec);
     let engine = engine.clone();
     let spec = spec.to_string();
-    let load = if path.exists() {
+    let load = if path.is_file() {
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())

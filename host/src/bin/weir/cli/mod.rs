@@ -1,5 +1,5 @@
-//! The command line: `weir run`, `weir check`, `weir filter`, `weir events`,
-//! `weir dead`, and `weir bench` (in [`crate::bench`]).
+//! The command line: `weir run`, `weir check`, `weir filter`, `weir new`,
+//! `weir events`, `weir dead`, and `weir bench` (in [`crate::bench`]).
 //!
 //! Each command is a module returning an [`ExitCode`] ([`crate::process`] says which).
 
@@ -7,6 +7,7 @@ mod admin_client;
 mod check;
 mod filter;
 mod logging;
+mod new;
 mod run;
 mod source;
 
@@ -56,6 +57,8 @@ enum Command {
     },
     /// Run one filter on one event and print the verdict, the output and the time taken.
     Filter(Box<filter::FilterArgs>),
+    /// Write a new filter project in one of the ten languages, ready to build.
+    New(new::NewArgs),
 }
 
 /// Runs the command line.
@@ -69,6 +72,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Check(args) => check::run(args),
         Command::Filter(args) => filter::run(*args),
+        Command::New(args) => new::run(args),
         Command::Bench(args) => crate::bench::run(args),
         Command::BenchRelay { target } => crate::bench::relay_main(target),
         Command::Events { admin, command } => admin_client::events(admin, command),
