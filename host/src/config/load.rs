@@ -225,6 +225,23 @@ fn validate(config: &Config, declared_routes: bool, problems: &mut Problems) {
             ),
         );
     }
+    if !config.admin.listen.ip().is_loopback() && config.admin.token.is_none() {
+        problems.add(
+            "admin.listen",
+            format!(
+                "{} can be reached from other machines, and [admin] token is not set: anyone who reaches it \
+                 could read events and replay deliveries; set token = \"${{WEIR_ADMIN_TOKEN}}\" in [admin] \
+                 (and export WEIR_ADMIN_TOKEN), or listen on 127.0.0.1",
+                config.admin.listen
+            ),
+        );
+    }
+    if config.admin.token.as_ref().is_some_and(|token| token.expose().trim().len() < 16) {
+        problems.add(
+            "admin.token",
+            "is shorter than 16 characters; use a long random one (openssl rand -hex 24)",
+        );
+    }
     if config.server.max_body.0 < 1024 {
         problems.add(
             "server.max_body",
@@ -480,6 +497,28 @@ mod tests {
                 "weir.toml: destinations.hook.retry.jitter: must be between 0 and 1 (a fraction of the delay)",
             ]
         );
+    }
+
+    #[test]
+    fn an_admin_listener_others_can_reach_needs_a_token() {
+        let open = format!("{MINIMAL}\n[admin]\nlisten = \"0.0.0.0:9090\"\n");
+        assert_eq!(
+            load(&open).unwrap_err(),
+            [
+                "weir.toml: admin.listen: 0.0.0.0:9090 can be reached from other machines, and [admin] token is not set: \
+                 anyone who reaches it could read events and replay deliveries; set token = \"${WEIR_ADMIN_TOKEN}\" in [admin] \
+                 (and export WEIR_ADMIN_TOKEN), or listen on 127.0.0.1"
+            ]
+        );
+        let guarded = format!("{open}token = \"0123456789abcdef0123\"\n");
+        assert_eq!(load(&guarded).unwrap().admin.token.unwrap().expose(), "0123456789abcdef0123");
+        let short = format!("{open}token = \"short\"\n");
+        assert_eq!(
+            load(&short).unwrap_err(),
+            ["weir.toml: admin.token: is shorter than 16 characters; use a long random one (openssl rand -hex 24)"]
+        );
+        // On loopback, no token is needed.
+        assert!(load(MINIMAL).unwrap().admin.token.is_none());
     }
 
     #[test]

@@ -90,14 +90,21 @@ impl Default for ServerConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminConfig {
-    /// TCP address of the admin listener (`/healthz`, `/readyz`, `/admin/...`).
+    /// TCP address of the admin listener (`/healthz`, `/readyz`, `/admin/...`, the
+    /// console at `/`).
     pub listen: SocketAddr,
+    /// When set, the admin API and the console require it: `Authorization: Bearer
+    /// <token>`, or the console's cookie, given once on its sign-in page. `/healthz`,
+    /// `/readyz` and `/metrics` stay open for probes and scrapers. Required when
+    /// `listen` is not a loopback address.
+    pub token: Option<Secret>,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
         AdminConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            token: None,
         }
     }
 }
@@ -195,6 +202,10 @@ pub struct RouteConfig {
     /// What happens to an event when a filter fails on it.
     #[serde(default)]
     pub on_filter_error: FailurePolicy,
+    /// Whether a sender may choose, per event, which of the route's destinations get
+    /// it (`X-Weir-Destinations`, or a multipart `webhook_ids` field).
+    #[serde(default)]
+    pub sender_may_choose: bool,
 }
 
 /// One filter of a route.
@@ -315,6 +326,10 @@ pub struct DestinationConfig {
     /// With `multipart`: send the `mask_NNNN.png` parts.
     #[serde(default)]
     pub include_masks: bool,
+    /// Send the predictions document (the default). `false` sends only the event's
+    /// id, route, task and metadata, as JSON (a `metadata.json` part in multipart).
+    #[serde(default = "yes")]
+    pub include_predictions: bool,
     /// Extra request headers (an `Authorization` header, say).
     #[serde(default)]
     pub headers: Headers,
@@ -415,6 +430,10 @@ impl Default for BreakerConfig {
             max_cooldown: Span(Duration::from_secs(600)),
         }
     }
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_timeout() -> Span {
