@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
@@ -81,6 +82,30 @@ pub struct Metrics {
     /// The label of requests that named no known route: a sender's typo must not
     /// become a time series of its own.
     unknown_route: Name,
+    /// The whole flow, all routes and destinations together, for the console's rates.
+    flow: Arc<FlowCounters>,
+}
+
+/// Events and attempts of every route and destination, counted together.
+#[derive(Debug, Default)]
+struct FlowCounters {
+    received: AtomicU64,
+    dropped: AtomicU64,
+    delivered: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// The flow's totals since start: the console takes rates from their differences.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Flow {
+    /// Events received (accepted, dropped by a filter, or duplicates).
+    pub received: u64,
+    /// Events a filter dropped.
+    pub dropped: u64,
+    /// Attempts the receiver took.
+    pub delivered: u64,
+    /// Attempts that failed (to be retried, or given up on).
+    pub failed: u64,
 }
 
 impl Default for Metrics {
@@ -125,11 +150,34 @@ impl Metrics {
             attempts,
             latency,
             unknown_route: Name(Arc::from("")),
+            flow: Arc::default(),
+        }
+    }
+
+    /// The flow's totals so far.
+    pub fn flow(&self) -> Flow {
+        let flow = &self.flow;
+        Flow {
+            received: flow.received.load(Ordering::Relaxed),
+            dropped: flow.dropped.load(Ordering::Relaxed),
+            delivered: flow.delivered.load(Ordering::Relaxed),
+            failed: flow.failed.load(Ordering::Relaxed),
         }
     }
 
     /// Counts an ingest request; `route` is `None` when it named no known route.
     pub fn ingested(&self, route: Option<&Arc<str>>, how: Ingested) {
+        let flow = &self.flow;
+        match how {
+            Ingested::Accepted | Ingested::Duplicate => {
+                flow.received.fetch_add(1, Ordering::Relaxed);
+            }
+            Ingested::Dropped => {
+                flow.received.fetch_add(1, Ordering::Relaxed);
+                flow.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            Ingested::Rejected | Ingested::Refused => {}
+        }
         let route = route.map_or_else(|| self.unknown_route.clone(), |name| Name(name.clone()));
         self.ingest
             .get_or_create(&IngestLabels {
@@ -154,6 +202,7 @@ impl Metrics {
             latency: self.latency.get_or_create_owned(&DestinationLabels {
                 destination: Name(destination.clone()),
             }),
+            flow: self.flow.clone(),
         }
     }
 
@@ -170,6 +219,7 @@ pub struct LaneMetrics {
     retry: Counter,
     dead: Counter,
     latency: Histogram,
+    flow: Arc<FlowCounters>,
 }
 
 /// What became of an attempt, for counting.
@@ -191,6 +241,11 @@ impl LaneMetrics {
             AttemptOutcome::Retry => self.retry.inc(),
             AttemptOutcome::Dead => self.dead.inc(),
         };
+        let total = match outcome {
+            AttemptOutcome::Delivered => &self.flow.delivered,
+            AttemptOutcome::Retry | AttemptOutcome::Dead => &self.flow.failed,
+        };
+        total.fetch_add(1, Ordering::Relaxed);
         self.latency.observe(latency.as_secs_f64());
     }
 }
@@ -209,6 +264,15 @@ mod tests {
         let lane = metrics.lane(&Arc::from("hook"));
         lane.attempted(AttemptOutcome::Retry, Duration::from_millis(3));
         lane.attempted(AttemptOutcome::Delivered, Duration::from_millis(5));
+        assert_eq!(
+            metrics.flow(),
+            Flow {
+                received: 2,
+                dropped: 0,
+                delivered: 1,
+                failed: 1
+            }
+        );
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, metrics.registry()).unwrap();
         for line in [

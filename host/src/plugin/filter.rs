@@ -81,6 +81,8 @@ pub struct FilterStats {
     pub instances: AtomicU64,
     /// The largest linear memory an instance had after a call, in bytes.
     pub peak_memory: AtomicU64,
+    /// Time spent in the guest's calls, in nanoseconds (for the mean call time).
+    pub call_nanos: AtomicU64,
 }
 
 /// The counters of several filters added up: a plugin's across the routes using it.
@@ -94,11 +96,22 @@ pub struct FilterTotals {
     pub errors: u64,
     /// Instances created.
     pub instances_created: u64,
+    /// Time spent in the guest's calls, in nanoseconds.
+    pub call_nanos: u64,
 }
 
 impl FilterTotals {
+    /// The mean time of a call, in microseconds (0 before the first call).
+    pub fn mean_call_us(&self) -> f64 {
+        if self.calls == 0 {
+            return 0.0;
+        }
+        (self.call_nanos as f64 / self.calls as f64 / 1e3 * 10.0).round() / 10.0
+    }
+
     /// Adds one filter's counters.
     pub fn add(&mut self, stats: &FilterStats) {
+        self.call_nanos += stats.call_nanos.load(Ordering::Relaxed);
         self.calls += stats.calls.load(Ordering::Relaxed);
         self.drops += stats.drops.load(Ordering::Relaxed);
         self.errors += stats.errors.load(Ordering::Relaxed);
@@ -202,7 +215,10 @@ impl Filter {
                     })?
             }
         };
+        let started = std::time::Instant::now();
         let result = instance.call(event).await;
+        let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.stats.call_nanos.fetch_add(took, Ordering::Relaxed);
         self.stats.peak_memory.fetch_max(instance.memory(), Ordering::Relaxed);
         let healthy = !matches!(result, Err(FilterError::Misbehaved { .. }));
         if healthy && self.settings.policy == InstancePolicy::Reuse && instance.calls < self.settings.max_calls {
