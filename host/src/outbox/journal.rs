@@ -11,6 +11,7 @@ use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use super::attempts::{AttemptCursor, AttemptLine, AttemptPage, AttemptQuery, within};
 use super::record::{AttemptRecord, DeliveryRecord, DeliveryState, EventRecord, MAX_HISTORY, timestamp};
 use super::{Attempt, Delivery, DeliveryId, DeliveryQuery, Next};
 
@@ -42,7 +43,10 @@ struct Track {
 #[derive(Default)]
 pub struct Journal {
     events: HashMap<Arc<str>, Entry>,
-    order: VecDeque<Arc<str>>,
+    /// Events in the order they were accepted, each with its sequence number (the
+    /// delivery log's cursor).
+    order: VecDeque<(u64, Arc<str>)>,
+    next_seq: u64,
     dead: HashMap<DeliveryId, Delivery>,
     dead_order: VecDeque<DeliveryId>,
 }
@@ -71,10 +75,11 @@ impl Journal {
                 .collect(),
         };
         if self.events.insert(id.clone(), entry).is_none() {
-            self.order.push_back(id);
+            self.next_seq += 1;
+            self.order.push_back((self.next_seq, id));
         }
         while self.order.len() > JOURNAL_EVENTS {
-            if let Some(old) = self.order.pop_front() {
+            if let Some((_, old)) = self.order.pop_front() {
                 self.events.remove(&old);
             }
         }
@@ -179,13 +184,79 @@ impl Journal {
         self.order
             .iter()
             .rev()
-            .filter_map(|id| self.events.get(id).map(|entry| (id, entry)))
+            .filter_map(|(_, id)| self.events.get(id).map(|entry| (id, entry)))
             .flat_map(|(id, entry)| entry.deliveries.iter().map(move |track| (id, track)))
             .filter(|(_, t)| query.state.is_none_or(|state| t.state == state))
             .filter(|(_, t)| query.destination.as_deref().is_none_or(|name| &*t.destination == name))
             .take(query.limit())
             .map(|(id, track)| record(id, track))
             .collect()
+    }
+}
+
+impl Journal {
+    /// A page of the delivery log: the attempts of whole events, in the order the
+    /// events were accepted (or the reverse), until `max` attempts are taken.
+    pub fn attempts(&self, query: &AttemptQuery, cursor: Option<AttemptCursor>, max: usize) -> AttemptPage {
+        let mut page = AttemptPage::default();
+        let events: Box<dyn Iterator<Item = &(u64, Arc<str>)>> = if query.newest_first {
+            let before = cursor.map_or(u64::MAX, |c| c.0 as u64);
+            let end = self.order.partition_point(|(seq, _)| *seq < before);
+            Box::new(self.order.range(..end).rev())
+        } else {
+            let after = cursor.map_or(0, |c| c.0 as u64);
+            let start = self.order.partition_point(|(seq, _)| *seq <= after);
+            Box::new(self.order.range(start..))
+        };
+        for (seq, id) in events {
+            if page.attempts.len() >= max {
+                // The next page starts with this event.
+                let next = if query.newest_first { *seq + 1 } else { *seq - 1 };
+                page.next = Some(AttemptCursor(next as i64, 0));
+                break;
+            }
+            let Some(entry) = self.events.get(id) else { continue };
+            let mut lines = Vec::new();
+            for track in &entry.deliveries {
+                if query.destination.as_deref().is_some_and(|name| name != &*track.destination) {
+                    continue;
+                }
+                for attempt in &track.history {
+                    let wanted = within(query, attempt.at)
+                        && query
+                            .status
+                            .is_none_or(|status| status.matches(attempt.status, attempt.error.is_some()));
+                    if wanted {
+                        lines.push((attempt.at, line(id, track, attempt)));
+                    }
+                }
+            }
+            lines.sort_by_key(|(at, _)| *at);
+            if query.newest_first {
+                lines.reverse();
+            }
+            page.attempts.extend(lines.into_iter().map(|(_, line)| line));
+        }
+        page
+    }
+
+    /// How many deliveries of a destination are dead.
+    pub fn dead_of_count(&self, destination: &str) -> usize {
+        self.dead.values().filter(|d| &*d.destination == destination).count()
+    }
+}
+
+fn line(event_id: &str, track: &Track, attempt: &Attempt) -> AttemptLine {
+    let record = AttemptRecord::of(attempt);
+    AttemptLine {
+        at: record.at,
+        destination: track.destination.to_string(),
+        event_id: event_id.to_string(),
+        delivery_id: track.id,
+        status: record.status,
+        latency_ms: record.latency_ms,
+        error: record.error,
+        response: record.response,
     }
 }
 

@@ -16,8 +16,8 @@ use super::journal::Journal;
 use super::recent::RecentIds;
 use super::schedule::Schedule;
 use super::{
-    Attempt, Claimed, Delivery, DeliveryId, DeliveryQuery, DeliveryRecord, Enqueue, Enqueued, EventRecord, Lanes, Next,
-    OutboxError, OutboxStats, Records,
+    Attempt, AttemptCursor, AttemptPage, AttemptQuery, Claimed, Delivery, DeliveryId, DeliveryQuery, DeliveryRecord,
+    DestinationCounts, Enqueue, Enqueued, EventRecord, Lanes, Next, OutboxError, OutboxStats, Records,
 };
 use crate::event::Event;
 
@@ -182,6 +182,24 @@ impl Records for MemoryOutbox {
         Ok(ids.len())
     }
 
+    async fn attempts(
+        &self,
+        query: &AttemptQuery,
+        cursor: Option<AttemptCursor>,
+        max: usize,
+    ) -> Result<AttemptPage, OutboxError> {
+        let max = max.clamp(1, super::attempts::MAX_PAGE);
+        Ok(self.state().journal.attempts(query, cursor, max))
+    }
+
+    async fn destination_counts(&self, destination: &str) -> Result<DestinationCounts, OutboxError> {
+        let state = self.state();
+        Ok(DestinationCounts {
+            queued: state.schedule.queued(destination),
+            dead: state.journal.dead_of_count(destination),
+        })
+    }
+
     async fn retire(&self, destination: &str, reason: &str) -> Result<usize, OutboxError> {
         let mut state = self.state();
         let removed = state.schedule.remove_destination(destination);
@@ -284,6 +302,52 @@ mod tests {
             small.enqueue(bound(big, &dests)).await,
             Err(OutboxError::FullBytes { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn the_delivery_log_is_read_in_pages_with_its_filters() {
+        let outbox = MemoryOutbox::new(100, 1 << 20);
+        let dests: Vec<Arc<str>> = vec!["a".into(), "b".into()];
+        for n in 0..5 {
+            outbox.enqueue(bound(event(&format!("e{n}")), &dests)).await.unwrap();
+            for name in ["a", "b"] {
+                let claimed = outbox.claim(name, 10).await.unwrap();
+                let status = if name == "a" { 200 } else { 503 };
+                let next = if status == 200 { Next::Delivered } else { Next::Dead("gave up".into()) };
+                outbox.complete(&claimed.deliveries[0], &attempt(status), next).await.unwrap();
+            }
+        }
+        let all = AttemptQuery::default();
+        let mut cursor = None;
+        let mut seen = Vec::new();
+        loop {
+            let page = outbox.attempts(&all, cursor, 3).await.unwrap();
+            assert!(page.attempts.len() <= 4, "a page ends at an event's end");
+            seen.extend(page.attempts.iter().map(|a| (a.event_id.clone(), a.destination.clone())));
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 10, "{seen:?}");
+        assert_eq!(seen[0], ("e0".to_string(), "a".to_string()));
+        let failed = AttemptQuery {
+            status: Some(crate::outbox::StatusFilter::Failed),
+            newest_first: true,
+            ..AttemptQuery::default()
+        };
+        let page = outbox.attempts(&failed, None, 2).await.unwrap();
+        let ids: Vec<_> = page.attempts.iter().map(|a| (a.event_id.as_str(), a.status)).collect();
+        assert_eq!(ids, [("e4", Some(503)), ("e3", Some(503))]);
+        let only_a = AttemptQuery {
+            destination: Some("a".into()),
+            ..AttemptQuery::default()
+        };
+        assert_eq!(outbox.attempts(&only_a, None, 100).await.unwrap().attempts.len(), 5);
+        assert_eq!(
+            outbox.destination_counts("b").await.unwrap(),
+            DestinationCounts { queued: 0, dead: 5 }
+        );
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@
 //! # Layout
 //!
 //! - this file: the trait and the types that cross it.
+//! - [`attempts`]: the delivery log read in pages, and a destination's counts.
 //! - [`schedule`]: pending deliveries in memory, per destination, shared by the stores.
 //! - [`record`]: what the admin API shows of events, deliveries and attempts.
 //! - [`journal`]: the in-memory store's bounded record of recent events.
@@ -17,6 +18,7 @@
 //! - [`recent`]: the in-memory store's window of recently accepted ids.
 //! - [`sqlite`]: the durable store.
 
+pub mod attempts;
 pub mod journal;
 pub mod memory;
 pub mod recent;
@@ -31,6 +33,7 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 
 use crate::event::Event;
+pub use attempts::{AttemptCursor, AttemptLine, AttemptPage, AttemptQuery, DestinationCounts, StatusFilter};
 pub use record::{AttemptRecord, DeliveryQuery, DeliveryRecord, DeliveryState, EventRecord};
 
 /// Identifies one delivery (one event to one destination) within a store.
@@ -185,6 +188,19 @@ pub trait Records: Send + Sync + 'static {
 
     /// Sends every dead delivery of a destination again; how many.
     async fn replay_dead(&self, destination: &str) -> Result<usize, OutboxError>;
+
+    /// A page of the delivery log: at most `max` (capped at [`attempts::MAX_PAGE`])
+    /// attempts matching `query`, after `cursor` (from the start when `None`). Paged so
+    /// that the log is streamed, never read whole into memory.
+    async fn attempts(
+        &self,
+        query: &AttemptQuery,
+        cursor: Option<AttemptCursor>,
+        max: usize,
+    ) -> Result<AttemptPage, OutboxError>;
+
+    /// A destination's deliveries waiting and dead.
+    async fn destination_counts(&self, destination: &str) -> Result<DestinationCounts, OutboxError>;
 
     /// Moves every pending delivery of a destination to the dead letters with
     /// `reason` (the destination was removed from the config); how many.

@@ -80,6 +80,13 @@ impl Schedule {
         self.pending
     }
 
+    /// A destination's deliveries waiting to be claimed (due, or waiting for a retry).
+    pub fn queued(&self, destination: &str) -> usize {
+        self.lanes
+            .get(destination)
+            .map_or(0, |lane| lane.ready.len() + lane.waiting.len())
+    }
+
     /// Bytes of events with deliveries pending.
     pub fn pending_bytes(&self) -> u64 {
         self.pending_bytes

@@ -36,8 +36,8 @@ use self::writer::{Write, WriterStats};
 use super::memory::check_limits;
 use super::schedule::{Schedule, event_bytes};
 use super::{
-    Attempt, Claimed, Delivery, DeliveryId, DeliveryQuery, DeliveryRecord, DeliveryState, Enqueue, Enqueued,
-    EventRecord, Lanes, Next, OutboxError, OutboxStats, Records,
+    Attempt, AttemptCursor, AttemptPage, AttemptQuery, Claimed, Delivery, DeliveryId, DeliveryQuery, DeliveryRecord,
+    DeliveryState, DestinationCounts, Enqueue, Enqueued, EventRecord, Lanes, Next, OutboxError, OutboxStats, Records,
 };
 use weir_contract::state::{Change, Entry};
 
@@ -366,6 +366,29 @@ impl Records for SqliteOutbox {
         self.write(Write::Revive { ids, reply }).await?;
         let revived = answer.await.map_err(failed)??;
         self.reschedule(revived).await
+    }
+
+    async fn attempts(
+        &self,
+        query: &AttemptQuery,
+        cursor: Option<AttemptCursor>,
+        max: usize,
+    ) -> Result<AttemptPage, OutboxError> {
+        let query = query.clone();
+        let max = max.clamp(1, super::attempts::MAX_PAGE);
+        // One page per read: the reader connection is held for a page, never for a
+        // whole export, so the admin API's other reads go on meanwhile.
+        self.read(move |connection| read::attempts(connection, &query, cursor, max))
+            .await
+    }
+
+    async fn destination_counts(&self, destination: &str) -> Result<DestinationCounts, OutboxError> {
+        let queued = self.schedule().queued(destination);
+        let name = destination.to_string();
+        let dead = self
+            .read(move |connection| read::dead_count_of(connection, &name))
+            .await?;
+        Ok(DestinationCounts { queued, dead })
     }
 
     async fn retire(&self, destination: &str, reason: &str) -> Result<usize, OutboxError> {

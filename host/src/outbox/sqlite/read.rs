@@ -14,7 +14,7 @@ use crate::event::{Attachment, Event, Predictions, Task};
 use crate::outbox::record::{
     AttemptRecord, DeliveryQuery, DeliveryRecord, DeliveryState, EventRecord, MAX_HISTORY, timestamp,
 };
-use crate::outbox::{Delivery, DeliveryId};
+use crate::outbox::{AttemptCursor, AttemptLine, AttemptPage, AttemptQuery, Delivery, DeliveryId, StatusFilter};
 
 /// A pending delivery found at start, and when it is next due.
 pub struct Pending {
@@ -213,6 +213,93 @@ pub fn delivery_records(connection: &Connection, query: &DeliveryQuery) -> rusql
         record.history = history(connection, record.id)?;
     }
     Ok(records)
+}
+
+/// A page of the delivery log, in (time, row) order or its reverse.
+pub fn attempts(
+    connection: &Connection,
+    query: &AttemptQuery,
+    cursor: Option<AttemptCursor>,
+    max: usize,
+) -> rusqlite::Result<AttemptPage> {
+    // Fixed fragments only: every value is a parameter.
+    let status = match query.status {
+        None => "1",
+        Some(StatusFilter::Ok) => "a.error IS NULL",
+        Some(StatusFilter::Failed) => "a.error IS NOT NULL",
+        Some(StatusFilter::NoAnswer) => "a.status IS NULL AND a.error IS NOT NULL",
+        Some(StatusFilter::Class(_) | StatusFilter::Exact(_)) => "a.status BETWEEN ?6 AND ?7",
+    };
+    let (after, order) = if query.newest_first {
+        ("(a.at, a.rowid) < (?4, ?5)", "DESC")
+    } else {
+        ("(a.at, a.rowid) > (?4, ?5)", "ASC")
+    };
+    let sql = format!(
+        "SELECT a.rowid, a.at, a.status, a.latency_us, a.error, a.response, a.delivery_id, d.event_id, d.destination
+         FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+         WHERE (?1 IS NULL OR a.at >= ?1) AND (?2 IS NULL OR a.at < ?2) AND (?3 IS NULL OR d.destination = ?3)
+           AND {after} AND {status}
+         ORDER BY a.at {order}, a.rowid {order} LIMIT ?8"
+    );
+    let (low, high) = match query.status {
+        Some(StatusFilter::Class(class)) => (class * 100, class * 100 + 99),
+        Some(StatusFilter::Exact(code)) => (code, code),
+        _ => (0, 0),
+    };
+    let start = if query.newest_first {
+        AttemptCursor(i64::MAX, i64::MAX)
+    } else {
+        AttemptCursor(i64::MIN, i64::MIN)
+    };
+    let cursor = cursor.unwrap_or(start);
+    let mut statement = connection.prepare_cached(&sql)?;
+    let mut last = None;
+    let attempts: Vec<AttemptLine> = statement
+        .query_map(
+            params![
+                query.since.map(super::schema::to_ms),
+                query.until.map(super::schema::to_ms),
+                query.destination,
+                cursor.0,
+                cursor.1,
+                low,
+                high,
+                max as i64
+            ],
+            |row| {
+                let at: i64 = row.get(1)?;
+                Ok((
+                    AttemptCursor(at, row.get(0)?),
+                    AttemptLine {
+                        at: timestamp(from_ms(at)),
+                        status: row.get(2)?,
+                        latency_ms: row.get::<_, i64>(3)? as f64 / 1e3,
+                        error: row.get(4)?,
+                        response: row.get(5)?,
+                        delivery_id: row.get(6)?,
+                        event_id: row.get(7)?,
+                        destination: row.get(8)?,
+                    },
+                ))
+            },
+        )?
+        .map(|row| {
+            row.map(|(position, line)| {
+                last = Some(position);
+                line
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let next = if attempts.len() == max { last } else { None };
+    Ok(AttemptPage { attempts, next })
+}
+
+/// How many deliveries of a destination are dead.
+pub fn dead_count_of(connection: &Connection, destination: &str) -> rusqlite::Result<usize> {
+    connection
+        .prepare_cached("SELECT COUNT(*) FROM deliveries WHERE state = 'dead' AND destination = ?")?
+        .query_row([destination], |row| row.get(0))
 }
 
 /// The persisted, unexpired entries of one filter state scope.

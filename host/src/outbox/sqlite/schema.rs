@@ -4,7 +4,8 @@
 //! - `attachments`: the bytes an event's destinations will send, once per event.
 //! - `deliveries`: one row per event and destination, with its state, attempt count
 //!   and next attempt time (surviving restarts).
-//! - `attempts`: every attempt: time, status, latency, error, first bytes of the answer.
+//! - `attempts`: every attempt: time, status, latency, error, first bytes of the answer;
+//!   indexed by time for the delivery log.
 //! - `filter_state`: the entries of filters' state stores kept `durable`, by scope
 //!   (`route/plugin#n`) and key, with their expiry.
 //!
@@ -59,6 +60,7 @@ CREATE TABLE IF NOT EXISTS attempts (
     response TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS attempts_by_delivery ON attempts (delivery_id);
+CREATE INDEX IF NOT EXISTS attempts_by_time ON attempts (at);
 CREATE TABLE IF NOT EXISTS filter_state (
     scope TEXT NOT NULL,
     key TEXT NOT NULL,

@@ -149,3 +149,53 @@ async fn delivered_records_expire_and_retired_destinations_die() {
     assert_eq!(record.deliveries.len(), 1);
     assert_eq!(record.deliveries[0].state, DeliveryState::Dead);
 }
+
+#[tokio::test]
+async fn the_delivery_log_is_read_in_pages_oldest_or_newest_first() {
+    let path = path("attempt-log");
+    let outbox = SqliteOutbox::open(&path, 100, 1 << 20).unwrap();
+    for n in 0..4 {
+        outbox.enqueue(event(&format!("e{n}"))).await.unwrap();
+        for (name, status) in [("a", 200), ("b", 503)] {
+            let claimed = outbox.claim(name, 10).await.unwrap();
+            let next = if status == 200 {
+                Next::Delivered
+            } else {
+                Next::RetryAt(Instant::now() + Duration::from_secs(3600))
+            };
+            outbox.complete(&claimed.deliveries[0], &attempt(status), next).await.unwrap();
+        }
+    }
+    flush(&outbox).await;
+    let mut cursor = None;
+    let mut seen = Vec::new();
+    loop {
+        let page = outbox.attempts(&AttemptQuery::default(), cursor, 3).await.unwrap();
+        assert!(page.attempts.len() <= 3);
+        seen.extend(page.attempts.into_iter().map(|a| (a.event_id, a.destination, a.status)));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 8, "{seen:?}");
+    assert_eq!(seen[0], ("e0".to_string(), "a".to_string(), Some(200)));
+    let failed = AttemptQuery {
+        status: Some(crate::outbox::StatusFilter::Class(5)),
+        newest_first: true,
+        ..AttemptQuery::default()
+    };
+    let page = outbox.attempts(&failed, None, 2).await.unwrap();
+    let ids: Vec<&str> = page.attempts.iter().map(|a| a.event_id.as_str()).collect();
+    assert_eq!(ids, ["e3", "e2"]);
+    assert_eq!(page.attempts[0].response, "nope");
+    let later = AttemptQuery {
+        since: Some(SystemTime::now() + Duration::from_secs(60)),
+        ..AttemptQuery::default()
+    };
+    assert!(outbox.attempts(&later, None, 10).await.unwrap().attempts.is_empty());
+    assert_eq!(
+        outbox.destination_counts("b").await.unwrap(),
+        DestinationCounts { queued: 4, dead: 0 }
+    );
+}
