@@ -145,7 +145,11 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
 /// The `log:` target: the delivery as one JSON line on stdout.
 async fn log(destination: &Destination, delivery: &Delivery, at: SystemTime, started: Instant) -> Outcome {
     let event = &delivery.event;
-    let body: serde_json::Value = serde_json::from_str(&event.predictions).unwrap_or(serde_json::Value::Null);
+    let body: serde_json::Value = if destination.include_predictions {
+        serde_json::from_str(&event.predictions).unwrap_or(serde_json::Value::Null)
+    } else {
+        serde_json::Value::Null
+    };
     let attachments: Vec<_> = event
         .attachments
         .iter()

@@ -28,6 +28,9 @@ pub struct Destination {
     pub format: BodyFormat,
     /// Which attachments its requests carry.
     pub attachments: AttachmentRule,
+    /// Whether the body carries the predictions document (else the event's id, route,
+    /// task and metadata only).
+    pub include_predictions: bool,
     /// Extra headers from the config.
     pub headers: HeaderMap,
     /// Signs requests when set.
@@ -72,6 +75,7 @@ impl Destination {
             target,
             format: config.format,
             attachments: config.attachments(),
+            include_predictions: config.include_predictions,
             headers,
             signing,
             timeout: config.timeout.0,

@@ -15,6 +15,7 @@
 //! - [`retry`]: what a status means, and how long to wait.
 //! - [`breaker`]: leaving a failing receiver alone for a while.
 //! - [`lane`]: the loop of one destination.
+//! - [`trial`]: a trial send, answered at once (the console's "Send test").
 
 pub mod attempt;
 pub mod breaker;
@@ -25,6 +26,7 @@ pub mod lane;
 pub mod request;
 pub mod retry;
 pub mod signing;
+pub mod trial;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -5,6 +5,10 @@
 //! - `multipart`: the camera-inference shape (seed 000): a `predictions.json` part, the
 //!   `image.jpeg` part when `include_image`, `mask_NNNN.png` parts when
 //!   `include_masks`, and any other attachment.
+//! - With `include_predictions = false` (seed 002: the payload without the
+//!   annotations), the predictions document is replaced by the event's id, route, task
+//!   and metadata ([`metadata_only`]): the body in `json`, a `metadata.json` part in
+//!   `multipart`.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use bytes::Bytes;
@@ -27,11 +31,36 @@ pub struct Body {
 pub fn body(event: &Event, destination: &Destination) -> Body {
     match destination.format {
         BodyFormat::Json => Body {
-            bytes: Chunks::from(Bytes::copy_from_slice(event.predictions.as_bytes())),
+            bytes: Chunks::from(document(event, destination).1),
             content_type: HeaderValue::from_static("application/json"),
         },
         BodyFormat::Multipart => multipart(event, destination),
     }
+}
+
+/// The JSON document a destination receives, and its part name in multipart: the
+/// predictions, or the event without them.
+fn document(event: &Event, destination: &Destination) -> (&'static str, Bytes) {
+    if destination.include_predictions {
+        ("predictions.json", Bytes::copy_from_slice(event.predictions.as_bytes()))
+    } else {
+        ("metadata.json", Bytes::from(metadata_only(event).to_string()))
+    }
+}
+
+/// The event without its predictions: `{"id", "route", "task", "metadata"}`.
+pub fn metadata_only(event: &Event) -> serde_json::Value {
+    let metadata: serde_json::Map<String, serde_json::Value> = event
+        .metadata
+        .iter()
+        .map(|(key, value)| (key.clone(), serde_json::Value::String(value.clone())))
+        .collect();
+    serde_json::json!({
+        "id": event.id,
+        "route": event.route,
+        "task": event.task.as_str(),
+        "metadata": metadata,
+    })
 }
 
 fn multipart(event: &Event, destination: &Destination) -> Body {
@@ -51,11 +80,8 @@ fn multipart(event: &Event, destination: &Destination) -> Body {
         out.push(data);
         out.push(Bytes::from_static(b"\r\n"));
     };
-    part(
-        "predictions.json",
-        "application/json",
-        Bytes::copy_from_slice(event.predictions.as_bytes()),
-    );
+    let (name, document) = document(event, destination);
+    part(name, "application/json", document);
     for attachment in parts {
         part(&attachment.name, &attachment.content_type, attachment.data.clone());
     }
@@ -147,6 +173,20 @@ mod tests {
         assert_eq!(headers["x-weir-meta-camera"], "dock-3");
         assert_eq!(headers["x-weir-route"], "cameras");
         assert!(!headers.contains_key("webhook-signature"));
+    }
+
+    #[test]
+    fn without_predictions_the_body_is_the_id_route_task_and_metadata() {
+        let d = destination("url = \"http://h/\"\ninclude_predictions = false");
+        let body = body(&event(), &d);
+        assert_eq!(
+            String::from_utf8(body.bytes.to_vec()).unwrap(),
+            r#"{"id":"e1","route":"cameras","task":"other","metadata":{"camera":"dock-3"}}"#
+        );
+        let d = destination("url = \"http://h/\"\nformat = \"multipart\"\ninclude_predictions = false");
+        let text = String::from_utf8_lossy(&super::body(&event(), &d).bytes.to_vec()).into_owned();
+        assert!(text.contains("filename=\"metadata.json\""), "{text}");
+        assert!(!text.contains("predictions.json"), "{text}");
     }
 
     #[test]

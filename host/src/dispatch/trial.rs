@@ -1,0 +1,94 @@
+//! A trial send (the workflow seed's test button): one event to one destination,
+//! through the same body, headers, signature and client as every delivery, answered at
+//! once instead of queued.
+//!
+//! Nothing is recorded in the outbox and the circuit breaker neither stops nor counts a
+//! trial: it is how an operator sees whether a receiver works, or is back.
+
+use std::sync::{Arc, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use super::Dispatcher;
+use super::attempt::attempt;
+use super::request::{body, headers};
+use super::retry::Disposition;
+use crate::event::Event;
+use crate::outbox::Delivery;
+
+/// The headers of a Standard Webhooks signature.
+pub const SIGNATURE_HEADERS: [&str; 3] = ["webhook-id", "webhook-timestamp", "webhook-signature"];
+
+/// What a trial send got.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrialOutcome {
+    /// The destination.
+    pub destination: String,
+    /// The sample event's id (its `webhook-id`).
+    pub event_id: String,
+    /// Whether the receiver took it (a 2xx, or written to the `log:` target).
+    pub delivered: bool,
+    /// The HTTP status, if the receiver answered.
+    pub status: Option<u16>,
+    /// How long the attempt took, in milliseconds.
+    pub latency_ms: f64,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+    /// The first bytes of the receiver's answer.
+    pub response: String,
+    /// Whether the request carried the Standard Webhooks signature headers.
+    pub signed: bool,
+    /// The names of the headers the request carried (values are not shown: some are
+    /// the destination's secrets).
+    pub headers: Vec<String>,
+}
+
+impl Dispatcher {
+    /// Sends `event` to the destination `name` now, as a delivery would; `None` when
+    /// no destination has that name.
+    pub async fn trial(&self, name: &str, event: Event) -> Option<TrialOutcome> {
+        let destination = {
+            let lanes = self.lanes.lock().unwrap_or_else(PoisonError::into_inner);
+            lanes.get(name)?.destination.load_full()
+        };
+        let event = Arc::new(event);
+        let sent = {
+            let body = body(&event, &destination);
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            let mut names: Vec<String> = headers(&event, &destination, &body, 1, now)
+                .keys()
+                .map(|name| name.as_str().to_string())
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        };
+        let signed = SIGNATURE_HEADERS.iter().all(|header| sent.iter().any(|s| s == header));
+        let delivery = Delivery {
+            id: 0,
+            event: event.clone(),
+            destination: destination.name.clone(),
+            attempts: 0,
+            accepted_at: SystemTime::now(),
+        };
+        let outcome = attempt(&self.client, &destination, &delivery).await;
+        let record = outcome.attempt;
+        tracing::info!(destination = name, status = record.status, error = record.error.as_deref().unwrap_or(""), "trial send");
+        Some(TrialOutcome {
+            destination: name.to_string(),
+            event_id: event.id.clone(),
+            delivered: outcome.disposition == Disposition::Delivered,
+            status: record.status,
+            latency_ms: (record.latency.as_secs_f64() * 1e6).round() / 1e3,
+            error: record.error,
+            response: record.response,
+            signed,
+            headers: if matches!(destination.target, super::destination::Target::Log) {
+                Vec::new()
+            } else {
+                sent
+            },
+        })
+    }
+}
