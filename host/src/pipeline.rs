@@ -94,11 +94,15 @@ pub enum RouteOutcome {
 }
 
 impl<S: Step> Route<S> {
-    /// Runs the event through the chain.
+    /// Runs the event through the chain. An event that comes with destinations (the
+    /// sender chose them, where the route lets it) starts out bound for those of the
+    /// route's; one with none, for all of them.
     pub async fn process(&self, mut event: Event) -> RouteOutcome {
+        let chosen = std::mem::take(&mut event.destinations);
         event.destinations = self
             .destinations
             .iter()
+            .filter(|target| chosen.is_empty() || chosen.iter().any(|name| name.0 == target.name))
             .map(|target| target.name.clone().into())
             .collect();
         let mut current = Arc::new(event);
@@ -295,6 +299,14 @@ mod tests {
         assert_eq!(event.metadata_value("tag"), Some("a"));
         let attachments: Vec<&str> = event.attachments.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(attachments, ["image.jpeg"]);
+    }
+
+    #[tokio::test]
+    async fn an_event_the_sender_bound_for_some_destinations_goes_to_those_only() {
+        let mut chosen = event();
+        chosen.destinations = vec!["archive".into()];
+        let event = delivered(route(vec![ready(Fake::Keep)], FailurePolicy::Drop).process(chosen).await);
+        assert_eq!(names(&event), ["archive"]);
     }
 
     #[tokio::test]

@@ -9,7 +9,9 @@
 //! - this file: the HTTP surface, authentication and the event id.
 //! - [`decode`]: JSON and multipart bodies.
 //! - [`error`]: refusals, with status and message.
+//! - [`choose`]: the sender's choice of destinations.
 
+pub mod choose;
 pub mod decode;
 pub mod error;
 
@@ -198,7 +200,8 @@ async fn accept(
     let id = event_id(&headers)?;
     let task = task_header(&headers)?;
     let kind = body_kind(&headers)?;
-    let decoded = decode(kind, body, max_body).await?;
+    let mut decoded = decode(kind, body, max_body).await?;
+    let chosen = choose::chosen(&headers, &mut decoded.metadata, &topology.config, &route_name)?;
 
     let mut event = Event::with_task(
         id,
@@ -210,6 +213,8 @@ async fn accept(
         event.set_metadata(key, value);
     }
     event.attachments = decoded.attachments;
+    // Bound for these when the sender chose; the route keeps only its own.
+    event.destinations = chosen.iter().map(|name| name.as_str().into()).collect();
     let id = event.id.clone();
 
     match route.process(event).await {
