@@ -17,7 +17,7 @@
 //! - [`dispatch`]: per-destination lanes that deliver, sign and retry.
 //! - [`reload`]: hot reload of plugins and the config.
 //! - [`topology`]: a config made into running routes and destinations.
-//! - [`admin`]: health, readiness, metrics and the admin API.
+//! - [`admin`]: health, readiness, metrics, the admin API and the operator's console.
 //! - [`metrics`]: the Prometheus counters of ingest and delivery.
 //! - [`server`]: starting and stopping all of it.
 //!

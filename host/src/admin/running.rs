@@ -26,6 +26,7 @@ pub async fn plugins(State(state): State<AdminState>) -> Response {
             value["calls"] = json!(totals.calls);
             value["drops"] = json!(totals.drops);
             value["errors"] = json!(totals.errors);
+            value["mean_call_us"] = json!(totals.mean_call_us());
             value["instances_created"] = json!(totals.instances_created);
             value
         })
