@@ -17,9 +17,13 @@ pub struct AdminArgs {
     /// The admin listener's URL (default: $WEIR_ADMIN_URL, else http://127.0.0.1:9090).
     #[arg(long, global = true, value_name = "URL")]
     admin: Option<String>,
+    /// The admin token, when the admin listener asks for one (default:
+    /// $WEIR_ADMIN_TOKEN).
+    #[arg(long, global = true, value_name = "TOKEN")]
+    token: Option<String>,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// `weir events ...`.
@@ -55,40 +59,64 @@ pub enum DeadCommand {
     },
 }
 
-struct Client {
-    base: String,
+pub(crate) struct Client {
+    pub(crate) base: String,
     http: reqwest::Client,
+    token: Option<String>,
 }
 
 impl Client {
-    fn new(args: &AdminArgs) -> Client {
+    pub(crate) fn new(args: &AdminArgs) -> Client {
         let base = args
             .admin
             .clone()
             .or_else(|| std::env::var("WEIR_ADMIN_URL").ok().filter(|v| !v.is_empty()))
             .unwrap_or_else(|| "http://127.0.0.1:9090".into());
+        let token = args
+            .token
+            .clone()
+            .or_else(|| std::env::var("WEIR_ADMIN_TOKEN").ok())
+            .filter(|v| !v.is_empty());
         Client {
             base: base.trim_end_matches('/').to_string(),
             http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
+                .connect_timeout(Duration::from_secs(10))
                 .build()
                 .unwrap_or_default(),
+            token,
         }
     }
 
-    async fn call(&self, post: bool, path: &str) -> Result<(u16, Value), String> {
+    /// A request to the admin listener, with the token when there is one.
+    pub(crate) fn request(&self, post: bool, path: &str) -> reqwest::RequestBuilder {
         let url = format!("{}{path}", self.base);
         let request = if post {
             self.http.post(&url)
         } else {
             self.http.get(&url)
         };
-        let response = request.send().await.map_err(|error| {
-            format!(
-                "cannot reach Weir's admin listener at {}: {error}; is `weir run` running? (pass --admin URL)",
-                self.base
-            )
-        })?;
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// Why the admin listener could not be reached, said for an operator.
+    pub(crate) fn unreachable(&self, error: &reqwest::Error) -> String {
+        format!(
+            "cannot reach Weir's admin listener at {}: {error}; is `weir run` running? (pass --admin URL)",
+            self.base
+        )
+    }
+
+    pub(crate) async fn call(&self, post: bool, path: &str) -> Result<(u16, Value), String> {
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .request(post, path)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .map_err(|error| self.unreachable(&error))?;
         let status = response.status().as_u16();
         let body: Value = response
             .json()
@@ -98,7 +126,7 @@ impl Client {
     }
 }
 
-fn fail(message: impl std::fmt::Display) -> ExitCode {
+pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::FAILURE
 }
@@ -131,7 +159,7 @@ pub fn events(args: AdminArgs, command: EventsCommand) -> ExitCode {
     })
 }
 
-fn url_escape(text: &str) -> String {
+pub(crate) fn url_escape(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),

@@ -1,15 +1,18 @@
 //! The command line: `weir run`, `weir check`, `weir filter`, `weir new`,
-//! `weir events`, `weir dead`, and `weir bench` (in [`crate::bench`]).
+//! `weir events`, `weir dead`, `weir test`, `weir log`, and `weir bench` (in
+//! [`crate::bench`]).
 //!
 //! Each command is a module returning an [`ExitCode`] ([`crate::process`] says which).
 
 mod admin_client;
 mod check;
 mod filter;
+mod log;
 mod logging;
 mod new;
 mod run;
 mod source;
+mod trial;
 
 use std::process::ExitCode;
 
@@ -46,6 +49,13 @@ enum Command {
         #[command(subcommand)]
         command: admin_client::DeadCommand,
     },
+    /// Send a sample event to one destination now, and show what its receiver answered.
+    Test(trial::TestArgs),
+    /// The delivery log: every recorded attempt (from a running Weir's admin API).
+    Log {
+        #[command(subcommand)]
+        command: log::LogCommand,
+    },
     /// Measure Weir's throughput, latency and memory against a bare relay.
     Bench(crate::bench::BenchArgs),
     /// The bare relay of `weir bench` (internal).
@@ -77,6 +87,8 @@ pub(crate) fn main() -> ExitCode {
         Command::BenchRelay { target } => crate::bench::relay_main(target),
         Command::Events { admin, command } => admin_client::events(admin, command),
         Command::Dead { admin, command } => admin_client::dead(admin, command),
+        Command::Test(args) => trial::run(args),
+        Command::Log { command } => log::run(command),
     }
 }
 
