@@ -63,3 +63,19 @@ fn a_missing_config_file_is_a_usage_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_admin_listener_other_machines_can_reach_needs_a_token() {
+    let (code, _, stderr) = check(Some("open-admin.toml"));
+    assert_eq!(code, Some(64), "{stderr}");
+    assert!(
+        stderr.contains(
+            "open-admin.toml: admin.listen: 0.0.0.0:9090 can be reached from other machines, and [admin] token is not set"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("set token = \"${WEIR_ADMIN_TOKEN}\" in [admin]"),
+        "{stderr}"
+    );
+}

@@ -23,12 +23,19 @@
 //! - `state`: filters' state across events, instances, hot swaps and restarts.
 //! - `compat`: filters built against contract 0.1 on this Weir, and the contract's
 //!   versioning rules.
+//! - `console`: the operator's console in a real browser (headless Chromium), and its
+//!   pages without JavaScript.
+//! - `admin_api`: the admin token, cross-site requests, JSON errors, test sends, the
+//!   delivery log, and what senders choose (destinations, metadata-only deliveries).
 //! - `claims_table`: every test `tests/README.md` names exists.
 
+mod admin_api;
 mod bench_command;
+mod browser;
 mod check_command;
 mod claims_table;
 mod compat;
+mod console;
 mod core_module;
 mod delivery;
 mod durability;

@@ -1,0 +1,186 @@
+//! A real browser for the console's tests: Debian's `chromium`, headless, driven
+//! through its `chromedriver` (WebDriver) with fantoccini.
+//!
+//! Each test starts its own chromedriver on a free port with a new, empty profile, and
+//! stops both when the [`Browser`] is dropped (also when the test fails). Without
+//! chromium or chromedriver the test is skipped, visibly, or fails under
+//! `WEIR_REQUIRE_TOOLCHAINS` (`.ci/run` installs both and sets it).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use weir_tests::node::required;
+use weir_tests::workspace;
+
+/// How long the browser may take to start, and chromedriver to answer.
+const START: Duration = Duration::from_secs(60);
+
+/// How long the suite waits for the page to show something.
+pub const SHOW: Duration = Duration::from_secs(30);
+
+/// The flags that make chromium work here: headless, as root, with nothing of its own
+/// reaching out to the network.
+const FLAGS: [&str; 9] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,1000",
+];
+
+/// A browser session and the chromedriver serving it.
+pub struct Browser {
+    /// The WebDriver session.
+    pub client: Client,
+    driver: Child,
+    profile: PathBuf,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Ending chromedriver ends the browser it started.
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+fn program(name: &str) -> Result<(), String> {
+    match Command::new(name).arg("--version").output() {
+        Ok(out) if out.status.success() => Ok(()),
+        _ => Err(format!(
+            "{name} is not installed (apt-get install chromium chromium-driver), so the console cannot be tested in a browser"
+        )),
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
+
+/// A browser, or `None` when the test `test` is skipped (chromium missing).
+pub async fn open(test: &str) -> Option<Browser> {
+    let available = program("chromium").and_then(|()| program("chromedriver"));
+    required(test, available)?;
+    let port = free_port();
+    let driver = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting chromedriver");
+    let profile = workspace()
+        .join("target")
+        .join("test-scratch")
+        .join("chromium")
+        .join(format!("{}-{port}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&profile);
+    std::fs::create_dir_all(&profile).unwrap();
+    // The guard owns chromedriver from here: a failure below still stops it.
+    let mut guard = Guard(Some(driver), profile.clone());
+    let mut args: Vec<String> = FLAGS.iter().map(|f| f.to_string()).collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({ "binary": "/usr/bin/chromium", "args": args }),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let client = weir_tests::eventually("chromedriver to start a browser", START, async || {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        ClientBuilder::new(connector)
+            .capabilities(capabilities.clone())
+            .connect(&url)
+            .await
+            .ok()
+    })
+    .await;
+    let driver = guard.0.take().expect("the guard holds chromedriver");
+    Some(Browser {
+        client,
+        driver,
+        profile,
+    })
+}
+
+/// Stops chromedriver if the browser never started.
+struct Guard(Option<Child>, PathBuf);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(mut driver) = self.0.take() {
+            let _ = driver.kill();
+            let _ = driver.wait();
+            let _ = std::fs::remove_dir_all(&self.1);
+        }
+    }
+}
+
+impl Browser {
+    /// Goes to `url`.
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.unwrap_or_else(|e| panic!("loading {url}: {e}"));
+    }
+
+    /// The text of the element `css`, once it exists (bounded: [`SHOW`]).
+    pub async fn text(&self, css: &str) -> String {
+        let element = self
+            .client
+            .wait()
+            .at_most(SHOW)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css} on the page: {e}"));
+        element.text().await.unwrap_or_default()
+    }
+
+    /// The text of `css` once `check` holds for it (bounded: [`SHOW`]).
+    pub async fn text_when(&self, css: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
+        weir_tests::eventually(what, SHOW, async || {
+            let element = self.client.find(Locator::Css(css)).await.ok()?;
+            let text = element.text().await.ok()?;
+            check(&text).then_some(text)
+        })
+        .await
+    }
+
+    /// Clicks the element `css`.
+    pub async fn click(&self, css: &str) {
+        let element = self
+            .client
+            .wait()
+            .at_most(SHOW)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css} to click: {e}"));
+        element.click().await.unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+    }
+
+    /// Whether the page has an element `css` now.
+    pub async fn has(&self, css: &str) -> bool {
+        self.client.find(Locator::Css(css)).await.is_ok()
+    }
+
+    /// The page's path.
+    pub async fn path(&self) -> String {
+        self.client
+            .current_url()
+            .await
+            .map(|url| url.path().to_string())
+            .unwrap_or_default()
+    }
+
+    /// Ends the session; dropping the browser then stops chromedriver.
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}

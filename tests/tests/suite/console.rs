@@ -1,0 +1,322 @@
+//! The operator's console, in a real browser (headless Chromium through WebDriver):
+//! rates that move as events come in, a dead delivery replayed from its event page,
+//! "Send test" and the receiver's answer, the token asked for when one is set; and
+//! the pages without JavaScript. Outcomes are read from Weir's own records.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use weir_tests::receiver::{Answer, Receiver};
+use weir_tests::router::{Weir, delivery, start};
+use weir_tests::{eventually, fixture, workspace};
+
+use crate::browser;
+
+const TOKEN: &str = "console-token-0123456789";
+
+/// The number at the start of a text ("12.5" of "12.5 total").
+fn number(text: &str) -> f64 {
+    text.split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .replace(',', "")
+        .parse()
+        .unwrap_or(-1.0)
+}
+
+async fn post_events(weir: &Weir, route: &str, count: usize) {
+    for _ in 0..count {
+        let answer = weir.post_json(route, &fixture("object-detection.json")).await;
+        assert_eq!(answer.status(), 202);
+    }
+}
+
+#[tokio::test]
+async fn the_overview_shows_the_rates_move_as_events_come_in() {
+    let Some(browser) = browser::open("console::the_overview_shows_the_rates_move_as_events_come_in").await else {
+        return;
+    };
+    let (hook, failing) = (
+        Receiver::ok().await,
+        Receiver::scripted(vec![], Answer::Status(503)).await,
+    );
+    let weir = start(&format!(
+        r#"
+        [storage]
+        kind = "memory"
+        [routes.cameras]
+        filters = [{{ plugin = "class-filter", config = {{ classes = ["person"], min_confidence = 0.5 }} }}]
+        destinations = ["hook", "flaky"]
+        [routes.audit]
+        destinations = ["hook"]
+        [destinations.hook]
+        url = "{}"
+        [destinations.flaky]
+        url = "{}"
+        retry = {{ max_retries = 0 }}
+        "#,
+        hook.url(),
+        failing.url()
+    ))
+    .await;
+    browser.goto(&weir.admin_url("/")).await;
+    assert_eq!(browser.text("#total-received").await, "0 total");
+    assert!(browser.text("#routes").await.contains("class-filter"));
+
+    post_events(&weir, "cameras", 20).await;
+    // The page updates itself: no reload, the totals move.
+    let total = browser
+        .text_when("#total-received", "20 events received on the overview", |t| number(t) >= 20.0)
+        .await;
+    assert_eq!(number(&total), 20.0, "{total}");
+    browser
+        .text_when("#total-delivered", "20 deliveries to hook", |t| number(t) >= 20.0)
+        .await;
+    browser
+        .text_when("#total-failed", "the failing destination's attempts", |t| number(t) >= 20.0)
+        .await;
+
+    // Under load (which also makes the README's picture): events to both routes, some
+    // dropped, some failing, for a few seconds (a bounded count). The rate of events in
+    // rises above zero while they come.
+    let client = weir.client.clone();
+    let (cameras, audit) = (weir.ingest_url("cameras"), weir.ingest_url("audit"));
+    let load = tokio::spawn(async move {
+        for n in 0..400 {
+            let body = if n % 3 == 0 {
+                fixture("classification.json")
+            } else {
+                fixture("object-detection.json")
+            };
+            let url = if n % 4 == 0 { &audit } else { &cameras };
+            let _ = client
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await;
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    });
+    let rate = browser
+        .text_when("#rate-received", "a rate of events in above zero", |t| number(t) > 0.0)
+        .await;
+    assert!(number(&rate) > 0.0);
+    browser
+        .text_when("#total-dropped", "dropped events on the overview", |t| number(t) > 0.0)
+        .await;
+    browser
+        .text_when("#total-received", "the load on the overview", |t| number(t) >= 250.0)
+        .await;
+    let png = browser.client.screenshot().await.expect("a screenshot");
+    let _ = load.await;
+    let shot = workspace().join("target").join("console-overview.png");
+    std::fs::write(&shot, &png).unwrap();
+    if std::env::var_os("WEIR_UPDATE_SCREENSHOT").is_some() {
+        std::fs::write(workspace().join("docs").join("console.png"), &png).unwrap();
+    }
+    browser.close().await;
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn a_dead_delivery_replayed_from_its_event_page_reaches_the_receiver_with_its_webhook_id() {
+    let Some(browser) = browser::open(
+        "console::a_dead_delivery_replayed_from_its_event_page_reaches_the_receiver_with_its_webhook_id",
+    )
+    .await
+    else {
+        return;
+    };
+    let mut hook = Receiver::scripted(vec![Answer::Status(422)], Answer::Status(200)).await;
+    let weir = start(&format!(
+        "[routes.cameras]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
+        hook.url()
+    ))
+    .await;
+    let answer: Value = weir
+        .post_json("cameras", &fixture("object-detection.json"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = answer["id"].as_str().unwrap().to_string();
+    let record = weir.settled(&id).await;
+    assert_eq!(delivery(&record, "hook")["state"], "dead", "{record}");
+    let first = hook.next().await;
+
+    browser.goto(&weir.admin_url(&format!("/events?id={id}"))).await;
+    assert!(browser.text(".delivery .state").await.eq_ignore_ascii_case("dead"));
+    let delivery_id = delivery(&record, "hook")["id"].as_u64().unwrap();
+    browser.click(&format!("#replay-{delivery_id}")).await;
+    browser
+        .text_when(".notice", "the replay's notice", |t| t.contains("pending again"))
+        .await;
+
+    let record = weir
+        .event_when(&id, "the replayed delivery delivered", |r| {
+            r["deliveries"][0]["state"] == "delivered"
+        })
+        .await;
+    let again = hook.next().await;
+    assert_eq!(again.header("webhook-id"), id);
+    assert_eq!(first.header("webhook-id"), again.header("webhook-id"));
+    assert_eq!(delivery(&record, "hook")["history"].as_array().unwrap().len(), 2, "{record}");
+    // The page, loaded again, shows it delivered.
+    browser.goto(&weir.admin_url(&format!("/events?id={id}"))).await;
+    assert!(browser.text(".delivery .state").await.eq_ignore_ascii_case("delivered"));
+    browser.close().await;
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn send_test_shows_the_receivers_status_and_that_the_request_was_signed() {
+    let Some(browser) =
+        browser::open("console::send_test_shows_the_receivers_status_and_that_the_request_was_signed").await
+    else {
+        return;
+    };
+    let mut hook = Receiver::scripted(vec![Answer::Status(202)], Answer::Status(200)).await;
+    let weir = start(&format!(
+        r#"
+        [routes.cameras]
+        destinations = ["hook"]
+        [destinations.hook]
+        url = "{}"
+        secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+        headers = {{ Authorization = "Bearer receiver-token" }}
+        "#,
+        hook.url()
+    ))
+    .await;
+    browser.goto(&weir.admin_url("/destinations/hook")).await;
+    browser.click("#send-test").await;
+    let status = browser
+        .text_when("#test-status", "the test's status on the page", |t| !t.is_empty())
+        .await;
+    assert_eq!(status, "202");
+    assert!(browser.text("#test-signed").await.starts_with("sent"));
+    assert_eq!(browser.text("#test-response").await, "answered");
+
+    let got = hook.next().await;
+    assert!(got.header("webhook-id").starts_with("test_"));
+    assert!(got.header("webhook-signature").starts_with("v1,"));
+    assert_eq!(got.header("authorization"), "Bearer receiver-token");
+    assert_eq!(got.header("x-weir-route"), "cameras");
+    // A test is not a delivery: nothing was recorded.
+    let listed: Value = weir.admin_json("/admin/deliveries").await;
+    assert_eq!(listed["deliveries"], serde_json::json!([]), "{listed}");
+    browser.close().await;
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn with_a_token_the_console_asks_for_it_once_and_keeps_it_in_an_http_only_cookie() {
+    let Some(browser) =
+        browser::open("console::with_a_token_the_console_asks_for_it_once_and_keeps_it_in_an_http_only_cookie").await
+    else {
+        return;
+    };
+    let weir = start(&format!(
+        "[admin]\ntoken = \"{TOKEN}\"\n[routes.cameras]\ndestinations = [\"log\"]\n[destinations.log]\nurl = \"log:\"\n"
+    ))
+    .await;
+    // Refused without it: the sign-in page, not the overview.
+    browser.goto(&weir.admin_url("/destinations/log")).await;
+    assert_eq!(browser.path().await, "/login");
+    assert!(!browser.has("#live").await);
+    assert_eq!(browser.text("h1").await, "Sign in");
+
+    // A wrong token is refused.
+    let field = browser.client.find(fantoccini::Locator::Css("#token")).await.unwrap();
+    field.send_keys("not-the-token").await.unwrap();
+    browser.click("form[action='/login'] button").await;
+    browser
+        .text_when(".notice", "the wrong token refused", |t| t.contains("not the admin token"))
+        .await;
+    assert!(!browser.has("#live").await);
+
+    // The right one: back where it was going, and kept.
+    let field = browser.client.find(fantoccini::Locator::Css("#token")).await.unwrap();
+    field.send_keys(TOKEN).await.unwrap();
+    browser.click("form[action='/login'] button").await;
+    browser
+        .text_when("h1", "the destination page after signing in", |t| t == "Destination log")
+        .await;
+    browser.goto(&weir.admin_url("/")).await;
+    assert!(browser.has("#live").await, "signed in once, the overview shows");
+    let cookie = browser.client.get_named_cookie("weir_admin").await.unwrap();
+    assert_eq!(cookie.http_only(), Some(true));
+    assert_eq!(format!("{:?}", cookie.same_site()), "Some(Strict)");
+    assert_ne!(cookie.value(), TOKEN, "the cookie holds a digest, not the token");
+    browser.close().await;
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn every_page_says_what_it_shows_without_javascript() {
+    let hook = Receiver::scripted(vec![Answer::Status(500)], Answer::Status(200)).await;
+    let weir = start(&format!(
+        r#"
+        [routes.cameras]
+        filters = [{{ plugin = "class-filter", config = {{ classes = ["person"], min_confidence = 0.5 }} }}]
+        destinations = ["hook"]
+        [destinations.hook]
+        url = "{}"
+        secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+        retry = {{ max_retries = 0 }}
+        "#,
+        hook.url()
+    ))
+    .await;
+    let answer: Value = weir
+        .post_json("cameras", &fixture("object-detection.json"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = answer["id"].as_str().unwrap();
+    weir.settled(id).await;
+    let page = async |path: &str| {
+        let response = weir.client.get(weir.admin_url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(
+            response.headers()["content-type"].to_str().unwrap().starts_with("text/html"),
+            "{path}"
+        );
+        response.text().await.unwrap()
+    };
+    let overview = page("/").await;
+    for shown in ["/ingest/cameras", "class-filter", "id=\"rate-received\"", "<svg", "hook", "http-equiv=\"refresh\""] {
+        assert!(overview.contains(shown), "the overview lacks {shown}");
+    }
+    let destination = page("/destinations/hook").await;
+    for shown in ["answered 500", "Send test", "Replay dead letters", "p50 / p99", "id=\"dead\">1<"] {
+        assert!(destination.contains(shown), "the destination page lacks {shown}: {destination}");
+    }
+    let event = page(&format!("/events?id={id}")).await;
+    assert!(event.contains("answered 500") && event.contains("Replay"), "{event}");
+    let plugins = page("/plugins").await;
+    for shown in ["class-filter", "component", "0.2.0", "µs"] {
+        assert!(plugins.contains(shown), "the plugins page lacks {shown}: {plugins}");
+    }
+    let config = page("/config").await;
+    assert!(config.contains("&lt;redacted&gt;") && !config.contains("MfKQ9r8"), "{config}");
+    // Without JavaScript, the forms post to the console and answer with a page.
+    let replayed = weir
+        .client
+        .post(weir.admin_url("/destinations/hook/replay-dead"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), 200);
+    assert!(replayed.text().await.unwrap().contains("Replayed 1 dead delivery"));
+    let css = weir.client.get(weir.admin_url("/assets/console.css")).send().await.unwrap();
+    assert_eq!(css.status(), 200);
+    eventually("the replayed delivery delivered", Duration::from_secs(30), async || {
+        let record = weir.event(id).await;
+        (record["deliveries"][0]["state"] == "delivered").then_some(())
+    })
+    .await;
+    weir.stop().await;
+}
