@@ -305,7 +305,11 @@ mod tests {
     async fn an_event_the_sender_bound_for_some_destinations_goes_to_those_only() {
         let mut chosen = event();
         chosen.destinations = vec!["archive".into()];
-        let event = delivered(route(vec![ready(Fake::Keep)], FailurePolicy::Drop).process(chosen).await);
+        let event = delivered(
+            route(vec![ready(Fake::Keep)], FailurePolicy::Drop)
+                .process(chosen)
+                .await,
+        );
         assert_eq!(names(&event), ["archive"]);
     }
 

@@ -44,7 +44,12 @@ fn cookie_value(token: &str) -> String {
 
 /// Equal, compared in constant time so that the comparison does not leak the secret.
 fn same(given: &str, expected: &str) -> bool {
-    given.len() == expected.len() && given.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 /// Whether a request carries the token (as a bearer token or the console's cookie).
@@ -117,7 +122,11 @@ pub async fn guard(State(state): State<AdminState>, request: Request, next: Next
     if request.method() == Method::GET {
         Redirect::to(&format!("/login?next={}", html::url_escape(&back))).into_response()
     } else {
-        (StatusCode::UNAUTHORIZED, html::page("Sign in", &sign_in_form("/", None))).into_response()
+        (
+            StatusCode::UNAUTHORIZED,
+            html::page("Sign in", &sign_in_form("/", None)),
+        )
+            .into_response()
     }
 }
 
@@ -214,12 +223,18 @@ mod tests {
     #[test]
     fn the_token_is_taken_as_a_bearer_token_or_the_cookie_of_its_digest() {
         let token = "0123456789abcdef-token";
-        assert!(authorized(&headers(&[("authorization", "Bearer 0123456789abcdef-token")]), token));
+        assert!(authorized(
+            &headers(&[("authorization", "Bearer 0123456789abcdef-token")]),
+            token
+        ));
         assert!(!authorized(&headers(&[("authorization", "Bearer wrong")]), token));
         let cookie = format!("theme=dark; {COOKIE}={}", cookie_value(token));
         assert!(authorized(&headers(&[("cookie", &cookie)]), token));
         // The cookie holds the digest, never the token itself.
-        assert!(!authorized(&headers(&[("cookie", &format!("{COOKIE}={token}"))]), token));
+        assert!(!authorized(
+            &headers(&[("cookie", &format!("{COOKIE}={token}"))]),
+            token
+        ));
         assert!(!authorized(&headers(&[]), token));
     }
 
@@ -230,8 +245,14 @@ mod tests {
             (vec![("sec-fetch-site", "none")], true),
             (vec![("sec-fetch-site", "cross-site")], false),
             (vec![("sec-fetch-site", "same-site")], false),
-            (vec![("origin", "http://127.0.0.1:9090"), ("host", "127.0.0.1:9090")], true),
-            (vec![("origin", "http://evil.example"), ("host", "127.0.0.1:9090")], false),
+            (
+                vec![("origin", "http://127.0.0.1:9090"), ("host", "127.0.0.1:9090")],
+                true,
+            ),
+            (
+                vec![("origin", "http://evil.example"), ("host", "127.0.0.1:9090")],
+                false,
+            ),
             (vec![("origin", "null"), ("host", "127.0.0.1:9090")], false),
             (vec![("host", "127.0.0.1:9090")], true),
         ];

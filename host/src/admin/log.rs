@@ -46,8 +46,16 @@ pub fn parse_time(key: &str, text: &str, now: SystemTime) -> Result<SystemTime, 
 
 /// The query a request's parameters mean.
 pub fn query(params: &LogParams, now: SystemTime) -> Result<AttemptQuery, String> {
-    let since = params.since.as_deref().map(|t| parse_time("since", t, now)).transpose()?;
-    let until = params.until.as_deref().map(|t| parse_time("until", t, now)).transpose()?;
+    let since = params
+        .since
+        .as_deref()
+        .map(|t| parse_time("since", t, now))
+        .transpose()?;
+    let until = params
+        .until
+        .as_deref()
+        .map(|t| parse_time("until", t, now))
+        .transpose()?;
     let status = params.status.as_deref().map(StatusFilter::parse).transpose()?;
     Ok(AttemptQuery {
         since,
@@ -101,7 +109,10 @@ pub async fn attempts(State(state): State<AdminState>, Query(params): Query<LogP
     (
         [
             (header::CONTENT_TYPE, "application/x-ndjson"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"weir-attempts.ndjson\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"weir-attempts.ndjson\"",
+            ),
         ],
         Body::from_stream(body),
     )
@@ -131,6 +142,10 @@ mod tests {
             Ok(now - Duration::from_secs(3600))
         );
         assert_eq!(parse_time("since", "15m", now), Ok(now - Duration::from_secs(900)));
-        assert!(parse_time("until", "yesterday", now).unwrap_err().starts_with("until \"yesterday\""));
+        assert!(
+            parse_time("until", "yesterday", now)
+                .unwrap_err()
+                .starts_with("until \"yesterday\"")
+        );
     }
 }

@@ -27,8 +27,14 @@ pub const SAMPLES: [(&str, &str); 5] = [
         "multilabel-classification",
         include_str!("samples/multilabel-classification.json"),
     ),
-    ("instance-segmentation", include_str!("samples/instance-segmentation.json")),
-    ("semantic-segmentation", include_str!("samples/semantic-segmentation.json")),
+    (
+        "instance-segmentation",
+        include_str!("samples/instance-segmentation.json"),
+    ),
+    (
+        "semantic-segmentation",
+        include_str!("samples/semantic-segmentation.json"),
+    ),
 ];
 
 static IMAGE: &[u8] = include_bytes!("samples/image.jpeg");
@@ -88,15 +94,19 @@ pub async fn send(state: &AdminState, name: &str, task: Option<&str>) -> Result<
         let known: Vec<&str> = topology.config.destinations.keys().map(String::as_str).collect();
         return Err((
             StatusCode::NOT_FOUND,
-            format!("no destination named {name:?}; the destinations are: {}", known.join(", ")),
+            format!(
+                "no destination named {name:?}; the destinations are: {}",
+                known.join(", ")
+            ),
         ));
     }
     let event = sample(&topology.config, name, task).map_err(|message| (StatusCode::BAD_REQUEST, message))?;
-    state
-        .dispatcher
-        .trial(name, event)
-        .await
-        .ok_or_else(|| (StatusCode::NOT_FOUND, format!("destination {name:?} has no lane yet; try again")))
+    state.dispatcher.trial(name, event).await.ok_or_else(|| {
+        (
+            StatusCode::NOT_FOUND,
+            format!("destination {name:?} has no lane yet; try again"),
+        )
+    })
 }
 
 /// `POST /admin/destinations/{name}/test?task=TASK`.

@@ -236,7 +236,12 @@ fn validate(config: &Config, declared_routes: bool, problems: &mut Problems) {
             ),
         );
     }
-    if config.admin.token.as_ref().is_some_and(|token| token.expose().trim().len() < 16) {
+    if config
+        .admin
+        .token
+        .as_ref()
+        .is_some_and(|token| token.expose().trim().len() < 16)
+    {
         problems.add(
             "admin.token",
             "is shorter than 16 characters; use a long random one (openssl rand -hex 24)",
@@ -511,7 +516,10 @@ mod tests {
             ]
         );
         let guarded = format!("{open}token = \"0123456789abcdef0123\"\n");
-        assert_eq!(load(&guarded).unwrap().admin.token.unwrap().expose(), "0123456789abcdef0123");
+        assert_eq!(
+            load(&guarded).unwrap().admin.token.unwrap().expose(),
+            "0123456789abcdef0123"
+        );
         let short = format!("{open}token = \"short\"\n");
         assert_eq!(
             load(&short).unwrap_err(),

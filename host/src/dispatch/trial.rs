@@ -74,7 +74,12 @@ impl Dispatcher {
         };
         let outcome = attempt(&self.client, &destination, &delivery).await;
         let record = outcome.attempt;
-        tracing::info!(destination = name, status = record.status, error = record.error.as_deref().unwrap_or(""), "trial send");
+        tracing::info!(
+            destination = name,
+            status = record.status,
+            error = record.error.as_deref().unwrap_or(""),
+            "trial send"
+        );
         Some(TrialOutcome {
             destination: name.to_string(),
             event_id: event.id.clone(),

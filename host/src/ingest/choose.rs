@@ -43,10 +43,13 @@ pub fn chosen(
 ) -> Result<Vec<String>, IngestError> {
     let mut given: Option<(&str, Vec<String>)> = None;
     for value in headers.get_all(DESTINATIONS_HEADER) {
-        let text = value.to_str().map_err(|_| {
-            IngestError::Malformed("X-Weir-Destinations must be destination names, in ASCII".into())
-        })?;
-        given.get_or_insert(("X-Weir-Destinations", Vec::new())).1.extend(names(text));
+        let text = value
+            .to_str()
+            .map_err(|_| IngestError::Malformed("X-Weir-Destinations must be destination names, in ASCII".into()))?;
+        given
+            .get_or_insert(("X-Weir-Destinations", Vec::new()))
+            .1
+            .extend(names(text));
     }
     let mut fields: Option<Vec<String>> = None;
     metadata.retain(|(key, value)| {

@@ -218,7 +218,11 @@ impl Journal {
             let Some(entry) = self.events.get(id) else { continue };
             let mut lines = Vec::new();
             for track in &entry.deliveries {
-                if query.destination.as_deref().is_some_and(|name| name != &*track.destination) {
+                if query
+                    .destination
+                    .as_deref()
+                    .is_some_and(|name| name != &*track.destination)
+                {
                     continue;
                 }
                 for attempt in &track.history {

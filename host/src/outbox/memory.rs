@@ -313,8 +313,15 @@ mod tests {
             for name in ["a", "b"] {
                 let claimed = outbox.claim(name, 10).await.unwrap();
                 let status = if name == "a" { 200 } else { 503 };
-                let next = if status == 200 { Next::Delivered } else { Next::Dead("gave up".into()) };
-                outbox.complete(&claimed.deliveries[0], &attempt(status), next).await.unwrap();
+                let next = if status == 200 {
+                    Next::Delivered
+                } else {
+                    Next::Dead("gave up".into())
+                };
+                outbox
+                    .complete(&claimed.deliveries[0], &attempt(status), next)
+                    .await
+                    .unwrap();
             }
         }
         let all = AttemptQuery::default();
@@ -323,7 +330,11 @@ mod tests {
         loop {
             let page = outbox.attempts(&all, cursor, 3).await.unwrap();
             assert!(page.attempts.len() <= 4, "a page ends at an event's end");
-            seen.extend(page.attempts.iter().map(|a| (a.event_id.clone(), a.destination.clone())));
+            seen.extend(
+                page.attempts
+                    .iter()
+                    .map(|a| (a.event_id.clone(), a.destination.clone())),
+            );
             match page.next {
                 Some(next) => cursor = Some(next),
                 None => break,

@@ -35,12 +35,22 @@ async fn every_admin_error_is_json_including_axums_own() {
         ("POST", "/admin/deliveries/abc/replay", 400, "abc"),
         ("GET", "/admin/deliveries?limit=-1", 400, "limit"),
         ("GET", "/admin/deliveries?state=gone", 400, "pending, delivered, dead"),
-        ("DELETE", "/admin/deliveries", 405, "DELETE is not allowed on /admin/deliveries"),
+        (
+            "DELETE",
+            "/admin/deliveries",
+            405,
+            "DELETE is not allowed on /admin/deliveries",
+        ),
         ("GET", "/admin/reload", 405, "GET is not allowed on /admin/reload"),
         ("GET", "/admin/nothing", 404, "nothing at /admin/nothing"),
         ("GET", "/admin/attempts?status=sometimes", 400, "status \"sometimes\""),
         ("GET", "/admin/attempts?since=yesterday", 400, "since \"yesterday\""),
-        ("POST", "/admin/destinations/ghost/test", 404, "no destination named \"ghost\""),
+        (
+            "POST",
+            "/admin/destinations/ghost/test",
+            404,
+            "no destination named \"ghost\"",
+        ),
     ];
     for (method, path, status, says) in cases {
         let response = weir
@@ -51,11 +61,16 @@ async fn every_admin_error_is_json_including_axums_own() {
             .unwrap();
         assert_eq!(response.status(), status, "{method} {path}");
         assert!(
-            response.headers()["content-type"].to_str().unwrap().starts_with("application/json"),
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
             "{method} {path}"
         );
         let body: Value = response.json().await.unwrap();
-        let error = body["error"].as_str().unwrap_or_else(|| panic!("{method} {path}: {body}"));
+        let error = body["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{method} {path}: {body}"));
         assert!(error.contains(says), "{method} {path}: {error}");
     }
     weir.stop().await;
@@ -73,9 +88,21 @@ async fn with_a_token_the_admin_api_requires_it_and_probes_stay_open() {
         assert_eq!(refused.headers()["www-authenticate"], "Bearer");
         let body: Value = refused.json().await.unwrap();
         assert!(body["error"].as_str().unwrap().contains("admin token"), "{body}");
-        let wrong = weir.client.get(weir.admin_url(path)).bearer_auth("nope").send().await.unwrap();
+        let wrong = weir
+            .client
+            .get(weir.admin_url(path))
+            .bearer_auth("nope")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(wrong.status(), 401, "{path}");
-        let allowed = weir.client.get(weir.admin_url(path)).bearer_auth(TOKEN).send().await.unwrap();
+        let allowed = weir
+            .client
+            .get(weir.admin_url(path))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(allowed.status(), 200, "{path}");
     }
     for open in ["/healthz", "/readyz", "/metrics"] {
@@ -140,7 +167,12 @@ async fn a_state_change_from_another_site_is_refused() {
             let answer = request.send().await.unwrap();
             assert_eq!(answer.status(), 403, "{path} {headers:?}");
             let body: Value = answer.json().await.unwrap();
-            assert!(body["error"].as_str().unwrap().starts_with("cross-site request refused"));
+            assert!(
+                body["error"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("cross-site request refused")
+            );
         }
     }
     // Still dead: nothing was replayed.
@@ -188,8 +220,16 @@ async fn a_test_send_goes_through_the_real_path_signed_and_shows_the_answer() {
     assert_eq!(outcome["response"], "answered");
     assert_eq!(outcome["signed"], true);
     assert!(outcome["latency_ms"].as_f64().unwrap() >= 0.0);
-    let headers: Vec<&str> = outcome["headers"].as_array().unwrap().iter().map(|h| h.as_str().unwrap()).collect();
-    assert!(headers.contains(&"x-receiver-key") && headers.contains(&"webhook-signature"), "{headers:?}");
+    let headers: Vec<&str> = outcome["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    assert!(
+        headers.contains(&"x-receiver-key") && headers.contains(&"webhook-signature"),
+        "{headers:?}"
+    );
 
     let got = hook.next().await;
     assert_eq!(got.header("webhook-id"), outcome["event_id"].as_str().unwrap());
@@ -290,7 +330,15 @@ async fn the_delivery_log_streams_every_attempt_with_its_filters_in_both_stores(
             .join("test-scratch")
             .join(format!("attempts-{storage}-{}.ndjson", std::process::id()));
         let out = weir_command()
-            .args(["log", "export", "--admin", &weir.admin_url(""), "--status", "failed", "--output"])
+            .args([
+                "log",
+                "export",
+                "--admin",
+                &weir.admin_url(""),
+                "--status",
+                "failed",
+                "--output",
+            ])
             .arg(&file)
             .output()
             .await
@@ -361,7 +409,12 @@ async fn a_sender_chooses_destinations_by_header_or_webhook_ids_field_among_the_
     // The seed's multipart field: a and c, as a list; it is not metadata.
     let predictions = fixture("object-detection.json");
     let (content_type, body) = multipart_body(&[
-        ("file", Some("predictions.json"), "application/json", predictions.as_bytes()),
+        (
+            "file",
+            Some("predictions.json"),
+            "application/json",
+            predictions.as_bytes(),
+        ),
         ("webhook_ids", None, "text/plain", b"[a, c]"),
         ("camera", None, "text/plain", b"dock-3"),
     ]);
@@ -391,7 +444,10 @@ async fn a_sender_chooses_destinations_by_header_or_webhook_ids_field_among_the_
     let refused = send("fixed", Some("a")).await;
     assert_eq!(refused.status(), 422);
     let error: Value = refused.json().await.unwrap();
-    assert!(error["error"].as_str().unwrap().contains("sender_may_choose = true"), "{error}");
+    assert!(
+        error["error"].as_str().unwrap().contains("sender_may_choose = true"),
+        "{error}"
+    );
 
     // Destination c removed from the config: naming it is now an error.
     std::fs::write(&path, config(false)).unwrap();

@@ -17,12 +17,13 @@ use weir_tests::workspace;
 /// How long the browser may take to start, and chromedriver to answer.
 const START: Duration = Duration::from_secs(60);
 
-/// How long the suite waits for the page to show something.
-pub const SHOW: Duration = Duration::from_secs(30);
+/// How long the suite waits for the page to show something: long, because the suite
+/// runs browsers side by side with every other test on two cores.
+pub const SHOW: Duration = Duration::from_secs(60);
 
 /// The flags that make chromium work here: headless, as root, with nothing of its own
 /// reaching out to the network.
-const FLAGS: [&str; 9] = [
+const FLAGS: [&str; 12] = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -32,6 +33,10 @@ const FLAGS: [&str; 9] = [
     "--disable-component-update",
     "--disable-sync",
     "--window-size=1280,1000",
+    // The page's own timers (its live updates) run at full rate on a busy machine.
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
 ];
 
 /// A browser session and the chromedriver serving it.
@@ -128,7 +133,10 @@ impl Drop for Guard {
 impl Browser {
     /// Goes to `url`.
     pub async fn goto(&self, url: &str) {
-        self.client.goto(url).await.unwrap_or_else(|e| panic!("loading {url}: {e}"));
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("loading {url}: {e}"));
     }
 
     /// The text of the element `css`, once it exists (bounded: [`SHOW`]).
@@ -143,14 +151,26 @@ impl Browser {
         element.text().await.unwrap_or_default()
     }
 
-    /// The text of `css` once `check` holds for it (bounded: [`SHOW`]).
+    /// The text of `css` once `check` holds for it (bounded: [`SHOW`]); the failure
+    /// says the last text seen.
     pub async fn text_when(&self, css: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
-        weir_tests::eventually(what, SHOW, async || {
-            let element = self.client.find(Locator::Css(css)).await.ok()?;
-            let text = element.text().await.ok()?;
-            check(&text).then_some(text)
-        })
-        .await
+        let deadline = tokio::time::Instant::now() + SHOW;
+        let mut last = None;
+        loop {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await
+                && let Ok(text) = element.text().await
+            {
+                if check(&text) {
+                    return text;
+                }
+                last = Some(text);
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out after {SHOW:?} waiting for {what}; {css} last showed {last:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Clicks the element `css`.

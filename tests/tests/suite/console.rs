@@ -54,6 +54,7 @@ async fn the_overview_shows_the_rates_move_as_events_come_in() {
         [destinations.flaky]
         url = "{}"
         retry = {{ max_retries = 0 }}
+        circuit_breaker = {{ failures = 0 }}
         "#,
         hook.url(),
         failing.url()
@@ -66,14 +67,18 @@ async fn the_overview_shows_the_rates_move_as_events_come_in() {
     post_events(&weir, "cameras", 20).await;
     // The page updates itself: no reload, the totals move.
     let total = browser
-        .text_when("#total-received", "20 events received on the overview", |t| number(t) >= 20.0)
+        .text_when("#total-received", "20 events received on the overview", |t| {
+            number(t) >= 20.0
+        })
         .await;
     assert_eq!(number(&total), 20.0, "{total}");
     browser
         .text_when("#total-delivered", "20 deliveries to hook", |t| number(t) >= 20.0)
         .await;
     browser
-        .text_when("#total-failed", "the failing destination's attempts", |t| number(t) >= 20.0)
+        .text_when("#total-failed", "the failing destination's attempts", |t| {
+            number(t) >= 20.0
+        })
         .await;
 
     // Under load (which also makes the README's picture): events to both routes, some
@@ -121,10 +126,9 @@ async fn the_overview_shows_the_rates_move_as_events_come_in() {
 
 #[tokio::test]
 async fn a_dead_delivery_replayed_from_its_event_page_reaches_the_receiver_with_its_webhook_id() {
-    let Some(browser) = browser::open(
-        "console::a_dead_delivery_replayed_from_its_event_page_reaches_the_receiver_with_its_webhook_id",
-    )
-    .await
+    let Some(browser) =
+        browser::open("console::a_dead_delivery_replayed_from_its_event_page_reaches_the_receiver_with_its_webhook_id")
+            .await
     else {
         return;
     };
@@ -161,7 +165,11 @@ async fn a_dead_delivery_replayed_from_its_event_page_reaches_the_receiver_with_
     let again = hook.next().await;
     assert_eq!(again.header("webhook-id"), id);
     assert_eq!(first.header("webhook-id"), again.header("webhook-id"));
-    assert_eq!(delivery(&record, "hook")["history"].as_array().unwrap().len(), 2, "{record}");
+    assert_eq!(
+        delivery(&record, "hook")["history"].as_array().unwrap().len(),
+        2,
+        "{record}"
+    );
     // The page, loaded again, shows it delivered.
     browser.goto(&weir.admin_url(&format!("/events?id={id}"))).await;
     assert!(browser.text(".delivery .state").await.eq_ignore_ascii_case("delivered"));
@@ -232,7 +240,9 @@ async fn with_a_token_the_console_asks_for_it_once_and_keeps_it_in_an_http_only_
     field.send_keys("not-the-token").await.unwrap();
     browser.click("form[action='/login'] button").await;
     browser
-        .text_when(".notice", "the wrong token refused", |t| t.contains("not the admin token"))
+        .text_when(".notice", "the wrong token refused", |t| {
+            t.contains("not the admin token")
+        })
         .await;
     assert!(!browser.has("#live").await);
 
@@ -241,7 +251,9 @@ async fn with_a_token_the_console_asks_for_it_once_and_keeps_it_in_an_http_only_
     field.send_keys(TOKEN).await.unwrap();
     browser.click("form[action='/login'] button").await;
     browser
-        .text_when("h1", "the destination page after signing in", |t| t == "Destination log")
+        .text_when("h1", "the destination page after signing in", |t| {
+            t == "Destination log"
+        })
         .await;
     browser.goto(&weir.admin_url("/")).await;
     assert!(browser.has("#live").await, "signed in once, the overview shows");
@@ -281,18 +293,37 @@ async fn every_page_says_what_it_shows_without_javascript() {
         let response = weir.client.get(weir.admin_url(path)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
         assert!(
-            response.headers()["content-type"].to_str().unwrap().starts_with("text/html"),
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
             "{path}"
         );
         response.text().await.unwrap()
     };
     let overview = page("/").await;
-    for shown in ["/ingest/cameras", "class-filter", "id=\"rate-received\"", "<svg", "hook", "http-equiv=\"refresh\""] {
+    for shown in [
+        "/ingest/cameras",
+        "class-filter",
+        "id=\"rate-received\"",
+        "<svg",
+        "hook",
+        "http-equiv=\"refresh\"",
+    ] {
         assert!(overview.contains(shown), "the overview lacks {shown}");
     }
     let destination = page("/destinations/hook").await;
-    for shown in ["answered 500", "Send test", "Replay dead letters", "p50 / p99", "id=\"dead\">1<"] {
-        assert!(destination.contains(shown), "the destination page lacks {shown}: {destination}");
+    for shown in [
+        "answered 500",
+        "Send test",
+        "Replay dead letters",
+        "p50 / p99",
+        "id=\"dead\">1<",
+    ] {
+        assert!(
+            destination.contains(shown),
+            "the destination page lacks {shown}: {destination}"
+        );
     }
     let event = page(&format!("/events?id={id}")).await;
     assert!(event.contains("answered 500") && event.contains("Replay"), "{event}");
@@ -301,7 +332,10 @@ async fn every_page_says_what_it_shows_without_javascript() {
         assert!(plugins.contains(shown), "the plugins page lacks {shown}: {plugins}");
     }
     let config = page("/config").await;
-    assert!(config.contains("&lt;redacted&gt;") && !config.contains("MfKQ9r8"), "{config}");
+    assert!(
+        config.contains("&lt;redacted&gt;") && !config.contains("MfKQ9r8"),
+        "{config}"
+    );
     // Without JavaScript, the forms post to the console and answer with a page.
     let replayed = weir
         .client
@@ -311,7 +345,12 @@ async fn every_page_says_what_it_shows_without_javascript() {
         .unwrap();
     assert_eq!(replayed.status(), 200);
     assert!(replayed.text().await.unwrap().contains("Replayed 1 dead delivery"));
-    let css = weir.client.get(weir.admin_url("/assets/console.css")).send().await.unwrap();
+    let css = weir
+        .client
+        .get(weir.admin_url("/assets/console.css"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(css.status(), 200);
     eventually("the replayed delivery delivered", Duration::from_secs(30), async || {
         let record = weir.event(id).await;

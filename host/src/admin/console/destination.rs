@@ -76,7 +76,11 @@ async fn view(state: &AdminState, name: &str, trial: Option<&str>, notice: &str)
             crate::config::BodyFormat::Json => "JSON",
             crate::config::BodyFormat::Multipart => "multipart",
         },
-        if config.include_predictions { "" } else { ", metadata only" },
+        if config.include_predictions {
+            ""
+        } else {
+            ", metadata only"
+        },
         if config.include_image { ", with the image" } else { "" },
         if config.include_masks { ", with the masks" } else { "" },
         if config.secret.is_some() {
@@ -241,7 +245,10 @@ pub async fn replay_dead(State(state): State<AdminState>, Path(name): Path<Strin
     }
     let notice = match state.outbox.replay_dead(&name).await {
         Ok(0) => html::notice("good", "There were no dead letters to replay."),
-        Ok(n) => html::notice("good", &format!("Replayed {n} dead delivery(ies); they are pending again.")),
+        Ok(n) => html::notice(
+            "good",
+            &format!("Replayed {n} dead delivery(ies); they are pending again."),
+        ),
         Err(error) => html::notice("bad", &format!("Replay failed: {error}")),
     };
     // The page itself rather than a redirect: the notice is shown once, with the result.

@@ -52,7 +52,13 @@ pub async fn page(State(state): State<AdminState>, State(rates): State<Arc<Rates
     body.push_str("<section class=\"card\"><h2>Routes</h2>");
     body.push_str(&table(
         "routes",
-        &["route", "filters", "destinations", "when a filter fails", "sender chooses"],
+        &[
+            "route",
+            "filters",
+            "destinations",
+            "when a filter fails",
+            "sender chooses",
+        ],
         &rows,
         "no routes",
     ));
@@ -80,7 +86,13 @@ async fn live_html(state: &AdminState, rates: &Rates) -> String {
     let mut out = String::from("<h2>Flow <small>(updated every few seconds)</small></h2><div class=\"tiles\">");
     out.push_str(&tile("received", "Events in", now.received, totals.received, "in"));
     out.push_str(&tile("dropped", "Dropped", now.dropped, totals.dropped, "dropped"));
-    out.push_str(&tile("delivered", "Delivered", now.delivered, totals.delivered, "delivered"));
+    out.push_str(&tile(
+        "delivered",
+        "Delivered",
+        now.delivered,
+        totals.delivered,
+        "delivered",
+    ));
     out.push_str(&tile("failed", "Failed", now.failed, totals.failed, "failed"));
     out.push_str("</div>");
     out.push_str(&chart(&series));
@@ -128,14 +140,20 @@ pub fn chart(series: &[Rate]) -> String {
         .iter()
         .flat_map(|r| [r.received, r.dropped, r.delivered, r.failed])
         .fold(1.0_f64, f64::max);
-    let slots = crate::admin::rates::KEPT.max(series.len()).max(2) as f64 - 1.0;
-    let offset = crate::admin::rates::KEPT.saturating_sub(series.len()) as f64;
+    // The chart spans what is kept (five minutes once Weir has run that long).
+    let slots = series.len().max(2) as f64 - 1.0;
+    let span = series.len() as u64;
+    let span = if span < 120 {
+        format!("last {span} s")
+    } else {
+        format!("last {} min", span / 60)
+    };
     let line = |class: &str, value: &dyn Fn(&Rate) -> f64| {
         let points: Vec<String> = series
             .iter()
             .enumerate()
             .map(|(i, r)| {
-                let x = (offset + i as f64) / slots * WIDTH;
+                let x = i as f64 / slots * WIDTH;
                 let y = HEIGHT - value(r) / peak * (HEIGHT - 4.0) - 2.0;
                 format!("{x:.1},{y:.1}")
             })
@@ -147,11 +165,11 @@ pub fn chart(series: &[Rate]) -> String {
     };
     format!(
         "<figure class=\"chart\"><svg viewBox=\"0 0 {WIDTH} {HEIGHT}\" preserveAspectRatio=\"none\" \
-         role=\"img\" aria-labelledby=\"chart-title\"><title id=\"chart-title\">Rates over the last five minutes, \
+         role=\"img\" aria-labelledby=\"chart-title\"><title id=\"chart-title\">Rates, {span}, \
          peak {peak:.1}/s</title><line class=\"axis\" x1=\"0\" y1=\"{HEIGHT}\" x2=\"{WIDTH}\" y2=\"{HEIGHT}\"/>{}{}{}{}</svg>\
          <figcaption><span class=\"key in\">in</span> <span class=\"key dropped\">dropped</span> \
          <span class=\"key delivered\">delivered</span> <span class=\"key failed\">failed</span> \
-         · last 5 minutes · peak {peak:.1}/s</figcaption></figure>",
+         · {span} · peak {peak:.1}/s</figcaption></figure>",
         line("in", &|r| r.received),
         line("dropped", &|r| r.dropped),
         line("delivered", &|r| r.delivered),
@@ -179,7 +197,9 @@ mod tests {
         let svg = chart(&series);
         assert_eq!(svg.matches("<polyline").count(), 4);
         assert!(svg.contains("peak 10.0/s"), "{svg}");
-        // The newest point is at the right edge; the peak touches the top.
-        assert!(svg.contains("598.0,2.0 600.0,60.0"), "{svg}");
+        // The oldest point is at the left edge, the newest at the right; the peak
+        // touches the top.
+        assert!(svg.contains("0.0,2.0 600.0,60.0"), "{svg}");
+        assert!(svg.contains("last 2 s"), "{svg}");
     }
 }

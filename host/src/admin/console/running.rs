@@ -33,7 +33,11 @@ pub async fn plugins(State(state): State<AdminState>) -> Response {
                 format!("<strong>{}</strong>", esc(&status.name)),
                 or_dash(status.kind),
                 or_dash(status.contract.as_deref()),
-                format!("<code title=\"{}\">{}</code>", esc(hash), esc(&hash[..hash.len().min(12)])),
+                format!(
+                    "<code title=\"{}\">{}</code>",
+                    esc(hash),
+                    esc(&hash[..hash.len().min(12)])
+                ),
                 or_dash(status.loaded_at.as_deref()),
                 esc(&topology.routes_using(&status.name).join(", ")),
                 error,
@@ -73,11 +77,10 @@ pub async fn config(State(state): State<AdminState>) -> Response {
     let topology = state.reloader.topology.load_full();
     let text = toml::to_string_pretty(&*topology.config)
         .unwrap_or_else(|_| serde_json::to_string_pretty(&*topology.config).unwrap_or_default());
-    let source = state
-        .reloader
-        .config_path
-        .as_ref()
-        .map_or_else(|| "the built-in default config".to_string(), |p| p.display().to_string());
+    let source = state.reloader.config_path.as_ref().map_or_else(
+        || "the built-in default config".to_string(),
+        |p| p.display().to_string(),
+    );
     let body = format!(
         "<section class=\"card\"><p>From <code>{}</code>; secrets and header values show as \
          <code>&lt;redacted&gt;</code>. <code>POST /admin/reload</code> (or SIGHUP) reloads it.</p>\

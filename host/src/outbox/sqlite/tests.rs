@@ -163,7 +163,10 @@ async fn the_delivery_log_is_read_in_pages_oldest_or_newest_first() {
             } else {
                 Next::RetryAt(Instant::now() + Duration::from_secs(3600))
             };
-            outbox.complete(&claimed.deliveries[0], &attempt(status), next).await.unwrap();
+            outbox
+                .complete(&claimed.deliveries[0], &attempt(status), next)
+                .await
+                .unwrap();
         }
     }
     flush(&outbox).await;

@@ -118,10 +118,7 @@ async fn export(args: ExportArgs) -> ExitCode {
     }
     bar.finish_and_clear();
     if !to_stdout {
-        eprintln!(
-            "wrote {lines} attempt(s) ({bytes} bytes) to {}",
-            args.output.display()
-        );
+        eprintln!("wrote {lines} attempt(s) ({bytes} bytes) to {}", args.output.display());
     }
     ExitCode::SUCCESS
 }

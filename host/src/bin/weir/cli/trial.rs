@@ -62,7 +62,11 @@ fn print(body: &Value) {
     let status = body["status"]
         .as_u64()
         .map_or_else(|| "no answer".to_string(), |s| s.to_string());
-    let took = if body["delivered"] == true { "took it" } else { "did not take it" };
+    let took = if body["delivered"] == true {
+        "took it"
+    } else {
+        "did not take it"
+    };
     crate::process::out!(
         "{}: status {status} in {:.1} ms; the receiver {took}",
         body["destination"].as_str().unwrap_or_default(),
