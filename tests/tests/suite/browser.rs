@@ -56,12 +56,21 @@ impl Drop for Browser {
     }
 }
 
-fn program(name: &str) -> Result<(), String> {
-    match Command::new(name).arg("--version").output() {
-        Ok(out) if out.status.success() => Ok(()),
-        _ => Err(format!(
+/// Where `name` is on the `PATH`, when it runs.
+fn program(name: &str) -> Result<PathBuf, String> {
+    let missing = || {
+        format!(
             "{name} is not installed (apt-get install chromium chromium-driver), so the console cannot be tested in a browser"
-        )),
+        )
+    };
+    let path = std::env::var_os("PATH").ok_or_else(missing)?;
+    let found = std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(missing)?;
+    match Command::new(&found).arg("--version").output() {
+        Ok(out) if out.status.success() => Ok(found),
+        _ => Err(missing()),
     }
 }
 
@@ -74,10 +83,10 @@ fn free_port() -> u16 {
 
 /// A browser, or `None` when the test `test` is skipped (chromium missing).
 pub async fn open(test: &str) -> Option<Browser> {
-    let available = program("chromium").and_then(|()| program("chromedriver"));
-    required(test, available)?;
+    let available = program("chromium").and_then(|chromium| Ok((chromium, program("chromedriver")?)));
+    let (chromium, chromedriver) = required(test, available)?;
     let port = free_port();
-    let driver = Command::new("chromedriver")
+    let driver = Command::new(chromedriver)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -97,7 +106,7 @@ pub async fn open(test: &str) -> Option<Browser> {
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(
         "goog:chromeOptions".into(),
-        serde_json::json!({ "binary": "/usr/bin/chromium", "args": args }),
+        serde_json::json!({ "binary": chromium, "args": args }),
     );
     let url = format!("http://127.0.0.1:{port}");
     let client = weir_tests::eventually("chromedriver to start a browser", START, async || {
