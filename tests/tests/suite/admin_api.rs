@@ -114,6 +114,16 @@ async fn with_a_token_the_admin_api_requires_it_and_probes_stay_open() {
     assert_eq!(page.url().path(), "/login");
     assert!(page.text().await.unwrap().contains("Admin token"));
 
+    // A console action without it changes nothing.
+    let action = weir
+        .client
+        .post(weir.admin_url("/destinations/log/replay-dead"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(action.status(), 401);
+    assert!(action.text().await.unwrap().contains("Admin token"));
+
     // The weir commands take it from --token or $WEIR_ADMIN_TOKEN.
     let refused = weir_command()
         .args(["dead", "list", "--admin", &weir.admin_url("")])

@@ -261,6 +261,14 @@ async fn with_a_token_the_console_asks_for_it_once_and_keeps_it_in_an_http_only_
     assert_eq!(cookie.http_only(), Some(true));
     assert_eq!(format!("{:?}", cookie.same_site()), "Some(Strict)");
     assert_ne!(cookie.value(), TOKEN, "the cookie holds a digest, not the token");
+
+    // Signing out forgets it: the console asks again.
+    browser.click("form[action='/logout'] button").await;
+    browser
+        .text_when("h1", "the sign-in page after signing out", |t| t == "Sign in")
+        .await;
+    browser.goto(&weir.admin_url("/")).await;
+    assert_eq!(browser.path().await, "/login");
     browser.close().await;
     weir.stop().await;
 }
