@@ -2,10 +2,13 @@
 //! through its `chromedriver` (WebDriver) with fantoccini.
 //!
 //! Each test starts its own chromedriver on a free port with a new, empty profile, and
-//! stops both when the [`Browser`] is dropped (also when the test fails). Without
+//! stops both when the [`Browser`] is dropped (also when the test fails): chromedriver
+//! runs in a process group of its own, which the browser it starts joins, and the whole
+//! group is ended, so that a failed test leaves no browser behind. Without
 //! chromium or chromedriver the test is skipped, visibly, or fails under
 //! `WEIR_REQUIRE_TOOLCHAINS` (`.ci/run` installs both and sets it).
 
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -45,15 +48,35 @@ pub struct Browser {
     pub client: Client,
     driver: Child,
     profile: PathBuf,
+    /// Whether the session ended cleanly (the browser quit): then chromedriver alone
+    /// is left to stop.
+    closed: bool,
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // Ending chromedriver ends the browser it started.
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        if self.closed {
+            let _ = self.driver.kill();
+            let _ = self.driver.wait();
+        } else {
+            stop(&mut self.driver);
+        }
         let _ = std::fs::remove_dir_all(&self.profile);
     }
+}
+
+/// Ends chromedriver's process group (chromedriver and the browser it started), and
+/// reaps chromedriver.
+fn stop(driver: &mut Child) {
+    let group = format!("-{}", driver.id());
+    let ended = Command::new("kill")
+        .args(["-KILL", "--", &group])
+        .stderr(Stdio::null())
+        .status();
+    if !ended.is_ok_and(|status| status.success()) {
+        let _ = driver.kill();
+    }
+    let _ = driver.wait();
 }
 
 /// Where `name` is on the `PATH`, when it runs.
@@ -88,6 +111,7 @@ pub async fn open(test: &str) -> Option<Browser> {
     let port = free_port();
     let driver = Command::new(chromedriver)
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -123,6 +147,7 @@ pub async fn open(test: &str) -> Option<Browser> {
         client,
         driver,
         profile,
+        closed: false,
     })
 }
 
@@ -132,8 +157,7 @@ struct Guard(Option<Child>, PathBuf);
 impl Drop for Guard {
     fn drop(&mut self) {
         if let Some(mut driver) = self.0.take() {
-            let _ = driver.kill();
-            let _ = driver.wait();
+            stop(&mut driver);
             let _ = std::fs::remove_dir_all(&self.1);
         }
     }
@@ -208,8 +232,8 @@ impl Browser {
             .unwrap_or_default()
     }
 
-    /// Ends the session; dropping the browser then stops chromedriver.
-    pub async fn close(self) {
-        let _ = self.client.clone().close().await;
+    /// Ends the session (the browser quits); dropping it then stops chromedriver.
+    pub async fn close(mut self) {
+        self.closed = self.client.clone().close().await.is_ok();
     }
 }
