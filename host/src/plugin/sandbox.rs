@@ -163,6 +163,23 @@ pub(crate) fn store<T: Sandboxed>(engine: &Engine, data: T) -> Store<T> {
     store
 }
 
+/// Runs one guest entry (instantiation, `init`, a call) under the call's deadline
+/// however the guest spends it. The epoch callback stops a guest that runs past its
+/// deadline; it cannot stop one that waits in a WASI call (a sleep, a poll), which
+/// runs no guest code. This timer does: at the deadline (one tick after it, so that a
+/// running guest is stopped by the epoch, with the same error), the entry's future is
+/// dropped, which cancels the call. The instance must then be discarded, as after any
+/// misbehaviour.
+pub(crate) async fn bounded<T>(
+    timeout: Duration,
+    entry: impl std::future::Future<Output = wasmtime::Result<T>>,
+) -> wasmtime::Result<T> {
+    match tokio::time::timeout(timeout + super::engine::EPOCH_TICK, entry).await {
+        Ok(result) => result,
+        Err(_) => Err(DeadlineExceeded.into()),
+    }
+}
+
 /// Arms the deadline for the next guest entry.
 pub(crate) fn begin<T: Sandboxed>(store: &mut Store<T>, timeout: Duration) {
     store.data_mut().sandbox_mut().begin_call(Instant::now() + timeout);

@@ -30,6 +30,10 @@ pub enum Mode {
     LoopInit,
     /// Logs "slow: started", spins for `millis`, then keeps the event.
     Slow,
+    /// Sleeps `millis` through WASI (no guest code runs meanwhile), then keeps the event.
+    Sleep,
+    /// Sleeps `millis` through WASI in `init`.
+    SleepInit,
     /// Allocates without bound in `filter`.
     GrowMemory,
     /// Panics in `filter`.
@@ -92,6 +96,10 @@ impl Filter for Misbehave {
     fn new(config: Config) -> Result<Self, Error> {
         match config.mode {
             Mode::LoopInit => spin_forever(),
+            Mode::SleepInit => {
+                std::thread::sleep(std::time::Duration::from_millis(config.millis));
+                Ok(Misbehave { config, seen: 0 })
+            }
             Mode::PanicInit => panic!("misbehave: panic in init as asked"),
             _ => Ok(Misbehave { config, seen: 0 }),
         }
@@ -104,7 +112,11 @@ impl Filter for Misbehave {
             .and_then(|mode| serde_json::from_value(serde_json::Value::String(mode)).ok())
             .unwrap_or(self.config.mode);
         Ok(match mode {
-            Mode::Pass | Mode::LoopInit | Mode::PanicInit => Verdict::Keep,
+            Mode::Pass | Mode::LoopInit | Mode::PanicInit | Mode::SleepInit => Verdict::Keep,
+            Mode::Sleep => {
+                std::thread::sleep(std::time::Duration::from_millis(self.config.millis));
+                Verdict::Keep
+            }
             Mode::Loop => spin_forever(),
             Mode::Slow => {
                 weir_plugin_sdk::log::info("slow: started");
