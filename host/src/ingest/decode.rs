@@ -13,6 +13,8 @@
 //! parts are slices of it. [`multipart`] reads the form as clients really send it.
 
 mod multipart;
+#[cfg(test)]
+mod properties;
 
 use axum::body::Body;
 use axum::http::HeaderMap;
