@@ -215,19 +215,29 @@ fn line_rest(rest: &[u8]) -> LineRest {
 
 /// The opening boundary line: `--boundary` at the start of the body or of a line (what
 /// comes before is preamble).
+///
+/// Like [`next_delimiter`], it searches for a pattern that starts with the only LF it
+/// holds, so no two candidate matches overlap and the search stays linear in the body,
+/// whatever the boundary (a boundary of dashes included).
 fn opening(body: &[u8], dash_boundary: &[u8]) -> Option<Opening> {
+    let opens = |after: usize| match line_rest(&body[after..]) {
+        LineRest::Closing => Some(Opening::Closed),
+        LineRest::Ends(length) => Some(Opening::Parts { after: after + length }),
+        LineRest::NotABoundary => None,
+    };
+    if body.starts_with(dash_boundary)
+        && let Some(opening) = opens(dash_boundary.len())
+    {
+        return Some(opening);
+    }
+    let mut pattern = b"\n".to_vec();
+    pattern.extend_from_slice(dash_boundary);
     let mut from = 0;
-    while let Some(found) = find(&body[from..], dash_boundary) {
+    while let Some(found) = find(&body[from..], &pattern) {
         let start = from + found;
         from = start + 1;
-        if start > 0 && body[start - 1] != b'\n' {
-            continue;
-        }
-        let after = start + dash_boundary.len();
-        match line_rest(&body[after..]) {
-            LineRest::Closing => return Some(Opening::Closed),
-            LineRest::Ends(length) => return Some(Opening::Parts { after: after + length }),
-            LineRest::NotABoundary => {}
+        if let Some(opening) = opens(start + pattern.len()) {
+            return Some(opening);
         }
     }
     None
@@ -756,6 +766,17 @@ mod tests {
             parts(CT, many.as_bytes()).unwrap_err(),
             "more than 10 parts; send fewer"
         );
+    }
+
+    #[test]
+    fn a_boundary_of_dashes_is_only_found_at_the_start_of_a_line() {
+        // Every position of this body starts like the boundary, none at a line start;
+        // the search goes from LF to LF, not from position to position.
+        let boundary = "-".repeat(70);
+        let mut body = vec![b'x'];
+        body.extend(std::iter::repeat_n(b'-', 4_000_000));
+        let error = parse(&Bytes::from(body), &boundary, 10).unwrap_err();
+        assert!(matches!(error, MultipartError::NoBoundary { .. }), "{error}");
     }
 
     #[test]
