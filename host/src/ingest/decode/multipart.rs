@@ -515,8 +515,10 @@ mod tests {
         parse(&Bytes::copy_from_slice(body), &boundary, 10).map_err(|error| error.to_string())
     }
 
-    /// (name, file name, content type, content) of each part.
-    fn summary(parts: &[Part]) -> Vec<(&str, Option<&str>, Option<&str>, &[u8])> {
+    /// (name, file name, content type, content) of a part.
+    type Summary<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a [u8]);
+
+    fn summary(parts: &[Part]) -> Vec<Summary<'_>> {
         parts
             .iter()
             .map(|p| {
