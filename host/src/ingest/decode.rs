@@ -13,6 +13,7 @@
 //! parts are slices of it. [`multipart`] reads the form as clients really send it.
 
 mod multipart;
+mod parameters;
 #[cfg(test)]
 mod properties;
 

@@ -25,6 +25,8 @@ use std::fmt;
 
 use bytes::Bytes;
 
+use super::parameters::{decode_extended, parse_parameters};
+
 /// One part of a form, as its sender wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Part {
@@ -432,77 +434,6 @@ fn read_disposition(value: &str, position: usize) -> Result<(String, Option<Stri
         (Some(name), file_name) if !name.is_empty() || file_name.is_some() => Ok((name.to_string(), file_name)),
         (None, Some(file_name)) => Ok((String::new(), Some(file_name))),
         (name, _) => Err(invalid(name, "it has no name".into())),
-    }
-}
-
-/// Decodes an RFC 5987 extended value: `charset'language'percent-encoded`, in UTF-8
-/// or ISO-8859-1. `None` when it is not one.
-fn decode_extended(value: &str) -> Option<String> {
-    let mut pieces = value.splitn(3, '\'');
-    let (charset, _language, encoded) = (pieces.next()?, pieces.next()?, pieces.next()?);
-    let mut bytes = Vec::with_capacity(encoded.len());
-    let mut rest = encoded.as_bytes();
-    while let Some((&byte, tail)) = rest.split_first() {
-        if byte == b'%' {
-            let hex = tail.get(..2)?;
-            bytes.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
-            rest = &tail[2..];
-        } else {
-            bytes.push(byte);
-            rest = tail;
-        }
-    }
-    if charset.eq_ignore_ascii_case("utf-8") {
-        String::from_utf8(bytes).ok()
-    } else if charset.eq_ignore_ascii_case("iso-8859-1") {
-        Some(bytes.into_iter().map(char::from).collect())
-    } else {
-        None
-    }
-}
-
-/// Parameters after a header's first `;`: `name=value` pairs separated by `;`, names
-/// lowercase, values quoted (with `\` escapes) or not, spaces around them ignored.
-fn parse_parameters(text: &str) -> Result<Vec<(String, String)>, String> {
-    let mut parameters = Vec::new();
-    let mut rest = text;
-    loop {
-        rest = rest.trim_start_matches(|c: char| c == ';' || c.is_ascii_whitespace());
-        if rest.is_empty() {
-            return Ok(parameters);
-        }
-        let end = rest.find([';', '=']).unwrap_or(rest.len());
-        let name = rest[..end].trim();
-        if !rest[end..].starts_with('=') || name.is_empty() {
-            let shown: String = rest[..end].chars().take(50).collect();
-            return Err(format!("{shown:?} is not a name=value parameter"));
-        }
-        let name = name.to_ascii_lowercase();
-        rest = rest[end + 1..].trim_start();
-        if let Some(quoted) = rest.strip_prefix('"') {
-            let mut value = String::new();
-            let mut chars = quoted.char_indices();
-            let close = loop {
-                match chars.next() {
-                    Some((at, '"')) => break at,
-                    Some((_, '\\')) => match chars.next() {
-                        Some((_, escaped)) => value.push(escaped),
-                        None => return Err(format!("the quoted value of {name} is not closed")),
-                    },
-                    Some((_, c)) => value.push(c),
-                    None => return Err(format!("the quoted value of {name} is not closed")),
-                }
-            };
-            rest = quoted[close + 1..].trim_start();
-            if !(rest.is_empty() || rest.starts_with(';')) {
-                return Err(format!("text follows the quoted value of {name}"));
-            }
-            parameters.push((name, value));
-        } else {
-            let end = rest.find(';').unwrap_or(rest.len());
-            parameters.push((name, rest[..end].trim().to_string()));
-            rest = &rest[end..];
-        }
     }
 }
 
