@@ -128,3 +128,97 @@ async fn webhook_id_becomes_the_event_id_so_a_resend_is_not_delivered_twice() {
     assert_eq!(record["deliveries"][0]["attempts"], 1, "{record}");
     weir.stop().await;
 }
+
+/// A multipart body from its parts (each its headers, then its content), with this
+/// boundary and line ending.
+fn form(boundary: &str, newline: &str, parts: &[(&str, &str)]) -> String {
+    let mut body = String::new();
+    for (headers, content) in parts {
+        body.push_str(&format!("--{boundary}{newline}"));
+        for header in headers.split('\n') {
+            body.push_str(&format!("{header}{newline}"));
+        }
+        body.push_str(&format!("{newline}{content}{newline}"));
+    }
+    body.push_str(&format!("--{boundary}--{newline}"));
+    body
+}
+
+#[tokio::test]
+async fn multipart_as_browsers_and_other_real_clients_send_it_is_read() {
+    let mut hook = Receiver::ok().await;
+    let weir = router(&hook, "multipart").await;
+    let predictions = (
+        "Content-Disposition: form-data; name=\"file\"; filename=\"predictions.json\"\nContent-Type: application/json",
+        r#"{"predictions":[{"class":"person","confidence":0.9}]}"#,
+    );
+    let image = (
+        "Content-Disposition: form-data; name=\"file\"; filename=\"image.jpeg\"\nContent-Type: image/jpeg",
+        "jpeg",
+    );
+    // (Content-Type, body, the parts delivered, the metadata delivered)
+    let cases = [
+        (
+            // A browser form: a text field, and a file input left empty.
+            "multipart/form-data; boundary=----WebKitFormBoundaryQ2xAbC".to_string(),
+            form(
+                "----WebKitFormBoundaryQ2xAbC",
+                "\r\n",
+                &[
+                    ("Content-Disposition: form-data; name=\"site\"", "north"),
+                    predictions,
+                    (
+                        "Content-Disposition: form-data; name=\"mask\"; filename=\"\"\nContent-Type: application/octet-stream",
+                        "",
+                    ),
+                ],
+            ),
+            vec!["predictions.json"],
+            Some("north"),
+        ),
+        (
+            // RFC 2046's special characters in the boundary, spaces around it, LF only.
+            "multipart/form-data;  boundary= b'()+_,-./:=?".to_string(),
+            form("b'()+_,-./:=?", "\n", &[predictions, image]),
+            vec!["predictions.json", "image.jpeg"],
+            None,
+        ),
+        (
+            // A quoted boundary with spaces, and an RFC 5987 file name.
+            "multipart/form-data; boundary=\"camera form 7\"".to_string(),
+            form(
+                "camera form 7",
+                "\r\n",
+                &[
+                    predictions,
+                    (
+                        "Content-Disposition: form-data; name=\"file\"; filename*=UTF-8''caf%C3%A9.txt\nContent-Type: text/plain",
+                        "notes",
+                    ),
+                ],
+            ),
+            vec!["predictions.json", "café.txt"],
+            None,
+        ),
+    ];
+    for (content_type, body, names, site) in cases {
+        let answer = weir
+            .client
+            .post(weir.ingest_url("r"))
+            .header("content-type", &content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status();
+        assert_eq!(status, 202, "{content_type}: {}", answer.text().await.unwrap());
+        let request = hook.next().await;
+        let parts = parse_multipart(request.header("content-type"), request.body.clone()).await;
+        let delivered: Vec<&str> = parts.iter().map(|(name, _, _)| name.as_str()).collect();
+        assert_eq!(delivered, names, "{content_type}");
+        if let Some(site) = site {
+            assert_eq!(request.header("x-weir-meta-site"), site);
+        }
+    }
+    weir.stop().await;
+}

@@ -48,6 +48,10 @@ async fn every_malformed_input_gets_its_status_and_message() {
     ]);
     let (bad_type, bad_predictions) =
         multipart_body(&[("predictions", Some("predictions.json"), "application/json", b"{oops")]);
+    let no_disposition =
+        b"--zzz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"predictions.json\"\r\n\r\n{}\r\n\
+        --zzz\r\nContent-Type: text/plain\r\n\r\nnorth\r\n--zzz--\r\n"
+            .to_vec();
     // (path, content type, body, expected status, expected start of the message)
     type Case<'a> = (&'a str, Option<&'a str>, Vec<u8>, u16, &'a str);
     let cases: Vec<Case<'_>> = vec![
@@ -120,6 +124,14 @@ async fn every_malformed_input_gets_its_status_and_message() {
             b"garbage".to_vec(),
             400,
             "malformed multipart body",
+        ),
+        (
+            "/ingest/cameras",
+            Some("multipart/form-data; boundary=zzz"),
+            no_disposition,
+            400,
+            "malformed multipart body: part 2 has no Content-Disposition header; \
+             give every part `Content-Disposition: form-data; name=\"...\"`",
         ),
         (
             "/ingest/cameras",
