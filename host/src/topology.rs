@@ -283,7 +283,7 @@ impl Topology {
             if let Stage::Ready(filter) = stage
                 && filter.plugin().name() == plugin
             {
-                totals.add(filter.stats());
+                totals.add_filter(filter);
             }
         }
         totals

@@ -14,6 +14,7 @@ use super::cache::CacheOutcome;
 use super::component::ComponentPre;
 use super::engine::{EngineInner, PluginEngine};
 use super::error::LoadError;
+use super::log::PluginLog;
 use super::module::ModulePre;
 
 /// A compiled plugin. Cheap to share (`Arc<Plugin>`); instances of it are made by a
@@ -29,6 +30,7 @@ pub struct Plugin {
     /// The contract version it was built against: known at load for a component (from
     /// its imports), at its first instance for a core module (`weir_abi_version`).
     version: OnceLock<Version>,
+    log: Arc<PluginLog>,
     pub(crate) code: Code,
     pub(crate) engine: Arc<EngineInner>,
 }
@@ -123,8 +125,10 @@ impl Plugin {
             })?;
             (Code::Module(pre), cache)
         };
+        let name: Arc<str> = name.into();
         Ok(Plugin {
-            name: name.into(),
+            log: Arc::new(PluginLog::new(name.clone())),
+            name,
             source: path,
             hash,
             size: bytes.len(),
@@ -144,6 +148,11 @@ impl Plugin {
 
     pub(crate) fn name_arc(&self) -> Arc<str> {
         self.name.clone()
+    }
+
+    /// The budget of everything the plugin causes to be logged ([`PluginLog`]).
+    pub fn log(&self) -> &Arc<PluginLog> {
+        &self.log
     }
 
     /// `component` (the `weir:filter` world) or `core-module` (the JSON ABI of

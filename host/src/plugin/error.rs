@@ -109,6 +109,45 @@ pub enum FilterError {
 }
 
 impl FilterError {
+    /// The error with whatever text the guest supplied bounded ([`crate::text::cap`]).
+    pub(crate) fn bounded(self) -> FilterError {
+        let cap = |text: String| crate::text::cap(text, crate::text::MAX_GUEST_TEXT);
+        match self {
+            FilterError::Declined {
+                plugin,
+                message,
+                retryable,
+            } => FilterError::Declined {
+                plugin,
+                message: cap(message),
+                retryable,
+            },
+            FilterError::Misbehaved { plugin, misbehavior } => FilterError::Misbehaved {
+                plugin,
+                misbehavior: match misbehavior {
+                    Misbehavior::Trap(message) => Misbehavior::Trap(cap(message)),
+                    Misbehavior::Abi(message) => Misbehavior::Abi(cap(message)),
+                    Misbehavior::InvalidOutput(invalid) => Misbehavior::InvalidOutput(match invalid {
+                        EditError::InvalidJson(message) => EditError::InvalidJson(cap(message)),
+                        EditError::NoSuchAttachment(name) => EditError::NoSuchAttachment(cap(name)),
+                        EditError::NoSuchDestination { name, current } => EditError::NoSuchDestination {
+                            name: cap(name),
+                            current,
+                        },
+                        EditError::TooLarge(message) => EditError::TooLarge(cap(message)),
+                        other => other,
+                    }),
+                    other => other,
+                },
+            },
+            FilterError::Init { plugin, message } => FilterError::Init {
+                plugin,
+                message: cap(message),
+            },
+            host @ FilterError::Host { .. } => host,
+        }
+    }
+
     /// A short, stable name for metrics and the admin API.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -94,6 +94,8 @@ pub struct FilterTotals {
     pub errors: u64,
     /// Instances created.
     pub instances_created: u64,
+    /// Log lines the plugin caused that its log budget suppressed ([`super::log`]).
+    pub log_suppressed: u64,
 }
 
 impl FilterTotals {
@@ -103,6 +105,13 @@ impl FilterTotals {
         self.drops += stats.drops.load(Ordering::Relaxed);
         self.errors += stats.errors.load(Ordering::Relaxed);
         self.instances_created += stats.instances.load(Ordering::Relaxed);
+    }
+
+    /// Adds one filter's counters and its plugin's log budget.
+    pub fn add_filter(&mut self, filter: &Filter) {
+        self.add(filter.stats());
+        // One budget per plugin, shared by every filter of it.
+        self.log_suppressed = self.log_suppressed.max(filter.plugin().log().suppressed());
     }
 }
 

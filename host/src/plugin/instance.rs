@@ -48,10 +48,14 @@ impl Instance {
         let _running = plugin.engine.ticker.call();
         let guest = match &plugin.code {
             Code::Component(pre) => Guest::Component(
-                ComponentInstance::start(pre, engine, name.clone(), config, limits, state.clone()).await?,
+                ComponentInstance::start(pre, engine, plugin.log().clone(), config, limits, state.clone())
+                    .await
+                    .map_err(FilterError::bounded)?,
             ),
             Code::Module(pre) => {
-                let module = ModuleInstance::start(pre, engine, name.clone(), config, limits, state.clone()).await?;
+                let module = ModuleInstance::start(pre, engine, plugin.log().clone(), config, limits, state.clone())
+                    .await
+                    .map_err(FilterError::bounded)?;
                 plugin.learned_version(module.version());
                 Guest::Module(module)
             }
@@ -78,9 +82,12 @@ impl Instance {
     pub(crate) async fn call(&mut self, event: &Arc<Event>) -> Result<Outcome, FilterError> {
         self.calls += 1;
         let _running = self.engine.ticker.call();
-        match &mut self.guest {
+        let result = match &mut self.guest {
             Guest::Component(component) => component.call(event, &self.plugin, self.timeout).await,
             Guest::Module(module) => module.call(event, &self.plugin, self.timeout).await,
-        }
+        };
+        // What the guest said travels into answers, logs and records: bounded here,
+        // where every call's outcome passes.
+        result.map(Outcome::bounded).map_err(FilterError::bounded)
     }
 }

@@ -12,6 +12,7 @@ use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtxBuilder;
 
 use super::error::{FilterError, Misbehavior};
+use super::log::PluginLog;
 use super::stdio::GuestOutput;
 
 /// Longest guest log message kept; the rest is cut. Keeps one chatty filter from
@@ -50,7 +51,8 @@ pub(crate) struct Limits {
 
 /// The per-instance bookkeeping of the sandbox.
 pub(crate) struct Sandbox {
-    pub(crate) plugin: Arc<str>,
+    /// The plugin's name and log budget, shared by its instances.
+    pub(crate) log: Arc<PluginLog>,
     pub(crate) limits: GuestLimits,
     /// When the current call must end; checked at every epoch tick.
     pub(crate) deadline: Instant,
@@ -67,9 +69,9 @@ pub(crate) trait Sandboxed: Send + 'static {
 }
 
 impl Sandbox {
-    pub(crate) fn new(plugin: Arc<str>, memory_cap: u64) -> Self {
+    pub(crate) fn new(log: Arc<PluginLog>, memory_cap: u64) -> Self {
         Sandbox {
-            plugin,
+            log,
             limits: GuestLimits {
                 memory_cap,
                 denied: None,
@@ -107,15 +109,20 @@ impl Sandbox {
 
     /// Writes what the guest printed during the call to the log.
     pub(crate) fn end_call(&mut self) {
-        if let Some(text) = self.stdout.drain() {
-            tracing::info!(plugin = %self.plugin, stream = "stdout", "{text}");
+        let plugin = self.log.name();
+        if let Some(text) = self.stdout.drain()
+            && self.log.admit(text.len())
+        {
+            tracing::info!(plugin, stream = "stdout", "{text}");
         }
-        if let Some(text) = self.stderr.drain() {
-            tracing::warn!(plugin = %self.plugin, stream = "stderr", "{text}");
+        if let Some(text) = self.stderr.drain()
+            && self.log.admit(text.len())
+        {
+            tracing::warn!(plugin, stream = "stderr", "{text}");
         }
-        if self.logs_suppressed > 0 {
+        if self.logs_suppressed > 0 && self.log.admit(0) {
             tracing::warn!(
-                plugin = %self.plugin,
+                plugin,
                 suppressed = self.logs_suppressed,
                 "plugin logged more than {MAX_LOGS_PER_CALL} messages in one call; the rest were dropped"
             );
@@ -130,7 +137,10 @@ impl Sandbox {
         }
         self.logs_left -= 1;
         let message = truncate(message, MAX_LOG_MESSAGE);
-        let plugin = &*self.plugin;
+        if !self.log.admit(message.len()) {
+            return;
+        }
+        let plugin = self.log.name();
         match level {
             LogLevel::Trace => tracing::trace!(target: "weir::plugin", plugin, "{message}"),
             LogLevel::Debug => tracing::debug!(target: "weir::plugin", plugin, "{message}"),
@@ -204,7 +214,9 @@ pub(crate) fn describe<T: Sandboxed>(store: &mut Store<T>, error: &wasmtime::Err
     // A Rust panic prints its message to stderr just before it aborts: that message is
     // what the plugin author needs, more than "unreachable executed".
     if let Some(said) = sandbox.stderr.drain() {
-        tracing::warn!(plugin = %sandbox.plugin, stream = "stderr", "{said}");
+        if sandbox.log.admit(said.len()) {
+            tracing::warn!(plugin = sandbox.log.name(), stream = "stderr", "{said}");
+        }
         // "thread '..' panicked at src/lib.rs:10:5:" then the message: keep both.
         let mut first: String = said
             .lines()

@@ -9,6 +9,8 @@
 //! - `durability`: kill -9, restarts, dead letters, backpressure, circuit breaker.
 //! - `examples`: each example filter on the fixture events, exact outputs.
 //! - `misbehaving`: guests that loop, bomb memory, trap, lie; each outcome named.
+//! - `logs`: Weir's own log lines: figures rounded, nothing secret.
+//! - `hostile_guests`: guests that forge log lines, flood the log, return huge text.
 //! - `sandbox`: no files, no environment, no network for a filter at run time.
 //! - `loading`: files that are not filters, and what Weir says about them.
 //! - `instances`: reuse, fresh instances, recycling, concurrency.
@@ -35,6 +37,7 @@ mod durability;
 mod examples;
 mod failure_policy;
 mod filter_command;
+mod hostile_guests;
 mod ingest;
 mod ingest_errors;
 mod instances;
@@ -42,6 +45,7 @@ mod javascript;
 mod languages;
 mod lifecycle;
 mod loading;
+mod logs;
 mod misbehaving;
 mod quickstart;
 mod reload;

@@ -218,7 +218,7 @@ fn a_chatty_guest_is_capped_and_keeps_working() {
         .arg(&guest)
         .args(["--config", r#"{"mode":"chatty"}"#, "--event"])
         .arg(&event)
-        .args(["--repeat", "3", "--json"])
+        .args(["--repeat", "2", "--json"])
         .env(
             "WEIR_CACHE_DIR",
             weir_tests::workspace().join("target").join("weir-test-cache"),
@@ -236,17 +236,18 @@ fn a_chatty_guest_is_capped_and_keeps_working() {
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
         .collect();
     let message = |line: &serde_json::Value| line["fields"]["message"].as_str().unwrap_or_default().to_string();
-    // Three calls: 32 messages each reach the log, the other 68 are counted once a call.
+    // Two calls: 32 messages each reach the log, the other 68 are counted once a call
+    // (34 lines a call, within the plugin's budget of 100 lines a second).
     let kept = lines
         .iter()
         .filter(|l| message(l).starts_with("chatty message "))
         .count();
-    assert_eq!(kept, 3 * MAX_LOGS_PER_CALL, "{stderr}");
+    assert_eq!(kept, 2 * MAX_LOGS_PER_CALL, "{stderr}");
     let suppressed: Vec<&serde_json::Value> = lines
         .iter()
         .filter(|l| message(l).starts_with("plugin logged more than 32 messages in one call"))
         .collect();
-    assert_eq!(suppressed.len(), 3, "{stderr}");
+    assert_eq!(suppressed.len(), 2, "{stderr}");
     assert!(suppressed.iter().all(|l| l["fields"]["suppressed"] == 68), "{stderr}");
     // Its stdout: the first 4 KiB of each call, and how much was cut.
     let printed: Vec<String> = lines
@@ -254,7 +255,7 @@ fn a_chatty_guest_is_capped_and_keeps_working() {
         .filter(|l| l["fields"]["stream"] == "stdout")
         .map(message)
         .collect();
-    assert_eq!(printed.len(), 3, "{stderr}");
+    assert_eq!(printed.len(), 2, "{stderr}");
     for text in printed {
         assert_eq!(
             text,

@@ -10,6 +10,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use weir_contract::{Limits, Working};
 
 use crate::event::Event;
+use crate::plugin::log::PluginLog;
 use crate::plugin::sandbox::{Sandbox, Sandboxed};
 use crate::plugin::state::StateHandle;
 
@@ -29,8 +30,8 @@ pub(crate) struct GuestState {
 }
 
 impl GuestState {
-    pub(crate) fn new(plugin: Arc<str>, memory_cap: u64, state: StateHandle) -> Self {
-        let sandbox = Sandbox::new(plugin, memory_cap);
+    pub(crate) fn new(log: Arc<PluginLog>, memory_cap: u64, state: StateHandle) -> Self {
+        let sandbox = Sandbox::new(log, memory_cap);
         let wasi = sandbox.wasi().build();
         GuestState {
             sandbox,

@@ -26,6 +26,7 @@ use weir_contract::{Version, Working};
 
 use self::guest::GuestState;
 use super::error::{FilterError, Misbehavior};
+use super::log::PluginLog;
 use super::outcome::Outcome;
 use super::sandbox::{self, Limits, Sandboxed, instantiation_failed};
 use super::state::StateHandle;
@@ -107,12 +108,13 @@ impl ComponentInstance {
     pub(crate) async fn start(
         pre: &ComponentPre,
         engine: &Engine,
-        plugin: Arc<str>,
+        log: Arc<PluginLog>,
         config: &str,
         limits: Limits,
         state: StateHandle,
     ) -> Result<ComponentInstance, FilterError> {
-        let mut store = sandbox::store(engine, GuestState::new(plugin.clone(), limits.memory, state));
+        let plugin = log.name_arc();
+        let mut store = sandbox::store(engine, GuestState::new(log, limits.memory, state));
         sandbox::begin(&mut store, limits.timeout);
         let instantiated = match pre {
             ComponentPre::V0_1(pre) => sandbox::bounded(limits.timeout, pre.instantiate_async(&mut store))

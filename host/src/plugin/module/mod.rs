@@ -27,6 +27,7 @@ use weir_contract::{Version, Working};
 
 pub(crate) use self::imports::add_to_linker;
 use super::error::{FilterError, Misbehavior};
+use super::log::PluginLog;
 use super::outcome::Outcome;
 use super::sandbox::{self, Limits, Sandbox, Sandboxed, instantiation_failed};
 use super::state::StateHandle;
@@ -147,12 +148,13 @@ impl ModuleInstance {
     pub(crate) async fn start(
         pre: &ModulePre,
         engine: &Engine,
-        plugin: Arc<str>,
+        log: Arc<PluginLog>,
         config: &str,
         limits: Limits,
         state: StateHandle,
     ) -> Result<ModuleInstance, FilterError> {
-        let sandbox = Sandbox::new(plugin.clone(), limits.memory);
+        let plugin = log.name_arc();
+        let sandbox = Sandbox::new(log, limits.memory);
         let wasi = sandbox.wasi().build_p1();
         let mut store = sandbox::store(
             engine,

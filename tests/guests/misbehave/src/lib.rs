@@ -17,6 +17,9 @@ pub struct Config {
     /// For `only-camera`: the camera whose events are kept.
     #[serde(default)]
     pub camera: Option<String>,
+    /// For `huge-reason` and `huge-error`: how long the text is, in bytes.
+    #[serde(default)]
+    pub bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -73,6 +76,13 @@ pub enum Mode {
     /// Connects over TCP to the address in metadata `addr`; says what happened in
     /// metadata `network`.
     Connect,
+    /// Tries to forge Weir's log lines: logs, prints and drops with text holding a
+    /// newline, then a line in Weir's format, and a terminal escape sequence.
+    Forge,
+    /// Drops the event with a reason of `bytes` bytes.
+    HugeReason,
+    /// Declines the event with a message of `bytes` bytes.
+    HugeError,
     /// The README's example filter: keeps events whose metadata `camera` is the
     /// config's `camera`, drops the others with "another camera".
     OnlyCamera,
@@ -183,6 +193,14 @@ impl Filter for Misbehave {
                 event.set_metadata("count", self.seen.to_string())?;
                 Verdict::Keep
             }
+            Mode::Forge => {
+                let forged = |what: &str| format!("ok\n2030-01-01T00:00:00Z  INFO weir: FORGED-{what}\u{1b}[2J");
+                weir_plugin_sdk::log::info(&forged("LOG"));
+                println!("{}", forged("STDOUT"));
+                Verdict::drop(forged("DROP"))
+            }
+            Mode::HugeReason => Verdict::drop("r".repeat(self.config.bytes)),
+            Mode::HugeError => return Err(Error::msg("e".repeat(self.config.bytes))),
             Mode::Chatty => {
                 for i in 0..100 {
                     weir_plugin_sdk::log::info(&format!("chatty message {i}"));
