@@ -209,6 +209,18 @@ fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// Whether `name` can name a plugin: a file stem in the plugin folder, never a path. A
+/// separator, `..` or an absolute path would load a file from outside the folder (one
+/// the reloader does not watch either).
+pub fn is_plugin_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+}
+
 fn validate(config: &Config, declared_routes: bool, problems: &mut Problems) {
     if !declared_routes {
         problems.add(
@@ -295,6 +307,14 @@ fn validate_route(config: &Config, name: &str, route: &super::RouteConfig, probl
             problems.add(
                 format!("{key}.plugin"),
                 "is empty: name a plugin (a file stem in the plugin folder, or an example)",
+            );
+        } else if !is_plugin_name(&filter.plugin) {
+            problems.add(
+                format!("{key}.plugin"),
+                format!(
+                    "{:?} is not a plugin name: name a file of the plugin folder by its stem (letters, digits, '-', '_', '.'; not starting with '.'), never a path; put the file in the folder",
+                    filter.plugin
+                ),
             );
         }
         if let Some(timeout) = filter.timeout

@@ -31,7 +31,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize, Serializer};
 
 pub use http::{Headers, SigningSecret};
-pub use load::{ConfigError, check_file, check_str, load_file, load_str};
+pub use load::{ConfigError, check_file, check_str, is_plugin_name, load_file, load_str};
 pub use units::{Size, Span};
 
 /// The whole config file.
