@@ -1,6 +1,8 @@
 //! The command line: `weir run`, `weir check`, `weir filter`, `weir new`,
 //! `weir events`, `weir dead`, and `weir bench` (in [`crate::bench`]).
 //!
+//! `weir --version` names the build ([`version`]).
+//!
 //! Each command is a module returning an [`ExitCode`] ([`crate::process`] says which).
 
 mod admin_client;
@@ -10,6 +12,7 @@ mod logging;
 mod new;
 mod run;
 mod source;
+mod version;
 
 use std::process::ExitCode;
 
@@ -17,7 +20,7 @@ use clap::{Parser, Subcommand};
 
 /// Weir: route machine-learning predictions through WebAssembly filters to webhooks.
 #[derive(Debug, Parser)]
-#[command(name = "weir", version, about)]
+#[command(name = "weir", version = version::version(), about)]
 struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = logging::LogFormat::Text)]
