@@ -1,5 +1,6 @@
 //! The command line: `weir run`, `weir check`, `weir filter`, `weir new`,
-//! `weir events`, `weir dead`, and `weir bench` (in [`crate::bench`]).
+//! `weir events`, `weir dead`, `weir health`, and `weir bench` (in [`crate::bench`]);
+//! for packagers, `weir completions` and `weir man` ([`generate`]).
 //!
 //! `weir --version` names the build ([`version`]).
 //!
@@ -8,6 +9,8 @@
 mod admin_client;
 mod check;
 mod filter;
+mod generate;
+mod health;
 mod logging;
 mod new;
 mod run;
@@ -62,6 +65,14 @@ enum Command {
     Filter(Box<filter::FilterArgs>),
     /// Write a new filter project in one of the ten languages, ready to build.
     New(new::NewArgs),
+    /// Ask a running Weir whether it is alive (or ready); exit 0 or 1.
+    Health(health::HealthArgs),
+    /// Print the completion script of a shell (for packagers).
+    #[command(hide = true)]
+    Completions(generate::CompletionsArgs),
+    /// Print the man page, or write every page into a folder (for packagers).
+    #[command(hide = true)]
+    Man(generate::ManArgs),
 }
 
 /// Runs the command line.
@@ -80,6 +91,9 @@ pub(crate) fn main() -> ExitCode {
         Command::BenchRelay { target } => crate::bench::relay_main(target),
         Command::Events { admin, command } => admin_client::events(admin, command),
         Command::Dead { admin, command } => admin_client::dead(admin, command),
+        Command::Health(args) => health::run(args),
+        Command::Completions(args) => generate::completions(args),
+        Command::Man(args) => generate::man(args),
     }
 }
 
