@@ -25,6 +25,9 @@
 //! - `state`: filters' state across events, instances, hot swaps and restarts.
 //! - `compat`: filters built against contract 0.1 on this Weir, and the contract's
 //!   versioning rules.
+//! - `deploy`, `deploy_container`, `deploy_systemd`, `deploy_kubernetes`: the
+//!   distribution build, the container, the systemd unit and the Kubernetes sidecar
+//!   (`host/deploy/`), checked as far as this machine allows.
 //! - `claims_table`: every test `tests/README.md` names exists.
 
 mod bench_command;
@@ -33,6 +36,10 @@ mod claims_table;
 mod compat;
 mod core_module;
 mod delivery;
+mod deploy;
+mod deploy_container;
+mod deploy_kubernetes;
+mod deploy_systemd;
 mod durability;
 mod examples;
 mod failure_policy;

@@ -1,15 +1,21 @@
 //! The command line: `weir run`, `weir check`, `weir filter`, `weir new`,
-//! `weir events`, `weir dead`, and `weir bench` (in [`crate::bench`]).
+//! `weir events`, `weir dead`, `weir health`, and `weir bench` (in [`crate::bench`]);
+//! for packagers, `weir completions` and `weir man` ([`generate`]).
+//!
+//! `weir --version` names the build ([`version`]).
 //!
 //! Each command is a module returning an [`ExitCode`] ([`crate::process`] says which).
 
 mod admin_client;
 mod check;
 mod filter;
+mod generate;
+mod health;
 mod logging;
 mod new;
 mod run;
 mod source;
+mod version;
 
 use std::process::ExitCode;
 
@@ -17,7 +23,7 @@ use clap::{Parser, Subcommand};
 
 /// Weir: route machine-learning predictions through WebAssembly filters to webhooks.
 #[derive(Debug, Parser)]
-#[command(name = "weir", version, about)]
+#[command(name = "weir", version = version::version(), about)]
 struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = logging::LogFormat::Text)]
@@ -59,6 +65,14 @@ enum Command {
     Filter(Box<filter::FilterArgs>),
     /// Write a new filter project in one of the ten languages, ready to build.
     New(new::NewArgs),
+    /// Ask a running Weir whether it is alive (or ready); exit 0 or 1.
+    Health(health::HealthArgs),
+    /// Print the completion script of a shell (for packagers).
+    #[command(hide = true)]
+    Completions(generate::CompletionsArgs),
+    /// Print the man page, or write every page into a folder (for packagers).
+    #[command(hide = true)]
+    Man(generate::ManArgs),
 }
 
 /// Runs the command line.
@@ -77,6 +91,9 @@ pub(crate) fn main() -> ExitCode {
         Command::BenchRelay { target } => crate::bench::relay_main(target),
         Command::Events { admin, command } => admin_client::events(admin, command),
         Command::Dead { admin, command } => admin_client::dead(admin, command),
+        Command::Health(args) => health::run(args),
+        Command::Completions(args) => generate::completions(args),
+        Command::Man(args) => generate::man(args),
     }
 }
 
