@@ -3,27 +3,29 @@
 //! event id.
 
 use serde_json::Value;
+use weir::config::BodyFormat;
+use weir_tests::config::{Destination, Route};
 use weir_tests::receiver::Receiver;
 use weir_tests::router::{Weir, start};
-use weir_tests::{fixture, fixture_bytes, multipart_body, parse_multipart};
+use weir_tests::{WeirConfig, fixture, fixture_bytes, multipart_body, parse_multipart};
 
-async fn router(hook: &Receiver, format: &str) -> Weir {
-    let image = if format == "multipart" {
-        "include_image = true\n"
-    } else {
-        ""
-    };
-    start(&format!(
-        "[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\nformat = \"{format}\"\n{image}",
-        hook.url()
-    ))
+/// Route `r` to `hook` in this format; a multipart destination sends the image too.
+async fn router(hook: &Receiver, format: BodyFormat) -> Weir {
+    let destination = Destination::url(hook.url())
+        .format(format)
+        .include_image(format == BodyFormat::Multipart);
+    start(
+        &WeirConfig::new()
+            .route("r", Route::to(["hook"]))
+            .destination("hook", destination),
+    )
     .await
 }
 
 #[tokio::test]
 async fn multipart_text_fields_become_metadata_and_other_file_parts_attachments() {
     let mut hook = Receiver::ok().await;
-    let weir = router(&hook, "multipart").await;
+    let weir = router(&hook, BodyFormat::Multipart).await;
     let predictions = fixture("instance-segmentation.json");
     let image = fixture_bytes("image.jpeg");
     let mask = fixture_bytes("instance-segmentation.mask_0000.png");
@@ -46,14 +48,7 @@ async fn multipart_text_fields_become_metadata_and_other_file_parts_attachments(
         ("site", None, "text/plain", b"north"),
         ("operator", None, "text/plain", b"ana"),
     ]);
-    let answer = weir
-        .client
-        .post(weir.ingest_url("r"))
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let answer = weir.post("r", &content_type, body).await;
     assert_eq!(answer.status(), 202);
 
     let request = hook.next().await;
@@ -78,7 +73,7 @@ async fn multipart_text_fields_become_metadata_and_other_file_parts_attachments(
 #[tokio::test]
 async fn x_weir_task_names_the_task_over_what_the_document_looks_like() {
     let mut hook = Receiver::ok().await;
-    let weir = router(&hook, "json").await;
+    let weir = router(&hook, BodyFormat::Json).await;
     let body = r#"{"predictions":[{"class":"person","confidence":0.9,"bbox":{"x":1,"y":2,"width":3,"height":4}}]}"#;
     assert_eq!(weir.post_json("r", body).await.status(), 202);
     let recognised = hook.next().await.header("x-weir-task").to_string();
@@ -101,7 +96,7 @@ async fn x_weir_task_names_the_task_over_what_the_document_looks_like() {
 #[tokio::test]
 async fn webhook_id_becomes_the_event_id_so_a_resend_is_not_delivered_twice() {
     let mut hook = Receiver::ok().await;
-    let weir = router(&hook, "json").await;
+    let weir = router(&hook, BodyFormat::Json).await;
     let mut answers = Vec::new();
     for _ in 0..2 {
         let answer = weir
@@ -147,7 +142,7 @@ fn form(boundary: &str, newline: &str, parts: &[(&str, &str)]) -> String {
 #[tokio::test]
 async fn multipart_as_browsers_and_other_real_clients_send_it_is_read() {
     let mut hook = Receiver::ok().await;
-    let weir = router(&hook, "multipart").await;
+    let weir = router(&hook, BodyFormat::Multipart).await;
     let predictions = (
         "Content-Disposition: form-data; name=\"file\"; filename=\"predictions.json\"\nContent-Type: application/json",
         r#"{"predictions":[{"class":"person","confidence":0.9}]}"#,
@@ -202,14 +197,7 @@ async fn multipart_as_browsers_and_other_real_clients_send_it_is_read() {
         ),
     ];
     for (content_type, body, names, site) in cases {
-        let answer = weir
-            .client
-            .post(weir.ingest_url("r"))
-            .header("content-type", &content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let answer = weir.post("r", &content_type, body).await;
         let status = answer.status();
         assert_eq!(status, 202, "{content_type}: {}", answer.text().await.unwrap());
         let request = hook.next().await;

@@ -58,4 +58,3 @@ mod quickstart;
 mod reload;
 mod sandbox;
 mod state;
-mod support;

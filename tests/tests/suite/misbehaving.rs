@@ -7,9 +7,8 @@ use std::time::Duration;
 use weir::event::Event;
 use weir::plugin::{FilterError, FilterSettings, LoadError, Misbehavior, Outcome};
 use weir_contract::EditError;
+use weir_tests::filters::{filter, guest_filter, guest_filter_with, misbehavior, modified, run, with_meta};
 use weir_tests::{fixture_event, guest_0_1, load, test_guest_path};
-
-use crate::support::{filter, guest_filter, guest_filter_with, modified, run, with_meta};
 
 /// Log messages a guest may write per call (`MAX_LOGS_PER_CALL` in
 /// host/src/plugin/sandbox.rs).
@@ -17,13 +16,6 @@ const MAX_LOGS_PER_CALL: usize = 32;
 
 /// Bytes of a guest's stdout kept per call (`OUTPUT_CAP` in host/src/plugin/stdio.rs).
 const OUTPUT_CAP: usize = 4096;
-
-fn misbehavior(result: Result<Outcome, FilterError>) -> Misbehavior {
-    match result {
-        Err(FilterError::Misbehaved { misbehavior, .. }) => misbehavior,
-        other => panic!("expected misbehaviour, got {other:?}"),
-    }
-}
 
 fn event(mode: &str) -> Event {
     with_meta(fixture_event("object-detection"), "mode", mode)
