@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use weir_contract::version::Version;
-use weir_tests::workspace;
+use weir_tests::config::{Destination, Route, Storage};
+use weir_tests::{WeirConfig, workspace};
 
 /// The `weir` binary under test.
 pub fn weir() -> &'static str {
@@ -36,14 +37,7 @@ pub fn deploy_file(path: &str) -> String {
 /// A fresh scratch folder for one test. Kept short: a Unix socket path must fit in
 /// 108 bytes.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = workspace()
-        .join("target")
-        .join("test-scratch")
-        .join("deploy")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    weir_tests::scratch::folder(&format!("deploy/{name}"))
 }
 
 /// Runs a command to its end; its output.
@@ -421,9 +415,11 @@ fn weir_man_prints_the_page_and_weir_completions_refuses_an_unknown_shell() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn weir_health_exits_0_when_alive_or_ready_and_1_otherwise() {
     let dir = scratch("health");
-    let config =
-        "[storage]\nkind = \"memory\"\n[routes.r]\ndestinations = [\"log\"]\n[destinations.log]\nurl = \"log:\"\n";
-    let running = weir_tests::process::WeirProcess::spawn(weir(), &dir, config);
+    let config = WeirConfig::new()
+        .storage(Storage::memory())
+        .route("r", Route::to(["log"]))
+        .destination("log", Destination::url("log:"));
+    let running = weir_tests::process::WeirProcess::spawn(weir(), &dir, &config);
     let health = |args: &[&str], admin: &str| {
         output(
             Command::new(weir())

@@ -241,12 +241,8 @@ fn the_image_config_passes_weir_check_and_its_health_check_passes_on_a_running_w
     std::fs::write(&config, rooted(&config_text(), &root)).unwrap();
     weir_check_passes(&config, &env);
 
-    let mut command = Command::new(weir());
-    command
-        .args(["--log-format", "json", "run", "--config"])
-        .arg(&config)
-        .envs(&env)
-        .current_dir(&root);
+    let mut command = WeirProcess::command(weir(), &config);
+    command.envs(&env);
     let weir_process = WeirProcess::start(command);
     // The image's HEALTHCHECK command, on this Weir's admin port.
     let (_, check) = health_check(&all);

@@ -6,12 +6,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use weir_tests::process::WeirProcess;
-use weir_tests::{example_path, workspace};
+use weir_tests::records::{SETTLE, plugin_status};
+use weir_tests::{eventually, example_path, workspace};
 
 use crate::deploy::{inside, load, output, printed, rooted, scratch, tool, weir, weir_check_passes};
 
@@ -330,12 +331,8 @@ fn the_sidecar_config_passes_weir_check_and_its_probes_pass_on_a_running_weir() 
     std::fs::write(&config, rooted(&config_text(&objects), &root)).unwrap();
     weir_check_passes(&config, &env);
 
-    let mut command = Command::new(weir());
-    command
-        .args(["--log-format", "json", "run", "--config"])
-        .arg(&config)
-        .envs(&env)
-        .current_dir(&root);
+    let mut command = WeirProcess::command(weir(), &config);
+    command.envs(&env);
     let running = WeirProcess::start(command);
     for which in ["startupProbe", "readinessProbe", "livenessProbe"] {
         let (mut command, _, _) = probe(weir_container, which);
@@ -444,41 +441,26 @@ async fn a_configmap_update_reaches_weir_through_the_sync_container() {
     // The init container, then Weir on what it copied, then the sync container.
     let out = output(&mut sync(&["--once"]));
     assert!(out.status.success(), "{}", printed(&out));
-    let mut command = Command::new(weir());
-    command
-        .args(["--log-format", "json", "run", "--config"])
-        .arg(into.join("weir.toml"))
-        .envs(&env)
-        .current_dir(&root);
+    let mut command = WeirProcess::command(weir(), &into.join("weir.toml"));
+    command.envs(&env).current_dir(&root);
     let running = WeirProcess::start(command);
     let mut looping = Killed(sync(&[]).stdout(Stdio::null()).spawn().unwrap());
 
     let client = weir_tests::http_client();
-    let admin = format!("http://{}", running.admin);
-    let plugin_status = async || -> Option<Value> {
-        let all: Value = client
-            .get(format!("{admin}/admin/plugins"))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        all["plugins"].as_array()?.iter().find(|p| p["name"] == "v").cloned()
-    };
-    let plugin_hash = async || -> Option<String> { plugin_status().await?["hash"].as_str().map(String::from) };
+    let v_status = async || plugin_status(&client, running.admin, "v").await;
+    let plugin_hash = async || -> Option<String> { v_status().await["hash"].as_str().map(String::from) };
     let sha256 = |example: &str| hex::encode(Sha256::digest(std::fs::read(example_path(example)).unwrap()));
     assert_eq!(plugin_hash().await, Some(sha256("strip-masks")));
 
     // A new version of the plugin in its ConfigMap: Weir serves it.
     plugin_map.update(&plugin("class-filter"));
     let wanted = sha256("class-filter");
-    weir_tests::eventually("the plugin's new version", Duration::from_secs(30), async || {
+    eventually("the plugin's new version", SETTLE, async || {
         (plugin_hash().await.as_deref() == Some(wanted.as_str())).then_some(())
     })
     .await;
     // Loaded whole, at the first try: the sync never shows Weir a half-written file.
-    let status = plugin_status().await.unwrap();
+    let status = v_status().await;
     assert_eq!(status["last_error"], Value::Null, "{status}");
     assert_eq!(status["versions"], 2, "{status}");
 
@@ -486,7 +468,7 @@ async fn a_configmap_update_reaches_weir_through_the_sync_container() {
     let late = "[routes.late]\ndestinations = [\"webhook\"]\n";
     config_map.update(&config_version(late));
     let ingest = format!("http://{}/ingest/late", running.ingest);
-    weir_tests::eventually("the new route", Duration::from_secs(30), async || {
+    eventually("the new route", SETTLE, async || {
         let status = client
             .post(&ingest)
             .header("content-type", "application/json")
@@ -500,19 +482,14 @@ async fn a_configmap_update_reaches_weir_through_the_sync_container() {
     .await;
 
     // SIGTERM (pod deletion) ends the sync container at once, not at the grace period.
-    let stopped_at = Instant::now();
     let _ = Command::new("kill")
         .args(["-TERM", &looping.0.id().to_string()])
         .status();
-    let status = loop {
-        if let Some(status) = looping.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            stopped_at.elapsed() < Duration::from_secs(5),
-            "the sync loop ignores SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = eventually(
+        "the sync loop to end at SIGTERM (it ignores SIGTERM)",
+        Duration::from_secs(5),
+        async || looping.0.try_wait().unwrap(),
+    )
+    .await;
     assert!(status.success(), "{status}");
 }

@@ -5,11 +5,24 @@
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use serde_json::json;
 use weir::plugin::{FilterError, FilterSettings, Outcome};
+use weir_tests::config::{Destination, Filter, Plugins, Route, Storage};
+use weir_tests::filters::{guest_filter_with, run};
 use weir_tests::process::WeirProcess;
-use weir_tests::{fixture_event, fixture_path, test_guest_path, workspace};
+use weir_tests::records::SETTLE;
+use weir_tests::scratch::folder;
+use weir_tests::{WeirConfig, eventually, fixture_event, fixture_path, test_guest_path, workspace};
 
-use crate::support::{guest_filter_with, run};
+/// Route `r` through the test guest with `guest` to a `log:` destination named
+/// `destination`, on memory storage.
+fn guest_route(guest: Filter, destination: &str) -> WeirConfig {
+    WeirConfig::new()
+        .storage(Storage::memory())
+        .plugins(Plugins::new().dir(test_guest_path().parent().unwrap()))
+        .route("r", Route::to([destination]).filter(guest))
+        .destination(destination, Destination::url("log:"))
+}
 
 /// `weir filter` on the test guest in `config`, logs as text (the default) into a
 /// pipe, as under a service manager.
@@ -94,11 +107,10 @@ async fn a_huge_drop_reason_or_error_is_cut_and_says_so() {
 
 #[tokio::test]
 async fn a_huge_drop_reason_reaches_the_sender_cut() {
-    let weir = weir_tests::router::start(&format!(
-        "[storage]\nkind = \"memory\"\n[plugins]\ndir = \"{}\"\n[routes.r]\nfilters = [{{ plugin = \"weir_test_guest\", config = {{ mode = \"huge-reason\", bytes = 5000000 }}, timeout = \"10s\" }}]\ndestinations = [\"log\"]\n[destinations.log]\nurl = \"log:\"\n",
-        test_guest_path().parent().unwrap().display()
-    ))
-    .await;
+    let huge_reason = Filter::plugin("weir_test_guest")
+        .config(json!({ "mode": "huge-reason", "bytes": 5000000 }))
+        .timeout(Duration::from_secs(10));
+    let weir = weir_tests::router::start(&guest_route(huge_reason, "log")).await;
     let answer = weir.post_json("r", "{}").await;
     assert_eq!(answer.status(), 202);
     let body = answer.text().await.unwrap();
@@ -122,14 +134,11 @@ fn plugin_lines(log: &[String], plugin: &str) -> usize {
 async fn a_plugin_flooding_the_log_is_held_to_its_budget_per_second_and_counted() {
     // Each event: 100 log calls (32 reach the budget, the per-call cap counts the rest)
     // and 100 KiB of stdout.
-    let dir = workspace().join("target").join("test-scratch").join("log-flood");
+    let chatty = Filter::plugin("weir_test_guest").config(json!({ "mode": "chatty" }));
     let weir = WeirProcess::spawn(
         env!("CARGO_BIN_EXE_weir"),
-        &dir,
-        &format!(
-            "[storage]\nkind = \"memory\"\n[plugins]\ndir = \"{}\"\n[routes.r]\nfilters = [{{ plugin = \"weir_test_guest\", config = {{ mode = \"chatty\" }} }}]\ndestinations = [\"none\"]\n[destinations.none]\nurl = \"log:\"\n",
-            test_guest_path().parent().unwrap().display()
-        ),
+        &folder("log-flood"),
+        &guest_route(chatty, "none"),
     );
     let client = weir_tests::http_client();
     let started = Instant::now();
@@ -170,16 +179,22 @@ async fn a_plugin_flooding_the_log_is_held_to_its_budget_per_second_and_counted(
         .parse()
         .unwrap();
     assert!(suppressed > 0, "{metrics}");
-    // The next second's first line says how many were suppressed.
-    std::thread::sleep(Duration::from_millis(1100));
-    client
-        .post(format!("http://{}/ingest/r", weir.ingest))
-        .header("content-type", "application/json")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert!(weir.logged("line(s) were suppressed"), "{}", weir.log_text());
+    // The next second's first line says how many were suppressed: events until that
+    // second comes and its line is in the log.
+    eventually("a line saying how many were suppressed", SETTLE, async || {
+        if weir.logged("line(s) were suppressed") {
+            return Some(());
+        }
+        client
+            .post(format!("http://{}/ingest/r", weir.ingest))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        None
+    })
+    .await;
 }
 
 #[test]
@@ -201,9 +216,7 @@ fn a_core_module_calling_unimplemented_wasi_in_a_loop_writes_no_log() {
               (i64.or (i64.shl (i64.const 1024) (i64.const 32)) (i64.const 18))))"#,
     )
     .unwrap();
-    let dir = workspace().join("target").join("test-scratch").join("sock-accept");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("accepter.wasm");
+    let path = folder("sock-accept").join("accepter.wasm");
     std::fs::write(&path, module).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_weir"))
         .args(["filter", "--plugin"])

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use weir::plugin::{LoadError, Plugin};
-use weir_tests::{engine, example_path};
+use weir_tests::config::{Destination, Filter, Plugins, Route, Storage};
+use weir_tests::{WeirConfig, engine, example_path};
 
 fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
     let dir = weir_tests::workspace().join("target").join("test-scratch");
@@ -82,9 +83,7 @@ fn the_compiled_code_cache_serves_the_second_load() {
 
 /// A plugin engine with a cache folder of its own, emptied first.
 fn engine_with_cache(name: &str) -> (weir::plugin::PluginEngine, PathBuf) {
-    let dir = weir_tests::workspace().join("target").join("test-scratch").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    let cache = dir.join("cache");
+    let cache = weir_tests::scratch::folder(name).join("cache");
     let engine = weir::plugin::PluginEngine::new(&weir::plugin::EngineSettings {
         cache_dir: Some(cache.clone()),
         max_instances: 8,
@@ -150,19 +149,16 @@ fn the_cache_folder_and_its_entries_are_owner_only() {
 #[tokio::test]
 async fn a_plugin_name_that_is_a_path_is_refused_and_nothing_outside_the_folder_loads() {
     // A real filter just outside the plugin folder, and one at an absolute path.
-    let dir = weir_tests::workspace()
-        .join("target")
-        .join("test-scratch")
-        .join("confined");
+    let dir = weir_tests::scratch::plugins_folder("confined");
     let plugins = dir.join("plugins");
-    std::fs::create_dir_all(&plugins).unwrap();
     std::fs::copy(example_path("class-filter"), dir.join("outside.wasm")).unwrap();
     let absolute = dir.join("outside");
     for name in ["../outside", absolute.to_str().unwrap(), ".hidden", "sub/dir"] {
-        let config = format!(
-            "[storage]\nkind = \"memory\"\n[plugins]\ndir = \"{}\"\n[routes.r]\nfilters = [{{ plugin = \"{name}\" }}]\ndestinations = [\"log\"]\n[destinations.log]\nurl = \"log:\"\n",
-            plugins.display()
-        );
+        let config = WeirConfig::new()
+            .storage(Storage::memory())
+            .plugins(Plugins::new().dir(&plugins))
+            .route("r", Route::to(["log"]).filter(Filter::plugin(name)))
+            .destination("log", Destination::url("log:"));
         let Err(weir::server::StartError::Config(problems)) = weir_tests::router::try_start(&config).await else {
             panic!("{name:?} was accepted as a plugin name")
         };

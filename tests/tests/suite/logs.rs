@@ -2,22 +2,25 @@
 
 use std::time::Duration;
 
+use weir_tests::config::{Destination, Retry, Route, Storage};
 use weir_tests::process::WeirProcess;
 use weir_tests::receiver::{Answer, Receiver};
-use weir_tests::workspace;
+use weir_tests::records::SETTLE;
+use weir_tests::scratch::folder;
+use weir_tests::{WeirConfig, eventually};
 
 #[tokio::test]
 async fn latencies_in_the_log_are_rounded_to_the_microsecond() {
     let mut refusing = Receiver::scripted(vec![], Answer::Status(500)).await;
-    let dir = workspace().join("target").join("test-scratch").join("log-latency");
-    let weir = WeirProcess::spawn(
-        env!("CARGO_BIN_EXE_weir"),
-        &dir,
-        &format!(
-            "[storage]\nkind = \"memory\"\n[routes.r]\ndestinations = [\"refusing\"]\n[destinations.refusing]\nurl = \"{}\"\n[destinations.refusing.retry]\nmax_retries = 1\ninitial_delay = \"10ms\"\n",
-            refusing.url()
-        ),
-    );
+    let config = WeirConfig::new()
+        .storage(Storage::memory())
+        .route("r", Route::to(["refusing"]))
+        .destination(
+            "refusing",
+            Destination::url(refusing.url())
+                .retry(Retry::new().max_retries(1).initial_delay(Duration::from_millis(10))),
+        );
+    let weir = WeirProcess::spawn(env!("CARGO_BIN_EXE_weir"), &folder("log-latency"), &config);
     let answer = weir_tests::http_client()
         .post(format!("http://{}/ingest/r", weir.ingest))
         .header("content-type", "application/json")
@@ -28,7 +31,7 @@ async fn latencies_in_the_log_are_rounded_to_the_microsecond() {
     assert_eq!(answer.status(), 202);
     refusing.next().await;
     let log = weir.log.clone();
-    let line = weir_tests::eventually("a failed attempt in the log", Duration::from_secs(30), async || {
+    let line = eventually("a failed attempt in the log", SETTLE, async || {
         log.lock()
             .unwrap()
             .iter()
