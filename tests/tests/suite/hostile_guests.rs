@@ -179,7 +179,13 @@ async fn a_plugin_flooding_the_log_is_held_to_its_budget_per_second_and_counted(
         .send()
         .await
         .unwrap();
-    assert!(weir.logged("line(s) were suppressed"), "{}", weir.log_text());
+    // Weir's stderr is read by a thread of its own: wait for the line to arrive.
+    weir_tests::eventually(
+        "the suppressed-lines summary in the log",
+        Duration::from_secs(10),
+        async || weir.logged("line(s) were suppressed").then_some(()),
+    )
+    .await;
 }
 
 #[test]
