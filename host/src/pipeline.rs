@@ -101,6 +101,12 @@ pub enum RouteOutcome {
         /// The filter's error.
         reason: String,
     },
+    /// A filter had no instance free in time: nothing is stored, and the sender is
+    /// asked to send the event again. Backpressure, never a verdict on the event.
+    Busy {
+        /// What was busy.
+        reason: String,
+    },
 }
 
 impl<S: Step> Route<S> {
@@ -142,6 +148,11 @@ impl<S: Step> Route<S> {
                 }) => {
                     tracing::debug!(route = %self.name, event = %current.id, %plugin, "filter asked for the event again later: {message}");
                     return RouteOutcome::Later {
+                        reason: format!("{plugin}: {message}"),
+                    };
+                }
+                Err(FilterError::Busy { plugin, message }) => {
+                    return RouteOutcome::Busy {
                         reason: format!("{plugin}: {message}"),
                     };
                 }

@@ -203,6 +203,21 @@ impl Plugins {
     pub fn max_instances(self, instances: u32) -> Plugins {
         Plugins(set(self.0, "max_instances", instances))
     }
+
+    /// `memory_budget`: memory all plugin instances together may use, in bytes.
+    pub fn memory_budget(self, bytes: u64) -> Plugins {
+        Plugins(set(self.0, "memory_budget", bytes))
+    }
+
+    /// `max_plugin_size`: the largest `.wasm` file loaded, in bytes.
+    pub fn max_plugin_size(self, bytes: u64) -> Plugins {
+        Plugins(set(self.0, "max_plugin_size", bytes))
+    }
+
+    /// `instance_wait`: how long an event waits for a free instance.
+    pub fn instance_wait(self, wait: Duration) -> Plugins {
+        Plugins(set(self.0, "instance_wait", span(wait)))
+    }
 }
 
 /// `[storage]`: where pending deliveries wait.
@@ -296,6 +311,11 @@ impl Filter {
     /// `instances`: reuse warm instances, or a fresh one per event.
     pub fn instances(self, instances: InstancesConfig) -> Filter {
         Filter(set(self.0, "instances", words!(instances)))
+    }
+
+    /// `max_instances`: instances of this filter that may run at once.
+    pub fn max_instances(self, instances: usize) -> Filter {
+        Filter(set(self.0, "max_instances", instances))
     }
 
     /// `state`: where the filter's state store is kept.

@@ -27,6 +27,7 @@ pub async fn plugins(State(state): State<AdminState>) -> Response {
             value["drops"] = json!(totals.drops);
             value["errors"] = json!(totals.errors);
             value["instances_created"] = json!(totals.instances_created);
+            value["log_suppressed"] = json!(totals.log_suppressed);
             value
         })
         .collect();

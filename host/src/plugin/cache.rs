@@ -18,6 +18,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
@@ -31,7 +32,7 @@ const HEADER_LEN: usize = MAGIC.len() + 64;
 
 /// Compiled code the cache holds: a component, or a core module of the JSON ABI.
 #[allow(unsafe_code)]
-pub(crate) trait Code: Sized {
+pub(crate) trait Code: Sized + Send {
     fn compile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self>;
     fn serialize(&self) -> wasmtime::Result<Vec<u8>>;
     /// # Safety
@@ -80,6 +81,8 @@ pub enum CacheOutcome {
 pub struct CodeCache {
     dir: Option<PathBuf>,
     engine_hash: String,
+    /// Held while a plugin compiles: one compile at a time.
+    compiling: Mutex<()>,
 }
 
 impl CodeCache {
@@ -98,6 +101,7 @@ impl CodeCache {
         CodeCache {
             dir,
             engine_hash: format!("{:016x}", hasher.finish()),
+            compiling: Mutex::new(()),
         }
     }
 
@@ -128,7 +132,7 @@ impl CodeCache {
                 }
             }
         }
-        let component = C::compile(engine, bytes)?;
+        let component = self.compile(engine, bytes)?;
         let Some(path) = entry else {
             return Ok((component, CacheOutcome::CompiledUncached));
         };
@@ -139,6 +143,42 @@ impl CodeCache {
                 Ok((component, CacheOutcome::CompiledUncached))
             }
         }
+    }
+}
+
+impl CodeCache {
+    /// Compiles a plugin gently: one compile at a time in the process, on one thread
+    /// (the engine has parallel compilation off) running at a lower priority, so that
+    /// a plugin compiling during a hot reload (a big one takes seconds and hundreds of
+    /// MiB) leaves the cores to the routes serving events.
+    fn compile<C: Code + Send>(&self, engine: &Engine, bytes: &[u8]) -> wasmtime::Result<C> {
+        let _one_at_a_time = self.compiling.lock().unwrap_or_else(PoisonError::into_inner);
+        std::thread::scope(|scope| {
+            let compiler = std::thread::Builder::new()
+                .name("weir-compile".into())
+                .spawn_scoped(scope, || {
+                    lower_priority();
+                    C::compile(engine, bytes)
+                })?;
+            compiler
+                .join()
+                .unwrap_or_else(|_| Err(wasmtime::format_err!("the compiler panicked")))
+        })
+    }
+}
+
+/// Niceness of the compiler thread: below the threads serving events.
+const COMPILE_NICENESS: libc::c_int = 10;
+
+/// Lowers the calling thread's scheduling priority (Linux schedules threads, so this is
+/// the thread's own niceness). Best effort: where it is refused, the compile runs at
+/// normal priority.
+#[allow(unsafe_code)]
+fn lower_priority() {
+    // SAFETY: `setpriority` on the calling thread's id reads no memory of ours.
+    unsafe {
+        let thread = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, COMPILE_NICENESS);
     }
 }
 

@@ -76,10 +76,23 @@ impl Plugin {
     ///
     /// Blocking, and slow on a cache miss: call it off the async reactor.
     pub fn from_file(engine: &PluginEngine, name: &str, path: &Path) -> Result<Plugin, LoadError> {
-        let bytes = std::fs::read(path).map_err(|error| LoadError::Read {
+        let read_error = |error: std::io::Error| LoadError::Read {
             path: path.display().to_string(),
             reason: error.to_string(),
-        })?;
+        };
+        // Compiling takes time and memory in proportion to the file: a file past the
+        // limit is refused before it is read whole.
+        let size = std::fs::metadata(path).map_err(read_error)?.len();
+        let limit = engine.inner.max_plugin_size;
+        if size > limit {
+            return Err(LoadError::Limit {
+                path: path.display().to_string(),
+                reason: format!(
+                    "the file is {size} bytes, more than plugins.max_plugin_size ({limit} bytes); raise the limit if this plugin is trusted"
+                ),
+            });
+        }
+        let bytes = std::fs::read(path).map_err(read_error)?;
         Plugin::from_bytes(engine, name, &path.display().to_string(), &bytes)
     }
 

@@ -4,7 +4,9 @@
 //!   fine; the route's failure policy decides the event's fate.
 //! - The guest **misbehaved**: it trapped, overran its deadline or memory, or returned
 //!   something invalid. The instance is thrown away, and the policy applies.
-//! - The **host** failed: no instance slot was free, or a bug. Propagated.
+//! - The filter was **busy**: no instance was free in time. Backpressure: the sender is
+//!   asked to send the event again, no policy applies.
+//! - The **host** failed: a bug. Propagated.
 //!
 //! Loading has its own error, [`LoadError`], which always names the file.
 
@@ -24,6 +26,14 @@ pub enum Misbehavior {
     Memory {
         /// The cap, in bytes.
         limit: u64,
+        /// What the refused growth asked for, in bytes.
+        requested: u64,
+    },
+    /// The guest tried to grow its memory while all instances together held the
+    /// memory budget (`[plugins] memory_budget`).
+    Budget {
+        /// The budget, in bytes.
+        budget: u64,
         /// What the refused growth asked for, in bytes.
         requested: u64,
     },
@@ -47,6 +57,12 @@ impl fmt::Display for Misbehavior {
                 mebibytes(*requested),
                 mebibytes(*limit)
             ),
+            Misbehavior::Budget { budget, requested } => write!(
+                f,
+                "could not grow its memory to {}: all plugin instances together hold plugins.memory_budget ({})",
+                mebibytes(*requested),
+                mebibytes(*budget)
+            ),
             Misbehavior::InvalidOutput(invalid) => write!(f, "{invalid}"),
             Misbehavior::Abi(message) => write!(f, "broke the core-module ABI: {message}"),
         }
@@ -63,7 +79,7 @@ impl Misbehavior {
         match self {
             Misbehavior::Trap(_) => "trap",
             Misbehavior::Deadline(_) => "deadline",
-            Misbehavior::Memory { .. } => "memory",
+            Misbehavior::Memory { .. } | Misbehavior::Budget { .. } => "memory",
             Misbehavior::InvalidOutput(_) | Misbehavior::Abi(_) => "invalid-output",
         }
     }
@@ -98,7 +114,16 @@ pub enum FilterError {
         /// Why.
         message: String,
     },
-    /// The host could not run the filter (no instance slot free, or a host bug).
+    /// No instance of the filter was free within `[plugins] instance_wait`: the event
+    /// must be sent again later. Never a verdict on the event.
+    #[error("plugin {plugin} had no instance free: {message}")]
+    Busy {
+        /// The plugin's name.
+        plugin: String,
+        /// Why.
+        message: String,
+    },
+    /// The host could not run the filter (a host bug).
     #[error("plugin {plugin} could not be run: {message}")]
     Host {
         /// The plugin's name.
@@ -144,7 +169,7 @@ impl FilterError {
                 plugin,
                 message: cap(message),
             },
-            host @ FilterError::Host { .. } => host,
+            host @ (FilterError::Host { .. } | FilterError::Busy { .. }) => host,
         }
     }
 
@@ -154,6 +179,7 @@ impl FilterError {
             FilterError::Declined { .. } => "declined",
             FilterError::Misbehaved { misbehavior, .. } => misbehavior.kind(),
             FilterError::Init { .. } => "init",
+            FilterError::Busy { .. } => "busy",
             FilterError::Host { .. } => "host",
         }
     }

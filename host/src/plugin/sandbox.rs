@@ -6,6 +6,7 @@
 //! so the deadline, the memory cap and the naming of misbehaviour are written once.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use wasmtime::{Engine, Store, UpdateDeadline};
@@ -69,13 +70,14 @@ pub(crate) trait Sandboxed: Send + 'static {
 }
 
 impl Sandbox {
-    pub(crate) fn new(log: Arc<PluginLog>, memory_cap: u64) -> Self {
+    pub(crate) fn new(log: Arc<PluginLog>, memory_cap: u64, budget: Arc<MemoryBudget>) -> Self {
         Sandbox {
             log,
             limits: GuestLimits {
                 memory_cap,
                 denied: None,
                 memory: 0,
+                budget,
             },
             deadline: Instant::now(),
             stdout: GuestOutput::default(),
@@ -204,11 +206,20 @@ pub(crate) fn describe<T: Sandboxed>(store: &mut Store<T>, error: &wasmtime::Err
         return Misbehavior::Deadline(timeout);
     }
     let sandbox = store.data_mut().sandbox_mut();
-    if let Some(requested) = sandbox.limits.denied {
-        return Misbehavior::Memory {
-            limit: sandbox.limits.memory_cap,
-            requested,
-        };
+    match sandbox.limits.denied {
+        Some(Denied::Cap(requested)) => {
+            return Misbehavior::Memory {
+                limit: sandbox.limits.memory_cap,
+                requested,
+            };
+        }
+        Some(Denied::Budget(requested)) => {
+            return Misbehavior::Budget {
+                budget: sandbox.limits.budget.limit,
+                requested,
+            };
+        }
+        None => {}
     }
     let mut message = error.root_cause().to_string();
     // A Rust panic prints its message to stderr just before it aborts: that message is
@@ -233,27 +244,86 @@ pub(crate) fn describe<T: Sandboxed>(store: &mut Store<T>, error: &wasmtime::Err
     Misbehavior::Trap(message)
 }
 
-/// The memory cap of one instance.
+/// The memory of all instances together (`[plugins] memory_budget`). The config is
+/// checked at load so that every filter's cap times its instances fits; this holds the
+/// total at run time too, when the instances of a config being replaced and of its
+/// replacement live side by side.
+#[derive(Debug)]
+pub(crate) struct MemoryBudget {
+    pub(crate) limit: u64,
+    used: AtomicU64,
+}
+
+impl MemoryBudget {
+    pub(crate) fn new(limit: u64) -> Self {
+        MemoryBudget {
+            limit,
+            used: AtomicU64::new(0),
+        }
+    }
+
+    /// Takes `bytes` from the budget, if they fit.
+    fn take(&self, bytes: u64) -> bool {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(bytes).filter(|total| *total <= self.limit)
+            })
+            .is_ok()
+    }
+
+    fn give_back(&self, bytes: u64) {
+        self.used.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
+    /// Bytes of linear memory all live instances hold.
+    pub(crate) fn used(&self) -> u64 {
+        self.used.load(Ordering::Acquire)
+    }
+}
+
+/// Why a memory growth was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Denied {
+    /// Past the instance's cap; the size asked for.
+    Cap(u64),
+    /// Past the budget of all instances; the size asked for.
+    Budget(u64),
+}
+
+/// The memory cap of one instance, and its share of the budget of all.
 ///
-/// A growth past the cap is refused (the guest sees `memory.grow` fail, as the spec
-/// allows) and remembered, so that the trap that usually follows (Rust aborts on
-/// allocation failure) is reported as a memory limit rather than a generic trap.
+/// A growth past the cap (or the budget) is refused (the guest sees `memory.grow` fail,
+/// as the spec allows) and remembered, so that the trap that usually follows (Rust
+/// aborts on allocation failure) is reported as a memory limit rather than a generic
+/// trap. The instance's memory goes back to the budget when it is dropped.
 pub(crate) struct GuestLimits {
     pub(crate) memory_cap: u64,
-    /// The size a refused growth asked for, during the current call.
-    pub(crate) denied: Option<u64>,
+    /// The refused growth, during the current call.
+    pub(crate) denied: Option<Denied>,
     /// The instance's linear memory, all memories together, in bytes.
     pub(crate) memory: u64,
+    budget: Arc<MemoryBudget>,
+}
+
+impl Drop for GuestLimits {
+    fn drop(&mut self) {
+        self.budget.give_back(self.memory);
+    }
 }
 
 impl wasmtime::ResourceLimiter for GuestLimits {
     fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired as u64 > self.memory_cap {
-            self.denied = Some(desired as u64);
+            self.denied = Some(Denied::Cap(desired as u64));
             return Ok(false);
         }
         // Creating a memory is a growth from 0, so this adds up every memory.
-        self.memory += desired.saturating_sub(current) as u64;
+        let growth = desired.saturating_sub(current) as u64;
+        if !self.budget.take(growth) {
+            self.denied = Some(Denied::Budget(desired as u64));
+            return Ok(false);
+        }
+        self.memory += growth;
         Ok(true)
     }
 
@@ -271,7 +341,7 @@ pub(crate) fn instantiation_failed<T: Sandboxed>(
     timeout: Duration,
 ) -> FilterError {
     if let Some(limit) = error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
-        return FilterError::Host {
+        return FilterError::Busy {
             plugin: plugin.to_string(),
             message: format!("{limit}; raise plugins.max_instances or lower the filters' max_instances"),
         };

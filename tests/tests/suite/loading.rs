@@ -87,6 +87,7 @@ fn engine_with_cache(name: &str) -> (weir::plugin::PluginEngine, PathBuf) {
     let engine = weir::plugin::PluginEngine::new(&weir::plugin::EngineSettings {
         cache_dir: Some(cache.clone()),
         max_instances: 8,
+        ..weir::plugin::EngineSettings::default()
     })
     .unwrap();
     (engine, cache)

@@ -10,6 +10,7 @@
 //! - `examples`: each example filter on the fixture events, exact outputs.
 //! - `misbehaving`: guests that loop, bomb memory, trap, lie; each outcome named.
 //! - `logs`: Weir's own log lines: figures rounded, nothing secret.
+//! - `plugin_limits`: instances, memory and compilation, bounded for all plugins.
 //! - `hostile_guests`: guests that forge log lines, flood the log, return huge text.
 //! - `sandbox`: no files, no environment, no network for a filter at run time.
 //! - `loading`: files that are not filters, and what Weir says about them.
@@ -54,6 +55,7 @@ mod lifecycle;
 mod loading;
 mod logs;
 mod misbehaving;
+mod plugin_limits;
 mod quickstart;
 mod reload;
 mod sandbox;

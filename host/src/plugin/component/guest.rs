@@ -10,7 +10,6 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use weir_contract::{Limits, Working};
 
 use crate::event::Event;
-use crate::plugin::log::PluginLog;
 use crate::plugin::sandbox::{Sandbox, Sandboxed};
 use crate::plugin::state::StateHandle;
 
@@ -30,8 +29,7 @@ pub(crate) struct GuestState {
 }
 
 impl GuestState {
-    pub(crate) fn new(log: Arc<PluginLog>, memory_cap: u64, state: StateHandle) -> Self {
-        let sandbox = Sandbox::new(log, memory_cap);
+    pub(crate) fn new(sandbox: Sandbox, state: StateHandle) -> Self {
         let wasi = sandbox.wasi().build();
         GuestState {
             sandbox,

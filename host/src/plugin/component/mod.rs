@@ -26,9 +26,8 @@ use weir_contract::{Version, Working};
 
 use self::guest::GuestState;
 use super::error::{FilterError, Misbehavior};
-use super::log::PluginLog;
 use super::outcome::Outcome;
-use super::sandbox::{self, Limits, Sandboxed, instantiation_failed};
+use super::sandbox::{self, Limits, Sandbox, Sandboxed, instantiation_failed};
 use super::state::StateHandle;
 use crate::event::Event;
 
@@ -108,13 +107,13 @@ impl ComponentInstance {
     pub(crate) async fn start(
         pre: &ComponentPre,
         engine: &Engine,
-        log: Arc<PluginLog>,
+        sandbox: Sandbox,
         config: &str,
         limits: Limits,
         state: StateHandle,
     ) -> Result<ComponentInstance, FilterError> {
-        let plugin = log.name_arc();
-        let mut store = sandbox::store(engine, GuestState::new(log, limits.memory, state));
+        let plugin = sandbox.log.name_arc();
+        let mut store = sandbox::store(engine, GuestState::new(sandbox, state));
         sandbox::begin(&mut store, limits.timeout);
         let instantiated = match pre {
             ComponentPre::V0_1(pre) => sandbox::bounded(limits.timeout, pre.instantiate_async(&mut store))

@@ -27,7 +27,6 @@ use weir_contract::{Version, Working};
 
 pub(crate) use self::imports::add_to_linker;
 use super::error::{FilterError, Misbehavior};
-use super::log::PluginLog;
 use super::outcome::Outcome;
 use super::sandbox::{self, Limits, Sandbox, Sandboxed, instantiation_failed};
 use super::state::StateHandle;
@@ -148,13 +147,12 @@ impl ModuleInstance {
     pub(crate) async fn start(
         pre: &ModulePre,
         engine: &Engine,
-        log: Arc<PluginLog>,
+        sandbox: Sandbox,
         config: &str,
         limits: Limits,
         state: StateHandle,
     ) -> Result<ModuleInstance, FilterError> {
-        let plugin = log.name_arc();
-        let sandbox = Sandbox::new(log, limits.memory);
+        let plugin = sandbox.log.name_arc();
         let wasi = sandbox.wasi().build_p1();
         let mut store = sandbox::store(
             engine,

@@ -81,6 +81,9 @@ pub enum Mode {
     Forge,
     /// Drops the event with a reason of `bytes` bytes.
     HugeReason,
+    /// Allocates `bytes` bytes, writes every page, frees them and keeps the event: a
+    /// one-off spike that leaves the instance's memory grown.
+    Spike,
     /// Declines the event with a message of `bytes` bytes.
     HugeError,
     /// The README's example filter: keeps events whose metadata `camera` is the
@@ -200,6 +203,12 @@ impl Filter for Misbehave {
                 Verdict::drop(forged("DROP"))
             }
             Mode::HugeReason => Verdict::drop("r".repeat(self.config.bytes)),
+            Mode::Spike => {
+                let spike = std::hint::black_box(vec![1u8; self.config.bytes]);
+                event.set_metadata("spike", spike.iter().step_by(4096).count().to_string())?;
+                drop(spike);
+                Verdict::Keep
+            }
             Mode::HugeError => return Err(Error::msg("e".repeat(self.config.bytes))),
             Mode::Chatty => {
                 for i in 0..100 {
