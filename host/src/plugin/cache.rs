@@ -18,6 +18,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use sha2::{Digest, Sha256};
@@ -210,7 +211,15 @@ fn store<C: Code>(component: &C, path: &Path, content_hash: &str) -> std::io::Re
     if let Some(dir) = path.parent() {
         private_dir(dir)?;
     }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    // A name of this write's own: two threads (or processes) compiling the same plugin
+    // at once must not write into one temporary file, or the entry renamed into place
+    // could hold parts of both.
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let tmp = path.with_extension(format!(
+        "tmp{}-{}",
+        std::process::id(),
+        WRITES.fetch_add(1, Ordering::Relaxed)
+    ));
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create(true)
