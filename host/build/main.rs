@@ -1,8 +1,10 @@
 // Builds the example plugins for wasm32-wasip2 so the `weir` binary can embed them:
-// the default config runs them with no plugin folder at all.
+// the default config runs them with no plugin folder at all. Also embeds the templates
+// of `weir new`, and the commit Weir is built from (for `weir --version`).
 
 include!("guests.rs");
 include!("templates.rs");
+include!("commit.rs");
 
 /// The example plugins Weir embeds, by package name: the one list of them.
 const EXAMPLES: [&str; 5] = ["class-filter", "strip-masks", "reshape", "route-by-class", "cooldown"];
@@ -29,5 +31,12 @@ fn main() {
     std::fs::write(out_dir.join("examples.rs"), table).expect("writing the examples table");
     write_templates(workspace, &out_dir);
     println!("cargo:rustc-env=WEIR_EXAMPLE_PLUGINS={}", dir.display());
+    // `weir --version`: the commit, from `$WEIR_COMMIT` or git, else `unknown`.
+    let commit = commit_of(workspace, std::env::var("WEIR_COMMIT").ok());
+    println!("cargo:rustc-env=WEIR_BUILD_COMMIT={commit}");
+    println!("cargo:rerun-if-env-changed=WEIR_COMMIT");
+    for input in commit_inputs(workspace) {
+        println!("cargo:rerun-if-changed={}", input.display());
+    }
     println!("cargo:rerun-if-changed=build");
 }

@@ -20,6 +20,7 @@
 //! - [`admin`]: health, readiness, metrics, the admin API and the operator's console.
 //! - [`metrics`]: the Prometheus counters of ingest and delivery.
 //! - [`server`]: starting and stopping all of it.
+//! - [`text`]: text others supply, capped and escaped before it is carried or shown.
 //!
 //! The `weir` binary (`src/bin/weir/`) holds the command line and the benchmark
 //! harness; this library is the runtime they drive.
@@ -35,6 +36,7 @@ pub mod pipeline;
 pub mod plugin;
 pub mod reload;
 pub mod server;
+pub mod text;
 pub mod topology;
 
 /// Installs rustls's ring provider as the process's TLS provider, once; every later

@@ -25,6 +25,12 @@ pub trait Step: Send + Sync + 'static {
 
     /// Runs on one event.
     async fn run(&self, event: &Arc<Event>) -> Result<Outcome, FilterError>;
+
+    /// Whether a log line of `bytes` bytes that this step caused may be written: a
+    /// plugin failing on every event must not flood the log (see [`crate::plugin::log`]).
+    fn may_log(&self, _bytes: usize) -> bool {
+        true
+    }
 }
 
 #[async_trait]
@@ -35,6 +41,10 @@ impl Step for Filter {
 
     async fn run(&self, event: &Arc<Event>) -> Result<Outcome, FilterError> {
         Filter::run(self, event).await
+    }
+
+    fn may_log(&self, bytes: usize) -> bool {
+        self.plugin().log().admit(bytes)
     }
 }
 
@@ -91,6 +101,12 @@ pub enum RouteOutcome {
         /// The filter's error.
         reason: String,
     },
+    /// A filter had no instance free in time: nothing is stored, and the sender is
+    /// asked to send the event again. Backpressure, never a verdict on the event.
+    Busy {
+        /// What was busy.
+        reason: String,
+    },
 }
 
 impl<S: Step> Route<S> {
@@ -114,7 +130,7 @@ impl<S: Step> Route<S> {
                         plugin: plugin.clone(),
                         message: "its file was removed from the plugin folder; put it back to resume".into(),
                     };
-                    match self.on_failure(&current, plugin, &error) {
+                    match self.on_failure(&current, plugin, &error, true) {
                         Some(outcome) => return outcome,
                         None => continue,
                     }
@@ -139,7 +155,12 @@ impl<S: Step> Route<S> {
                         reason: format!("{plugin}: {message}"),
                     };
                 }
-                Err(error) => match self.on_failure(&current, step.name(), &error) {
+                Err(FilterError::Busy { plugin, message }) => {
+                    return RouteOutcome::Busy {
+                        reason: format!("{plugin}: {message}"),
+                    };
+                }
+                Err(error) => match self.on_failure(&current, step.name(), &error, step.may_log(128)) {
                     Some(outcome) => return outcome,
                     None => continue,
                 },
@@ -154,8 +175,10 @@ impl<S: Step> Route<S> {
     }
 
     /// Applies the failure policy; `None` means go on with the next step.
-    fn on_failure(&self, event: &Arc<Event>, plugin: &str, error: &FilterError) -> Option<RouteOutcome> {
-        tracing::warn!(route = %self.name, event = %event.id, plugin, kind = error.kind(), policy = ?self.policy, "filter failed: {error}");
+    fn on_failure(&self, event: &Arc<Event>, plugin: &str, error: &FilterError, log: bool) -> Option<RouteOutcome> {
+        if log {
+            tracing::warn!(route = %self.name, event = %event.id, plugin, kind = error.kind(), policy = ?self.policy, "filter failed: {error}");
+        }
         match (&self.policy, &self.failure_target) {
             (FailurePolicy::Pass, _) => None,
             (FailurePolicy::SendTo(_), Some(target)) => {

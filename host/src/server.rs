@@ -63,11 +63,8 @@ impl Server {
         // reqwest is built without a default TLS provider; choose ring, once.
         crate::install_tls_provider();
 
-        let engine = PluginEngine::new(&EngineSettings {
-            cache_dir: Some(config.plugins.cache_dir()),
-            max_instances: config.plugins.max_instances,
-        })
-        .map_err(|error| StartError::Other(format!("cannot start the plugin engine: {error:#}")))?;
+        let engine = PluginEngine::new(&EngineSettings::from_config(&config.plugins))
+            .map_err(|error| StartError::Other(format!("cannot start the plugin engine: {error:#}")))?;
         let storage = &config.storage;
         let (outbox, durable): (Arc<dyn Outbox>, Option<Arc<SqliteOutbox>>) = match storage.kind {
             StorageKind::Memory => (

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::config::limits::{DEFAULT_FILTER_MEMORY, DEFAULT_FILTER_TIMEOUT};
+use crate::config::limits::{DEFAULT_FILTER_MEMORY, DEFAULT_FILTER_TIMEOUT, default_filter_instances};
 use crate::config::{
     AttachmentRule, Config, ConfigError, DestinationConfig, FailurePolicy, InstancesConfig, StateKind,
 };
@@ -82,6 +82,7 @@ pub fn filter_settings(filter: &crate::config::FilterConfig) -> FilterSettings {
             Some(InstancesConfig::Fresh) => InstancePolicy::Fresh,
             _ => InstancePolicy::Reuse,
         },
+        max_instances: filter.max_instances.unwrap_or_else(default_filter_instances),
         ..FilterSettings::default()
     }
 }
@@ -283,7 +284,7 @@ impl Topology {
             if let Stage::Ready(filter) = stage
                 && filter.plugin().name() == plugin
             {
-                totals.add(filter.stats());
+                totals.add_filter(filter);
             }
         }
         totals

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::config::WeirConfig;
 use crate::workspace;
 
 /// A running `weir run` child.
@@ -27,24 +28,30 @@ pub struct WeirProcess {
 }
 
 impl WeirProcess {
-    /// Writes `config` to `dir/weir.toml` (listeners on port 0; a `[server]` table in
-    /// `config` gets the listen line added) and starts `binary` (the suite's
+    /// Writes `config` to `dir/weir.toml` and starts `binary` (the suite's
     /// `CARGO_BIN_EXE_weir`) on it, waiting until it says it is ready.
-    pub fn spawn(binary: &str, dir: &Path, config: &str) -> WeirProcess {
+    pub fn spawn(binary: &str, dir: &Path, config: &WeirConfig) -> WeirProcess {
         std::fs::create_dir_all(dir).unwrap();
         let path = dir.join("weir.toml");
-        std::fs::write(&path, config_on_any_port(config)).unwrap();
+        std::fs::write(&path, config.to_string()).unwrap();
         WeirProcess::spawn_file(binary, &path)
     }
 
     /// Starts Weir on an existing config file.
     pub fn spawn_file(binary: &str, path: &Path) -> WeirProcess {
+        WeirProcess::start(WeirProcess::command(binary, path))
+    }
+
+    /// `binary --log-format json run --config PATH`, in the config file's folder: the
+    /// command [`WeirProcess::spawn_file`] starts, for a test to add to (an environment
+    /// variable) before [`WeirProcess::start`].
+    pub fn command(binary: &str, path: &Path) -> Command {
         let mut command = Command::new(binary);
         command
             .args(["--log-format", "json", "run", "--config"])
             .arg(path)
             .current_dir(path.parent().unwrap());
-        WeirProcess::start(command)
+        command
     }
 
     /// Starts `command` (a `weir run` of the caller's making, with the suite's cache
@@ -165,20 +172,6 @@ impl WeirProcess {
     /// Whether any log line so far contains `text`.
     pub fn logged(&self, text: &str) -> bool {
         self.log.lock().unwrap().iter().any(|line| line.contains(text))
-    }
-}
-
-/// `config` with both listeners on 127.0.0.1:0: the listen lines go into its
-/// `[server]` table when it has one, else into a new one.
-pub fn config_on_any_port(config: &str) -> String {
-    let admin = "[admin]\nlisten = \"127.0.0.1:0\"\n";
-    if config.contains("[server]\n") {
-        format!(
-            "{admin}{}",
-            config.replacen("[server]\n", "[server]\nlisten = \"127.0.0.1:0\"\n", 1)
-        )
-    } else {
-        format!("[server]\nlisten = \"127.0.0.1:0\"\n{admin}{config}")
     }
 }
 

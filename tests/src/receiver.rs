@@ -131,6 +131,13 @@ impl Receiver {
     }
 }
 
+/// An address nothing listens on (yet): a receiver that is down, to be brought up
+/// later with [`Receiver::on`] on a listener bound to it.
+pub fn free_port() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
 async fn answer(State(script): State<Script>, headers: HeaderMap, body: Bytes) -> Response {
     let _ = script.tx.send(Received { headers, body });
     let answer = script

@@ -158,6 +158,11 @@ fn snapshot(state: &AdminState) -> Registry {
         "plugin_load_failing",
         "1 when the plugin's newest file did not load (the last good version serves)",
     );
+    let suppressed: Family<PluginLabels, Counter> = family(
+        &mut registry,
+        "plugin_log_suppressed",
+        "Log lines each plugin caused past its budget of lines and bytes per second, not written",
+    );
     for status in state.reloader.registry.status() {
         if !names.contains(&status.name) {
             continue;
@@ -166,7 +171,12 @@ fn snapshot(state: &AdminState) -> Registry {
         let labels = PluginLabels {
             plugin: Name(Arc::from(status.name.as_str())),
         };
-        for (family, value) in [(&calls, totals.calls), (&drops, totals.drops), (&errors, totals.errors)] {
+        for (family, value) in [
+            (&calls, totals.calls),
+            (&drops, totals.drops),
+            (&errors, totals.errors),
+            (&suppressed, totals.log_suppressed),
+        ] {
             family.get_or_create(&labels).inc_by(value);
         }
         failing

@@ -28,6 +28,7 @@ pub async fn plugins(State(state): State<AdminState>) -> Response {
             value["errors"] = json!(totals.errors);
             value["mean_call_us"] = json!(totals.mean_call_us());
             value["instances_created"] = json!(totals.instances_created);
+            value["log_suppressed"] = json!(totals.log_suppressed);
             value
         })
         .collect();

@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
 use super::env::expand;
-use super::limits::{MAX_INSTANCE_MEMORY, MAX_STATE_BYTES};
-use super::{BodyFormat, Config, FailurePolicy, StorageKind};
+use super::limits::{DEFAULT_FILTER_MEMORY, MAX_INSTANCE_MEMORY, MAX_STATE_BYTES, default_filter_instances};
+use super::{BodyFormat, Config, FailurePolicy, Size, StorageKind};
 
 /// One problem with a config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,6 +209,18 @@ fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// Whether `name` can name a plugin: a file stem in the plugin folder, never a path. A
+/// separator, `..` or an absolute path would load a file from outside the folder (one
+/// the reloader does not watch either).
+pub fn is_plugin_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+}
+
 fn validate(config: &Config, declared_routes: bool, problems: &mut Problems) {
     if !declared_routes {
         problems.add(
@@ -262,11 +274,62 @@ fn validate(config: &Config, declared_routes: bool, problems: &mut Problems) {
     if config.plugins.max_instances == 0 {
         problems.add("plugins.max_instances", "must be at least 1");
     }
+    if config.plugins.max_plugin_size.0 < 1024 {
+        problems.add(
+            "plugins.max_plugin_size",
+            "is too small for any plugin; use at least 1KiB",
+        );
+    }
+    let wait = config.plugins.instance_wait.0;
+    if wait.is_zero() || wait > std::time::Duration::from_secs(60) {
+        problems.add(
+            "plugins.instance_wait",
+            "must be more than 0 and at most 60s; the sender waits that long",
+        );
+    }
+    validate_instance_budget(config, problems);
     for (name, route) in &config.routes {
         validate_route(config, name, route, problems);
     }
     for (name, destination) in &config.destinations {
         validate_destination(name, destination, problems);
+    }
+}
+
+/// The filters' instances, and their memory, must fit the engine's: what one route's
+/// filters may hold can never take instances or memory from another's.
+fn validate_instance_budget(config: &Config, problems: &mut Problems) {
+    let filters = config.routes.values().flat_map(|route| route.filters.iter());
+    let (mut instances, mut memory) = (0u64, 0u64);
+    for filter in filters {
+        let count = filter.max_instances.unwrap_or_else(default_filter_instances) as u64;
+        instances += count;
+        // A memory out of range is reported on its own key; counting it here as well
+        // would give one mistake two messages.
+        let each = filter.memory.map_or(DEFAULT_FILTER_MEMORY, |m| m.0);
+        if each <= MAX_INSTANCE_MEMORY {
+            memory += count * each;
+        }
+    }
+    if instances > u64::from(config.plugins.max_instances) {
+        problems.add(
+            "plugins.max_instances",
+            format!(
+                "the routes' filters may run {instances} instances at once (each filter's max_instances, default {}), more than plugins.max_instances = {}: raise it, or lower the filters' max_instances",
+                default_filter_instances(),
+                config.plugins.max_instances
+            ),
+        );
+    }
+    if memory > config.plugins.memory_budget.0 {
+        problems.add(
+            "plugins.memory_budget",
+            format!(
+                "the routes' filters may use {} of memory at once (each filter's memory times its max_instances), more than plugins.memory_budget = {}: raise it, or lower the filters' memory or max_instances",
+                Size(memory),
+                config.plugins.memory_budget
+            ),
+        );
     }
 }
 
@@ -318,6 +381,14 @@ fn validate_route(config: &Config, name: &str, route: &super::RouteConfig, probl
                 format!("{key}.plugin"),
                 "is empty: name a plugin (a file stem in the plugin folder, or an example)",
             );
+        } else if !is_plugin_name(&filter.plugin) {
+            problems.add(
+                format!("{key}.plugin"),
+                format!(
+                    "{:?} is not a plugin name: name a file of the plugin folder by its stem (letters, digits, '-', '_', '.'; not starting with '.'), never a path; put the file in the folder",
+                    filter.plugin
+                ),
+            );
         }
         if let Some(timeout) = filter.timeout
             && (timeout.0.is_zero() || timeout.0 > std::time::Duration::from_secs(60))
@@ -334,6 +405,11 @@ fn validate_route(config: &Config, name: &str, route: &super::RouteConfig, probl
                 format!("{key}.memory"),
                 format!("{memory} is out of range; use between 1MiB and 4GiB"),
             );
+        }
+        if let Some(count) = filter.max_instances
+            && !(1..=1024).contains(&count)
+        {
+            problems.add(format!("{key}.max_instances"), "must be between 1 and 1024");
         }
         if let Some(value) = &filter.config
             && serde_json::to_value(value).is_err()

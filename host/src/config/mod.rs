@@ -31,7 +31,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize, Serializer};
 
 pub use http::{Headers, SigningSecret};
-pub use load::{ConfigError, check_file, check_str, load_file, load_str};
+pub use load::{ConfigError, check_file, check_str, is_plugin_name, load_file, load_str};
 pub use units::{Size, Span};
 
 /// The whole config file.
@@ -120,8 +120,18 @@ pub struct PluginsConfig {
     /// Where compiled plugin code is cached between runs (default: `$WEIR_CACHE_DIR`,
     /// else `.weir/cache` under the working directory).
     pub cache_dir: Option<PathBuf>,
-    /// Instances that may exist at once across all plugins.
+    /// Instances that may exist at once across all plugins. The filters' own
+    /// `max_instances` must add up to at most this (checked at load).
     pub max_instances: u32,
+    /// Largest plugin file Weir compiles; bigger ones are refused at load.
+    pub max_plugin_size: Size,
+    /// Memory all plugin instances together may use: every filter's `memory` times its
+    /// `max_instances` must fit in it (checked at load), and a growth that would pass it
+    /// is refused at run time.
+    pub memory_budget: Size,
+    /// Longest an event waits for a free instance of a filter; past it the sender gets
+    /// 503 with `Retry-After` (never a verdict on the event).
+    pub instance_wait: Span,
 }
 
 impl Default for PluginsConfig {
@@ -130,6 +140,9 @@ impl Default for PluginsConfig {
             dir: None,
             cache_dir: None,
             max_instances: 128,
+            max_plugin_size: Size(limits::DEFAULT_MAX_PLUGIN_SIZE),
+            memory_budget: Size(limits::DEFAULT_MEMORY_BUDGET),
+            instance_wait: Span(limits::DEFAULT_INSTANCE_WAIT),
         }
     }
 }
@@ -226,6 +239,10 @@ pub struct FilterConfig {
     /// `reuse` warm instances (default) or a `fresh` instance per event.
     #[serde(default)]
     pub instances: Option<InstancesConfig>,
+    /// Instances of this filter that may run at once (and stay warm); default two per
+    /// core, between 2 and 8.
+    #[serde(default)]
+    pub max_instances: Option<usize>,
     /// Where the filter's state store is kept: `memory` (the default; kept across hot
     /// reloads, lost at a restart) or `durable` (also written to the durable store, so
     /// it survives a restart; needs `[storage] kind = "durable"`).

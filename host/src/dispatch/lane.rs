@@ -128,7 +128,8 @@ impl Lane {
         } = outcome;
         self.note_health(destination, disposition != Disposition::Retryable);
         let number = delivery.attempts + 1;
-        let latency_ms = attempt.latency.as_secs_f64() * 1e3;
+        // Microsecond precision: `0.309`, not `0.30859000000000003`, in the log.
+        let latency_ms = (attempt.latency.as_secs_f64() * 1e6).round() / 1e3;
         let status = Status(attempt.status);
         let next = match disposition {
             Disposition::Delivered => {

@@ -4,15 +4,25 @@
 //! Multipart parts are told apart by file name first, since senders name the form
 //! fields differently (`file`, `files[]`, the file stem...): the part whose file name
 //! (or field name) is `predictions.json` or `predictions` holds the predictions; every
-//! other file part is an attachment under its file name; text fields without a file
-//! name are metadata (seed 001's metadata fields).
+//! other file part is an attachment under its file name (its field name when the file
+//! name is empty); text fields without a file name are metadata (seed 001's metadata
+//! fields). A file part with an empty file name and no content is what a browser sends
+//! for a file input where no file was chosen: it carries nothing, and is skipped.
+//!
+//! The body is read whole (at most `server.max_body` bytes) before it is decoded; the
+//! parts are slices of it. [`multipart`] reads the form as clients really send it.
+
+mod multipart;
+mod parameters;
+#[cfg(test)]
+mod properties;
 
 use axum::body::Body;
 use axum::http::HeaderMap;
 use bytes::Bytes;
-use futures_util::TryStreamExt;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
+use self::multipart::{BoundaryError, Part};
 use super::error::IngestError;
 use crate::event::{Attachment, Predictions, Root, Task, content_type_of};
 
@@ -56,33 +66,40 @@ pub fn body_kind(headers: &HeaderMap) -> Result<BodyKind, IngestError> {
         return Ok(BodyKind::Json);
     }
     if mime == "multipart/form-data" {
-        return match multer::parse_boundary(text) {
+        return match multipart::boundary(text) {
             Ok(boundary) => Ok(BodyKind::Multipart(boundary)),
-            Err(_) => Err(IngestError::Malformed(
+            Err(BoundaryError::Missing) => Err(IngestError::Malformed(
                 "multipart/form-data without a boundary parameter; let your HTTP client set the Content-Type".into(),
             )),
+            Err(BoundaryError::Invalid(why)) => Err(IngestError::Malformed(format!(
+                "multipart/form-data with an unusable boundary parameter ({why}); let your HTTP client set the Content-Type"
+            ))),
         };
     }
     Err(IngestError::UnsupportedType(format!("{text:?}")))
 }
 
-fn too_large(limit: u64) -> IngestError {
-    IngestError::TooLarge { limit }
-}
-
 /// Decodes a body of this kind, reading at most `limit` bytes.
 pub async fn decode(kind: BodyKind, body: Body, limit: u64) -> Result<Decoded, IngestError> {
-    let limited = Limited::new(body, limit as usize);
+    let bytes = Limited::new(body, limit as usize)
+        .collect()
+        .await
+        .map_err(|error| {
+            if error.is::<LengthLimitError>() {
+                IngestError::TooLarge { limit }
+            } else {
+                IngestError::Malformed(format!("could not read the body: {error}"))
+            }
+        })?
+        .to_bytes();
+    decode_bytes(kind, bytes)
+}
+
+/// Decodes a body read whole.
+fn decode_bytes(kind: BodyKind, bytes: Bytes) -> Result<Decoded, IngestError> {
     match kind {
         BodyKind::Json => {
-            let bytes = limited.collect().await.map_err(|error| {
-                if error.is::<LengthLimitError>() {
-                    too_large(limit)
-                } else {
-                    IngestError::Malformed(format!("could not read the body: {error}"))
-                }
-            })?;
-            let (predictions, task) = predictions(bytes.to_bytes(), "the body")?;
+            let (predictions, task) = predictions(bytes, "the body")?;
             Ok(Decoded {
                 predictions,
                 task,
@@ -90,40 +107,37 @@ pub async fn decode(kind: BodyKind, body: Body, limit: u64) -> Result<Decoded, I
                 metadata: Vec::new(),
             })
         }
-        BodyKind::Multipart(boundary) => multipart(limited, boundary, limit).await,
+        BodyKind::Multipart(boundary) => {
+            let parts = multipart::parse(&bytes, &boundary, MAX_PARTS).map_err(|error| match error {
+                multipart::MultipartError::TooManyParts { .. } => IngestError::Malformed(error.to_string()),
+                _ => IngestError::Malformed(format!("malformed multipart body: {error}")),
+            })?;
+            form(parts)
+        }
     }
 }
 
-async fn multipart(body: Limited<Body>, boundary: String, limit: u64) -> Result<Decoded, IngestError> {
-    let stream = body.into_data_stream().map_err(|error| {
-        if error.is::<LengthLimitError>() {
-            std::io::Error::other(LimitHit)
-        } else {
-            std::io::Error::other(error.to_string())
-        }
-    });
-    let mut form = multer::Multipart::new(stream, boundary);
+/// What the parts of a form become: the predictions, attachments and metadata.
+fn form(parts: Vec<Part>) -> Result<Decoded, IngestError> {
     let mut predictions = None;
     let mut attachments: Vec<Attachment> = Vec::new();
     let mut metadata = Vec::new();
-    let mut parts = 0;
-    loop {
-        let field = match form.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(error) => return Err(multipart_error(error, limit)),
-        };
-        parts += 1;
-        if parts > MAX_PARTS {
-            return Err(IngestError::Malformed(format!(
-                "more than {MAX_PARTS} parts; send fewer"
-            )));
+    for part in parts {
+        let Part {
+            position,
+            name: field_name,
+            file_name,
+            content_type,
+            data,
+        } = part;
+        if file_name.as_deref() == Some("") && data.is_empty() {
+            // A file input where no file was chosen: browsers send it anyway.
+            continue;
         }
-        let field_name = field.name().unwrap_or_default().to_string();
-        let file_name = field.file_name().map(str::to_string);
-        let content_type = field.content_type().map(|mime| mime.essence_str().to_string());
-        let data = field.bytes().await.map_err(|error| multipart_error(error, limit))?;
-        let name = file_name.clone().unwrap_or_else(|| field_name.clone());
+        let is_file = file_name.is_some();
+        let name = file_name
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| field_name.clone());
         let is_predictions =
             name == "predictions.json" || field_name == "predictions" || field_name == "predictions.json";
         if is_predictions {
@@ -131,16 +145,17 @@ async fn multipart(body: Limited<Body>, boundary: String, limit: u64) -> Result<
                 return Err(IngestError::Malformed("two predictions.json parts; send one".into()));
             }
             predictions = Some(self::predictions(data, "predictions.json")?);
-        } else if file_name.is_none() && content_type.as_deref().is_none_or(|t| t.starts_with("text/")) {
+        } else if !is_file && content_type.as_deref().is_none_or(|t| t.starts_with("text/")) {
             let value = String::from_utf8(data.to_vec())
                 .map_err(|_| IngestError::Malformed(format!("the text field {field_name:?} is not UTF-8")))?;
             metadata.push((field_name, value));
         } else {
             if name.is_empty() {
-                return Err(IngestError::Malformed(
-                    "a file part has neither a file name nor a field name".into(),
-                ));
+                return Err(IngestError::Malformed(format!(
+                    "part {position} is a file with neither a file name nor a field name; give it a filename"
+                )));
             }
+            let name = attachment_name(&name);
             if attachments.iter().any(|a| a.name == name) {
                 return Err(IngestError::Malformed(format!(
                     "two parts are named {name:?}; part names must be unique"
@@ -175,28 +190,23 @@ async fn multipart(body: Limited<Body>, boundary: String, limit: u64) -> Result<
     })
 }
 
-/// Marks a body stream cut short by the size limit.
-#[derive(Debug, thiserror::Error)]
-#[error("length limit exceeded")]
-struct LimitHit;
-
-fn multipart_error(error: multer::Error, limit: u64) -> IngestError {
-    let hit_limit = {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
-        let mut found = false;
-        while let Some(cause) = source {
-            if cause.is::<LimitHit>() || cause.to_string() == "length limit exceeded" {
-                found = true;
-                break;
-            }
-            source = cause.source();
-        }
-        found
-    };
-    if hit_limit {
-        return too_large(limit);
+/// An attachment name as Weir can write it again between the quotes of a delivery's
+/// `filename="..."`: `"` and control characters percent-encoded (`%22`, `%0A`...), as
+/// browsers encode them. Names without them (all that clients usually send) are kept
+/// as they came.
+fn attachment_name(name: &str) -> String {
+    if !name.chars().any(|c| c == '"' || c.is_ascii_control()) {
+        return name.to_string();
     }
-    IngestError::Malformed(format!("malformed multipart body: {error}"))
+    let mut encoded = String::with_capacity(name.len() + 8);
+    for c in name.chars() {
+        if c == '"' || c.is_ascii_control() {
+            encoded.push_str(&format!("%{:02X}", c as u32));
+        } else {
+            encoded.push(c);
+        }
+    }
+    encoded
 }
 
 /// Checks a predictions document (UTF-8, JSON, an object or an array) and recognises
@@ -244,4 +254,239 @@ pub fn metadata_headers(headers: &HeaderMap) -> Vec<(String, String)> {
             Some((key.to_string(), value.to_str().ok()?.to_string()))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CT: &str = "multipart/form-data; boundary=XyZ";
+
+    fn kind(content_type: &str) -> Result<BodyKind, IngestError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            axum::http::header::CONTENT_TYPE,
+            content_type.parse().expect("a header value"),
+        );
+        body_kind(&headers)
+    }
+
+    fn form_of(content_type: &str, body: &str) -> Result<Decoded, IngestError> {
+        decode_bytes(kind(content_type)?, Bytes::from(body.to_string()))
+    }
+
+    /// A form with a predictions part first, then `parts` (each its headers, a blank
+    /// line and its content), in CRLF.
+    fn body(parts: &[&str]) -> String {
+        let mut body = String::from(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"predictions.json\"\r\n\
+             Content-Type: application/json\r\n\r\n{\"predictions\":[]}\r\n",
+        );
+        for part in parts {
+            body.push_str("--XyZ\r\n");
+            body.push_str(part);
+            body.push_str("\r\n");
+        }
+        body.push_str("--XyZ--\r\n");
+        body
+    }
+
+    fn names(decoded: &Decoded) -> Vec<&str> {
+        decoded.attachments.iter().map(|a| a.name.as_str()).collect()
+    }
+
+    #[test]
+    fn a_boundary_with_special_characters_or_spaces_around_it_is_read() {
+        for (content_type, boundary) in [
+            ("multipart/form-data; boundary=b'()+_,-./:=?", "b'()+_,-./:=?"),
+            ("multipart/form-data;  boundary= TestBoundary ", "TestBoundary"),
+            ("multipart/form-data; boundary=\"with spaces\"", "with spaces"),
+        ] {
+            let Ok(BodyKind::Multipart(read)) = kind(content_type) else {
+                panic!("{content_type}: not multipart");
+            };
+            assert_eq!(read, boundary);
+            let decoded = form_of(content_type, &body(&[]).replace("XyZ", boundary)).unwrap();
+            assert!(decoded.attachments.is_empty());
+        }
+        let Err(error) = kind("multipart/form-data; boundary=\"\"") else {
+            panic!("an empty boundary was accepted");
+        };
+        assert_eq!(
+            error.to_string(),
+            "multipart/form-data with an unusable boundary parameter (it is empty); let your HTTP client set the Content-Type"
+        );
+    }
+
+    #[test]
+    fn a_file_input_left_empty_is_skipped() {
+        // What Chrome and Firefox send for <input type=file> with no file chosen.
+        let decoded = form_of(
+            CT,
+            &body(&["Content-Disposition: form-data; name=\"file\"; filename=\"\"\r\nContent-Type: application/octet-stream\r\n\r\n"]),
+        )
+        .unwrap();
+        assert!(decoded.attachments.is_empty());
+        assert!(decoded.metadata.is_empty());
+    }
+
+    #[test]
+    fn a_file_with_an_empty_file_name_is_kept_under_its_field_name() {
+        let decoded = form_of(
+            CT,
+            &body(&["Content-Disposition: form-data; name=\"calibration\"; filename=\"\"\r\nContent-Type: text/plain\r\n\r\nk=1"]),
+        )
+        .unwrap();
+        assert_eq!(names(&decoded), ["calibration"]);
+        assert_eq!(decoded.attachments[0].content_type, "text/plain");
+        assert_eq!(&decoded.attachments[0].data[..], b"k=1");
+        assert!(decoded.metadata.is_empty());
+    }
+
+    #[test]
+    fn filename_star_names_the_attachment() {
+        let decoded = form_of(
+            CT,
+            &body(&[
+                "Content-Disposition: form-data; name=\"file\"; filename*=UTF-8''%E6%96%87%E6%A1%A3.png\r\n\r\npng",
+                "Content-Disposition: form-data; name=\"file\"; filename=\"fallback.jpeg\"; filename*=utf-8''caf%C3%A9.jpeg\r\n\r\njpg",
+            ]),
+        )
+        .unwrap();
+        assert_eq!(names(&decoded), ["文档.png", "café.jpeg"]);
+        assert_eq!(decoded.attachments[0].content_type, "image/png");
+    }
+
+    #[test]
+    fn lf_only_and_mixed_line_endings_decode_like_crlf() {
+        let crlf = body(&[
+            "Content-Disposition: form-data; name=\"file\"; filename=\"image.jpeg\"\r\nContent-Type: image/jpeg\r\n\r\n\u{1}jp\reg",
+            "Content-Disposition: form-data; name=\"site\"\r\n\r\nnorth",
+        ]);
+        let expected = form_of(CT, &crlf).unwrap();
+        for variant in [crlf.replace("\r\n", "\n"), crlf.replacen("\r\n\r\n", "\r\n\n", 2)] {
+            let decoded = form_of(CT, &variant).unwrap_or_else(|e| panic!("{variant:?}: {e}"));
+            assert_eq!(
+                decoded.predictions.as_str(),
+                expected.predictions.as_str(),
+                "{variant:?}"
+            );
+            assert_eq!(decoded.metadata, expected.metadata, "{variant:?}");
+            assert_eq!(names(&decoded), names(&expected), "{variant:?}");
+            assert_eq!(decoded.attachments[0].data, expected.attachments[0].data, "{variant:?}");
+        }
+        assert_eq!(&expected.attachments[0].data[..], b"\x01jp\reg");
+        assert_eq!(expected.metadata, [("site".to_string(), "north".to_string())]);
+    }
+
+    #[test]
+    fn a_control_character_in_a_field_name_is_kept_in_the_metadata_key() {
+        let decoded = form_of(
+            CT,
+            &body(&["Content-Disposition: form-data; name=\"site\u{1}x\"\r\n\r\nnorth"]),
+        )
+        .unwrap();
+        assert_eq!(decoded.metadata, [("site\u{1}x".to_string(), "north".to_string())]);
+    }
+
+    #[test]
+    fn quotes_and_control_characters_in_file_names_are_percent_encoded() {
+        let decoded = form_of(
+            CT,
+            &body(&[
+                "Content-Disposition: form-data; name=\"f\"; filename=\"a\\\"b.png\"\r\n\r\n1",
+                "Content-Disposition: form-data; name=\"f\"; filename*=UTF-8''x%0D%0AContent-Type%3A%20y.png\r\n\r\n2",
+            ]),
+        )
+        .unwrap();
+        assert_eq!(names(&decoded), ["a%22b.png", "x%0D%0AContent-Type: y.png"]);
+    }
+
+    #[test]
+    fn a_part_without_a_valid_content_disposition_is_refused_by_position_and_name() {
+        for (part, message) in [
+            (
+                "Content-Type: text/plain\r\n\r\nnorth",
+                "malformed multipart body: part 2 has no Content-Disposition header; \
+                 give every part `Content-Disposition: form-data; name=\"...\"`",
+            ),
+            (
+                "Content-Disposition: form-data; !!!\r\n\r\nnorth",
+                "malformed multipart body: part 2 has an invalid Content-Disposition \
+                 (\"!!!\" is not a name=value parameter); send `form-data; name=\"...\"`, with `filename=\"...\"` for a file",
+            ),
+            (
+                "Content-Disposition: inline; name=\"site\"\r\n\r\nnorth",
+                "malformed multipart body: part 2 (\"site\") has an invalid Content-Disposition \
+                 (its type is \"inline\", not form-data); send `form-data; name=\"...\"`, with `filename=\"...\"` for a file",
+            ),
+        ] {
+            let error = form_of(CT, &body(&[part])).unwrap_err();
+            assert_eq!(error, IngestError::Malformed(message.into()), "{part}");
+        }
+    }
+
+    #[test]
+    fn well_formed_bodies_decode_as_before() {
+        let decoded = form_of(
+            CT,
+            &body(&[
+                "Content-Disposition: form-data; name=\"file\"; filename=\"image.jpeg\"\r\nContent-Type: image/jpeg\r\n\r\nJ",
+                "Content-Disposition: form-data; name=\"file\"; filename=\"mask_0000.png\"\r\nContent-Type: application/octet-stream\r\n\r\nP",
+                "Content-Disposition: form-data; name=\"calibration\"; filename=\"calibration.json\"\r\nContent-Type: application/json\r\n\r\n{}",
+                "Content-Disposition: form-data; name=\"blob\"\r\nContent-Type: application/octet-stream\r\n\r\nB",
+                "Content-Disposition: form-data; name=\"site\"\r\n\r\nnorth",
+                "Content-Disposition: form-data; name=\"operator\"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nana",
+            ]),
+        )
+        .unwrap();
+        let attachments: Vec<(&str, &str, &[u8])> = decoded
+            .attachments
+            .iter()
+            .map(|a| (a.name.as_str(), a.content_type.as_str(), &a.data[..]))
+            .collect();
+        assert_eq!(
+            attachments,
+            [
+                ("image.jpeg", "image/jpeg", &b"J"[..]),
+                ("mask_0000.png", "image/png", b"P"),
+                ("calibration.json", "application/json", b"{}"),
+                ("blob", "application/octet-stream", b"B"),
+            ]
+        );
+        assert_eq!(
+            decoded.metadata,
+            [("site".into(), "north".into()), ("operator".into(), "ana".into())]
+        );
+        assert_eq!(decoded.predictions.as_str(), "{\"predictions\":[]}");
+        for (parts, message) in [
+            (
+                vec!["Content-Disposition: form-data; name=\"predictions\"\r\n\r\n{}"],
+                "two predictions.json parts; send one",
+            ),
+            (
+                vec![
+                    "Content-Disposition: form-data; name=\"a\"; filename=\"x.png\"\r\n\r\n1",
+                    "Content-Disposition: form-data; name=\"b\"; filename=\"x.png\"\r\n\r\n2",
+                ],
+                "two parts are named \"x.png\"; part names must be unique",
+            ),
+            (
+                vec!["Content-Disposition: form-data; name=\"\"; filename=\"\"\r\n\r\n1"],
+                "part 2 is a file with neither a file name nor a field name; give it a filename",
+            ),
+            (
+                vec!["Content-Disposition: form-data; name=\"t\"\r\n\r\n\u{ff}"],
+                "the text field \"t\" is not UTF-8",
+            ),
+        ] {
+            let body = body(&parts).replace('\u{ff}', "\u{0}").into_bytes();
+            let body = body
+                .iter()
+                .map(|b| if *b == 0 { 0xff } else { *b })
+                .collect::<Vec<u8>>();
+            let error = decode_bytes(kind(CT).unwrap(), Bytes::from(body)).unwrap_err();
+            assert_eq!(error, IngestError::Malformed(message.into()));
+        }
+    }
 }

@@ -222,6 +222,12 @@ async fn accept(
             reason: Some(reason),
             ..Answer::new(id, route_name, Ingested::Dropped)
         }),
+        RouteOutcome::Busy { reason } => Err(IngestError::Busy {
+            message: format!(
+                "the route's filters are all busy ({reason}); nothing was stored: send the event again after Retry-After"
+            ),
+            retry_after: FILTER_RETRY_AFTER,
+        }),
         RouteOutcome::Later { reason } => Err(IngestError::Busy {
             message: format!(
                 "a filter could not process the event now and asked for it again later ({reason}); nothing was stored: send it again"

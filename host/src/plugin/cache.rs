@@ -6,23 +6,40 @@
 //! engine's compatibility hash (wasmtime version and settings), so a changed plugin or
 //! a new Weir never picks up stale code. Entries are written to a temporary file and
 //! renamed into place, so a crash mid-write leaves no half entry behind.
+//!
+//! An entry is not trusted by its name alone: it starts with a header holding the
+//! SHA-256 of the plugin it was compiled from and of the compiled code that follows,
+//! both checked at every load. An entry swapped for another plugin's, or damaged, is
+//! compiled afresh rather than run. The folder is created owner-only (0700, entries
+//! 0600): loading compiled code runs it, so only Weir's user may write it.
 
 use std::fs;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
+use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::{Engine, Module};
 
+/// The first line of every entry; a new layout gets a new tag.
+const MAGIC: &[u8] = b"weir-compiled-code 1\n";
+
+/// The header: the tag, then the plugin's and the code's SHA-256, each 32 bytes.
+const HEADER_LEN: usize = MAGIC.len() + 64;
+
 /// Compiled code the cache holds: a component, or a core module of the JSON ABI.
 #[allow(unsafe_code)]
-pub(crate) trait Code: Sized {
+pub(crate) trait Code: Sized + Send {
     fn compile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self>;
     fn serialize(&self) -> wasmtime::Result<Vec<u8>>;
     /// # Safety
     ///
-    /// The file must hold code this engine serialized (see [`deserialize`]).
-    unsafe fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self>;
+    /// The bytes must be code this engine serialized (see [`deserialize`]).
+    unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self>;
 }
 
 /// `Code` for a wasmtime type with the same-named inherent methods.
@@ -38,9 +55,9 @@ macro_rules! code {
                 <$type>::serialize(self)
             }
 
-            unsafe fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self> {
+            unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
                 // SAFETY: passed on to the caller.
-                unsafe { <$type>::deserialize_file(engine, path) }
+                unsafe { <$type>::deserialize(engine, bytes) }
             }
         }
     };
@@ -65,15 +82,27 @@ pub enum CacheOutcome {
 pub struct CodeCache {
     dir: Option<PathBuf>,
     engine_hash: String,
+    /// Held while a plugin compiles: one compile at a time.
+    compiling: Mutex<()>,
 }
 
 impl CodeCache {
+    /// The cache in `dir` (created owner-only); without one, or when the folder cannot
+    /// be made private, plugins are compiled at every load.
     pub(crate) fn new(dir: Option<PathBuf>, engine: &Engine) -> Self {
+        let dir = dir.filter(|dir| match private_dir(dir) {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(path = %dir.display(), %error, "compiled-code cache disabled: plugins are compiled at every load");
+                false
+            }
+        });
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         CodeCache {
             dir,
             engine_hash: format!("{:016x}", hasher.finish()),
+            compiling: Mutex::new(()),
         }
     }
 
@@ -97,18 +126,18 @@ impl CodeCache {
     ) -> wasmtime::Result<(C, CacheOutcome)> {
         let entry = self.entry(content_hash);
         if let Some(path) = entry.as_deref().filter(|path| path.exists()) {
-            match deserialize(engine, path) {
+            match deserialize(engine, path, content_hash) {
                 Ok(component) => return Ok((component, CacheOutcome::Hit)),
                 Err(error) => {
-                    tracing::warn!(path = %path.display(), %error, "ignoring unreadable compiled-code cache entry");
+                    tracing::warn!(path = %path.display(), %error, "ignoring compiled-code cache entry; compiling the plugin again");
                 }
             }
         }
-        let component = C::compile(engine, bytes)?;
+        let component = self.compile(engine, bytes)?;
         let Some(path) = entry else {
             return Ok((component, CacheOutcome::CompiledUncached));
         };
-        match store(&component, &path) {
+        match store(&component, &path, content_hash) {
             Ok(()) => Ok((component, CacheOutcome::Compiled)),
             Err(error) => {
                 tracing::warn!(path = %path.display(), %error, "could not write compiled-code cache entry");
@@ -118,25 +147,108 @@ impl CodeCache {
     }
 }
 
-/// Loads a cache entry.
-#[allow(unsafe_code)]
-fn deserialize<C: Code>(engine: &Engine, path: &Path) -> wasmtime::Result<C> {
-    // SAFETY: `deserialize_file` trusts the file to be code this engine compiled. Only
-    // Weir writes the cache folder, always through `store` (temporary file + rename, so
-    // never a partial entry), and the entry name pins the engine's compatibility hash.
-    // The folder must not be writable by anyone Weir does not trust, like the plugin
-    // folder itself.
-    unsafe { C::deserialize_file(engine, path) }
+impl CodeCache {
+    /// Compiles a plugin gently: one compile at a time in the process, on one thread
+    /// (the engine has parallel compilation off) running at a lower priority, so that
+    /// a plugin compiling during a hot reload (a big one takes seconds and hundreds of
+    /// MiB) leaves the cores to the routes serving events.
+    fn compile<C: Code + Send>(&self, engine: &Engine, bytes: &[u8]) -> wasmtime::Result<C> {
+        let _one_at_a_time = self.compiling.lock().unwrap_or_else(PoisonError::into_inner);
+        std::thread::scope(|scope| {
+            let compiler = std::thread::Builder::new()
+                .name("weir-compile".into())
+                .spawn_scoped(scope, || {
+                    lower_priority();
+                    C::compile(engine, bytes)
+                })?;
+            compiler
+                .join()
+                .unwrap_or_else(|_| Err(wasmtime::format_err!("the compiler panicked")))
+        })
+    }
 }
 
-fn store<C: Code>(component: &C, path: &Path) -> std::io::Result<()> {
-    let bytes = component.serialize().map_err(std::io::Error::other)?;
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)?;
+/// Niceness of the compiler thread: below the threads serving events.
+const COMPILE_NICENESS: libc::c_int = 10;
+
+/// Lowers the calling thread's scheduling priority (Linux schedules threads, so this is
+/// the thread's own niceness). Best effort: where it is refused, the compile runs at
+/// normal priority.
+#[allow(unsafe_code)]
+fn lower_priority() {
+    // SAFETY: `setpriority` on the calling thread's id reads no memory of ours.
+    unsafe {
+        let thread = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, COMPILE_NICENESS);
     }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    fs::write(&tmp, bytes)?;
+}
+
+/// Loads the cache entry of the plugin whose SHA-256 is `content_hash` (hex), once its
+/// header proves it was compiled from exactly that plugin and is whole.
+#[allow(unsafe_code)]
+fn deserialize<C: Code>(engine: &Engine, path: &Path, content_hash: &str) -> wasmtime::Result<C> {
+    let entry = fs::read(path)?;
+    if entry.len() < HEADER_LEN || !entry.starts_with(MAGIC) {
+        wasmtime::bail!("not an entry of this Weir's cache");
+    }
+    let (header, code) = entry.split_at(HEADER_LEN);
+    let (of_source, of_code) = header[MAGIC.len()..].split_at(32);
+    if hex::encode(of_source) != content_hash {
+        wasmtime::bail!("compiled from another plugin than this one");
+    }
+    if of_code != Sha256::digest(code).as_slice() {
+        wasmtime::bail!("damaged: its code does not match its checksum");
+    }
+    // SAFETY: `deserialize` trusts the bytes to be code this engine compiled. They are
+    // what `store` wrote for this very plugin (both checksums match), under a name that
+    // pins the engine's compatibility hash, in a folder only Weir's user may write.
+    unsafe { C::deserialize(engine, code) }
+}
+
+fn store<C: Code>(component: &C, path: &Path, content_hash: &str) -> std::io::Result<()> {
+    let of_source = hex::decode(content_hash).map_err(std::io::Error::other)?;
+    let code = component.serialize().map_err(std::io::Error::other)?;
+    if let Some(dir) = path.parent() {
+        private_dir(dir)?;
+    }
+    // A name of this write's own: two threads (or processes) compiling the same plugin
+    // at once must not write into one temporary file, or the entry renamed into place
+    // could hold parts of both.
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let tmp = path.with_extension(format!(
+        "tmp{}-{}",
+        std::process::id(),
+        WRITES.fetch_add(1, Ordering::Relaxed)
+    ));
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    file.write_all(MAGIC)?;
+    file.write_all(&of_source)?;
+    file.write_all(&Sha256::digest(&code))?;
+    file.write_all(&code)?;
+    drop(file);
     fs::rename(&tmp, path)
+}
+
+/// Creates the cache folder owner-only, or makes an existing one so; refuses a folder
+/// that others may write and that cannot be made private.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let mode = fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|error| {
+            std::io::Error::other(format!(
+                "the cache folder {} is open to other users (mode {:o}) and cannot be made private: {error}",
+                dir.display(),
+                mode & 0o777
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// The per-user cache folder: `$WEIR_CACHE_DIR`, else `$XDG_CACHE_HOME/weir`, else

@@ -14,6 +14,7 @@ use super::cache::CacheOutcome;
 use super::component::ComponentPre;
 use super::engine::{EngineInner, PluginEngine};
 use super::error::LoadError;
+use super::log::PluginLog;
 use super::module::ModulePre;
 
 /// A compiled plugin. Cheap to share (`Arc<Plugin>`); instances of it are made by a
@@ -29,6 +30,7 @@ pub struct Plugin {
     /// The contract version it was built against: known at load for a component (from
     /// its imports), at its first instance for a core module (`weir_abi_version`).
     version: OnceLock<Version>,
+    log: Arc<PluginLog>,
     pub(crate) code: Code,
     pub(crate) engine: Arc<EngineInner>,
 }
@@ -74,10 +76,23 @@ impl Plugin {
     ///
     /// Blocking, and slow on a cache miss: call it off the async reactor.
     pub fn from_file(engine: &PluginEngine, name: &str, path: &Path) -> Result<Plugin, LoadError> {
-        let bytes = std::fs::read(path).map_err(|error| LoadError::Read {
+        let read_error = |error: std::io::Error| LoadError::Read {
             path: path.display().to_string(),
             reason: error.to_string(),
-        })?;
+        };
+        // Compiling takes time and memory in proportion to the file: a file past the
+        // limit is refused before it is read whole.
+        let size = std::fs::metadata(path).map_err(read_error)?.len();
+        let limit = engine.inner.max_plugin_size;
+        if size > limit {
+            return Err(LoadError::Limit {
+                path: path.display().to_string(),
+                reason: format!(
+                    "the file is {size} bytes, more than plugins.max_plugin_size ({limit} bytes); raise the limit if this plugin is trusted"
+                ),
+            });
+        }
+        let bytes = std::fs::read(path).map_err(read_error)?;
         Plugin::from_bytes(engine, name, &path.display().to_string(), &bytes)
     }
 
@@ -123,8 +138,10 @@ impl Plugin {
             })?;
             (Code::Module(pre), cache)
         };
+        let name: Arc<str> = name.into();
         Ok(Plugin {
-            name: name.into(),
+            log: Arc::new(PluginLog::new(name.clone())),
+            name,
             source: path,
             hash,
             size: bytes.len(),
@@ -144,6 +161,11 @@ impl Plugin {
 
     pub(crate) fn name_arc(&self) -> Arc<str> {
         self.name.clone()
+    }
+
+    /// The budget of everything the plugin causes to be logged ([`PluginLog`]).
+    pub fn log(&self) -> &Arc<PluginLog> {
+        &self.log
     }
 
     /// `component` (the `weir:filter` world) or `core-module` (the JSON ABI of

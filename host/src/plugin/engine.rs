@@ -17,6 +17,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use super::cache::CodeCache;
 use super::component::{self, guest::GuestState};
 use super::module::{self, ModuleState};
+use super::sandbox::MemoryBudget;
 
 /// How often the epoch advances while a call runs. A call overruns its deadline by at
 /// most about one tick; the default deadline is tens of milliseconds, so 1 ms keeps the
@@ -24,6 +25,7 @@ use super::module::{self, ModuleState};
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 
 pub use crate::config::limits::MAX_INSTANCE_MEMORY;
+use crate::config::limits::{DEFAULT_INSTANCE_WAIT, DEFAULT_MAX_PLUGIN_SIZE, DEFAULT_MEMORY_BUDGET};
 
 /// Bytes of each freed linear memory kept resident and reset in place rather than
 /// returned to the kernel: a Rust filter's stack and heap, with room.
@@ -34,8 +36,16 @@ pub const KEEP_RESIDENT: usize = 2 << 20;
 pub struct EngineSettings {
     /// Where compiled code is cached; `None` disables the cache.
     pub cache_dir: Option<PathBuf>,
-    /// How many instances may exist at once across all plugins (slots in the pool).
+    /// How many instances the filters of one config may hold at once. The pool has
+    /// twice as many slots: during a reload the instances of the config being replaced
+    /// and of its replacement live side by side.
     pub max_instances: u32,
+    /// Largest plugin file compiled, in bytes.
+    pub max_plugin_size: u64,
+    /// Memory of all instances together, in bytes.
+    pub memory_budget: u64,
+    /// Longest an event waits for a free instance.
+    pub instance_wait: Duration,
 }
 
 impl Default for EngineSettings {
@@ -43,6 +53,22 @@ impl Default for EngineSettings {
         EngineSettings {
             cache_dir: None,
             max_instances: 128,
+            max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            instance_wait: DEFAULT_INSTANCE_WAIT,
+        }
+    }
+}
+
+impl EngineSettings {
+    /// The settings `[plugins]` asks for.
+    pub fn from_config(plugins: &crate::config::PluginsConfig) -> Self {
+        EngineSettings {
+            cache_dir: Some(plugins.cache_dir()),
+            max_instances: plugins.max_instances,
+            max_plugin_size: plugins.max_plugin_size.0,
+            memory_budget: plugins.memory_budget.0,
+            instance_wait: plugins.instance_wait.0,
         }
     }
 }
@@ -63,12 +89,16 @@ pub(crate) struct EngineInner {
     pub(crate) module_linker: wasmtime::Linker<ModuleState>,
     pub(crate) cache: CodeCache,
     pub(crate) ticker: EpochTicker,
+    /// The memory of all instances together.
+    pub(crate) memory: Arc<MemoryBudget>,
+    pub(crate) max_plugin_size: u64,
+    pub(crate) instance_wait: Duration,
 }
 
 impl PluginEngine {
     /// Builds the engine and starts its epoch ticker.
     pub fn new(settings: &EngineSettings) -> wasmtime::Result<Self> {
-        let slots = settings.max_instances.max(1);
+        let slots = settings.max_instances.max(1).saturating_mul(2);
         let mut pool = PoolingAllocationConfig::new();
         pool.total_component_instances(slots)
             // A Rust component has a handful of core instances; a JavaScript engine
@@ -100,7 +130,10 @@ impl PluginEngine {
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
             .wasm_component_model(true)
             .max_wasm_stack(1 << 20)
-            .async_stack_size(2 << 20);
+            .async_stack_size(2 << 20)
+            // One compiler thread: compiling a plugin (at a reload, say) must leave the
+            // other cores to the routes serving events. See `cache::compile`.
+            .parallel_compilation(false);
         // `WEIR_WASM_PROFILER=perfmap` (or `jitdump`) names guest functions for `perf`.
         match std::env::var("WEIR_WASM_PROFILER").as_deref() {
             Ok("perfmap") => {
@@ -128,6 +161,9 @@ impl PluginEngine {
                 module_linker,
                 cache,
                 ticker,
+                memory: Arc::new(MemoryBudget::new(settings.memory_budget)),
+                max_plugin_size: settings.max_plugin_size,
+                instance_wait: settings.instance_wait,
             }),
         })
     }
@@ -135,6 +171,11 @@ impl PluginEngine {
     /// The compiled-code cache.
     pub fn cache(&self) -> &CodeCache {
         &self.inner.cache
+    }
+
+    /// Bytes of linear memory all live instances hold, against the memory budget.
+    pub fn memory_in_use(&self) -> u64 {
+        self.inner.memory.used()
     }
 }
 

@@ -4,7 +4,9 @@
 //!   fine; the route's failure policy decides the event's fate.
 //! - The guest **misbehaved**: it trapped, overran its deadline or memory, or returned
 //!   something invalid. The instance is thrown away, and the policy applies.
-//! - The **host** failed: no instance slot was free, or a bug. Propagated.
+//! - The filter was **busy**: no instance was free in time. Backpressure: the sender is
+//!   asked to send the event again, no policy applies.
+//! - The **host** failed: a bug. Propagated.
 //!
 //! Loading has its own error, [`LoadError`], which always names the file.
 
@@ -24,6 +26,14 @@ pub enum Misbehavior {
     Memory {
         /// The cap, in bytes.
         limit: u64,
+        /// What the refused growth asked for, in bytes.
+        requested: u64,
+    },
+    /// The guest tried to grow its memory while all instances together held the
+    /// memory budget (`[plugins] memory_budget`).
+    Budget {
+        /// The budget, in bytes.
+        budget: u64,
         /// What the refused growth asked for, in bytes.
         requested: u64,
     },
@@ -47,6 +57,12 @@ impl fmt::Display for Misbehavior {
                 mebibytes(*requested),
                 mebibytes(*limit)
             ),
+            Misbehavior::Budget { budget, requested } => write!(
+                f,
+                "could not grow its memory to {}: all plugin instances together hold plugins.memory_budget ({})",
+                mebibytes(*requested),
+                mebibytes(*budget)
+            ),
             Misbehavior::InvalidOutput(invalid) => write!(f, "{invalid}"),
             Misbehavior::Abi(message) => write!(f, "broke the core-module ABI: {message}"),
         }
@@ -63,7 +79,7 @@ impl Misbehavior {
         match self {
             Misbehavior::Trap(_) => "trap",
             Misbehavior::Deadline(_) => "deadline",
-            Misbehavior::Memory { .. } => "memory",
+            Misbehavior::Memory { .. } | Misbehavior::Budget { .. } => "memory",
             Misbehavior::InvalidOutput(_) | Misbehavior::Abi(_) => "invalid-output",
         }
     }
@@ -98,7 +114,16 @@ pub enum FilterError {
         /// Why.
         message: String,
     },
-    /// The host could not run the filter (no instance slot free, or a host bug).
+    /// No instance of the filter was free within `[plugins] instance_wait`: the event
+    /// must be sent again later. Never a verdict on the event.
+    #[error("plugin {plugin} had no instance free: {message}")]
+    Busy {
+        /// The plugin's name.
+        plugin: String,
+        /// Why.
+        message: String,
+    },
+    /// The host could not run the filter (a host bug).
     #[error("plugin {plugin} could not be run: {message}")]
     Host {
         /// The plugin's name.
@@ -109,12 +134,52 @@ pub enum FilterError {
 }
 
 impl FilterError {
+    /// The error with whatever text the guest supplied bounded ([`crate::text::cap`]).
+    pub(crate) fn bounded(self) -> FilterError {
+        let cap = |text: String| crate::text::cap(text, crate::text::MAX_GUEST_TEXT);
+        match self {
+            FilterError::Declined {
+                plugin,
+                message,
+                retryable,
+            } => FilterError::Declined {
+                plugin,
+                message: cap(message),
+                retryable,
+            },
+            FilterError::Misbehaved { plugin, misbehavior } => FilterError::Misbehaved {
+                plugin,
+                misbehavior: match misbehavior {
+                    Misbehavior::Trap(message) => Misbehavior::Trap(cap(message)),
+                    Misbehavior::Abi(message) => Misbehavior::Abi(cap(message)),
+                    Misbehavior::InvalidOutput(invalid) => Misbehavior::InvalidOutput(match invalid {
+                        EditError::InvalidJson(message) => EditError::InvalidJson(cap(message)),
+                        EditError::NoSuchAttachment(name) => EditError::NoSuchAttachment(cap(name)),
+                        EditError::NoSuchDestination { name, current } => EditError::NoSuchDestination {
+                            name: cap(name),
+                            current,
+                        },
+                        EditError::TooLarge(message) => EditError::TooLarge(cap(message)),
+                        other => other,
+                    }),
+                    other => other,
+                },
+            },
+            FilterError::Init { plugin, message } => FilterError::Init {
+                plugin,
+                message: cap(message),
+            },
+            host @ (FilterError::Host { .. } | FilterError::Busy { .. }) => host,
+        }
+    }
+
     /// A short, stable name for metrics and the admin API.
     pub fn kind(&self) -> &'static str {
         match self {
             FilterError::Declined { .. } => "declined",
             FilterError::Misbehaved { misbehavior, .. } => misbehavior.kind(),
             FilterError::Init { .. } => "init",
+            FilterError::Busy { .. } => "busy",
             FilterError::Host { .. } => "host",
         }
     }

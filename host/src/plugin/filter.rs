@@ -25,6 +25,14 @@ pub use crate::config::limits::{
     DEFAULT_FILTER_MEMORY as DEFAULT_MEMORY, DEFAULT_FILTER_TIMEOUT as DEFAULT_TIMEOUT, DEFAULT_MAX_CALLS,
 };
 
+/// Growth of an instance's memory past its size after `init` at which it is retired
+/// after the call rather than reused, so that one big event does not leave its memory
+/// held by a warm instance.
+pub const RETIRE_GROWTH: u64 = 16 << 20;
+
+/// How often an event waiting for a slot in the engine's pool tries again.
+const POOL_RETRY: Duration = Duration::from_millis(10);
+
 /// Whether instances are reused across events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum InstancePolicy {
@@ -62,7 +70,7 @@ impl Default for FilterSettings {
             memory: DEFAULT_MEMORY,
             policy: InstancePolicy::Reuse,
             max_calls: DEFAULT_MAX_CALLS,
-            max_instances: std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
+            max_instances: crate::config::limits::default_filter_instances(),
             state: StateHandle::detached(),
         }
     }
@@ -81,6 +89,8 @@ pub struct FilterStats {
     pub instances: AtomicU64,
     /// The largest linear memory an instance had after a call, in bytes.
     pub peak_memory: AtomicU64,
+    /// Instances retired because their memory grew past [`RETIRE_GROWTH`].
+    pub retired: AtomicU64,
     /// Time spent in the guest's calls, in nanoseconds (for the mean call time).
     pub call_nanos: AtomicU64,
 }
@@ -96,6 +106,8 @@ pub struct FilterTotals {
     pub errors: u64,
     /// Instances created.
     pub instances_created: u64,
+    /// Log lines the plugin caused that its log budget suppressed ([`super::log`]).
+    pub log_suppressed: u64,
     /// Time spent in the guest's calls, in nanoseconds.
     pub call_nanos: u64,
 }
@@ -116,6 +128,13 @@ impl FilterTotals {
         self.drops += stats.drops.load(Ordering::Relaxed);
         self.errors += stats.errors.load(Ordering::Relaxed);
         self.instances_created += stats.instances.load(Ordering::Relaxed);
+    }
+
+    /// Adds one filter's counters and its plugin's log budget.
+    pub fn add_filter(&mut self, filter: &Filter) {
+        self.add(filter.stats());
+        // One budget per plugin, shared by every filter of it.
+        self.log_suppressed = self.log_suppressed.max(filter.plugin().log().suppressed());
     }
 }
 
@@ -178,6 +197,21 @@ impl Filter {
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// A new instance; while the engine's pool has no slot free (the instances of a
+    /// config being replaced still hold theirs), tried again until `deadline`.
+    async fn start_by(&self, deadline: tokio::time::Instant) -> Result<Instance, FilterError> {
+        loop {
+            self.stats.instances.fetch_add(1, Ordering::Relaxed);
+            match Instance::start(&self.plugin, &self.settings.config, self.limits, &self.settings.state).await {
+                Err(FilterError::Busy { .. }) if tokio::time::Instant::now() + POOL_RETRY < deadline => {
+                    self.stats.instances.fetch_sub(1, Ordering::Relaxed);
+                    tokio::time::sleep(POOL_RETRY).await;
+                }
+                started => return started,
+            }
+        }
+    }
+
     /// Makes one more instance ready ahead of events (instantiation and `init`), so the
     /// first events after a start or reload do not pay for it. The instance joins the
     /// idle pool if there is room, and is discarded otherwise.
@@ -192,13 +226,29 @@ impl Filter {
     }
 
     /// Runs the filter on one event.
+    ///
+    /// Waits at most `[plugins] instance_wait` for an instance (all of the filter's are
+    /// busy, or the engine's pool is full); past it the answer is
+    /// [`FilterError::Busy`]: backpressure, never a verdict on the event.
     pub async fn run(&self, event: &Arc<Event>) -> Result<Outcome, FilterError> {
+        let deadline = tokio::time::Instant::now() + self.plugin.engine.instance_wait;
+        let busy = |message: String| FilterError::Busy {
+            plugin: self.plugin.name().to_string(),
+            message,
+        };
         // Bounded concurrency per filter: waiting here is the backpressure when more
         // events than instances arrive at once.
-        let _permit = self.permits.acquire().await.map_err(|_| FilterError::Host {
-            plugin: self.plugin.name().to_string(),
-            message: "the filter is shutting down".into(),
-        })?;
+        let _permit = match tokio::time::timeout_at(deadline, self.permits.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(busy("the filter is shutting down".into())),
+            Err(_) => {
+                return Err(busy(format!(
+                    "all {} of its instances stayed busy for {} ms (the filter's max_instances, plugins.instance_wait)",
+                    self.settings.max_instances,
+                    self.plugin.engine.instance_wait.as_millis()
+                )));
+            }
+        };
         self.stats.calls.fetch_add(1, Ordering::Relaxed);
         let warm = match self.settings.policy {
             InstancePolicy::Reuse => self.idle().pop(),
@@ -206,14 +256,9 @@ impl Filter {
         };
         let mut instance = match warm {
             Some(instance) => instance,
-            None => {
-                self.stats.instances.fetch_add(1, Ordering::Relaxed);
-                Instance::start(&self.plugin, &self.settings.config, self.limits, &self.settings.state)
-                    .await
-                    .inspect_err(|_| {
-                        self.stats.errors.fetch_add(1, Ordering::Relaxed);
-                    })?
-            }
+            None => self.start_by(deadline).await.inspect_err(|_| {
+                self.stats.errors.fetch_add(1, Ordering::Relaxed);
+            })?,
         };
         let started = std::time::Instant::now();
         let result = instance.call(event).await;
@@ -221,7 +266,17 @@ impl Filter {
         self.stats.call_nanos.fetch_add(took, Ordering::Relaxed);
         self.stats.peak_memory.fetch_max(instance.memory(), Ordering::Relaxed);
         let healthy = !matches!(result, Err(FilterError::Misbehaved { .. }));
-        if healthy && self.settings.policy == InstancePolicy::Reuse && instance.calls < self.settings.max_calls {
+        // An instance that grew for one big event would hold that memory for good:
+        // retired, its memory goes back to the system with its pool slot.
+        let spiked = instance.grew(RETIRE_GROWTH);
+        if spiked {
+            self.stats.retired.fetch_add(1, Ordering::Relaxed);
+        }
+        if healthy
+            && !spiked
+            && self.settings.policy == InstancePolicy::Reuse
+            && instance.calls < self.settings.max_calls
+        {
             self.idle().push(instance);
         }
         let outcome = result;

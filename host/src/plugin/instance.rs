@@ -15,13 +15,15 @@ use super::engine::EngineInner;
 use super::error::FilterError;
 use super::module::ModuleInstance;
 use super::outcome::Outcome;
-use super::sandbox::Limits;
+use super::sandbox::{Limits, Sandbox};
 use super::state::StateHandle;
 use crate::event::Event;
 
 /// A live, initialised instance.
 pub(crate) struct Instance {
     guest: Guest,
+    /// Its linear memory after `init`.
+    baseline: u64,
     plugin: Arc<str>,
     engine: Arc<EngineInner>,
     timeout: Duration,
@@ -46,23 +48,37 @@ impl Instance {
         let name = plugin.name_arc();
         let engine = &plugin.engine.engine;
         let _running = plugin.engine.ticker.call();
+        let sandbox = Sandbox::new(plugin.log().clone(), limits.memory, plugin.engine.memory.clone());
         let guest = match &plugin.code {
             Code::Component(pre) => Guest::Component(
-                ComponentInstance::start(pre, engine, name.clone(), config, limits, state.clone()).await?,
+                ComponentInstance::start(pre, engine, sandbox, config, limits, state.clone())
+                    .await
+                    .map_err(FilterError::bounded)?,
             ),
             Code::Module(pre) => {
-                let module = ModuleInstance::start(pre, engine, name.clone(), config, limits, state.clone()).await?;
+                let module = ModuleInstance::start(pre, engine, sandbox, config, limits, state.clone())
+                    .await
+                    .map_err(FilterError::bounded)?;
                 plugin.learned_version(module.version());
                 Guest::Module(module)
             }
         };
-        Ok(Instance {
+        let mut instance = Instance {
             guest,
+            baseline: 0,
             plugin: name,
             engine: plugin.engine.clone(),
             timeout: limits.timeout,
             calls: 0,
-        })
+        };
+        instance.baseline = instance.memory();
+        Ok(instance)
+    }
+
+    /// Whether the instance's memory grew past its size after `init` by more than
+    /// `growth`: a spike (one huge event) that a reused instance would hold for good.
+    pub(crate) fn grew(&self, growth: u64) -> bool {
+        self.memory() > self.baseline.saturating_add(growth)
     }
 
     /// The instance's linear memory, in bytes.
@@ -78,9 +94,12 @@ impl Instance {
     pub(crate) async fn call(&mut self, event: &Arc<Event>) -> Result<Outcome, FilterError> {
         self.calls += 1;
         let _running = self.engine.ticker.call();
-        match &mut self.guest {
+        let result = match &mut self.guest {
             Guest::Component(component) => component.call(event, &self.plugin, self.timeout).await,
             Guest::Module(module) => module.call(event, &self.plugin, self.timeout).await,
-        }
+        };
+        // What the guest said travels into answers, logs and records: bounded here,
+        // where every call's outcome passes.
+        result.map(Outcome::bounded).map_err(FilterError::bounded)
     }
 }

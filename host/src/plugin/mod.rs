@@ -18,6 +18,8 @@
 //! - [`component`]: filters as components of the `weir:filter` world, each served
 //!   contract version.
 //! - [`module`]: filters as core modules of the JSON ABI (`wit/core-module.md`).
+//! - [`log`]: the budget, per plugin per second, of everything a plugin causes to be
+//!   logged.
 //! - [`stdio`]: guest stdout/stderr, captured and capped.
 //! - [`error`]: the errors, kept apart as the guest declined / misbehaved / host failed.
 //!
@@ -35,6 +37,7 @@ pub mod error;
 pub mod examples;
 pub mod filter;
 mod instance;
+pub mod log;
 mod module;
 mod outcome;
 pub mod registry;

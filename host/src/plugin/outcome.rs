@@ -25,4 +25,13 @@ impl Outcome {
             None => Outcome::Kept,
         }
     }
+
+    /// The outcome with a drop reason bounded ([`crate::text::cap`]): the reason
+    /// travels into the ingest answer, the log and the records.
+    pub(crate) fn bounded(self) -> Outcome {
+        match self {
+            Outcome::Dropped(reason) => Outcome::Dropped(crate::text::cap(reason, crate::text::MAX_GUEST_TEXT)),
+            other => other,
+        }
+    }
 }

@@ -39,6 +39,10 @@ impl PluginSource {
 
 /// Finds a plugin by name: `<dir>/<name>.wasm` first, then the embedded examples.
 pub fn resolve(dir: Option<&Path>, name: &str) -> Option<PluginSource> {
+    // Never a path out of the folder, whoever asks (the config refuses such names too).
+    if !crate::config::is_plugin_name(name) {
+        return None;
+    }
     if let Some(dir) = dir {
         let path = dir.join(format!("{name}.wasm"));
         if path.is_file() {

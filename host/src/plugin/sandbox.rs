@@ -6,12 +6,14 @@
 //! so the deadline, the memory cap and the naming of misbehaviour are written once.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtxBuilder;
 
 use super::error::{FilterError, Misbehavior};
+use super::log::PluginLog;
 use super::stdio::GuestOutput;
 
 /// Longest guest log message kept; the rest is cut. Keeps one chatty filter from
@@ -50,7 +52,8 @@ pub(crate) struct Limits {
 
 /// The per-instance bookkeeping of the sandbox.
 pub(crate) struct Sandbox {
-    pub(crate) plugin: Arc<str>,
+    /// The plugin's name and log budget, shared by its instances.
+    pub(crate) log: Arc<PluginLog>,
     pub(crate) limits: GuestLimits,
     /// When the current call must end; checked at every epoch tick.
     pub(crate) deadline: Instant,
@@ -67,13 +70,14 @@ pub(crate) trait Sandboxed: Send + 'static {
 }
 
 impl Sandbox {
-    pub(crate) fn new(plugin: Arc<str>, memory_cap: u64) -> Self {
+    pub(crate) fn new(log: Arc<PluginLog>, memory_cap: u64, budget: Arc<MemoryBudget>) -> Self {
         Sandbox {
-            plugin,
+            log,
             limits: GuestLimits {
                 memory_cap,
                 denied: None,
                 memory: 0,
+                budget,
             },
             deadline: Instant::now(),
             stdout: GuestOutput::default(),
@@ -107,15 +111,20 @@ impl Sandbox {
 
     /// Writes what the guest printed during the call to the log.
     pub(crate) fn end_call(&mut self) {
-        if let Some(text) = self.stdout.drain() {
-            tracing::info!(plugin = %self.plugin, stream = "stdout", "{text}");
+        let plugin = self.log.name();
+        if let Some(text) = self.stdout.drain()
+            && self.log.admit(text.len())
+        {
+            tracing::info!(plugin, stream = "stdout", "{text}");
         }
-        if let Some(text) = self.stderr.drain() {
-            tracing::warn!(plugin = %self.plugin, stream = "stderr", "{text}");
+        if let Some(text) = self.stderr.drain()
+            && self.log.admit(text.len())
+        {
+            tracing::warn!(plugin, stream = "stderr", "{text}");
         }
-        if self.logs_suppressed > 0 {
+        if self.logs_suppressed > 0 && self.log.admit(0) {
             tracing::warn!(
-                plugin = %self.plugin,
+                plugin,
                 suppressed = self.logs_suppressed,
                 "plugin logged more than {MAX_LOGS_PER_CALL} messages in one call; the rest were dropped"
             );
@@ -130,7 +139,10 @@ impl Sandbox {
         }
         self.logs_left -= 1;
         let message = truncate(message, MAX_LOG_MESSAGE);
-        let plugin = &*self.plugin;
+        if !self.log.admit(message.len()) {
+            return;
+        }
+        let plugin = self.log.name();
         match level {
             LogLevel::Trace => tracing::trace!(target: "weir::plugin", plugin, "{message}"),
             LogLevel::Debug => tracing::debug!(target: "weir::plugin", plugin, "{message}"),
@@ -163,6 +175,23 @@ pub(crate) fn store<T: Sandboxed>(engine: &Engine, data: T) -> Store<T> {
     store
 }
 
+/// Runs one guest entry (instantiation, `init`, a call) under the call's deadline
+/// however the guest spends it. The epoch callback stops a guest that runs past its
+/// deadline; it cannot stop one that waits in a WASI call (a sleep, a poll), which
+/// runs no guest code. This timer does: at the deadline (one tick after it, so that a
+/// running guest is stopped by the epoch, with the same error), the entry's future is
+/// dropped, which cancels the call. The instance must then be discarded, as after any
+/// misbehaviour.
+pub(crate) async fn bounded<T>(
+    timeout: Duration,
+    entry: impl std::future::Future<Output = wasmtime::Result<T>>,
+) -> wasmtime::Result<T> {
+    match tokio::time::timeout(timeout + super::engine::EPOCH_TICK, entry).await {
+        Ok(result) => result,
+        Err(_) => Err(DeadlineExceeded.into()),
+    }
+}
+
 /// Arms the deadline for the next guest entry.
 pub(crate) fn begin<T: Sandboxed>(store: &mut Store<T>, timeout: Duration) {
     store.data_mut().sandbox_mut().begin_call(Instant::now() + timeout);
@@ -177,17 +206,28 @@ pub(crate) fn describe<T: Sandboxed>(store: &mut Store<T>, error: &wasmtime::Err
         return Misbehavior::Deadline(timeout);
     }
     let sandbox = store.data_mut().sandbox_mut();
-    if let Some(requested) = sandbox.limits.denied {
-        return Misbehavior::Memory {
-            limit: sandbox.limits.memory_cap,
-            requested,
-        };
+    match sandbox.limits.denied {
+        Some(Denied::Cap(requested)) => {
+            return Misbehavior::Memory {
+                limit: sandbox.limits.memory_cap,
+                requested,
+            };
+        }
+        Some(Denied::Budget(requested)) => {
+            return Misbehavior::Budget {
+                budget: sandbox.limits.budget.limit,
+                requested,
+            };
+        }
+        None => {}
     }
     let mut message = error.root_cause().to_string();
     // A Rust panic prints its message to stderr just before it aborts: that message is
     // what the plugin author needs, more than "unreachable executed".
     if let Some(said) = sandbox.stderr.drain() {
-        tracing::warn!(plugin = %sandbox.plugin, stream = "stderr", "{said}");
+        if sandbox.log.admit(said.len()) {
+            tracing::warn!(plugin = sandbox.log.name(), stream = "stderr", "{said}");
+        }
         // "thread '..' panicked at src/lib.rs:10:5:" then the message: keep both.
         let mut first: String = said
             .lines()
@@ -204,27 +244,86 @@ pub(crate) fn describe<T: Sandboxed>(store: &mut Store<T>, error: &wasmtime::Err
     Misbehavior::Trap(message)
 }
 
-/// The memory cap of one instance.
+/// The memory of all instances together (`[plugins] memory_budget`). The config is
+/// checked at load so that every filter's cap times its instances fits; this holds the
+/// total at run time too, when the instances of a config being replaced and of its
+/// replacement live side by side.
+#[derive(Debug)]
+pub(crate) struct MemoryBudget {
+    pub(crate) limit: u64,
+    used: AtomicU64,
+}
+
+impl MemoryBudget {
+    pub(crate) fn new(limit: u64) -> Self {
+        MemoryBudget {
+            limit,
+            used: AtomicU64::new(0),
+        }
+    }
+
+    /// Takes `bytes` from the budget, if they fit.
+    fn take(&self, bytes: u64) -> bool {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(bytes).filter(|total| *total <= self.limit)
+            })
+            .is_ok()
+    }
+
+    fn give_back(&self, bytes: u64) {
+        self.used.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
+    /// Bytes of linear memory all live instances hold.
+    pub(crate) fn used(&self) -> u64 {
+        self.used.load(Ordering::Acquire)
+    }
+}
+
+/// Why a memory growth was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Denied {
+    /// Past the instance's cap; the size asked for.
+    Cap(u64),
+    /// Past the budget of all instances; the size asked for.
+    Budget(u64),
+}
+
+/// The memory cap of one instance, and its share of the budget of all.
 ///
-/// A growth past the cap is refused (the guest sees `memory.grow` fail, as the spec
-/// allows) and remembered, so that the trap that usually follows (Rust aborts on
-/// allocation failure) is reported as a memory limit rather than a generic trap.
+/// A growth past the cap (or the budget) is refused (the guest sees `memory.grow` fail,
+/// as the spec allows) and remembered, so that the trap that usually follows (Rust
+/// aborts on allocation failure) is reported as a memory limit rather than a generic
+/// trap. The instance's memory goes back to the budget when it is dropped.
 pub(crate) struct GuestLimits {
     pub(crate) memory_cap: u64,
-    /// The size a refused growth asked for, during the current call.
-    pub(crate) denied: Option<u64>,
+    /// The refused growth, during the current call.
+    pub(crate) denied: Option<Denied>,
     /// The instance's linear memory, all memories together, in bytes.
     pub(crate) memory: u64,
+    budget: Arc<MemoryBudget>,
+}
+
+impl Drop for GuestLimits {
+    fn drop(&mut self) {
+        self.budget.give_back(self.memory);
+    }
 }
 
 impl wasmtime::ResourceLimiter for GuestLimits {
     fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired as u64 > self.memory_cap {
-            self.denied = Some(desired as u64);
+            self.denied = Some(Denied::Cap(desired as u64));
             return Ok(false);
         }
         // Creating a memory is a growth from 0, so this adds up every memory.
-        self.memory += desired.saturating_sub(current) as u64;
+        let growth = desired.saturating_sub(current) as u64;
+        if !self.budget.take(growth) {
+            self.denied = Some(Denied::Budget(desired as u64));
+            return Ok(false);
+        }
+        self.memory += growth;
         Ok(true)
     }
 
@@ -242,7 +341,7 @@ pub(crate) fn instantiation_failed<T: Sandboxed>(
     timeout: Duration,
 ) -> FilterError {
     if let Some(limit) = error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
-        return FilterError::Host {
+        return FilterError::Busy {
             plugin: plugin.to_string(),
             message: format!("{limit}; raise plugins.max_instances or lower the filters' max_instances"),
         };

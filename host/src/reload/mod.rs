@@ -221,6 +221,9 @@ fn keep_restart_only_settings(running: &Config, new: &mut Config) {
     if new.plugins.dir != running.plugins.dir
         || new.plugins.cache_dir != running.plugins.cache_dir
         || new.plugins.max_instances != running.plugins.max_instances
+        || new.plugins.max_plugin_size != running.plugins.max_plugin_size
+        || new.plugins.memory_budget != running.plugins.memory_budget
+        || new.plugins.instance_wait != running.plugins.instance_wait
     {
         kept.push("plugins");
         new.plugins = running.plugins.clone();

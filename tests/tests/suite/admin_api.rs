@@ -3,10 +3,16 @@
 //! and what the seeds let senders and operators choose: destinations per event, and
 //! deliveries without the predictions.
 
-use serde_json::Value;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use weir::config::BodyFormat;
+use weir_tests::config::{Destination, Filter, Retry, Route, Storage};
 use weir_tests::receiver::{Answer, Receiver};
-use weir_tests::router::{Weir, delivery, destinations, start, start_file};
-use weir_tests::{fixture, multipart_body, workspace};
+use weir_tests::records::{delivery, destinations};
+use weir_tests::router::{Weir, start, start_file};
+use weir_tests::scratch::folder;
+use weir_tests::{WeirConfig, fixture, multipart_body};
 
 const TOKEN: &str = "admin-token-0123456789abcdef";
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -15,6 +21,24 @@ fn weir_command() -> tokio::process::Command {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_weir"));
     command.env_remove("WEIR_ADMIN_TOKEN").env_remove("WEIR_ADMIN_URL");
     command
+}
+
+/// A route `r` to a `log:` destination, and the admin token when one is given.
+fn logged(token: Option<&str>) -> WeirConfig {
+    let config = WeirConfig::new()
+        .route("r", Route::to(["log"]))
+        .destination("log", Destination::url("log:"));
+    match token {
+        Some(token) => config.admin_token(token),
+        None => config,
+    }
+}
+
+/// A route `r` to one receiver, `hook`.
+fn to_hook(hook: &Receiver) -> WeirConfig {
+    WeirConfig::new()
+        .route("r", Route::to(["hook"]))
+        .destination("hook", Destination::url(hook.url()))
 }
 
 async fn accepted(weir: &Weir, route: &str) -> String {
@@ -30,7 +54,7 @@ async fn accepted(weir: &Weir, route: &str) -> String {
 
 #[tokio::test]
 async fn every_admin_error_is_json_including_axums_own() {
-    let weir = start("[routes.r]\ndestinations = [\"log\"]\n[destinations.log]\nurl = \"log:\"\n").await;
+    let weir = start(&logged(None)).await;
     let cases = [
         ("POST", "/admin/deliveries/abc/replay", 400, "abc"),
         ("GET", "/admin/deliveries?limit=-1", 400, "limit"),
@@ -78,10 +102,7 @@ async fn every_admin_error_is_json_including_axums_own() {
 
 #[tokio::test]
 async fn with_a_token_the_admin_api_requires_it_and_probes_stay_open() {
-    let weir = start(&format!(
-        "[admin]\ntoken = \"{TOKEN}\"\n[routes.r]\ndestinations = [\"log\"]\n[destinations.log]\nurl = \"log:\"\n"
-    ))
-    .await;
+    let weir = start(&logged(Some(TOKEN))).await;
     for path in ["/admin/destinations", "/admin/config", "/admin/attempts"] {
         let refused = weir.client.get(weir.admin_url(path)).send().await.unwrap();
         assert_eq!(refused.status(), 401, "{path}");
@@ -151,11 +172,7 @@ async fn with_a_token_the_admin_api_requires_it_and_probes_stay_open() {
 #[tokio::test]
 async fn a_state_change_from_another_site_is_refused() {
     let hook = Receiver::scripted(vec![Answer::Status(422)], Answer::Status(200)).await;
-    let weir = start(&format!(
-        "[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
-        hook.url()
-    ))
-    .await;
+    let weir = start(&to_hook(&hook)).await;
     let id = accepted(&weir, "r").await;
     let record = weir.settled(&id).await;
     let dead = delivery(&record, "hook")["id"].as_u64().unwrap();
@@ -203,20 +220,15 @@ async fn a_state_change_from_another_site_is_refused() {
 #[tokio::test]
 async fn a_test_send_goes_through_the_real_path_signed_and_shows_the_answer() {
     let mut hook = Receiver::scripted(vec![Answer::Status(201)], Answer::Status(500)).await;
-    let weir = start(&format!(
-        r#"
-        [routes.cameras]
-        destinations = ["hook"]
-        [destinations.hook]
-        url = "{}"
-        format = "multipart"
-        include_image = true
-        secret = "{SECRET}"
-        headers = {{ X-Receiver-Key = "k3y" }}
-        "#,
-        hook.url()
-    ))
-    .await;
+    let config = WeirConfig::new().route("cameras", Route::to(["hook"])).destination(
+        "hook",
+        Destination::url(hook.url())
+            .format(BodyFormat::Multipart)
+            .include_image(true)
+            .secret(SECRET)
+            .headers([("X-Receiver-Key", "k3y")]),
+    );
+    let weir = start(&config).await;
     let answer = weir
         .client
         .post(weir.admin_url("/admin/destinations/hook/test?task=instance-segmentation"))
@@ -280,27 +292,25 @@ fn ndjson(text: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn the_delivery_log_streams_every_attempt_with_its_filters_in_both_stores() {
-    for storage in ["memory", "durable"] {
+    for (storage, store) in [("memory", Storage::memory()), ("durable", Storage::durable())] {
         let (ok, failing) = (
             Receiver::ok().await,
             Receiver::scripted(vec![], Answer::Status(503)).await,
         );
-        let weir = start(&format!(
-            r#"
-            [storage]
-            kind = "{storage}"
-            [routes.r]
-            destinations = ["ok", "failing"]
-            [destinations.ok]
-            url = "{}"
-            [destinations.failing]
-            url = "{}"
-            retry = {{ max_retries = 1, initial_delay = "10ms", jitter = 0.0 }}
-            "#,
-            ok.url(),
-            failing.url()
-        ))
-        .await;
+        let config = WeirConfig::new()
+            .storage(store)
+            .route("r", Route::to(["ok", "failing"]))
+            .destination("ok", Destination::url(ok.url()))
+            .destination(
+                "failing",
+                Destination::url(failing.url()).retry(
+                    Retry::new()
+                        .max_retries(1)
+                        .initial_delay(Duration::from_millis(10))
+                        .jitter(0.0),
+                ),
+            );
+        let weir = start(&config).await;
         let mut ids = Vec::new();
         for _ in 0..5 {
             ids.push(accepted(&weir, "r").await);
@@ -335,10 +345,7 @@ async fn the_delivery_log_streams_every_attempt_with_its_filters_in_both_stores(
         assert_eq!(log("?since=1h").await.len(), 15, "{storage}");
 
         // `weir log export`: the same lines, in a file.
-        let file = workspace()
-            .join("target")
-            .join("test-scratch")
-            .join(format!("attempts-{storage}-{}.ndjson", std::process::id()));
+        let file = folder(&format!("admin_api/log-export-{storage}")).join("attempts.ndjson");
         let out = weir_command()
             .args([
                 "log",
@@ -358,7 +365,6 @@ async fn the_delivery_log_streams_every_attempt_with_its_filters_in_both_stores(
         let written = ndjson(&std::fs::read_to_string(&file).unwrap());
         assert_eq!(written.len(), 10);
         assert!(written.iter().all(|l| l["destination"] == "failing"));
-        let _ = std::fs::remove_file(&file);
         weir.stop().await;
     }
 }
@@ -366,40 +372,19 @@ async fn the_delivery_log_streams_every_attempt_with_its_filters_in_both_stores(
 #[tokio::test]
 async fn a_sender_chooses_destinations_by_header_or_webhook_ids_field_among_the_routes() {
     let (a, b, c) = (Receiver::ok().await, Receiver::ok().await, Receiver::ok().await);
-    let dir = workspace()
-        .join("target")
-        .join("test-scratch")
-        .join(format!("choose-{}", std::process::id()));
-    let config = |with_c: bool| {
-        let mut text = format!(
-            r#"
-            [server]
-            listen = "127.0.0.1:0"
-            [admin]
-            listen = "127.0.0.1:0"
-            [storage]
-            kind = "memory"
-            [routes.cameras]
-            destinations = ["a", "b"{}]
-            sender_may_choose = true
-            [routes.fixed]
-            destinations = ["a"]
-            [destinations.a]
-            url = "{}"
-            [destinations.b]
-            url = "{}"
-            "#,
-            if with_c { ", \"c\"" } else { "" },
-            a.url(),
-            b.url()
-        );
-        if with_c {
-            text.push_str(&format!("[destinations.c]\nurl = \"{}\"\n", c.url()));
-        }
-        text
-    };
-    let path = dir.join("weir.toml");
-    let weir = start_file(&path, &config(true)).await;
+    // Destination c, then the same config without it.
+    let without_c = WeirConfig::new()
+        .storage(Storage::memory())
+        .route("cameras", Route::to(["a", "b"]).sender_may_choose(true))
+        .route("fixed", Route::to(["a"]))
+        .destination("a", Destination::url(a.url()))
+        .destination("b", Destination::url(b.url()));
+    let with_c = without_c
+        .clone()
+        .route("cameras", Route::to(["a", "b", "c"]).sender_may_choose(true))
+        .destination("c", Destination::url(c.url()));
+    let path = folder("admin_api/choose").join("weir.toml");
+    let weir = start_file(&path, &with_c).await;
     let send = async |route: &str, header: Option<&str>| {
         let mut request = weir
             .client
@@ -413,7 +398,7 @@ async fn a_sender_chooses_destinations_by_header_or_webhook_ids_field_among_the_
     };
     // The header: only b.
     let answer: Value = send("cameras", Some("b")).await.json().await.unwrap();
-    assert_eq!(answer["destinations"], serde_json::json!(["b"]));
+    assert_eq!(answer["destinations"], json!(["b"]));
     let record = weir.settled(answer["id"].as_str().unwrap()).await;
     assert_eq!(destinations(&record), ["b"]);
     // The seed's multipart field: a and c, as a list; it is not metadata.
@@ -443,7 +428,7 @@ async fn a_sender_chooses_destinations_by_header_or_webhook_ids_field_among_the_
     assert_eq!(destinations(&record), ["a", "c"]);
     // No choice: every destination of the route.
     let answer: Value = send("cameras", None).await.json().await.unwrap();
-    assert_eq!(answer["destinations"], serde_json::json!(["a", "b", "c"]));
+    assert_eq!(answer["destinations"], json!(["a", "b", "c"]));
 
     // A name that is not one of the route's: 422, naming it.
     let refused = send("cameras", Some("a, ghost")).await;
@@ -460,7 +445,7 @@ async fn a_sender_chooses_destinations_by_header_or_webhook_ids_field_among_the_
     );
 
     // Destination c removed from the config: naming it is now an error.
-    std::fs::write(&path, config(false)).unwrap();
+    std::fs::write(&path, without_c.to_string()).unwrap();
     let reloaded = weir.client.post(weir.admin_url("/admin/reload")).send().await.unwrap();
     assert_eq!(reloaded.status(), 200);
     let refused = send("cameras", Some("c")).await;
@@ -481,20 +466,11 @@ async fn a_sender_chooses_destinations_by_header_or_webhook_ids_field_among_the_
 #[tokio::test]
 async fn a_destination_without_predictions_gets_the_id_route_task_and_metadata() {
     let (mut full, mut bare) = (Receiver::ok().await, Receiver::ok().await);
-    let weir = start(&format!(
-        r#"
-        [routes.cameras]
-        destinations = ["full", "bare"]
-        [destinations.full]
-        url = "{}"
-        [destinations.bare]
-        url = "{}"
-        include_predictions = false
-        "#,
-        full.url(),
-        bare.url()
-    ))
-    .await;
+    let config = WeirConfig::new()
+        .route("cameras", Route::to(["full", "bare"]))
+        .destination("full", Destination::url(full.url()))
+        .destination("bare", Destination::url(bare.url()).include_predictions(false));
+    let weir = start(&config).await;
     let answer = weir
         .client
         .post(weir.ingest_url("cameras"))
@@ -510,7 +486,7 @@ async fn a_destination_without_predictions_gets_the_id_route_task_and_metadata()
     assert_eq!(full.json()["predictions"].as_array().unwrap().len(), 6);
     assert_eq!(
         bare.json(),
-        serde_json::json!({
+        json!({
             "id": "evt-bare-1",
             "route": "cameras",
             "task": "object-detection",
@@ -523,16 +499,13 @@ async fn a_destination_without_predictions_gets_the_id_route_task_and_metadata()
 
 #[tokio::test]
 async fn the_plugins_api_shows_each_plugins_mean_call_time() {
-    let weir = start(
-        r#"
-        [routes.r]
-        filters = [{ plugin = "class-filter", config = { classes = ["person"] } }]
-        destinations = ["log"]
-        [destinations.log]
-        url = "log:"
-        "#,
-    )
-    .await;
+    let config = WeirConfig::new()
+        .route(
+            "r",
+            Route::to(["log"]).filter(Filter::plugin("class-filter").config(json!({ "classes": ["person"] }))),
+        )
+        .destination("log", Destination::url("log:"));
+    let weir = start(&config).await;
     accepted(&weir, "r").await;
     let plugins: Value = weir.admin_json("/admin/plugins").await;
     let plugin = &plugins["plugins"][0];

@@ -1,22 +1,43 @@
 //! `weir check` on broken configs: every problem listed, each naming the file, the key
 //! and what to do (golden files); and the example and default configs pass.
 
+use std::path::Path;
 use std::process::Command;
 
-use weir_tests::{golden, workspace};
+use weir_tests::config::{Destination, Route};
+use weir_tests::scratch::folder;
+use weir_tests::{WeirConfig, golden, workspace};
 
+/// `weir check` on a file of `tests/configs/` (the default config without one).
 fn check(config: Option<&str>) -> (Option<i32>, String, String) {
+    check_in(&workspace().join("tests").join("configs"), config, &[])
+}
+
+/// `weir check` on a config built in code, written to `NAME.toml` in a folder of its
+/// own (so the messages name `NAME.toml`, as they name the files of `tests/configs/`),
+/// with these environment variables for its `${VAR}`s.
+fn check_built(name: &str, config: &WeirConfig, env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let dir = folder(&format!("check_command/{name}"));
+    let file = format!("{name}.toml");
+    std::fs::write(dir.join(&file), config.to_string()).unwrap();
+    check_in(&dir, Some(&file), env)
+}
+
+/// `weir check [--config CONFIG]`, run in `dir` with `env` added: its exit code,
+/// stdout and stderr.
+fn check_in(dir: &Path, config: Option<&str>, env: &[(&str, &str)]) -> (Option<i32>, String, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_weir"));
     command.arg("check");
     if let Some(config) = config {
         command.args(["--config", config]);
     }
     let out = command
-        .current_dir(workspace().join("tests").join("configs"))
+        .current_dir(dir)
         .env("WEIR_CACHE_DIR", workspace().join("target").join("weir-test-cache"))
         .env_remove("WEIR_CONFIG")
         .env_remove("WEIR_TEST_UNSET_TOKEN")
         .env_remove("WEIR_WEBHOOK_URL")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     (
@@ -66,8 +87,13 @@ fn a_missing_config_file_is_a_usage_error() {
 
 #[test]
 fn an_admin_listener_other_machines_can_reach_needs_a_token() {
-    let (code, _, stderr) = check(Some("open-admin.toml"));
+    let open = WeirConfig::new()
+        .admin_listen("0.0.0.0:9090".parse().unwrap())
+        .route("cameras", Route::to(["log"]))
+        .destination("log", Destination::url("log:"));
+    let (code, _, stderr) = check_built("open-admin", &open, &[]);
     assert_eq!(code, Some(64), "{stderr}");
+    golden("check/open-admin.txt", &stderr);
     assert!(
         stderr.contains(
             "open-admin.toml: admin.listen: 0.0.0.0:9090 can be reached from other machines, and [admin] token is not set"
@@ -78,4 +104,11 @@ fn an_admin_listener_other_machines_can_reach_needs_a_token() {
         stderr.contains("set token = \"${WEIR_ADMIN_TOKEN}\" in [admin]"),
         "{stderr}"
     );
+
+    // The fix the message gives: a token (from the environment, as it says) passes.
+    let guarded = open.admin_token("${WEIR_TEST_ADMIN_TOKEN}");
+    let token = [("WEIR_TEST_ADMIN_TOKEN", "0123456789abcdef0123456789abcdef")];
+    let (code, stdout, stderr) = check_built("guarded-admin", &guarded, &token);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.starts_with("guarded-admin.toml: ok: 1 route(s)"), "{stdout}");
 }

@@ -6,19 +6,10 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 use weir::plugin::{FilterSettings, Outcome};
-use weir_tests::{fixture_event, guest_0_1, load, workspace};
+use weir_tests::filters::{example_filter, filter, run};
+use weir_tests::plugins::example_plugin;
+use weir_tests::{FIXTURES, fixture_event, guest_0_1, load, workspace};
 use wit_parser::{FunctionKind, Handle, Resolve, Stability, Type, TypeDefKind, TypeOwner, WorldItem, WorldKey};
-
-use crate::support::{example_filter, example_plugin, filter, run};
-
-const FIXTURES: [&str; 6] = [
-    "object-detection",
-    "classification",
-    "multilabel-classification",
-    "instance-segmentation",
-    "semantic-segmentation",
-    "job-results",
-];
 
 /// Each example with the configs its own tests use, and some that change nothing.
 const CASES: [(&str, &str); 9] = [

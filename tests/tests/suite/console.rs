@@ -5,14 +5,17 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
+use weir_tests::config::{Breaker, Destination, Filter, Retry, Route, Storage};
 use weir_tests::receiver::{Answer, Receiver};
-use weir_tests::router::{Weir, delivery, start};
-use weir_tests::{eventually, fixture, workspace};
+use weir_tests::records::delivery;
+use weir_tests::router::{Weir, start};
+use weir_tests::{WeirConfig, eventually, fixture, workspace};
 
 use crate::browser;
 
 const TOKEN: &str = "console-token-0123456789";
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /// The number at the start of a text ("12.5" of "12.5 total").
 fn number(text: &str) -> f64 {
@@ -22,6 +25,11 @@ fn number(text: &str) -> f64 {
         .replace(',', "")
         .parse()
         .unwrap_or(-1.0)
+}
+
+/// The example class filter, keeping people seen with at least 0.5 confidence.
+fn people() -> Filter {
+    Filter::plugin("class-filter").config(json!({ "classes": ["person"], "min_confidence": 0.5 }))
 }
 
 async fn post_events(weir: &Weir, route: &str, count: usize) {
@@ -40,26 +48,18 @@ async fn the_overview_shows_the_rates_move_as_events_come_in() {
         Receiver::ok().await,
         Receiver::scripted(vec![], Answer::Status(503)).await,
     );
-    let weir = start(&format!(
-        r#"
-        [storage]
-        kind = "memory"
-        [routes.cameras]
-        filters = [{{ plugin = "class-filter", config = {{ classes = ["person"], min_confidence = 0.5 }} }}]
-        destinations = ["hook", "flaky"]
-        [routes.audit]
-        destinations = ["hook"]
-        [destinations.hook]
-        url = "{}"
-        [destinations.flaky]
-        url = "{}"
-        retry = {{ max_retries = 0 }}
-        circuit_breaker = {{ failures = 0 }}
-        "#,
-        hook.url(),
-        failing.url()
-    ))
-    .await;
+    let config = WeirConfig::new()
+        .storage(Storage::memory())
+        .route("cameras", Route::to(["hook", "flaky"]).filter(people()))
+        .route("audit", Route::to(["hook"]))
+        .destination("hook", Destination::url(hook.url()))
+        .destination(
+            "flaky",
+            Destination::url(failing.url())
+                .retry(Retry::new().max_retries(0))
+                .circuit_breaker(Breaker::off()),
+        );
+    let weir = start(&config).await;
     browser.goto(&weir.admin_url("/")).await;
     assert_eq!(browser.text("#total-received").await, "0 total");
     assert!(browser.text("#routes").await.contains("class-filter"));
@@ -133,11 +133,10 @@ async fn a_dead_delivery_replayed_from_its_event_page_reaches_the_receiver_with_
         return;
     };
     let mut hook = Receiver::scripted(vec![Answer::Status(422)], Answer::Status(200)).await;
-    let weir = start(&format!(
-        "[routes.cameras]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
-        hook.url()
-    ))
-    .await;
+    let config = WeirConfig::new()
+        .route("cameras", Route::to(["hook"]))
+        .destination("hook", Destination::url(hook.url()));
+    let weir = start(&config).await;
     let answer: Value = weir
         .post_json("cameras", &fixture("object-detection.json"))
         .await
@@ -185,18 +184,13 @@ async fn send_test_shows_the_receivers_status_and_that_the_request_was_signed() 
         return;
     };
     let mut hook = Receiver::scripted(vec![Answer::Status(202)], Answer::Status(200)).await;
-    let weir = start(&format!(
-        r#"
-        [routes.cameras]
-        destinations = ["hook"]
-        [destinations.hook]
-        url = "{}"
-        secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-        headers = {{ Authorization = "Bearer receiver-token" }}
-        "#,
-        hook.url()
-    ))
-    .await;
+    let config = WeirConfig::new().route("cameras", Route::to(["hook"])).destination(
+        "hook",
+        Destination::url(hook.url())
+            .secret(SECRET)
+            .headers([("Authorization", "Bearer receiver-token")]),
+    );
+    let weir = start(&config).await;
     browser.goto(&weir.admin_url("/destinations/hook")).await;
     browser.click("#send-test").await;
     let status = browser
@@ -213,7 +207,7 @@ async fn send_test_shows_the_receivers_status_and_that_the_request_was_signed() 
     assert_eq!(got.header("x-weir-route"), "cameras");
     // A test is not a delivery: nothing was recorded.
     let listed: Value = weir.admin_json("/admin/deliveries").await;
-    assert_eq!(listed["deliveries"], serde_json::json!([]), "{listed}");
+    assert_eq!(listed["deliveries"], json!([]), "{listed}");
     browser.close().await;
     weir.stop().await;
 }
@@ -225,10 +219,11 @@ async fn with_a_token_the_console_asks_for_it_once_and_keeps_it_in_an_http_only_
     else {
         return;
     };
-    let weir = start(&format!(
-        "[admin]\ntoken = \"{TOKEN}\"\n[routes.cameras]\ndestinations = [\"log\"]\n[destinations.log]\nurl = \"log:\"\n"
-    ))
-    .await;
+    let config = WeirConfig::new()
+        .admin_token(TOKEN)
+        .route("cameras", Route::to(["log"]))
+        .destination("log", Destination::url("log:"));
+    let weir = start(&config).await;
     // Refused without it: the sign-in page, not the overview.
     browser.goto(&weir.admin_url("/destinations/log")).await;
     assert_eq!(browser.path().await, "/login");
@@ -276,19 +271,15 @@ async fn with_a_token_the_console_asks_for_it_once_and_keeps_it_in_an_http_only_
 #[tokio::test]
 async fn every_page_says_what_it_shows_without_javascript() {
     let hook = Receiver::scripted(vec![Answer::Status(500)], Answer::Status(200)).await;
-    let weir = start(&format!(
-        r#"
-        [routes.cameras]
-        filters = [{{ plugin = "class-filter", config = {{ classes = ["person"], min_confidence = 0.5 }} }}]
-        destinations = ["hook"]
-        [destinations.hook]
-        url = "{}"
-        secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-        retry = {{ max_retries = 0 }}
-        "#,
-        hook.url()
-    ))
-    .await;
+    let config = WeirConfig::new()
+        .route("cameras", Route::to(["hook"]).filter(people()))
+        .destination(
+            "hook",
+            Destination::url(hook.url())
+                .secret(SECRET)
+                .retry(Retry::new().max_retries(0)),
+        );
+    let weir = start(&config).await;
     let answer: Value = weir
         .post_json("cameras", &fixture("object-detection.json"))
         .await

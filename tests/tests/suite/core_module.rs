@@ -8,11 +8,13 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use weir::event::{Attachment, Event};
 use weir::plugin::{Filter, FilterError, FilterSettings, LoadError, Misbehavior, Outcome, Plugin};
+use weir_tests::config::{Destination, Filter as RouteFilter, Plugins, Route, Storage};
+use weir_tests::filters::{misbehavior, modified, run};
 use weir_tests::receiver::Receiver;
+use weir_tests::records::SETTLE;
 use weir_tests::router::start_file;
-use weir_tests::{engine, fixture, workspace};
-
-use crate::support::{modified, run};
+use weir_tests::scratch::plugins_folder;
+use weir_tests::{WeirConfig, engine, eventually, fixture, workspace};
 
 /// The example, assembled from its source as a user would with `wat2wasm`.
 fn sample_wasm() -> Vec<u8> {
@@ -72,13 +74,6 @@ fn answering(verdict: &str) -> Vec<u8> {
     ))
 }
 
-fn misbehavior(result: Result<Outcome, FilterError>) -> Misbehavior {
-    match result {
-        Err(FilterError::Misbehaved { misbehavior, .. }) => misbehavior,
-        other => panic!("expected misbehaviour, got {other:?}"),
-    }
-}
-
 /// The object-detection fixture, bound for `a` and `b`, without attachments.
 fn event() -> Event {
     let mut event = Event::new("e-1", "test", fixture("object-detection.json"));
@@ -123,34 +118,18 @@ async fn the_sample_example_refuses_a_zero_with_its_message() {
 
 #[tokio::test]
 async fn the_sample_example_serves_a_route_from_the_plugin_folder() {
-    let dir = workspace().join("target").join("test-scratch").join("core-module");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("plugins")).unwrap();
+    let dir = plugins_folder("core-module");
     std::fs::write(dir.join("plugins").join("sample.wasm"), sample_wasm()).unwrap();
     let mut hook = Receiver::ok().await;
-    let weir = start_file(
-        &dir.join("weir.toml"),
-        &format!(
-            r#"
-[server]
-listen = "127.0.0.1:0"
-[admin]
-listen = "127.0.0.1:0"
-[storage]
-kind = "memory"
-[plugins]
-dir = "{}"
-[routes.cameras]
-filters = [{{ plugin = "sample", config = {{ every = 2 }} }}]
-destinations = ["hook"]
-[destinations.hook]
-url = "{}"
-"#,
-            dir.join("plugins").display(),
-            hook.url()
-        ),
-    )
-    .await;
+    let config = WeirConfig::new()
+        .storage(Storage::memory())
+        .plugins(Plugins::new().dir(&dir.join("plugins")))
+        .route(
+            "cameras",
+            Route::to(["hook"]).filter(RouteFilter::plugin("sample").config(json!({ "every": 2 }))),
+        )
+        .destination("hook", Destination::url(hook.url()));
+    let weir = start_file(&dir.join("weir.toml"), &config).await;
     let mut statuses = Vec::new();
     for n in 0..4 {
         let answer: Value = weir
@@ -168,37 +147,20 @@ url = "{}"
     ];
     delivered.sort_by_key(|n| n.as_u64());
     assert_eq!(delivered, [json!(0), json!(2)]);
-    let plugins: Value = weir.admin_json("/admin/plugins").await;
-    let sample = plugins["plugins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "sample")
-        .unwrap();
+    let sample = weir.plugin("sample").await;
     assert_eq!((sample["calls"].as_u64(), sample["drops"].as_u64()), (Some(4), Some(2)));
     assert_eq!(sample["kind"], "core-module");
 
     // Replaced in the folder by a module that drops everything: live without a restart.
-    let version = |plugins: &Value| {
-        plugins["plugins"]
-            .as_array()
-            .and_then(|all| all.iter().find(|p| p["name"] == "sample"))
-            .and_then(|p| p["versions"].as_u64())
-    };
     std::fs::write(
         dir.join("plugins").join("sample.wasm"),
         answering(r#"{"verdict":"drop","reason":"version two"}"#),
     )
     .unwrap();
-    let mut swapped = false;
-    for _ in 0..200 {
-        if version(&weir.admin_json("/admin/plugins").await) == Some(2) {
-            swapped = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert!(swapped, "the new version was not loaded");
+    eventually("the new version to be loaded", SETTLE, async || {
+        (weir.plugin("sample").await["versions"].as_u64() == Some(2)).then_some(())
+    })
+    .await;
     let answer: Value = weir
         .post_json("cameras", r#"{"predictions":[]}"#)
         .await

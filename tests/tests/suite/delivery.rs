@@ -2,10 +2,13 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
+use weir::config::BodyFormat;
+use weir_tests::config::{Destination, Filter, Retry, Route};
 use weir_tests::receiver::{Answer, Receiver};
-use weir_tests::router::{delivery, destinations, start};
-use weir_tests::{camera_multipart, fixture, fixture_bytes, gap, parse_multipart, parse_time};
+use weir_tests::records::{delivery, destinations};
+use weir_tests::router::start;
+use weir_tests::{WeirConfig, camera_multipart, fixture, fixture_bytes, gap, parse_multipart, parse_time};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -32,24 +35,27 @@ fn signed_over_raw_bytes(request: &weir_tests::receiver::Received) -> bool {
         .any(|signature| signature.strip_prefix("v1,") == Some(expected.as_str()))
 }
 
+/// A destination at `receiver` that gets multipart bodies with the image.
+fn multipart_with_image(receiver: &Receiver) -> Destination {
+    Destination::url(receiver.url())
+        .format(BodyFormat::Multipart)
+        .include_image(true)
+}
+
 #[tokio::test]
 async fn survivors_reach_a_json_and_a_multipart_destination_with_the_image_but_no_masks() {
     let (mut json_hook, mut multipart_hook) = (Receiver::ok().await, Receiver::ok().await);
-    let weir = start(&format!(
-        r#"
-        [routes.cameras]
-        filters = [{{ plugin = "class-filter", config = {{ classes = ["person"], min_confidence = 0.5 }} }}]
-        destinations = ["json", "multipart"]
-        [destinations.json]
-        url = "{}"
-        [destinations.multipart]
-        url = "{}"
-        format = "multipart"
-        include_image = true
-        "#,
-        json_hook.url(),
-        multipart_hook.url()
-    ))
+    let weir = start(
+        &WeirConfig::new()
+            .route(
+                "cameras",
+                Route::to(["json", "multipart"]).filter(
+                    Filter::plugin("class-filter").config(json!({ "classes": ["person"], "min_confidence": 0.5 })),
+                ),
+            )
+            .destination("json", Destination::url(json_hook.url()))
+            .destination("multipart", multipart_with_image(&multipart_hook)),
+    )
     .await;
 
     // A frame without a person: dropped, delivered nowhere.
@@ -115,12 +121,7 @@ async fn survivors_reach_a_json_and_a_multipart_destination_with_the_image_but_n
         );
     }
     let dropped_id = dropped["id"].as_str().unwrap();
-    let unknown = weir
-        .client
-        .get(weir.admin_url(&format!("/admin/events/{dropped_id}")))
-        .send()
-        .await
-        .unwrap();
+    let unknown = weir.admin_get(&format!("/admin/events/{dropped_id}")).await;
     assert_eq!(unknown.status(), 404, "a dropped event left deliveries");
     weir.stop().await;
 }
@@ -128,19 +129,18 @@ async fn survivors_reach_a_json_and_a_multipart_destination_with_the_image_but_n
 #[tokio::test]
 async fn route_by_class_sends_each_event_only_to_its_destination() {
     let (mut people, mut cars) = (Receiver::ok().await, Receiver::ok().await);
-    let weir = start(&format!(
-        r#"
-        [routes.yard]
-        filters = [{{ plugin = "route-by-class", config = {{ routes = {{ person = ["people"], car = ["cars"] }}, min_confidence = 0.5 }} }}]
-        destinations = ["people", "cars"]
-        [destinations.people]
-        url = "{}"
-        [destinations.cars]
-        url = "{}"
-        "#,
-        people.url(),
-        cars.url()
-    ))
+    let weir = start(
+        &WeirConfig::new()
+            .route(
+                "yard",
+                Route::to(["people", "cars"]).filter(Filter::plugin("route-by-class").config(json!({
+                    "routes": { "person": ["people"], "car": ["cars"] },
+                    "min_confidence": 0.5,
+                }))),
+            )
+            .destination("people", Destination::url(people.url()))
+            .destination("cars", Destination::url(cars.url())),
+    )
     .await;
     let person = r#"{"predictions":[{"class":"person","confidence":0.9}]}"#;
     let car = r#"{"predictions":[{"class":"car","confidence":0.9}]}"#;
@@ -177,17 +177,17 @@ async fn route_by_class_sends_each_event_only_to_its_destination() {
 #[tokio::test]
 async fn a_failing_destination_is_retried_with_a_stable_id_and_a_valid_signature() {
     let mut hook = Receiver::scripted(vec![Answer::Status(500), Answer::Status(500)], Answer::Status(200)).await;
-    let weir = start(&format!(
-        r#"
-        [routes.cameras]
-        destinations = ["hook"]
-        [destinations.hook]
-        url = "{}"
-        secret = "{SECRET}"
-        retry = {{ initial_delay = "20ms", multiplier = 2.0, jitter = 0.0 }}
-        "#,
-        hook.url()
-    ))
+    let weir = start(
+        &WeirConfig::new().route("cameras", Route::to(["hook"])).destination(
+            "hook",
+            Destination::url(hook.url()).secret(SECRET).retry(
+                Retry::new()
+                    .initial_delay(Duration::from_millis(20))
+                    .multiplier(2.0)
+                    .jitter(0.0),
+            ),
+        ),
+    )
     .await;
     let body = fixture("object-detection.json");
     let answer = weir
@@ -234,20 +234,17 @@ async fn a_failing_destination_is_retried_with_a_stable_id_and_a_valid_signature
 #[tokio::test]
 async fn a_receiver_that_never_answers_delays_neither_ingest_nor_other_destinations() {
     let (mut stuck, mut healthy) = (Receiver::scripted(vec![], Answer::Never).await, Receiver::ok().await);
-    let weir = start(&format!(
-        r#"
-        [routes.cameras]
-        destinations = ["stuck", "healthy"]
-        [destinations.stuck]
-        url = "{}"
-        timeout = "30s"
-        max_in_flight = 2
-        [destinations.healthy]
-        url = "{}"
-        "#,
-        stuck.url(),
-        healthy.url()
-    ))
+    let weir = start(
+        &WeirConfig::new()
+            .route("cameras", Route::to(["stuck", "healthy"]))
+            .destination(
+                "stuck",
+                Destination::url(stuck.url())
+                    .timeout(Duration::from_secs(30))
+                    .max_in_flight(2),
+            )
+            .destination("healthy", Destination::url(healthy.url())),
+    )
     .await;
     let events = 20;
     for i in 0..events {
@@ -287,15 +284,9 @@ async fn a_receiver_that_never_answers_delays_neither_ingest_nor_other_destinati
 #[tokio::test]
 async fn retry_after_from_a_receiver_is_honoured() {
     let mut hook = Receiver::scripted(vec![Answer::RetryAfter(429, 1)], Answer::Status(200)).await;
-    let weir = start(&format!(
-        r#"
-        [routes.r]
-        destinations = ["hook"]
-        [destinations.hook]
-        url = "{}"
-        retry = {{ initial_delay = "10ms", jitter = 0.0 }}
-        "#,
-        hook.url()
+    let weir = start(&WeirConfig::new().route("r", Route::to(["hook"])).destination(
+        "hook",
+        Destination::url(hook.url()).retry(Retry::new().initial_delay(Duration::from_millis(10)).jitter(0.0)),
     ))
     .await;
     let answer: Value = weir.post_json("r", r#"{"predictions":[]}"#).await.json().await.unwrap();
@@ -321,9 +312,9 @@ async fn retry_after_from_a_receiver_is_honoured() {
 #[tokio::test]
 async fn a_client_error_is_not_retried() {
     let mut hook = Receiver::scripted(vec![Answer::Status(400)], Answer::Status(200)).await;
-    let weir = start(&format!(
-        "[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\nretry = {{ initial_delay = \"10ms\" }}\n",
-        hook.url()
+    let weir = start(&WeirConfig::new().route("r", Route::to(["hook"])).destination(
+        "hook",
+        Destination::url(hook.url()).retry(Retry::new().initial_delay(Duration::from_millis(10))),
     ))
     .await;
     let answer: Value = weir.post_json("r", r#"{"predictions":[]}"#).await.json().await.unwrap();
@@ -341,10 +332,11 @@ async fn a_client_error_is_not_retried() {
 async fn a_redirect_is_not_followed() {
     let mut elsewhere = Receiver::ok().await;
     let mut hook = Receiver::scripted(vec![], Answer::Redirect(307, elsewhere.url())).await;
-    let weir = start(&format!(
-        "[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
-        hook.url()
-    ))
+    let weir = start(
+        &WeirConfig::new()
+            .route("r", Route::to(["hook"]))
+            .destination("hook", Destination::url(hook.url())),
+    )
     .await;
     let answer: Value = weir.post_json("r", r#"{"predictions":[]}"#).await.json().await.unwrap();
     hook.next().await;
@@ -368,10 +360,14 @@ async fn a_redirect_is_not_followed() {
 #[tokio::test]
 async fn an_attempt_past_the_destination_timeout_fails_with_no_answer() {
     let mut hook = Receiver::scripted(vec![], Answer::Slow(200, Duration::from_secs(5))).await;
-    let weir = start(&format!(
-        "[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\ntimeout = \"200ms\"\nretry = {{ max_retries = 0 }}\n",
-        hook.url()
-    ))
+    let weir = start(
+        &WeirConfig::new().route("r", Route::to(["hook"])).destination(
+            "hook",
+            Destination::url(hook.url())
+                .timeout(Duration::from_millis(200))
+                .retry(Retry::new().max_retries(0)),
+        ),
+    )
     .await;
     let answer: Value = weir.post_json("r", r#"{"predictions":[]}"#).await.json().await.unwrap();
     hook.next().await;
@@ -398,34 +394,15 @@ const IMAGE_AND_MASKS: [&str; 5] = [
 #[tokio::test]
 async fn include_masks_sends_the_masks_and_a_signed_multipart_verifies_over_its_raw_bytes() {
     let (mut masks, mut no_masks) = (Receiver::ok().await, Receiver::ok().await);
-    let weir = start(&format!(
-        r#"
-        [routes.cameras]
-        destinations = ["masks", "no-masks"]
-        [destinations.masks]
-        url = "{}"
-        format = "multipart"
-        include_image = true
-        include_masks = true
-        secret = "{SECRET}"
-        [destinations.no-masks]
-        url = "{}"
-        format = "multipart"
-        include_image = true
-        "#,
-        masks.url(),
-        no_masks.url()
-    ))
+    let weir = start(
+        &WeirConfig::new()
+            .route("cameras", Route::to(["masks", "no-masks"]))
+            .destination("masks", multipart_with_image(&masks).include_masks(true).secret(SECRET))
+            .destination("no-masks", multipart_with_image(&no_masks)),
+    )
     .await;
     let (content_type, body) = camera_multipart("instance-segmentation");
-    let answer = weir
-        .client
-        .post(weir.ingest_url("cameras"))
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let answer = weir.post("cameras", &content_type, body).await;
     assert_eq!(answer.status(), 202);
 
     let with = masks.next().await;

@@ -8,13 +8,20 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
+use weir::config::BodyFormat;
+use weir_tests::config::{Breaker, Destination, Retry, Route, Storage};
 use weir_tests::process::WeirProcess;
-use weir_tests::receiver::{Answer, Receiver};
-use weir_tests::router::{delivery, scratch_store, start};
-use weir_tests::{eventually, gap, parse_time, workspace};
+use weir_tests::receiver::{Answer, Receiver, free_port};
+use weir_tests::records::{SETTLE, delivery};
+use weir_tests::router::{Weir, start};
+use weir_tests::scratch::{folder, scratch_store};
+use weir_tests::{WeirConfig, eventually, gap, parse_time};
 
 /// How long the kill -9 test may take to reach each of its milestones.
 const MILESTONE: Duration = Duration::from_secs(120);
+
+/// A retry delay no test outlives: a failed delivery stays pending.
+const HOUR: Duration = Duration::from_secs(3600);
 
 /// Waits (bounded by [`MILESTONE`]) until `count` has reached `at_least`.
 async fn until_acknowledged(what: &str, acknowledged: &Mutex<BTreeSet<String>>, at_least: usize) {
@@ -24,10 +31,15 @@ async fn until_acknowledged(what: &str, acknowledged: &Mutex<BTreeSet<String>>, 
     .await;
 }
 
-/// A port that nothing listens on (yet): a receiver that is down.
-fn free_port() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap()
+/// Runs `weir ARGS --admin URL` against `weir`, as an operator would. A tokio process:
+/// the router runs on this test's runtime and must keep serving meanwhile.
+async fn operator(weir: &Weir, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(args)
+        .args(["--admin", &weir.admin_url("")])
+        .output()
+        .await
+        .expect("running weir")
 }
 
 /// Sends event `key` until Weir acknowledges it (through crashes and restarts).
@@ -50,6 +62,8 @@ async fn send_until_acknowledged(client: &reqwest::Client, ingest: &Mutex<Socket
         {
             return true;
         }
+        // A sender's pace between tries while Weir is down or refusing, not a wait
+        // before an assertion: the loop ends in an acknowledgement or after 60 s.
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     false
@@ -58,21 +72,24 @@ async fn send_until_acknowledged(client: &reqwest::Client, ingest: &Mutex<Socket
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_under_load_loses_no_acknowledged_event() {
     let receiver_addr = free_port();
-    let dir = workspace().join("target").join("test-scratch").join("crash");
-    let _ = std::fs::remove_dir_all(&dir);
-    let config = format!(
-        r#"
-        [storage]
-        kind = "durable"
-        [routes.cameras]
-        destinations = ["hook"]
-        [destinations.hook]
-        url = "http://{receiver_addr}/hook"
-        timeout = "2s"
-        retry = {{ max_retries = 1000, initial_delay = "50ms", multiplier = 1.5, max_delay = "300ms", jitter = 0.1 }}
-        circuit_breaker = {{ failures = 0 }}
-        "#
-    );
+    let dir = folder("crash");
+    let config = WeirConfig::new()
+        .storage(Storage::durable())
+        .route("cameras", Route::to(["hook"]))
+        .destination(
+            "hook",
+            Destination::url(format!("http://{receiver_addr}/hook"))
+                .timeout(Duration::from_secs(2))
+                .retry(
+                    Retry::new()
+                        .max_retries(1000)
+                        .initial_delay(Duration::from_millis(50))
+                        .multiplier(1.5)
+                        .max_delay(Duration::from_millis(300))
+                        .jitter(0.1),
+                )
+                .circuit_breaker(Breaker::off()),
+        );
     let binary = env!("CARGO_BIN_EXE_weir");
     let weir = WeirProcess::spawn(binary, &dir, &config);
     let ingest = Arc::new(Mutex::new(weir.ingest));
@@ -159,20 +176,13 @@ async fn kill_9_under_load_loses_no_acknowledged_event() {
 async fn a_restart_keeps_the_retry_schedule() {
     let mut hook = Receiver::scripted(vec![Answer::Status(503)], Answer::Status(200)).await;
     let store = scratch_store();
-    let config = format!(
-        r#"
-        [storage]
-        kind = "durable"
-        path = "{}"
-        [routes.r]
-        destinations = ["hook"]
-        [destinations.hook]
-        url = "{}"
-        retry = {{ initial_delay = "3s", jitter = 0.0 }}
-        "#,
-        store.display(),
-        hook.url()
-    );
+    let config = WeirConfig::new()
+        .storage(Storage::durable().path(&store))
+        .route("r", Route::to(["hook"]))
+        .destination(
+            "hook",
+            Destination::url(hook.url()).retry(Retry::new().initial_delay(Duration::from_secs(3)).jitter(0.0)),
+        );
     let weir = start(&config).await;
     let answer: Value = weir.post_json("r", r#"{"predictions":[]}"#).await.json().await.unwrap();
     let id = answer["id"].as_str().unwrap().to_string();
@@ -226,10 +236,12 @@ async fn a_restart_keeps_the_retry_schedule() {
 #[tokio::test]
 async fn a_dead_letter_replays_with_its_webhook_id() {
     let mut hook = Receiver::scripted(vec![Answer::Status(422)], Answer::Status(200)).await;
-    let weir = start(&format!(
-        "[storage]\nkind = \"durable\"\n[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
-        hook.url()
-    ))
+    let weir = start(
+        &WeirConfig::new()
+            .storage(Storage::durable())
+            .route("r", Route::to(["hook"]))
+            .destination("hook", Destination::url(hook.url())),
+    )
     .await;
     let answer: Value = weir.post_json("r", r#"{"predictions":[]}"#).await.json().await.unwrap();
     let id = answer["id"].as_str().unwrap().to_string();
@@ -246,11 +258,7 @@ async fn a_dead_letter_replays_with_its_webhook_id() {
     assert_eq!(dead["history"][0]["response"], "answered");
 
     // `weir dead list` shows it, one line per dead delivery.
-    let listed = tokio::process::Command::new(env!("CARGO_BIN_EXE_weir"))
-        .args(["dead", "list", "--admin", &weir.admin_url("")])
-        .output()
-        .await
-        .unwrap();
+    let listed = operator(&weir, &["dead", "list"]).await;
     assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
     assert_eq!(
         String::from_utf8_lossy(&listed.stdout),
@@ -261,29 +269,13 @@ async fn a_dead_letter_replays_with_its_webhook_id() {
     );
 
     // Replay it with the command line, as an operator would.
-    // (A tokio process: the router runs on this test's runtime and must keep serving.)
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_weir"))
-        .args([
-            "dead",
-            "replay",
-            "--destination",
-            "hook",
-            "--admin",
-            &weir.admin_url(""),
-        ])
-        .output()
-        .await
-        .unwrap();
+    let out = operator(&weir, &["dead", "replay", "--destination", "hook"]).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "replayed 1 delivery(ies)\n");
     let replayed = hook.next().await;
     assert_eq!(replayed.header("webhook-id"), id);
 
-    let shown = tokio::process::Command::new(env!("CARGO_BIN_EXE_weir"))
-        .args(["events", "show", &id, "--admin", &weir.admin_url("")])
-        .output()
-        .await
-        .unwrap();
+    let shown = operator(&weir, &["events", "show", &id]).await;
     let text = String::from_utf8_lossy(&shown.stdout);
     assert!(text.starts_with(&format!("event {id} (route r, accepted ")), "{text}");
     assert!(text.contains("status 422"), "{text}");
@@ -293,19 +285,23 @@ async fn a_dead_letter_replays_with_its_webhook_id() {
 #[tokio::test]
 async fn a_full_store_answers_503_with_retry_after_and_recovers() {
     let receiver_addr = free_port();
-    let weir = start(&format!(
-        r#"
-        [storage]
-        kind = "durable"
-        max_pending = 3
-        [routes.r]
-        destinations = ["hook"]
-        [destinations.hook]
-        url = "http://{receiver_addr}/hook"
-        retry = {{ max_retries = 100, initial_delay = "50ms", multiplier = 1.0, jitter = 0.0 }}
-        circuit_breaker = {{ failures = 0 }}
-        "#
-    ))
+    let weir = start(
+        &WeirConfig::new()
+            .storage(Storage::durable().max_pending(3))
+            .route("r", Route::to(["hook"]))
+            .destination(
+                "hook",
+                Destination::url(format!("http://{receiver_addr}/hook"))
+                    .retry(
+                        Retry::new()
+                            .max_retries(100)
+                            .initial_delay(Duration::from_millis(50))
+                            .multiplier(1.0)
+                            .jitter(0.0),
+                    )
+                    .circuit_breaker(Breaker::off()),
+            ),
+    )
     .await;
     for _ in 0..3 {
         assert_eq!(weir.post_json("r", "{}").await.status(), 202);
@@ -326,34 +322,33 @@ async fn a_full_store_answers_503_with_retry_after_and_recovers() {
     for _ in 0..3 {
         receiver.next().await;
     }
-    let mut accepted = false;
-    for _ in 0..100 {
-        if weir.post_json("r", "{}").await.status() == 202 {
-            accepted = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(accepted, "ingest did not recover once the store drained");
+    eventually("ingest to accept again once the store drained", SETTLE, async || {
+        (weir.post_json("r", "{}").await.status() == 202).then_some(())
+    })
+    .await;
     weir.stop().await;
 }
 
 #[tokio::test]
 async fn the_circuit_breaker_opens_holds_probes_and_closes() {
     let mut hook = Receiver::scripted(vec![Answer::Status(500); 3], Answer::Status(200)).await;
-    let weir = start(&format!(
-        r#"
-        [storage]
-        kind = "memory"
-        [routes.r]
-        destinations = ["hook"]
-        [destinations.hook]
-        url = "{}"
-        retry = {{ max_retries = 10, initial_delay = "10ms", multiplier = 1.0, jitter = 0.0 }}
-        circuit_breaker = {{ failures = 3, cooldown = "800ms" }}
-        "#,
-        hook.url()
-    ))
+    let weir = start(
+        &WeirConfig::new()
+            .storage(Storage::memory())
+            .route("r", Route::to(["hook"]))
+            .destination(
+                "hook",
+                Destination::url(hook.url())
+                    .retry(
+                        Retry::new()
+                            .max_retries(10)
+                            .initial_delay(Duration::from_millis(10))
+                            .multiplier(1.0)
+                            .jitter(0.0),
+                    )
+                    .circuit_breaker(Breaker::new().failures(3).cooldown(Duration::from_millis(800))),
+            ),
+    )
     .await;
     let breaker = || async {
         let status: Value = weir.admin_json("/admin/destinations").await;
@@ -396,46 +391,25 @@ async fn the_circuit_breaker_opens_holds_probes_and_closes() {
 async fn attachments_are_stored_once_and_only_when_a_destination_sends_them() {
     let (mut a, mut b, mut c) = (Receiver::ok().await, Receiver::ok().await, Receiver::ok().await);
     let store = scratch_store();
-    let weir = start(&format!(
-        r#"
-        [storage]
-        kind = "durable"
-        path = "{}"
-        [routes.frames]
-        destinations = ["a", "b"]
-        [routes.counts]
-        destinations = ["c"]
-        [destinations.a]
-        url = "{}"
-        format = "multipart"
-        include_image = true
-        [destinations.b]
-        url = "{}"
-        format = "multipart"
-        include_image = true
-        [destinations.c]
-        url = "{}"
-        "#,
-        store.display(),
-        a.url(),
-        b.url(),
-        c.url()
-    ))
+    let with_image = |receiver: &Receiver| {
+        Destination::url(receiver.url())
+            .format(BodyFormat::Multipart)
+            .include_image(true)
+    };
+    let weir = start(
+        &WeirConfig::new()
+            .storage(Storage::durable().path(&store))
+            .route("frames", Route::to(["a", "b"]))
+            .route("counts", Route::to(["c"]))
+            .destination("a", with_image(&a))
+            .destination("b", with_image(&b))
+            .destination("c", Destination::url(c.url())),
+    )
     .await;
     let mut ids = Vec::new();
     for route in ["frames", "counts"] {
         let (content_type, body) = weir_tests::camera_multipart("instance-segmentation");
-        let answer: Value = weir
-            .client
-            .post(weir.ingest_url(route))
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let answer: Value = weir.post(route, &content_type, body).await.json().await.unwrap();
         ids.push(answer["id"].as_str().unwrap().to_string());
     }
     // Read the store while the deliveries are still recent.
@@ -463,18 +437,20 @@ async fn attachments_are_stored_once_and_only_when_a_destination_sends_them() {
 #[tokio::test]
 async fn a_delivery_that_keeps_failing_goes_to_the_dead_letters_when_its_retries_run_out() {
     let mut hook = Receiver::scripted(vec![], Answer::Status(503)).await;
-    let weir = start(&format!(
-        r#"
-        [storage]
-        kind = "durable"
-        [routes.r]
-        destinations = ["hook"]
-        [destinations.hook]
-        url = "{}"
-        retry = {{ max_retries = 2, schedule = ["10ms"], jitter = 0.0 }}
-        "#,
-        hook.url()
-    ))
+    let weir = start(
+        &WeirConfig::new()
+            .storage(Storage::durable())
+            .route("r", Route::to(["hook"]))
+            .destination(
+                "hook",
+                Destination::url(hook.url()).retry(
+                    Retry::new()
+                        .max_retries(2)
+                        .schedule([Duration::from_millis(10)])
+                        .jitter(0.0),
+                ),
+            ),
+    )
     .await;
     let answer: Value = weir.post_json("r", "{}").await.json().await.unwrap();
     let id = answer["id"].as_str().unwrap();
@@ -503,19 +479,17 @@ async fn a_delivery_that_keeps_failing_goes_to_the_dead_letters_when_its_retries
 #[tokio::test]
 async fn a_store_holding_max_bytes_answers_503_with_retry_after() {
     let receiver_addr = free_port();
-    let weir = start(&format!(
-        r#"
-        [storage]
-        kind = "durable"
-        max_bytes = "4KiB"
-        [routes.r]
-        destinations = ["hook"]
-        [destinations.hook]
-        url = "http://{receiver_addr}/hook"
-        retry = {{ max_retries = 100, initial_delay = "1h", max_delay = "1h" }}
-        circuit_breaker = {{ failures = 0 }}
-        "#
-    ))
+    let weir = start(
+        &WeirConfig::new()
+            .storage(Storage::durable().max_bytes(4 << 10))
+            .route("r", Route::to(["hook"]))
+            .destination(
+                "hook",
+                Destination::url(format!("http://{receiver_addr}/hook"))
+                    .retry(Retry::new().max_retries(100).initial_delay(HOUR).max_delay(HOUR))
+                    .circuit_breaker(Breaker::off()),
+            ),
+    )
     .await;
     let event = |size: usize| format!(r#"{{"pad":"{}"}}"#, "x".repeat(size));
     // About 1.3 KiB held (the event and its bookkeeping), then 3.3 KiB more: too much.
@@ -539,11 +513,13 @@ async fn a_store_holding_max_bytes_answers_503_with_retry_after() {
 async fn dead_letters_replay_by_delivery_id_and_by_destination() {
     let mut a = Receiver::scripted(vec![Answer::Status(422)], Answer::Status(200)).await;
     let mut b = Receiver::scripted(vec![Answer::Status(422)], Answer::Status(200)).await;
-    let weir = start(&format!(
-        "[storage]\nkind = \"durable\"\n[routes.r]\ndestinations = [\"a\", \"b\"]\n[destinations.a]\nurl = \"{}\"\n[destinations.b]\nurl = \"{}\"\n",
-        a.url(),
-        b.url()
-    ))
+    let weir = start(
+        &WeirConfig::new()
+            .storage(Storage::durable())
+            .route("r", Route::to(["a", "b"]))
+            .destination("a", Destination::url(a.url()))
+            .destination("b", Destination::url(b.url())),
+    )
     .await;
     let answer: Value = weir.post_json("r", "{}").await.json().await.unwrap();
     let id = answer["id"].as_str().unwrap().to_string();
@@ -560,18 +536,7 @@ async fn dead_letters_replay_by_delivery_id_and_by_destination() {
 
     // `weir dead replay --id N`: that delivery only.
     let b_id = delivery(&record, "b")["id"].as_u64().unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_weir"))
-        .args([
-            "dead",
-            "replay",
-            "--id",
-            &b_id.to_string(),
-            "--admin",
-            &weir.admin_url(""),
-        ])
-        .output()
-        .await
-        .unwrap();
+    let out = operator(&weir, &["dead", "replay", "--id", &b_id.to_string()]).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "replayed 1 delivery(ies)\n");
     assert_eq!(b.next().await.header("webhook-id"), id);
@@ -582,11 +547,8 @@ async fn dead_letters_replay_by_delivery_id_and_by_destination() {
 
     // POST /admin/destinations/a/replay-dead: every dead delivery of a.
     let replayed: Value = weir
-        .client
-        .post(weir.admin_url("/admin/destinations/a/replay-dead"))
-        .send()
+        .admin_post("/admin/destinations/a/replay-dead")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -601,9 +563,14 @@ async fn dead_letters_replay_by_delivery_id_and_by_destination() {
 #[tokio::test]
 async fn memory_storage_loses_its_pending_deliveries_when_it_stops() {
     let receiver_addr = free_port();
-    let config = format!(
-        "[storage]\nkind = \"memory\"\n[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"http://{receiver_addr}/hook\"\nretry = {{ initial_delay = \"1h\", max_delay = \"1h\", jitter = 0.0 }}\n"
-    );
+    let config = WeirConfig::new()
+        .storage(Storage::memory())
+        .route("r", Route::to(["hook"]))
+        .destination(
+            "hook",
+            Destination::url(format!("http://{receiver_addr}/hook"))
+                .retry(Retry::new().initial_delay(HOUR).max_delay(HOUR).jitter(0.0)),
+        );
     let weir = start(&config).await;
     let answer: Value = weir.post_json("r", "{}").await.json().await.unwrap();
     let id = answer["id"].as_str().unwrap().to_string();
@@ -615,12 +582,7 @@ async fn memory_storage_loses_its_pending_deliveries_when_it_stops() {
     weir.stop().await;
 
     let weir = start(&config).await;
-    let unknown = weir
-        .client
-        .get(weir.admin_url(&format!("/admin/events/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let unknown = weir.admin_get(&format!("/admin/events/{id}")).await;
     assert_eq!(unknown.status(), 404, "memory storage kept {id} across a restart");
     let lanes: Value = weir.admin_json("/admin/destinations").await;
     assert_eq!(lanes["outbox"]["pending"], 0, "{lanes}");

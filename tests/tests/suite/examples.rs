@@ -4,9 +4,8 @@
 use serde_json::json;
 use weir::event::Task;
 use weir::plugin::Outcome;
+use weir_tests::filters::{attachment_names, example_filter, modified, run};
 use weir_tests::{assert_json, fixture_event, golden};
-
-use crate::support::{attachment_names, example_filter, modified, run};
 
 fn header(task: &str) -> serde_json::Value {
     json!({

@@ -1,32 +1,29 @@
 //! A filter that traps, under each of the three failure policies.
 
-use serde_json::Value;
+use serde_json::{Value, json};
+use weir::config::FailurePolicy;
+use weir_tests::config::{Destination, Filter, Plugins, Route};
 use weir_tests::receiver::Receiver;
-use weir_tests::router::{destinations, start};
-use weir_tests::test_guest_path;
+use weir_tests::records::destinations;
+use weir_tests::router::start;
+use weir_tests::{WeirConfig, test_guest_path};
 
-async fn route_with_trapping_filter(policy: &str, main: &Receiver, failed: &Receiver) -> weir_tests::router::Weir {
-    let dir = test_guest_path().parent().unwrap().to_path_buf();
-    start(&format!(
-        r#"
-        [plugins]
-        dir = "{}"
-        [routes.cameras]
-        filters = [
-          {{ plugin = "weir_test_guest", config = {{ mode = "pass" }} }},
-          {{ plugin = "strip-masks" }},
-        ]
-        destinations = ["main"]
-        on_filter_error = {policy}
-        [destinations.main]
-        url = "{}"
-        [destinations.failed]
-        url = "{}"
-        "#,
-        dir.display(),
-        main.url(),
-        failed.url()
-    ))
+async fn route_with_trapping_filter(
+    policy: FailurePolicy,
+    main: &Receiver,
+    failed: &Receiver,
+) -> weir_tests::router::Weir {
+    let route = Route::to(["main"])
+        .filter(Filter::plugin("weir_test_guest").config(json!({ "mode": "pass" })))
+        .filter(Filter::plugin("strip-masks"))
+        .on_filter_error(policy);
+    start(
+        &WeirConfig::new()
+            .plugins(Plugins::new().dir(test_guest_path().parent().unwrap()))
+            .route("cameras", route)
+            .destination("main", Destination::url(main.url()))
+            .destination("failed", Destination::url(failed.url())),
+    )
     .await
 }
 
@@ -48,7 +45,7 @@ async fn post_trapping(weir: &weir_tests::router::Weir) -> Value {
 #[tokio::test]
 async fn drop_policy_stops_the_event() {
     let (mut main, mut failed) = (Receiver::ok().await, Receiver::ok().await);
-    let weir = route_with_trapping_filter("\"drop\"", &main, &failed).await;
+    let weir = route_with_trapping_filter(FailurePolicy::Drop, &main, &failed).await;
     let answer = post_trapping(&weir).await;
     assert_eq!(answer["status"], "dropped");
     let reason = answer["reason"].as_str().unwrap();
@@ -59,11 +56,8 @@ async fn drop_policy_stops_the_event() {
     assert!(reason.contains("misbehave: panic in filter as asked"), "{reason}");
     // Nothing of the dropped event was stored, so nothing of it will be delivered.
     let record = weir
-        .client
-        .get(weir.admin_url(&format!("/admin/events/{}", answer["id"].as_str().unwrap())))
-        .send()
-        .await
-        .unwrap();
+        .admin_get(&format!("/admin/events/{}", answer["id"].as_str().unwrap()))
+        .await;
     assert_eq!(record.status(), 404);
     // The next event, which does not trap, goes through: nothing was delivered before.
     weir.post_json("cameras", r#"{"predictions":[]}"#).await;
@@ -75,7 +69,7 @@ async fn drop_policy_stops_the_event() {
 #[tokio::test]
 async fn pass_policy_skips_the_failed_filter_only() {
     let (mut main, mut failed) = (Receiver::ok().await, Receiver::ok().await);
-    let weir = route_with_trapping_filter("\"pass\"", &main, &failed).await;
+    let weir = route_with_trapping_filter(FailurePolicy::Pass, &main, &failed).await;
     let answer = post_trapping(&weir).await;
     assert_eq!(answer["status"], "accepted");
     // The trapping filter was skipped; strip-masks after it still ran.
@@ -92,7 +86,7 @@ async fn pass_policy_skips_the_failed_filter_only() {
 #[tokio::test]
 async fn send_to_policy_routes_the_event_to_the_failure_destination_with_the_error() {
     let (mut main, mut failed) = (Receiver::ok().await, Receiver::ok().await);
-    let weir = route_with_trapping_filter("{ send_to = \"failed\" }", &main, &failed).await;
+    let weir = route_with_trapping_filter(FailurePolicy::SendTo("failed".into()), &main, &failed).await;
     let answer = post_trapping(&weir).await;
     assert_eq!(answer["status"], "accepted");
     assert_eq!(answer["destinations"], serde_json::json!(["failed"]));

@@ -3,27 +3,29 @@
 //! event id.
 
 use serde_json::Value;
+use weir::config::BodyFormat;
+use weir_tests::config::{Destination, Route};
 use weir_tests::receiver::Receiver;
 use weir_tests::router::{Weir, start};
-use weir_tests::{fixture, fixture_bytes, multipart_body, parse_multipart};
+use weir_tests::{WeirConfig, fixture, fixture_bytes, multipart_body, parse_multipart};
 
-async fn router(hook: &Receiver, format: &str) -> Weir {
-    let image = if format == "multipart" {
-        "include_image = true\n"
-    } else {
-        ""
-    };
-    start(&format!(
-        "[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\nformat = \"{format}\"\n{image}",
-        hook.url()
-    ))
+/// Route `r` to `hook` in this format; a multipart destination sends the image too.
+async fn router(hook: &Receiver, format: BodyFormat) -> Weir {
+    let destination = Destination::url(hook.url())
+        .format(format)
+        .include_image(format == BodyFormat::Multipart);
+    start(
+        &WeirConfig::new()
+            .route("r", Route::to(["hook"]))
+            .destination("hook", destination),
+    )
     .await
 }
 
 #[tokio::test]
 async fn multipart_text_fields_become_metadata_and_other_file_parts_attachments() {
     let mut hook = Receiver::ok().await;
-    let weir = router(&hook, "multipart").await;
+    let weir = router(&hook, BodyFormat::Multipart).await;
     let predictions = fixture("instance-segmentation.json");
     let image = fixture_bytes("image.jpeg");
     let mask = fixture_bytes("instance-segmentation.mask_0000.png");
@@ -46,14 +48,7 @@ async fn multipart_text_fields_become_metadata_and_other_file_parts_attachments(
         ("site", None, "text/plain", b"north"),
         ("operator", None, "text/plain", b"ana"),
     ]);
-    let answer = weir
-        .client
-        .post(weir.ingest_url("r"))
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let answer = weir.post("r", &content_type, body).await;
     assert_eq!(answer.status(), 202);
 
     let request = hook.next().await;
@@ -78,7 +73,7 @@ async fn multipart_text_fields_become_metadata_and_other_file_parts_attachments(
 #[tokio::test]
 async fn x_weir_task_names_the_task_over_what_the_document_looks_like() {
     let mut hook = Receiver::ok().await;
-    let weir = router(&hook, "json").await;
+    let weir = router(&hook, BodyFormat::Json).await;
     let body = r#"{"predictions":[{"class":"person","confidence":0.9,"bbox":{"x":1,"y":2,"width":3,"height":4}}]}"#;
     assert_eq!(weir.post_json("r", body).await.status(), 202);
     let recognised = hook.next().await.header("x-weir-task").to_string();
@@ -101,7 +96,7 @@ async fn x_weir_task_names_the_task_over_what_the_document_looks_like() {
 #[tokio::test]
 async fn webhook_id_becomes_the_event_id_so_a_resend_is_not_delivered_twice() {
     let mut hook = Receiver::ok().await;
-    let weir = router(&hook, "json").await;
+    let weir = router(&hook, BodyFormat::Json).await;
     let mut answers = Vec::new();
     for _ in 0..2 {
         let answer = weir
@@ -126,5 +121,92 @@ async fn webhook_id_becomes_the_event_id_so_a_resend_is_not_delivered_twice() {
     let record = weir.settled("msg_2KWPBgLlAfxdpx2AI54pPJ85f4W").await;
     assert_eq!(record["deliveries"].as_array().unwrap().len(), 1, "{record}");
     assert_eq!(record["deliveries"][0]["attempts"], 1, "{record}");
+    weir.stop().await;
+}
+
+/// A multipart body from its parts (each its headers, then its content), with this
+/// boundary and line ending.
+fn form(boundary: &str, newline: &str, parts: &[(&str, &str)]) -> String {
+    let mut body = String::new();
+    for (headers, content) in parts {
+        body.push_str(&format!("--{boundary}{newline}"));
+        for header in headers.split('\n') {
+            body.push_str(&format!("{header}{newline}"));
+        }
+        body.push_str(&format!("{newline}{content}{newline}"));
+    }
+    body.push_str(&format!("--{boundary}--{newline}"));
+    body
+}
+
+#[tokio::test]
+async fn multipart_as_browsers_and_other_real_clients_send_it_is_read() {
+    let mut hook = Receiver::ok().await;
+    let weir = router(&hook, BodyFormat::Multipart).await;
+    let predictions = (
+        "Content-Disposition: form-data; name=\"file\"; filename=\"predictions.json\"\nContent-Type: application/json",
+        r#"{"predictions":[{"class":"person","confidence":0.9}]}"#,
+    );
+    let image = (
+        "Content-Disposition: form-data; name=\"file\"; filename=\"image.jpeg\"\nContent-Type: image/jpeg",
+        "jpeg",
+    );
+    // (Content-Type, body, the parts delivered, the metadata delivered)
+    let cases = [
+        (
+            // A browser form: a text field, and a file input left empty.
+            "multipart/form-data; boundary=----WebKitFormBoundaryQ2xAbC".to_string(),
+            form(
+                "----WebKitFormBoundaryQ2xAbC",
+                "\r\n",
+                &[
+                    ("Content-Disposition: form-data; name=\"site\"", "north"),
+                    predictions,
+                    (
+                        "Content-Disposition: form-data; name=\"mask\"; filename=\"\"\nContent-Type: application/octet-stream",
+                        "",
+                    ),
+                ],
+            ),
+            vec!["predictions.json"],
+            Some("north"),
+        ),
+        (
+            // RFC 2046's special characters in the boundary, spaces around it, LF only.
+            "multipart/form-data;  boundary= b'()+_,-./:=?".to_string(),
+            form("b'()+_,-./:=?", "\n", &[predictions, image]),
+            vec!["predictions.json", "image.jpeg"],
+            None,
+        ),
+        (
+            // A quoted boundary with spaces, and an RFC 5987 file name.
+            "multipart/form-data; boundary=\"camera form 7\"".to_string(),
+            form(
+                "camera form 7",
+                "\r\n",
+                &[
+                    predictions,
+                    (
+                        "Content-Disposition: form-data; name=\"file\"; filename*=UTF-8''caf%C3%A9.txt\nContent-Type: text/plain",
+                        "notes",
+                    ),
+                ],
+            ),
+            vec!["predictions.json", "café.txt"],
+            None,
+        ),
+    ];
+    for (content_type, body, names, site) in cases {
+        let answer = weir.post("r", &content_type, body).await;
+        let status = answer.status();
+        assert_eq!(status, 202, "{content_type}: {}", answer.text().await.unwrap());
+        let request = hook.next().await;
+        let parts = parse_multipart(request.header("content-type"), request.body.clone()).await;
+        let delivered: Vec<&str> = parts.iter().map(|(name, _, _)| name.as_str()).collect();
+        assert_eq!(delivered, names, "{content_type}");
+        if let Some(site) = site {
+            assert_eq!(request.header("x-weir-meta-site"), site);
+        }
+    }
     weir.stop().await;
 }

@@ -2,23 +2,25 @@
 //! nothing malformed reaches a plugin, and the router keeps serving.
 
 use serde_json::Value;
-use weir_tests::multipart_body;
+use weir_tests::config::{Destination, Filter, Route, Server};
 use weir_tests::receiver::Receiver;
 use weir_tests::router::{Weir, start};
+use weir_tests::{WeirConfig, multipart_body};
+
+/// Route `r` to `hook`.
+fn to_hook(hook: &Receiver) -> WeirConfig {
+    WeirConfig::new()
+        .route("r", Route::to(["hook"]))
+        .destination("hook", Destination::url(hook.url()))
+}
 
 async fn router(hook: &Receiver) -> Weir {
-    start(&format!(
-        r#"
-        [server]
-        max_body = "64KiB"
-        [routes.cameras]
-        filters = [{{ plugin = "class-filter" }}]
-        destinations = ["hook"]
-        [destinations.hook]
-        url = "{}"
-        "#,
-        hook.url()
-    ))
+    start(
+        &WeirConfig::new()
+            .server(Server::new().max_body(64 << 10))
+            .route("cameras", Route::to(["hook"]).filter(Filter::plugin("class-filter")))
+            .destination("hook", Destination::url(hook.url())),
+    )
     .await
 }
 
@@ -48,6 +50,10 @@ async fn every_malformed_input_gets_its_status_and_message() {
     ]);
     let (bad_type, bad_predictions) =
         multipart_body(&[("predictions", Some("predictions.json"), "application/json", b"{oops")]);
+    let no_disposition =
+        b"--zzz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"predictions.json\"\r\n\r\n{}\r\n\
+        --zzz\r\nContent-Type: text/plain\r\n\r\nnorth\r\n--zzz--\r\n"
+            .to_vec();
     // (path, content type, body, expected status, expected start of the message)
     type Case<'a> = (&'a str, Option<&'a str>, Vec<u8>, u16, &'a str);
     let cases: Vec<Case<'_>> = vec![
@@ -123,6 +129,14 @@ async fn every_malformed_input_gets_its_status_and_message() {
         ),
         (
             "/ingest/cameras",
+            Some("multipart/form-data; boundary=zzz"),
+            no_disposition,
+            400,
+            "malformed multipart body: part 2 has no Content-Disposition header; \
+             give every part `Content-Disposition: form-data; name=\"...\"`",
+        ),
+        (
+            "/ingest/cameras",
             Some(&no_predictions_type),
             no_predictions,
             422,
@@ -190,11 +204,7 @@ async fn every_malformed_input_gets_its_status_and_message() {
 #[tokio::test]
 async fn a_bearer_token_is_required_when_configured() {
     let mut hook = Receiver::ok().await;
-    let weir = start(&format!(
-        "[server]\ningest_token = \"s3cret\"\n[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
-        hook.url()
-    ))
-    .await;
+    let weir = start(&to_hook(&hook).server(Server::new().ingest_token("s3cret"))).await;
     for token in [None, Some("Bearer wrong"), Some("s3cret")] {
         let mut request = weir
             .client
@@ -225,11 +235,7 @@ async fn a_bearer_token_is_required_when_configured() {
 #[tokio::test]
 async fn a_repeated_idempotency_key_is_delivered_once() {
     let mut hook = Receiver::ok().await;
-    let weir = start(&format!(
-        "[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
-        hook.url()
-    ))
-    .await;
+    let weir = start(&to_hook(&hook)).await;
     let mut statuses = Vec::new();
     for _ in 0..2 {
         let response = weir

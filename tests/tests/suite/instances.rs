@@ -4,9 +4,8 @@ use std::sync::Arc;
 
 use weir::event::Event;
 use weir::plugin::{FilterSettings, InstancePolicy, Outcome};
-use weir_tests::fixture_event;
-
-use crate::support::{example_filter, guest_filter_with, modified, run};
+use weir_tests::filters::{example_filter, guest_filter_with, modified, run};
+use weir_tests::{FIXTURES, fixture_event};
 
 async fn counts(settings: FilterSettings, events: usize) -> Vec<String> {
     let filter = guest_filter_with(settings).await;
@@ -50,17 +49,9 @@ async fn attachment_bytes_reach_the_guest_only_on_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_events_give_the_same_results_as_sequential_ones() {
     let filter = Arc::new(example_filter("class-filter", r#"{"classes":["person","car"],"min_confidence":0.5}"#).await);
-    let fixtures = [
-        "object-detection",
-        "classification",
-        "multilabel-classification",
-        "instance-segmentation",
-        "semantic-segmentation",
-        "job-results",
-    ];
     let events: Vec<Arc<Event>> = (0..240)
         .map(|i| {
-            let mut event = fixture_event(fixtures[i % fixtures.len()]);
+            let mut event = fixture_event(FIXTURES[i % FIXTURES.len()]);
             event.id = format!("e{i}");
             Arc::new(event)
         })

@@ -2,10 +2,9 @@
 //! side with the Rust class filter: same config, same fixtures, same outputs.
 
 use weir::plugin::Outcome;
+use weir_tests::filters::{example_filter, run};
 use weir_tests::node::js_class_filter;
-use weir_tests::{fixture_event, load};
-
-use crate::support::{example_filter, run};
+use weir_tests::{FIXTURES, fixture_event, load};
 
 #[tokio::test]
 async fn the_javascript_class_filter_matches_the_rust_one_on_every_fixture() {
@@ -22,14 +21,6 @@ async fn the_javascript_class_filter_matches_the_rust_one_on_every_fixture() {
         r#"{"classes":["vehicle","forklift-present"]}"#,
         r#"{}"#,
     ];
-    let fixtures = [
-        "object-detection",
-        "classification",
-        "multilabel-classification",
-        "instance-segmentation",
-        "semantic-segmentation",
-        "job-results",
-    ];
     let mut kinds = std::collections::BTreeSet::new();
     for config in configs {
         // A JavaScript engine's first calls are slow on a loaded machine: the deadline
@@ -41,7 +32,7 @@ async fn the_javascript_class_filter_matches_the_rust_one_on_every_fixture() {
         };
         let js = weir::plugin::Filter::new(plugin.clone(), settings).await.unwrap();
         let rust = example_filter("class-filter", config).await;
-        for fixture in fixtures {
+        for fixture in FIXTURES {
             let from_js = run(&js, fixture_event(fixture)).await.unwrap();
             let from_rust = run(&rust, fixture_event(fixture)).await.unwrap();
             // Both keep predictions by index and Weir edits the document: the outputs

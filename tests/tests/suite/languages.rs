@@ -12,18 +12,8 @@ use weir::event::Event;
 use weir::plugin::{Filter, FilterSettings, Outcome, Plugin};
 use weir_tests::languages::{self, LANGUAGES};
 use weir_tests::node::required;
-use weir_tests::{engine, fixture_event, workspace};
-
-use crate::support::example_plugin;
-
-const FIXTURES: [&str; 6] = [
-    "object-detection",
-    "classification",
-    "multilabel-classification",
-    "instance-segmentation",
-    "semantic-segmentation",
-    "job-results",
-];
+use weir_tests::plugins::example_plugin;
+use weir_tests::{FIXTURES, engine, fixture_event, workspace};
 
 const CONFIGS: [&str; 5] = [
     r#"{"classes":["person","car"],"min_confidence":0.5}"#,

@@ -3,20 +3,34 @@
 
 use std::time::Duration;
 
+use serde_json::json;
+use weir_tests::config::{Destination, Filter, Plugins, Retry, Route, Server, Storage};
 use weir_tests::process::WeirProcess;
 use weir_tests::receiver::{Answer, Receiver};
+use weir_tests::records::SETTLE;
 use weir_tests::router::start;
-use weir_tests::workspace;
+use weir_tests::scratch::folder;
+use weir_tests::{WeirConfig, eventually};
+
+/// Route `route` to destination `hook`, on memory storage (a child Weir leaves no
+/// store behind).
+fn memory_route(route: &str, hook: &Receiver) -> WeirConfig {
+    WeirConfig::new()
+        .storage(Storage::memory())
+        .route(route, Route::to(["hook"]))
+        .destination("hook", Destination::url(hook.url()))
+}
 
 #[tokio::test]
 async fn health_and_readiness_answer_on_the_admin_listener() {
     let hook = Receiver::ok().await;
-    let weir = start(&format!(
-        "[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
-        hook.url()
-    ))
+    let weir = start(
+        &WeirConfig::new()
+            .route("r", Route::to(["hook"]))
+            .destination("hook", Destination::url(hook.url())),
+    )
     .await;
-    let health = weir.client.get(weir.admin_url("/healthz")).send().await.unwrap();
+    let health = weir.admin_get("/healthz").await;
     assert_eq!(health.status(), 200);
     let ready: serde_json::Value = weir.admin_json("/readyz").await;
     assert_eq!(ready["status"], "ready");
@@ -34,14 +48,13 @@ async fn health_and_readiness_answer_on_the_admin_listener() {
 #[tokio::test]
 async fn events_come_in_over_a_unix_socket_too() {
     let mut hook = Receiver::ok().await;
-    let dir = workspace().join("target").join("test-scratch").join("unix-socket");
-    std::fs::create_dir_all(&dir).unwrap();
-    let socket = dir.join("ingest.sock");
-    let weir = start(&format!(
-        "[server]\nunix_socket = \"{}\"\n[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
-        socket.display(),
-        hook.url()
-    ))
+    let socket = folder("unix-socket").join("ingest.sock");
+    let weir = start(
+        &WeirConfig::new()
+            .server(Server::new().unix_socket(&socket))
+            .route("r", Route::to(["hook"]))
+            .destination("hook", Destination::url(hook.url())),
+    )
     .await;
     // A plain HTTP/1.1 request over the socket, as a sidecar's runtime would send it.
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -73,18 +86,13 @@ async fn refused(addr: std::net::SocketAddr) -> bool {
 /// the exit code is 0.
 async fn stops_gracefully_on(signal: &str) {
     let mut held = Receiver::scripted(vec![], Answer::Held(200)).await;
-    let dir = workspace()
-        .join("target")
-        .join("test-scratch")
-        .join(format!("signal-{signal}"));
-    let mut weir = WeirProcess::spawn(
-        env!("CARGO_BIN_EXE_weir"),
-        &dir,
-        &format!(
-            "[server]\nshutdown_grace = \"60s\"\n[storage]\nkind = \"memory\"\n[routes.r]\ndestinations = [\"held\"]\n[destinations.held]\nurl = \"{}\"\nmax_in_flight = 1\n",
-            held.url()
-        ),
-    );
+    let config = WeirConfig::new()
+        .server(Server::new().shutdown_grace(Duration::from_secs(60)))
+        .storage(Storage::memory())
+        .route("r", Route::to(["held"]))
+        .destination("held", Destination::url(held.url()).max_in_flight(1));
+    let dir = folder(&format!("signal-{signal}"));
+    let mut weir = WeirProcess::spawn(env!("CARGO_BIN_EXE_weir"), &dir, &config);
     let client = weir_tests::http_client();
     for i in 0..3 {
         let answer = client
@@ -102,7 +110,7 @@ async fn stops_gracefully_on(signal: &str) {
 
     // Ingest stops: new connections are refused, while the process is alive.
     let ingest = weir.ingest;
-    weir_tests::eventually("ingest to stop listening", Duration::from_secs(30), async || {
+    eventually("ingest to stop listening", SETTLE, async || {
         refused(ingest).await.then_some(())
     })
     .await;
@@ -147,19 +155,16 @@ async fn sigterm_finishes_a_request_already_accepted() {
     // The route's filter takes 3 s; SIGTERM comes while the request is inside it (the
     // guest logs when it starts), and the request still gets its 202 and its delivery.
     let mut hook = Receiver::ok().await;
-    let dir = workspace()
-        .join("target")
-        .join("test-scratch")
-        .join("sigterm-in-request");
-    let mut weir = WeirProcess::spawn(
-        env!("CARGO_BIN_EXE_weir"),
-        &dir,
-        &format!(
-            "[storage]\nkind = \"memory\"\n[plugins]\ndir = \"{}\"\n[routes.r]\nfilters = [{{ plugin = \"weir_test_guest\", config = {{ mode = \"slow\", millis = 3000 }}, timeout = \"30s\" }}]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
-            weir_tests::test_guest_path().parent().unwrap().display(),
-            hook.url()
-        ),
-    );
+    let slow = Filter::plugin("weir_test_guest")
+        .config(json!({ "mode": "slow", "millis": 3000 }))
+        .timeout(Duration::from_secs(30));
+    let config = WeirConfig::new()
+        .storage(Storage::memory())
+        .plugins(Plugins::new().dir(weir_tests::test_guest_path().parent().unwrap()))
+        .route("r", Route::to(["hook"]).filter(slow))
+        .destination("hook", Destination::url(hook.url()));
+    let dir = folder("sigterm-in-request");
+    let mut weir = WeirProcess::spawn(env!("CARGO_BIN_EXE_weir"), &dir, &config);
     let client = weir_tests::http_client();
     let url = format!("http://{}/ingest/r", weir.ingest);
     let request = tokio::spawn(async move {
@@ -172,7 +177,7 @@ async fn sigterm_finishes_a_request_already_accepted() {
             .await
     });
     let log = weir.log.clone();
-    weir_tests::eventually("the filter to start", Duration::from_secs(30), async || {
+    eventually("the filter to start", SETTLE, async || {
         log.lock()
             .unwrap()
             .iter()
@@ -195,17 +200,12 @@ async fn sigterm_finishes_a_request_already_accepted() {
 async fn sighup_reloads_the_config() {
     // weir.toml is a link to a file in another folder: the file watcher (which watches
     // weir.toml's folder) does not see that file change, so only SIGHUP can reload it.
-    let dir = workspace().join("target").join("test-scratch").join("sighup");
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = folder("sighup");
     let real = dir.join("elsewhere").join("real.toml");
     std::fs::create_dir_all(real.parent().unwrap()).unwrap();
     std::fs::create_dir_all(dir.join("run")).unwrap();
     let mut hook = Receiver::ok().await;
-    let original = weir_tests::process::config_on_any_port(&format!(
-        "[storage]\nkind = \"memory\"\n[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
-        hook.url()
-    ));
-    std::fs::write(&real, &original).unwrap();
+    std::fs::write(&real, memory_route("r", &hook).to_string()).unwrap();
     let link = dir.join("run").join("weir.toml");
     std::os::unix::fs::symlink(&real, &link).unwrap();
     let weir = WeirProcess::spawn_file(env!("CARGO_BIN_EXE_weir"), &link);
@@ -221,9 +221,9 @@ async fn sighup_reloads_the_config() {
             .status()
     };
     assert_eq!(post("yard").await, 404);
-    std::fs::write(&real, original.replace("[routes.r]", "[routes.yard]")).unwrap();
+    std::fs::write(&real, memory_route("yard", &hook).to_string()).unwrap();
     weir.signal("HUP");
-    weir_tests::eventually("the reloaded route", Duration::from_secs(30), async || {
+    eventually("the reloaded route", SETTLE, async || {
         (post("yard").await == 202).then_some(())
     })
     .await;
@@ -248,19 +248,19 @@ fn sample(text: &str, line: &str) -> Option<f64> {
 async fn metrics_count_requests_and_attempts_and_show_the_outbox() {
     // The receiver fails the first attempt, then takes everything.
     let mut hook = Receiver::scripted(vec![Answer::Status(500)], Answer::Status(200)).await;
-    let weir = start(&format!(
-        r#"
-[routes.cameras]
-filters = [{{ plugin = "class-filter", config = {{ classes = ["person"] }} }}]
-destinations = ["hook"]
-[destinations.hook]
-url = "{}"
-max_in_flight = 1
-[destinations.hook.retry]
-schedule = ["10ms"]
-"#,
-        hook.url()
-    ))
+    let weir = start(
+        &WeirConfig::new()
+            .route(
+                "cameras",
+                Route::to(["hook"]).filter(Filter::plugin("class-filter").config(json!({ "classes": ["person"] }))),
+            )
+            .destination(
+                "hook",
+                Destination::url(hook.url())
+                    .max_in_flight(1)
+                    .retry(Retry::new().schedule([Duration::from_millis(10)])),
+            ),
+    )
     .await;
     let person = r#"{"predictions":[{"class":"person","confidence":0.9}]}"#;
     let cat = r#"{"predictions":[{"class":"cat","confidence":0.9}]}"#;
@@ -273,7 +273,7 @@ schedule = ["10ms"]
         hook.next().await; // the failed attempt, its retry, the second event
     }
     let scrape = || async {
-        let answer = weir.client.get(weir.admin_url("/metrics")).send().await.unwrap();
+        let answer = weir.admin_get("/metrics").await;
         assert_eq!(answer.status(), 200);
         assert!(
             answer.headers()["content-type"]
@@ -283,20 +283,16 @@ schedule = ["10ms"]
         );
         answer.text().await.unwrap()
     };
-    // The attempt is counted just after the receiver answered it: wait for the count
-    // (at most 20 s).
-    let mut text = scrape().await;
-    for _ in 0..1000 {
-        if sample(
+    // The attempt is counted just after the receiver answered it: wait for the count.
+    let text = eventually("the second delivered attempt to be counted", SETTLE, async || {
+        let text = scrape().await;
+        let delivered = sample(
             &text,
             r#"weir_delivery_attempts_total{destination="hook",outcome="delivered"}"#,
-        ) == Some(2.0)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        text = scrape().await;
-    }
+        );
+        (delivered == Some(2.0)).then_some(text)
+    })
+    .await;
     for (line, value) in [
         (r#"weir_ingest_requests_total{route="cameras",status="accepted"}"#, 2.0),
         (r#"weir_ingest_requests_total{route="cameras",status="dropped"}"#, 1.0),
@@ -333,23 +329,10 @@ schedule = ["10ms"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn weir_log_debug_logs_every_successful_delivery_in_json_on_stderr() {
     let mut hook = Receiver::ok().await;
-    let dir = workspace().join("target").join("test-scratch").join("debug-log");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("weir.toml");
-    std::fs::write(
-        &path,
-        weir_tests::process::config_on_any_port(&format!(
-            "[storage]\nkind = \"memory\"\n[routes.r]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
-            hook.url()
-        )),
-    )
-    .unwrap();
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_weir"));
-    command
-        .args(["--log-format", "json", "run", "--config"])
-        .arg(&path)
-        .current_dir(&dir)
-        .env("WEIR_LOG", "debug");
+    let path = folder("debug-log").join("weir.toml");
+    std::fs::write(&path, memory_route("r", &hook).to_string()).unwrap();
+    let mut command = WeirProcess::command(env!("CARGO_BIN_EXE_weir"), &path);
+    command.env("WEIR_LOG", "debug");
     let weir = WeirProcess::start(command);
     let client = weir_tests::http_client();
     let answer: serde_json::Value = client
@@ -366,7 +349,7 @@ async fn weir_log_debug_logs_every_successful_delivery_in_json_on_stderr() {
     assert_eq!(answer["status"], "accepted");
     hook.next().await;
     // Each stderr line is a JSON object; one says this event was delivered, and how.
-    let line = weir_tests::eventually("the delivery's log line", Duration::from_secs(30), async || {
+    let line = eventually("the delivery's log line", SETTLE, async || {
         let lines = weir.log.lock().unwrap().clone();
         lines.into_iter().find_map(|line| {
             let entry: serde_json::Value = serde_json::from_str(&line).ok()?;

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use weir::plugin::{LoadError, Plugin};
-use weir_tests::{engine, example_path};
+use weir_tests::config::{Destination, Filter, Plugins, Route, Storage};
+use weir_tests::{WeirConfig, engine, example_path};
 
 fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
     let dir = weir_tests::workspace().join("target").join("test-scratch");
@@ -78,4 +79,95 @@ fn the_compiled_code_cache_serves_the_second_load() {
     assert_ne!(first.cache_outcome(), CacheOutcome::CompiledUncached);
     assert_eq!(second.cache_outcome(), CacheOutcome::Hit);
     assert_eq!(first.hash(), second.hash());
+}
+
+/// A plugin engine with a cache folder of its own, emptied first.
+fn engine_with_cache(name: &str) -> (weir::plugin::PluginEngine, PathBuf) {
+    let cache = weir_tests::scratch::folder(name).join("cache");
+    let engine = weir::plugin::PluginEngine::new(&weir::plugin::EngineSettings {
+        cache_dir: Some(cache.clone()),
+        max_instances: 8,
+        ..weir::plugin::EngineSettings::default()
+    })
+    .unwrap();
+    (engine, cache)
+}
+
+#[test]
+fn a_cache_entry_swapped_for_another_plugins_is_compiled_again_not_run() {
+    use weir::plugin::cache::CacheOutcome;
+    let (engine, cache) = engine_with_cache("cache-swap");
+    let masks = Plugin::from_file(&engine, "strip-masks", &example_path("strip-masks")).unwrap();
+    let classes = Plugin::from_file(&engine, "class-filter", &example_path("class-filter")).unwrap();
+    assert_eq!(classes.cache_outcome(), CacheOutcome::Compiled);
+    let entry_of = |hash: &str| {
+        std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .find(|path| path.file_name().unwrap().to_string_lossy().starts_with(hash))
+            .unwrap()
+    };
+    // The class filter's entry now holds the mask stripper's code.
+    std::fs::copy(entry_of(masks.hash()), entry_of(classes.hash())).unwrap();
+    let reloaded = Plugin::from_file(&engine, "class-filter", &example_path("class-filter")).unwrap();
+    assert_eq!(
+        reloaded.cache_outcome(),
+        CacheOutcome::Compiled,
+        "the swapped entry was trusted"
+    );
+    // And the entry written back is the class filter's own again.
+    let again = Plugin::from_file(&engine, "class-filter", &example_path("class-filter")).unwrap();
+    assert_eq!(again.cache_outcome(), CacheOutcome::Hit);
+}
+
+#[test]
+fn a_damaged_cache_entry_is_compiled_again() {
+    use weir::plugin::cache::CacheOutcome;
+    let (engine, cache) = engine_with_cache("cache-damaged");
+    Plugin::from_file(&engine, "strip-masks", &example_path("strip-masks")).unwrap();
+    let entry = std::fs::read_dir(&cache).unwrap().next().unwrap().unwrap().path();
+    let mut bytes = std::fs::read(&entry).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&entry, bytes).unwrap();
+    let reloaded = Plugin::from_file(&engine, "strip-masks", &example_path("strip-masks")).unwrap();
+    assert_eq!(reloaded.cache_outcome(), CacheOutcome::Compiled);
+}
+
+#[test]
+fn the_cache_folder_and_its_entries_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let (engine, cache) = engine_with_cache("cache-private");
+    Plugin::from_file(&engine, "strip-masks", &example_path("strip-masks")).unwrap();
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&cache), 0o700);
+    for entry in std::fs::read_dir(&cache).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+}
+
+#[tokio::test]
+async fn a_plugin_name_that_is_a_path_is_refused_and_nothing_outside_the_folder_loads() {
+    // A real filter just outside the plugin folder, and one at an absolute path.
+    let dir = weir_tests::scratch::plugins_folder("confined");
+    let plugins = dir.join("plugins");
+    std::fs::copy(example_path("class-filter"), dir.join("outside.wasm")).unwrap();
+    let absolute = dir.join("outside");
+    for name in ["../outside", absolute.to_str().unwrap(), ".hidden", "sub/dir"] {
+        let config = WeirConfig::new()
+            .storage(Storage::memory())
+            .plugins(Plugins::new().dir(&plugins))
+            .route("r", Route::to(["log"]).filter(Filter::plugin(name)))
+            .destination("log", Destination::url("log:"));
+        let Err(weir::server::StartError::Config(problems)) = weir_tests::router::try_start(&config).await else {
+            panic!("{name:?} was accepted as a plugin name")
+        };
+        let said: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert!(
+            said.iter()
+                .any(|problem| problem.contains("routes.r.filters[0].plugin") && problem.contains("not a plugin name")),
+            "{name:?}: {said:?}"
+        );
+    }
 }

@@ -9,6 +9,9 @@
 //! - `durability`: kill -9, restarts, dead letters, backpressure, circuit breaker.
 //! - `examples`: each example filter on the fixture events, exact outputs.
 //! - `misbehaving`: guests that loop, bomb memory, trap, lie; each outcome named.
+//! - `logs`: Weir's own log lines: figures rounded, nothing secret.
+//! - `plugin_limits`: instances, memory and compilation, bounded for all plugins.
+//! - `hostile_guests`: guests that forge log lines, flood the log, return huge text.
 //! - `sandbox`: no files, no environment, no network for a filter at run time.
 //! - `loading`: files that are not filters, and what Weir says about them.
 //! - `instances`: reuse, fresh instances, recycling, concurrency.
@@ -27,6 +30,9 @@
 //!   pages without JavaScript.
 //! - `admin_api`: the admin token, cross-site requests, JSON errors, test sends, the
 //!   delivery log, and what senders choose (destinations, metadata-only deliveries).
+//! - `deploy`, `deploy_container`, `deploy_systemd`, `deploy_kubernetes`: the
+//!   distribution build, the container, the systemd unit and the Kubernetes sidecar
+//!   (`host/deploy/`), checked as far as this machine allows.
 //! - `claims_table`: every test `tests/README.md` names exists.
 
 mod admin_api;
@@ -38,10 +44,15 @@ mod compat;
 mod console;
 mod core_module;
 mod delivery;
+mod deploy;
+mod deploy_container;
+mod deploy_kubernetes;
+mod deploy_systemd;
 mod durability;
 mod examples;
 mod failure_policy;
 mod filter_command;
+mod hostile_guests;
 mod ingest;
 mod ingest_errors;
 mod instances;
@@ -49,9 +60,10 @@ mod javascript;
 mod languages;
 mod lifecycle;
 mod loading;
+mod logs;
 mod misbehaving;
+mod plugin_limits;
 mod quickstart;
 mod reload;
 mod sandbox;
 mod state;
-mod support;

@@ -7,9 +7,8 @@ use std::time::Duration;
 use weir::event::Event;
 use weir::plugin::{FilterError, FilterSettings, LoadError, Misbehavior, Outcome};
 use weir_contract::EditError;
+use weir_tests::filters::{filter, guest_filter, guest_filter_with, misbehavior, modified, run, with_meta};
 use weir_tests::{fixture_event, guest_0_1, load, test_guest_path};
-
-use crate::support::{filter, guest_filter, guest_filter_with, modified, run, with_meta};
 
 /// Log messages a guest may write per call (`MAX_LOGS_PER_CALL` in
 /// host/src/plugin/sandbox.rs).
@@ -17,13 +16,6 @@ const MAX_LOGS_PER_CALL: usize = 32;
 
 /// Bytes of a guest's stdout kept per call (`OUTPUT_CAP` in host/src/plugin/stdio.rs).
 const OUTPUT_CAP: usize = 4096;
-
-fn misbehavior(result: Result<Outcome, FilterError>) -> Misbehavior {
-    match result {
-        Err(FilterError::Misbehaved { misbehavior, .. }) => misbehavior,
-        other => panic!("expected misbehaviour, got {other:?}"),
-    }
-}
 
 fn event(mode: &str) -> Event {
     with_meta(fixture_event("object-detection"), "mode", mode)
@@ -218,7 +210,7 @@ fn a_chatty_guest_is_capped_and_keeps_working() {
         .arg(&guest)
         .args(["--config", r#"{"mode":"chatty"}"#, "--event"])
         .arg(&event)
-        .args(["--repeat", "3", "--json"])
+        .args(["--repeat", "2", "--json"])
         .env(
             "WEIR_CACHE_DIR",
             weir_tests::workspace().join("target").join("weir-test-cache"),
@@ -236,17 +228,18 @@ fn a_chatty_guest_is_capped_and_keeps_working() {
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
         .collect();
     let message = |line: &serde_json::Value| line["fields"]["message"].as_str().unwrap_or_default().to_string();
-    // Three calls: 32 messages each reach the log, the other 68 are counted once a call.
+    // Two calls: 32 messages each reach the log, the other 68 are counted once a call
+    // (34 lines a call, within the plugin's budget of 100 lines a second).
     let kept = lines
         .iter()
         .filter(|l| message(l).starts_with("chatty message "))
         .count();
-    assert_eq!(kept, 3 * MAX_LOGS_PER_CALL, "{stderr}");
+    assert_eq!(kept, 2 * MAX_LOGS_PER_CALL, "{stderr}");
     let suppressed: Vec<&serde_json::Value> = lines
         .iter()
         .filter(|l| message(l).starts_with("plugin logged more than 32 messages in one call"))
         .collect();
-    assert_eq!(suppressed.len(), 3, "{stderr}");
+    assert_eq!(suppressed.len(), 2, "{stderr}");
     assert!(suppressed.iter().all(|l| l["fields"]["suppressed"] == 68), "{stderr}");
     // Its stdout: the first 4 KiB of each call, and how much was cut.
     let printed: Vec<String> = lines
@@ -254,7 +247,7 @@ fn a_chatty_guest_is_capped_and_keeps_working() {
         .filter(|l| l["fields"]["stream"] == "stdout")
         .map(message)
         .collect();
-    assert_eq!(printed.len(), 3, "{stderr}");
+    assert_eq!(printed.len(), 2, "{stderr}");
     for text in printed {
         assert_eq!(
             text,
@@ -345,4 +338,77 @@ async fn a_refusal_passed_on_by_the_filter_is_a_declined_event() {
         }) => assert_eq!(message, "try me again later"),
         other => panic!("expected a retryable error, got {other:?}"),
     }
+}
+
+/// A sleep far longer than the test is allowed to take: if the deadline did not end
+/// it, the test fails by its own bound rather than by a timing assertion.
+const LONG_SLEEP_MS: u64 = 600_000;
+
+/// Runs `work`, failing the test if it is not over within `limit` (the deadline did not
+/// hold).
+async fn within<T>(limit: Duration, work: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(limit, work)
+        .await
+        .expect("the guest's sleep was not ended by its deadline")
+}
+
+#[tokio::test]
+async fn a_guest_sleeping_in_wasi_is_stopped_at_its_deadline_in_filter_and_in_init() {
+    let filter = guest_filter_with(FilterSettings {
+        config: format!(r#"{{"mode":"pass","millis":{LONG_SLEEP_MS}}}"#),
+        timeout: Duration::from_millis(100),
+        ..FilterSettings::default()
+    })
+    .await;
+    let outcome = within(Duration::from_secs(30), run(&filter, event("sleep"))).await;
+    assert!(matches!(misbehavior(outcome), Misbehavior::Deadline(_)));
+    // The sleeping instance was thrown away; the filter serves the next event.
+    assert_eq!(run(&filter, event("pass")).await.unwrap(), Outcome::Kept);
+
+    let settings = FilterSettings {
+        config: format!(r#"{{"mode":"sleep-init","millis":{LONG_SLEEP_MS}}}"#),
+        timeout: Duration::from_millis(100),
+        ..FilterSettings::default()
+    };
+    let loaded = within(
+        Duration::from_secs(30),
+        weir::plugin::Filter::new(load("misbehave", &test_guest_path()), settings),
+    )
+    .await;
+    let Err(error) = loaded else { panic!("init succeeded") };
+    assert!(error.to_string().contains("ran past its deadline of 100 ms"), "{error}");
+}
+
+#[tokio::test]
+async fn a_core_module_sleeping_in_poll_oneoff_is_stopped_at_its_deadline() {
+    // weir_filter asks WASI preview 1 to wait ten minutes on the monotonic clock.
+    let sleeper = wat::parse_str(
+        r#"(module
+            (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (func (export "weir_alloc") (param i32) (result i32) (i32.const 4096))
+            (func (export "weir_filter") (param i32 i32) (result i64)
+              ;; a clock subscription at 0: userdata, tag 0 (clock), monotonic (1),
+              ;; 600 s in nanoseconds, relative
+              (i64.store (i32.const 0) (i64.const 1))
+              (i32.store8 (i32.const 8) (i32.const 0))
+              (i32.store (i32.const 16) (i32.const 1))
+              (i64.store (i32.const 24) (i64.const 600000000000))
+              (i64.store (i32.const 32) (i64.const 0))
+              (i32.store16 (i32.const 40) (i32.const 0))
+              (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))
+              (unreachable)))"#,
+    )
+    .unwrap();
+    let plugin = std::sync::Arc::new(
+        weir::plugin::Plugin::from_bytes(weir_tests::engine(), "sleeper", "sleeper.wasm", &sleeper).unwrap(),
+    );
+    let settings = FilterSettings {
+        timeout: Duration::from_millis(100),
+        ..FilterSettings::default()
+    };
+    let filter = weir::plugin::Filter::new(plugin, settings).await.unwrap();
+    let outcome = within(Duration::from_secs(30), run(&filter, fixture_event("classification"))).await;
+    let misbehavior = misbehavior(outcome);
+    assert!(matches!(misbehavior, Misbehavior::Deadline(_)), "{misbehavior:?}");
 }

@@ -87,9 +87,7 @@ fn start_default(name: &str, webhook: Option<&str>) -> WeirProcess {
         .replace("\"127.0.0.1:8080\"", "\"127.0.0.1:0\"")
         .replace("\"127.0.0.1:9090\"", "\"127.0.0.1:0\"");
     assert_eq!(on_free_ports.matches("127.0.0.1:0").count(), 2, "{config}");
-    let dir = workspace().join("target").join("test-scratch").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = weir_tests::scratch::folder(name);
     std::fs::write(dir.join("weir.toml"), on_free_ports).unwrap();
     WeirProcess::spawn_file(env!("CARGO_BIN_EXE_weir"), &dir.join("weir.toml"))
 }

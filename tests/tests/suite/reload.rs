@@ -5,70 +5,38 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
+use weir::config::FailurePolicy;
+use weir_tests::config::{Destination, Filter, Plugins, Retry, Route, Storage};
 use weir_tests::process::WeirProcess;
-use weir_tests::receiver::Receiver;
-use weir_tests::router::{Weir, destinations, scratch_store, start_file};
-use weir_tests::{example_path, workspace};
+use weir_tests::receiver::{Receiver, free_port};
+use weir_tests::records::{SETTLE, destinations, plugin_status};
+use weir_tests::router::start_file;
+use weir_tests::scratch::{plugins_folder, scratch_store};
+use weir_tests::{WeirConfig, eventually, example_path};
 
 /// A fresh folder for one test: `plugins/` and `weir.toml` go in it.
 fn folder(name: &str) -> PathBuf {
-    let dir = workspace()
-        .join("target")
-        .join("test-scratch")
-        .join("reload")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("plugins")).unwrap();
-    dir
+    plugins_folder(&format!("reload/{name}"))
 }
 
-fn config(dir: &Path, hook: &Receiver, extra: &str) -> String {
-    format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-[admin]
-listen = "127.0.0.1:0"
-[storage]
-kind = "memory"
-[plugins]
-dir = "{}"
-[routes.cameras]
-filters = [{{ plugin = "v" }}]
-destinations = ["hook"]
-[destinations.hook]
-url = "{}"
-{extra}
-"#,
-        dir.join("plugins").display(),
-        hook.url()
-    )
+/// Route `cameras` through plugin `v` (`plugins/v.wasm`) to these destinations.
+fn cameras<const N: usize>(destinations: [&str; N]) -> Route {
+    Route::to(destinations).filter(Filter::plugin("v"))
+}
+
+/// The config these tests start from: memory storage, the folder's plugins, and route
+/// `cameras` to `hook`.
+fn config(dir: &Path, hook: &Receiver) -> WeirConfig {
+    WeirConfig::new()
+        .storage(Storage::memory())
+        .plugins(Plugins::new().dir(&dir.join("plugins")))
+        .route("cameras", cameras(["hook"]))
+        .destination("hook", Destination::url(hook.url()))
 }
 
 /// Installs an example plugin's build as `plugins/v.wasm`.
 fn put(dir: &Path, example: &str) {
     std::fs::copy(example_path(example), dir.join("plugins").join("v.wasm")).unwrap();
-}
-
-async fn plugin_status(weir: &Weir) -> Value {
-    let all: Value = weir.admin_json("/admin/plugins").await;
-    all["plugins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "v")
-        .cloned()
-        .unwrap_or(Value::Null)
-}
-
-async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    for _ in 0..200 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 fn sha256(path: &Path) -> String {
@@ -93,7 +61,7 @@ async fn a_plugin_replaced_under_load_switches_versions_between_two_events() {
     let dir = folder("replace");
     let mut hook = Receiver::ok().await;
     put(&dir, "strip-masks");
-    let weir = start_file(&dir.join("weir.toml"), &config(&dir, &hook, "")).await;
+    let weir = start_file(&dir.join("weir.toml"), &config(&dir, &hook)).await;
 
     // One sender, each event sent once the previous was acknowledged: ingest order is
     // send order, so the switch must fall between two consecutive events.
@@ -168,7 +136,7 @@ async fn a_plugin_replaced_under_load_switches_versions_between_two_events() {
         versions[first_new..].iter().all(|(_, v)| *v == "new"),
         "an old-version event after a new one"
     );
-    let status = plugin_status(&weir).await;
+    let status = weir.plugin("v").await;
     assert_eq!(status["hash"], new_hash.as_str());
     assert_eq!(status["versions"], 2);
     assert_eq!(status["last_error"], Value::Null);
@@ -180,7 +148,7 @@ async fn a_broken_file_leaves_the_last_good_version_serving_until_fixed() {
     let dir = folder("broken");
     let mut hook = Receiver::ok().await;
     put(&dir, "strip-masks");
-    let weir = start_file(&dir.join("weir.toml"), &config(&dir, &hook, "")).await;
+    let weir = start_file(&dir.join("weir.toml"), &config(&dir, &hook)).await;
     let good = sha256(&dir.join("plugins").join("v.wasm"));
     let plugin_file = dir.join("plugins").join("v.wasm");
     let bytes = std::fs::read(example_path("reshape")).unwrap();
@@ -198,13 +166,15 @@ async fn a_broken_file_leaves_the_last_good_version_serving_until_fixed() {
     ];
     for (what, content, expected) in cases {
         std::fs::write(&plugin_file, content).unwrap();
-        wait_for(what, async || {
-            plugin_status(&weir).await["last_error"]
+        eventually(what, SETTLE, async || {
+            let status = weir.plugin("v").await;
+            status["last_error"]
                 .as_str()
                 .is_some_and(|e| e.contains(expected))
+                .then_some(())
         })
         .await;
-        let status = plugin_status(&weir).await;
+        let status = weir.plugin("v").await;
         assert_eq!(status["hash"], good.as_str(), "{what}: the version serving changed");
         // Still served by the good version.
         weir.post_json("cameras", EVENT).await;
@@ -216,13 +186,13 @@ async fn a_broken_file_leaves_the_last_good_version_serving_until_fixed() {
     }
     // Fixing the file recovers.
     std::fs::write(&plugin_file, &bytes).unwrap();
-    wait_for("the fixed file", async || {
-        plugin_status(&weir).await["last_error"].is_null()
+    eventually("the fixed file", SETTLE, async || {
+        weir.plugin("v").await["last_error"].is_null().then_some(())
     })
     .await;
     weir.post_json("cameras", EVENT).await;
     assert!(hook.next().await.json().get("text").is_some());
-    assert_eq!(plugin_status(&weir).await["versions"], 2);
+    assert_eq!(weir.plugin("v").await["versions"], 2);
     weir.stop().await;
 }
 
@@ -234,15 +204,7 @@ async fn a_file_written_in_chunks_is_loaded_once_complete() {
     let mut hook = Receiver::ok().await;
     put(&dir, "strip-masks");
     let old = sha256(&dir.join("plugins").join("v.wasm"));
-    let weir = WeirProcess::spawn(
-        env!("CARGO_BIN_EXE_weir"),
-        &dir,
-        &format!(
-            "[storage]\nkind = \"memory\"\n[plugins]\ndir = \"{}\"\n[routes.cameras]\nfilters = [{{ plugin = \"v\" }}]\ndestinations = [\"hook\"]\n[destinations.hook]\nurl = \"{}\"\n",
-            dir.join("plugins").display(),
-            hook.url()
-        ),
-    );
+    let weir = WeirProcess::spawn(env!("CARGO_BIN_EXE_weir"), &dir, &config(&dir, &hook));
     let bytes = std::fs::read(example_path("reshape")).unwrap();
     let complete = {
         let staged = dir.join("reshape.staged");
@@ -264,26 +226,9 @@ async fn a_file_written_in_chunks_is_loaded_once_complete() {
     // What the admin API shows while the file is written and after, until the new
     // version serves.
     let client = weir_tests::http_client();
-    let status = async || -> Value {
-        let all: Value = client
-            .get(format!("http://{}/admin/plugins", weir.admin))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        all["plugins"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == "v")
-            .cloned()
-            .unwrap()
-    };
     let mut seen = Vec::new();
-    let last = weir_tests::eventually("the complete file to serve", Duration::from_secs(30), async || {
-        let now = status().await;
+    let last = eventually("the complete file to serve", SETTLE, async || {
+        let now = plugin_status(&client, weir.admin, "v").await;
         seen.push(now.clone());
         (writer.is_finished() && now["hash"] == complete.as_str()).then_some(now)
     })
@@ -320,15 +265,16 @@ async fn a_removed_plugin_applies_the_failure_policy_until_it_is_back() {
     let dir = folder("removed");
     let (mut hook, mut failed) = (Receiver::ok().await, Receiver::ok().await);
     put(&dir, "strip-masks");
-    let extra = format!("[destinations.failed]\nurl = \"{}\"\n", failed.url());
-    let text = config(&dir, &hook, &extra).replace(
-        "destinations = [\"hook\"]",
-        "destinations = [\"hook\"]\non_filter_error = { send_to = \"failed\" }",
-    );
-    let weir = start_file(&dir.join("weir.toml"), &text).await;
+    let config = config(&dir, &hook)
+        .route(
+            "cameras",
+            cameras(["hook"]).on_filter_error(FailurePolicy::SendTo("failed".into())),
+        )
+        .destination("failed", Destination::url(failed.url()));
+    let weir = start_file(&dir.join("weir.toml"), &config).await;
     std::fs::remove_file(dir.join("plugins").join("v.wasm")).unwrap();
-    wait_for("the plugin to be missing", async || {
-        plugin_status(&weir).await["missing"] == true
+    eventually("the plugin to be missing", SETTLE, async || {
+        (weir.plugin("v").await["missing"] == true).then_some(())
     })
     .await;
     let answer: Value = weir.post_json("cameras", EVENT).await.json().await.unwrap();
@@ -345,8 +291,8 @@ async fn a_removed_plugin_applies_the_failure_policy_until_it_is_back() {
     assert!(hook.try_next().is_none());
 
     put(&dir, "strip-masks");
-    wait_for("the plugin to be back", async || {
-        plugin_status(&weir).await["missing"] == false
+    eventually("the plugin to be back", SETTLE, async || {
+        (weir.plugin("v").await["missing"] == false).then_some(())
     })
     .await;
     weir.post_json("cameras", EVENT).await;
@@ -360,27 +306,29 @@ async fn the_config_reloads_when_valid_and_stays_when_not() {
     let (mut hook, mut other) = (Receiver::ok().await, Receiver::ok().await);
     put(&dir, "strip-masks");
     let path = dir.join("weir.toml");
-    let original = config(&dir, &hook, "");
+    let original = config(&dir, &hook);
     let weir = start_file(&path, &original).await;
 
     // A valid change, picked up by the file watcher: a new route and destination.
-    let added = format!(
-        "{original}\n[routes.yard]\ndestinations = [\"other\"]\n[destinations.other]\nurl = \"{}\"\n",
-        other.url()
-    );
-    std::fs::write(&path, &added).unwrap();
-    wait_for("the new route", async || {
-        weir.post_json("yard", "{}").await.status() == 202
+    let added = original
+        .clone()
+        .route("yard", Route::to(["other"]))
+        .destination("other", Destination::url(other.url()));
+    std::fs::write(&path, added.to_string()).unwrap();
+    eventually("the new route", SETTLE, async || {
+        (weir.post_json("yard", "{}").await.status() == 202).then_some(())
     })
     .await;
     other.next().await;
 
     // An invalid change is refused with every problem, and changes nothing.
+    let ftp = |receiver: &Receiver| Destination::url(receiver.url().replacen("http", "ftp", 1));
     let broken = added
-        .replace("url = \"http", "url = \"ftp")
-        .replace("[routes.yard]", "[routes.yard]\nfilters = [{ plugin = \"nope\" }]");
-    std::fs::write(&path, &broken).unwrap();
-    let answer = weir.client.post(weir.admin_url("/admin/reload")).send().await.unwrap();
+        .destination("hook", ftp(&hook))
+        .destination("other", ftp(&other))
+        .route("yard", Route::to(["other"]).filter(Filter::plugin("nope")));
+    std::fs::write(&path, broken.to_string()).unwrap();
+    let answer = weir.admin_post("/admin/reload").await;
     assert_eq!(answer.status(), 422);
     let answer: Value = answer.json().await.unwrap();
     let problems: Vec<&str> = answer["problems"]
@@ -405,15 +353,12 @@ async fn the_config_reloads_when_valid_and_stays_when_not() {
     other.next().await;
 
     // Removing a route and its destination: the route is gone, secrets stay hidden.
-    let with_secret = original.replace(
-        &format!("url = \"{}\"", hook.url()),
-        &format!(
-            "url = \"{}\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"",
-            hook.url()
-        ),
+    let with_secret = original.destination(
+        "hook",
+        Destination::url(hook.url()).secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
     );
-    std::fs::write(&path, &with_secret).unwrap();
-    let answer = weir.client.post(weir.admin_url("/admin/reload")).send().await.unwrap();
+    std::fs::write(&path, with_secret.to_string()).unwrap();
+    let answer = weir.admin_post("/admin/reload").await;
     assert_eq!(answer.status(), 200);
     assert_eq!(weir.post_json("yard", "{}").await.status(), 404);
     let running: Value = weir.admin_json("/admin/config").await;
@@ -429,46 +374,31 @@ async fn a_removed_destination_moves_its_pending_deliveries_to_the_dead_letters(
     let dir = folder("retire");
     let hook = Receiver::ok().await;
     put(&dir, "strip-masks");
-    let down = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let down = free_port();
     let path = dir.join("weir.toml");
-    let store = scratch_store();
-    let original = config(&dir, &hook, "")
-        .replace(
-            "kind = \"memory\"",
-            &format!("kind = \"durable\"\npath = \"{}\"", store.display()),
-        )
-        .replace("destinations = [\"hook\"]", "destinations = [\"hook\", \"down\"]")
-        + &format!(
-            "[destinations.down]\nurl = \"http://{down}/\"\nretry = {{ initial_delay = \"1h\", max_delay = \"1h\" }}\n"
-        );
+    // The config to start with has a destination `down` that never answers; the one
+    // written afterwards is the same without it.
+    let without = config(&dir, &hook).storage(Storage::durable().path(&scratch_store()));
+    let hour = Duration::from_secs(3600);
+    let original = without.clone().route("cameras", cameras(["hook", "down"])).destination(
+        "down",
+        Destination::url(format!("http://{down}/")).retry(Retry::new().initial_delay(hour).max_delay(hour)),
+    );
     let weir = start_file(&path, &original).await;
     weir.post_json("cameras", EVENT).await;
     weir.post_json("cameras", EVENT).await;
-    wait_for("the failed attempts", async || {
+    eventually("the failed attempts", SETTLE, async || {
         let pending: Value = weir
             .admin_json("/admin/deliveries?state=pending&destination=down")
             .await;
         pending["deliveries"]
             .as_array()
             .is_some_and(|d| d.len() == 2 && d.iter().all(|d| d["attempts"] == 1))
+            .then_some(())
     })
     .await;
-    let without = original
-        .replace("destinations = [\"hook\", \"down\"]", "destinations = [\"hook\"]")
-        .replace(&format!("[destinations.down]\nurl = \"http://{down}/\"\nretry = {{ initial_delay = \"1h\", max_delay = \"1h\" }}\n"), "");
-    std::fs::write(&path, without).unwrap();
-    assert_eq!(
-        weir.client
-            .post(weir.admin_url("/admin/reload"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    std::fs::write(&path, without.to_string()).unwrap();
+    assert_eq!(weir.admin_post("/admin/reload").await.status(), 200);
     let dead: Value = weir.admin_json("/admin/deliveries?state=dead").await;
     let dead = dead["deliveries"].as_array().unwrap();
     assert_eq!(dead.len(), 2);

@@ -1,9 +1,8 @@
 //! The sandbox a component filter runs in, seen from inside at run time: no files, no
 //! environment, no network. The test guest tries each and reports what it got.
 
+use weir_tests::filters::{guest_filter, modified, run, with_meta};
 use weir_tests::fixture_event;
-
-use crate::support::{guest_filter, modified, run, with_meta};
 
 #[tokio::test]
 async fn a_filter_reads_no_file() {

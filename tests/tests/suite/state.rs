@@ -1,34 +1,30 @@
 //! State that outlives one event (`weir:filter/state`), through the `cooldown` example:
 //! notify once per camera and class, across instances, hot swaps and restarts.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
+use weir::config::StateKind;
+use weir_tests::config::{Destination, Filter, Plugins, Route, Storage};
 use weir_tests::receiver::Receiver;
+use weir_tests::records::SETTLE;
 use weir_tests::router::{Weir, start, start_file};
-use weir_tests::{example_path, workspace};
+use weir_tests::scratch::{folder, plugins_folder};
+use weir_tests::{WeirConfig, eventually, example_path};
 
-fn folder(name: &str) -> PathBuf {
-    let dir = workspace().join("target").join("test-scratch").join("state").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("plugins")).unwrap();
-    dir
+/// Route `cameras` through `filter` to `hook`, on `storage`.
+fn route(hook: &Receiver, filter: Filter, storage: Storage) -> WeirConfig {
+    WeirConfig::new()
+        .storage(storage)
+        .route("cameras", Route::to(["hook"]).filter(filter))
+        .destination("hook", Destination::url(hook.url()))
 }
 
-fn route(hook: &Receiver, filter: &str, storage: &str) -> String {
-    format!(
-        r#"
-[storage]
-{storage}
-[routes.cameras]
-filters = [{filter}]
-destinations = ["hook"]
-[destinations.hook]
-url = "{}"
-"#,
-        hook.url()
-    )
+/// The cooldown example (or a plugin file of the same code, `plugin`) keyed on
+/// `key`, cooling down for `seconds`.
+fn cooldown(plugin: &str, seconds: u64, key: &[&str]) -> Filter {
+    Filter::plugin(plugin).config(json!({ "seconds": seconds, "key": key }))
 }
 
 fn frame(camera: &str, class: &str) -> String {
@@ -54,12 +50,13 @@ async fn accepted(weir: &Weir, camera: &str, class: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_frames_of_a_person_in_two_seconds_notify_two_or_three_times() {
     let mut hook = Receiver::ok().await;
-    let filter = r#"{ plugin = "cooldown", config = { seconds = 1, key = ["field.camera", "class"] } }"#;
-    let weir = start(&route(&hook, filter, r#"kind = "memory""#)).await;
+    let filter = cooldown("cooldown", 1, &["field.camera", "class"]);
+    let weir = start(&route(&hook, filter, Storage::memory())).await;
     let started = Instant::now();
     let mut passed = 0;
     for i in 0..100u32 {
-        // One frame every 20 ms, on schedule whatever each request took.
+        // One frame every 20 ms, on schedule whatever each request took: the test's
+        // load, paced on purpose (the cooldown is about time between frames).
         let due = started + Duration::from_millis(20) * i;
         tokio::time::sleep_until(due.into()).await;
         passed += u32::from(accepted(&weir, "dock-3", "person").await);
@@ -83,8 +80,8 @@ async fn a_hundred_frames_of_a_person_in_two_seconds_notify_two_or_three_times()
 #[tokio::test]
 async fn two_cameras_do_not_suppress_each_other() {
     let hook = Receiver::ok().await;
-    let filter = r#"{ plugin = "cooldown", config = { seconds = 600, key = ["field.camera", "class"] } }"#;
-    let weir = start(&route(&hook, filter, r#"kind = "memory""#)).await;
+    let filter = cooldown("cooldown", 600, &["field.camera", "class"]);
+    let weir = start(&route(&hook, filter, Storage::memory())).await;
     let mut passed = Vec::new();
     for _ in 0..5 {
         for camera in ["dock-3", "dock-4"] {
@@ -114,14 +111,7 @@ fn cooldown_variant(n: u8) -> Vec<u8> {
 }
 
 async fn versions_of(weir: &Weir, plugin: &str) -> u64 {
-    let all = weir.admin_json("/admin/plugins").await;
-    let status = all["plugins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == plugin)
-        .cloned()
-        .unwrap_or_default();
+    let status = weir.plugin(plugin).await;
     // The admin API says which contract the plugin was built for.
     assert_eq!(status["contract"], "0.2.0", "{status}");
     status["versions"].as_u64().unwrap_or(0)
@@ -129,64 +119,54 @@ async fn versions_of(weir: &Weir, plugin: &str) -> u64 {
 
 #[tokio::test]
 async fn the_cooldown_holds_across_a_hot_swap_of_the_plugin() {
-    let dir = folder("hot-swap");
+    let dir = plugins_folder("state/hot-swap");
     let hook = Receiver::ok().await;
     let plugin = dir.join("plugins").join("notify.wasm");
     std::fs::write(&plugin, cooldown_variant(1)).unwrap();
-    let config = format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-[admin]
-listen = "127.0.0.1:0"
-[plugins]
-dir = "{}"
-{}"#,
-        dir.join("plugins").display(),
-        route(
-            &hook,
-            r#"{ plugin = "notify", config = { seconds = 600, key = ["field.camera", "class"] } }"#,
-            r#"kind = "memory""#
-        )
-    );
+    let config = route(
+        &hook,
+        cooldown("notify", 600, &["field.camera", "class"]),
+        Storage::memory(),
+    )
+    .plugins(Plugins::new().dir(&dir.join("plugins")));
     let weir = start_file(&dir.join("weir.toml"), &config).await;
     assert!(accepted(&weir, "dock-3", "person").await);
     assert!(!accepted(&weir, "dock-3", "person").await);
 
     std::fs::write(&plugin, cooldown_variant(2)).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while versions_of(&weir, "notify").await < 2 {
-        assert!(Instant::now() < deadline, "the new version was not loaded");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    eventually("the new version to be loaded", SETTLE, async || {
+        (versions_of(&weir, "notify").await >= 2).then_some(())
+    })
+    .await;
     // The new version finds the old one's state: still cooling down.
     assert!(!accepted(&weir, "dock-3", "person").await);
     assert!(accepted(&weir, "dock-4", "person").await);
     weir.stop().await;
 }
 
-fn durable_config(hook: &Receiver, store: &Path, state: &str) -> String {
+fn durable_config(hook: &Receiver, store: &Path, state: StateKind) -> WeirConfig {
     route(
         hook,
-        &format!(
-            r#"{{ plugin = "cooldown", config = {{ seconds = 600, key = ["field.camera"] }}, state = "{state}" }}"#
-        ),
-        &format!("kind = \"durable\"\npath = \"{}\"", store.display()),
+        cooldown("cooldown", 600, &["field.camera"]).state(state),
+        Storage::durable().path(store),
     )
 }
 
 #[tokio::test]
 async fn durable_state_survives_a_restart_and_memory_state_does_not() {
-    let dir = folder("restart");
+    let dir = folder("state/restart");
     let hook = Receiver::ok().await;
-    for (state, after_restart) in [("durable", false), ("memory", true)] {
+    for (state, kind, after_restart) in [
+        ("durable", StateKind::Durable, false),
+        ("memory", StateKind::Memory, true),
+    ] {
         let store = dir.join(format!("{state}.db"));
-        let weir = start(&durable_config(&hook, &store, state)).await;
+        let weir = start(&durable_config(&hook, &store, kind)).await;
         assert!(accepted(&weir, "dock-3", "person").await);
         assert!(!accepted(&weir, "dock-3", "person").await);
         weir.stop().await;
 
-        let weir = start(&durable_config(&hook, &store, state)).await;
+        let weir = start(&durable_config(&hook, &store, kind)).await;
         assert_eq!(
             accepted(&weir, "dock-3", "person").await,
             after_restart,
@@ -201,8 +181,8 @@ async fn durable_state_needs_durable_storage() {
     let hook = Receiver::ok().await;
     let config = route(
         &hook,
-        r#"{ plugin = "cooldown", state = "durable" }"#,
-        r#"kind = "memory""#,
+        Filter::plugin("cooldown").state(StateKind::Durable),
+        Storage::memory(),
     );
     let Err(weir::server::StartError::Config(problems)) = weir_tests::router::try_start(&config).await else {
         panic!("a durable state on memory storage was accepted")

@@ -29,8 +29,7 @@ pub(crate) struct GuestState {
 }
 
 impl GuestState {
-    pub(crate) fn new(plugin: Arc<str>, memory_cap: u64, state: StateHandle) -> Self {
-        let sandbox = Sandbox::new(plugin, memory_cap);
+    pub(crate) fn new(sandbox: Sandbox, state: StateHandle) -> Self {
         let wasi = sandbox.wasi().build();
         GuestState {
             sandbox,

@@ -27,7 +27,7 @@ use weir_contract::{Version, Working};
 use self::guest::GuestState;
 use super::error::{FilterError, Misbehavior};
 use super::outcome::Outcome;
-use super::sandbox::{self, Limits, Sandboxed, instantiation_failed};
+use super::sandbox::{self, Limits, Sandbox, Sandboxed, instantiation_failed};
 use super::state::StateHandle;
 use crate::event::Event;
 
@@ -107,16 +107,21 @@ impl ComponentInstance {
     pub(crate) async fn start(
         pre: &ComponentPre,
         engine: &Engine,
-        plugin: Arc<str>,
+        sandbox: Sandbox,
         config: &str,
         limits: Limits,
         state: StateHandle,
     ) -> Result<ComponentInstance, FilterError> {
-        let mut store = sandbox::store(engine, GuestState::new(plugin.clone(), limits.memory, state));
+        let plugin = sandbox.log.name_arc();
+        let mut store = sandbox::store(engine, GuestState::new(sandbox, state));
         sandbox::begin(&mut store, limits.timeout);
         let instantiated = match pre {
-            ComponentPre::V0_1(pre) => pre.instantiate_async(&mut store).await.map(Bindings::V0_1),
-            ComponentPre::V0_2(pre) => pre.instantiate_async(&mut store).await.map(Bindings::V0_2),
+            ComponentPre::V0_1(pre) => sandbox::bounded(limits.timeout, pre.instantiate_async(&mut store))
+                .await
+                .map(Bindings::V0_1),
+            ComponentPre::V0_2(pre) => sandbox::bounded(limits.timeout, pre.instantiate_async(&mut store))
+                .await
+                .map(Bindings::V0_2),
         };
         let bindings = match instantiated {
             Ok(bindings) => bindings,
@@ -124,9 +129,10 @@ impl ComponentInstance {
         };
         sandbox::begin(&mut store, limits.timeout);
         let refused = match &bindings {
-            Bindings::V0_1(filter) => filter.call_init(&mut store, config).await.map(|r| r.err()),
-            Bindings::V0_2(filter) => filter
-                .call_init(&mut store, config)
+            Bindings::V0_1(filter) => sandbox::bounded(limits.timeout, filter.call_init(&mut store, config))
+                .await
+                .map(|r| r.err()),
+            Bindings::V0_2(filter) => sandbox::bounded(limits.timeout, filter.call_init(&mut store, config))
                 .await
                 .map(|r| r.err().map(|error| error.message)),
         };
@@ -168,25 +174,29 @@ impl ComponentInstance {
         let borrowed = || Resource::new_borrow(handle.rep());
         // What the guest answered: its verdict, and for 0.1 the changes to apply.
         let answered = match &self.bindings {
-            Bindings::V0_1(filter) => filter.call_filter(&mut *store, borrowed()).await.map(|result| {
-                result.map_err(|message| (message, false)).map(|verdict| {
-                    use bindings::v0_1::weir::filter::types::Verdict as V;
-                    match verdict {
-                        V::Keep => Answer::Keep(None),
-                        V::Drop(reason) => Answer::Drop(reason),
-                        V::Modify(changes) => Answer::Keep(Some(v0_1::changes(changes))),
-                    }
-                })
-            }),
-            Bindings::V0_2(filter) => filter.call_filter(&mut *store, borrowed()).await.map(|result| {
-                result.map_err(|error| (error.message, error.retryable)).map(|verdict| {
-                    use bindings::v0_2::weir::filter::types::Verdict as V;
-                    match verdict {
-                        V::Keep => Answer::Keep(None),
-                        V::Drop(reason) => Answer::Drop(reason),
-                    }
-                })
-            }),
+            Bindings::V0_1(filter) => sandbox::bounded(timeout, filter.call_filter(&mut *store, borrowed()))
+                .await
+                .map(|result| {
+                    result.map_err(|message| (message, false)).map(|verdict| {
+                        use bindings::v0_1::weir::filter::types::Verdict as V;
+                        match verdict {
+                            V::Keep => Answer::Keep(None),
+                            V::Drop(reason) => Answer::Drop(reason),
+                            V::Modify(changes) => Answer::Keep(Some(v0_1::changes(changes))),
+                        }
+                    })
+                }),
+            Bindings::V0_2(filter) => sandbox::bounded(timeout, filter.call_filter(&mut *store, borrowed()))
+                .await
+                .map(|result| {
+                    result.map_err(|error| (error.message, error.retryable)).map(|verdict| {
+                        use bindings::v0_2::weir::filter::types::Verdict as V;
+                        match verdict {
+                            V::Keep => Answer::Keep(None),
+                            V::Drop(reason) => Answer::Drop(reason),
+                        }
+                    })
+                }),
         };
         let working = store.data_mut().take_back(handle);
         let outcome = match answered {

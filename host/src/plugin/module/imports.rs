@@ -14,6 +14,7 @@ use crate::plugin::state::now_ms;
 /// Defines every import a module may use.
 pub(crate) fn add_to_linker(linker: &mut Linker<ModuleState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p1::add_to_linker_async(linker, |state| &mut state.wasi)?;
+    quiet_sockets(linker)?;
     linker.func_wrap("weir", "log", log)?;
     linker.func_wrap("weir", "attachment", attachment)?;
     linker.func_wrap("weir", "state_get", state_get)?;
@@ -22,6 +23,28 @@ pub(crate) fn add_to_linker(linker: &mut Linker<ModuleState>) -> wasmtime::Resul
     linker.func_wrap("weir", "state_increment", state_increment)?;
     linker.func_wrap("weir", "state_delete", state_delete)?;
     linker.func_wrap("env", "abort", abort)?;
+    Ok(())
+}
+
+/// WASI's `notsock` errno: the descriptor is not a socket (no module has one).
+const ERRNO_NOTSOCK: i32 = 57;
+
+/// Preview 1's socket calls, answered `notsock` without a word. wasmtime-wasi's own
+/// versions log a warning at every call: a module calling `sock_accept` in a loop
+/// would write hundreds of megabytes of log. A filter has no sockets, so the answer
+/// is the same.
+fn quiet_sockets(linker: &mut Linker<ModuleState>) -> wasmtime::Result<()> {
+    const WASI: &str = "wasi_snapshot_preview1";
+    linker.allow_shadowing(true);
+    linker.func_wrap(WASI, "sock_accept", |_: i32, _: i32, _: i32| ERRNO_NOTSOCK)?;
+    linker.func_wrap(WASI, "sock_recv", |_: i32, _: i32, _: i32, _: i32, _: i32, _: i32| {
+        ERRNO_NOTSOCK
+    })?;
+    linker.func_wrap(WASI, "sock_send", |_: i32, _: i32, _: i32, _: i32, _: i32| {
+        ERRNO_NOTSOCK
+    })?;
+    linker.func_wrap(WASI, "sock_shutdown", |_: i32, _: i32| ERRNO_NOTSOCK)?;
+    linker.allow_shadowing(false);
     Ok(())
 }
 

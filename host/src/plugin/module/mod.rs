@@ -147,12 +147,12 @@ impl ModuleInstance {
     pub(crate) async fn start(
         pre: &ModulePre,
         engine: &Engine,
-        plugin: Arc<str>,
+        sandbox: Sandbox,
         config: &str,
         limits: Limits,
         state: StateHandle,
     ) -> Result<ModuleInstance, FilterError> {
-        let sandbox = Sandbox::new(plugin.clone(), limits.memory);
+        let plugin = sandbox.log.name_arc();
         let wasi = sandbox.wasi().build_p1();
         let mut store = sandbox::store(
             engine,
@@ -169,7 +169,7 @@ impl ModuleInstance {
             message,
         };
         sandbox::begin(&mut store, timeout);
-        let instance = match pre.pre.instantiate_async(&mut store).await {
+        let instance = match sandbox::bounded(timeout, pre.pre.instantiate_async(&mut store)).await {
             Ok(instance) => instance,
             Err(error) => return Err(instantiation_failed(&mut store, &error, &plugin, timeout)),
         };
@@ -196,7 +196,7 @@ impl ModuleInstance {
                 .get_typed_func::<(), ()>(&mut *store, "_initialize")
                 .map_err(|error| init_error(format!("{error:#}")))?;
             sandbox::begin(store, timeout);
-            let result = initialize.call_async(&mut *store, ()).await;
+            let result = sandbox::bounded(timeout, initialize.call_async(&mut *store, ())).await;
             store.data_mut().sandbox.end_call();
             if let Err(error) = result {
                 return Err(init_error(sandbox::describe(store, &error, timeout).to_string()));
@@ -207,7 +207,7 @@ impl ModuleInstance {
                 .get_typed_func::<(), i32>(&mut *store, "weir_abi_version")
                 .map_err(|error| init_error(format!("{error:#}")))?;
             sandbox::begin(store, timeout);
-            let result = version.call_async(&mut *store, ()).await;
+            let result = sandbox::bounded(timeout, version.call_async(&mut *store, ())).await;
             store.data_mut().sandbox.end_call();
             let answered = result.map_err(|error| init_error(sandbox::describe(store, &error, timeout).to_string()))?;
             module.version = Version::from_abi(answered as u32)
@@ -313,7 +313,7 @@ impl ModuleInstance {
                 input.len()
             )));
         };
-        let ptr = match self.alloc.call_async(&mut self.store, len).await {
+        let ptr = match sandbox::bounded(timeout, self.alloc.call_async(&mut self.store, len)).await {
             Ok(ptr) => ptr,
             Err(error) => return Err(sandbox::describe(&mut self.store, &error, timeout)),
         };
@@ -330,7 +330,7 @@ impl ModuleInstance {
                 )));
             }
         }
-        match entry.call_async(&mut self.store, (ptr, len)).await {
+        match sandbox::bounded(timeout, entry.call_async(&mut self.store, (ptr, len))).await {
             Ok(packed) => Ok(packed),
             Err(error) => Err(sandbox::describe(&mut self.store, &error, timeout)),
         }

@@ -526,6 +526,9 @@ impl<'a> Document<'a> {
         if let Some(plain) = &mut self.plain {
             strip(plain);
         }
+        if let Some(jobs) = &mut self.jobs {
+            strip(jobs);
+        }
         if let Some(images) = &mut self.images {
             for image in images.images.iter_mut() {
                 if let Some(objects) = &mut image.objects {

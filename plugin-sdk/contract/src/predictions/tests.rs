@@ -95,6 +95,22 @@ fn remove_field_rewrites_only_the_predictions_that_have_it() {
 }
 
 #[test]
+fn remove_field_reaches_job_results_too() {
+    // Found by tests/properties.rs: `jobResults` predictions are listed, and kept
+    // their field.
+    let mut doc = Document::parse(
+        r#"{"jobResults":[{"class":"a","mask":"m0"}],"imageResults":[{"objects":[{"class":"a","mask":"m0"}]}]}"#,
+    )
+    .unwrap();
+    assert_eq!(doc.remove_field("mask"), 2);
+    assert_eq!(
+        doc.to_json(),
+        r#"{"jobResults":[{"class":"a"}],"imageResults":[{"objects":[{"class":"a"}]}]}"#
+    );
+    assert!(doc.listed().iter().all(|p| p.mask.is_none()));
+}
+
+#[test]
 fn fields_read_scalars_only() {
     let doc = Document::parse(r#"{"a":"text","b":12.50,"c":true,"d":null,"e":[1],"f":{"g":1}}"#).unwrap();
     let fields: Vec<_> = ["a", "b", "c", "d", "e", "f", "z"]

@@ -17,6 +17,9 @@ pub struct Config {
     /// For `only-camera`: the camera whose events are kept.
     #[serde(default)]
     pub camera: Option<String>,
+    /// For `huge-reason` and `huge-error`: how long the text is, in bytes.
+    #[serde(default)]
+    pub bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -30,6 +33,10 @@ pub enum Mode {
     LoopInit,
     /// Logs "slow: started", spins for `millis`, then keeps the event.
     Slow,
+    /// Sleeps `millis` through WASI (no guest code runs meanwhile), then keeps the event.
+    Sleep,
+    /// Sleeps `millis` through WASI in `init`.
+    SleepInit,
     /// Allocates without bound in `filter`.
     GrowMemory,
     /// Panics in `filter`.
@@ -69,6 +76,16 @@ pub enum Mode {
     /// Connects over TCP to the address in metadata `addr`; says what happened in
     /// metadata `network`.
     Connect,
+    /// Tries to forge Weir's log lines: logs, prints and drops with text holding a
+    /// newline, then a line in Weir's format, and a terminal escape sequence.
+    Forge,
+    /// Drops the event with a reason of `bytes` bytes.
+    HugeReason,
+    /// Allocates `bytes` bytes, writes every page, frees them and keeps the event: a
+    /// one-off spike that leaves the instance's memory grown.
+    Spike,
+    /// Declines the event with a message of `bytes` bytes.
+    HugeError,
     /// The README's example filter: keeps events whose metadata `camera` is the
     /// config's `camera`, drops the others with "another camera".
     OnlyCamera,
@@ -92,6 +109,10 @@ impl Filter for Misbehave {
     fn new(config: Config) -> Result<Self, Error> {
         match config.mode {
             Mode::LoopInit => spin_forever(),
+            Mode::SleepInit => {
+                std::thread::sleep(std::time::Duration::from_millis(config.millis));
+                Ok(Misbehave { config, seen: 0 })
+            }
             Mode::PanicInit => panic!("misbehave: panic in init as asked"),
             _ => Ok(Misbehave { config, seen: 0 }),
         }
@@ -104,7 +125,11 @@ impl Filter for Misbehave {
             .and_then(|mode| serde_json::from_value(serde_json::Value::String(mode)).ok())
             .unwrap_or(self.config.mode);
         Ok(match mode {
-            Mode::Pass | Mode::LoopInit | Mode::PanicInit => Verdict::Keep,
+            Mode::Pass | Mode::LoopInit | Mode::PanicInit | Mode::SleepInit => Verdict::Keep,
+            Mode::Sleep => {
+                std::thread::sleep(std::time::Duration::from_millis(self.config.millis));
+                Verdict::Keep
+            }
             Mode::Loop => spin_forever(),
             Mode::Slow => {
                 weir_plugin_sdk::log::info("slow: started");
@@ -171,6 +196,20 @@ impl Filter for Misbehave {
                 event.set_metadata("count", self.seen.to_string())?;
                 Verdict::Keep
             }
+            Mode::Forge => {
+                let forged = |what: &str| format!("ok\n2030-01-01T00:00:00Z  INFO weir: FORGED-{what}\u{1b}[2J");
+                weir_plugin_sdk::log::info(&forged("LOG"));
+                println!("{}", forged("STDOUT"));
+                Verdict::drop(forged("DROP"))
+            }
+            Mode::HugeReason => Verdict::drop("r".repeat(self.config.bytes)),
+            Mode::Spike => {
+                let spike = std::hint::black_box(vec![1u8; self.config.bytes]);
+                event.set_metadata("spike", spike.iter().step_by(4096).count().to_string())?;
+                drop(spike);
+                Verdict::Keep
+            }
+            Mode::HugeError => return Err(Error::msg("e".repeat(self.config.bytes))),
             Mode::Chatty => {
                 for i in 0..100 {
                     weir_plugin_sdk::log::info(&format!("chatty message {i}"));

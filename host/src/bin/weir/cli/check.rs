@@ -37,10 +37,7 @@ async fn check(args: CheckArgs) -> ExitCode {
         print_problems(&problems, "");
         return ExitCode::from(EXIT_USAGE);
     };
-    let engine = match PluginEngine::new(&EngineSettings {
-        cache_dir: Some(config.plugins.cache_dir()),
-        max_instances: config.plugins.max_instances,
-    }) {
+    let engine = match PluginEngine::new(&EngineSettings::from_config(&config.plugins)) {
         Ok(engine) => engine,
         Err(error) => {
             eprintln!("error: cannot start the plugin engine: {error:#}");

@@ -98,7 +98,7 @@ pub fn run(args: FilterArgs) -> ExitCode {
     match runtime.block_on(filter(args)) {
         Ok(code) => code,
         Err(failure) => {
-            eprintln!("error: {}", failure.message);
+            eprintln!("error: {}", weir::text::escape_controls(&failure.message));
             ExitCode::from(failure.code)
         }
     }
@@ -169,7 +169,8 @@ async fn filter(args: FilterArgs) -> Result<ExitCode, Failure> {
                 });
                 crate::process::out!("{out}");
             } else {
-                crate::process::out!("verdict: error ({})\n{error}", error.kind());
+                let said = weir::text::escape_controls(&error.to_string()).into_owned();
+                crate::process::out!("verdict: error ({})\n{said}", error.kind());
                 crate::process::out!("time:    {}", timings.describe());
                 crate::process::out!("plugin:  {}", plugin_line(&timings.plugin));
             }
@@ -253,7 +254,8 @@ fn print_outcome(args: &FilterArgs, input: &Arc<Event>, outcome: &Outcome, timin
         return;
     }
     match reason {
-        Some(reason) => crate::process::out!("verdict: drop ({reason})"),
+        // Shown on a terminal: a guest's reason cannot move the cursor or clear it.
+        Some(reason) => crate::process::out!("verdict: drop ({})", weir::text::escape_controls(reason)),
         None => crate::process::out!("verdict: {verdict}"),
     }
     crate::process::out!("time:    {}", timings.describe());

@@ -1,18 +1,23 @@
 //! The command line: `weir run`, `weir check`, `weir filter`, `weir new`,
-//! `weir events`, `weir dead`, `weir test`, `weir log`, and `weir bench` (in
-//! [`crate::bench`]).
+//! `weir events`, `weir dead`, `weir test`, `weir log`, `weir health`, and `weir bench`
+//! (in [`crate::bench`]); for packagers, `weir completions` and `weir man` ([`generate`]).
+//!
+//! `weir --version` names the build ([`version`]).
 //!
 //! Each command is a module returning an [`ExitCode`] ([`crate::process`] says which).
 
 mod admin_client;
 mod check;
 mod filter;
+mod generate;
+mod health;
 mod log;
 mod logging;
 mod new;
 mod run;
 mod source;
 mod trial;
+mod version;
 
 use std::process::ExitCode;
 
@@ -20,7 +25,7 @@ use clap::{Parser, Subcommand};
 
 /// Weir: route machine-learning predictions through WebAssembly filters to webhooks.
 #[derive(Debug, Parser)]
-#[command(name = "weir", version, about)]
+#[command(name = "weir", version = version::version(), about)]
 struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = logging::LogFormat::Text)]
@@ -69,6 +74,14 @@ enum Command {
     Filter(Box<filter::FilterArgs>),
     /// Write a new filter project in one of the ten languages, ready to build.
     New(new::NewArgs),
+    /// Ask a running Weir whether it is alive (or ready); exit 0 or 1.
+    Health(health::HealthArgs),
+    /// Print the completion script of a shell (for packagers).
+    #[command(hide = true)]
+    Completions(generate::CompletionsArgs),
+    /// Print the man page, or write every page into a folder (for packagers).
+    #[command(hide = true)]
+    Man(generate::ManArgs),
 }
 
 /// Runs the command line.
@@ -89,6 +102,9 @@ pub(crate) fn main() -> ExitCode {
         Command::Dead { admin, command } => admin_client::dead(admin, command),
         Command::Test(args) => trial::run(args),
         Command::Log { command } => log::run(command),
+        Command::Health(args) => health::run(args),
+        Command::Completions(args) => generate::completions(args),
+        Command::Man(args) => generate::man(args),
     }
 }
 

@@ -1,16 +1,20 @@
-//! Helpers shared by the suite's modules.
+//! A filter run directly on an event, without a router: making one of a plugin, running
+//! it, and reading its outcome.
 
 use std::sync::Arc;
 
 use weir::event::Event;
-use weir::plugin::examples::example;
-use weir::plugin::{Filter, FilterError, FilterSettings, Outcome, Plugin};
-use weir_tests::{engine, load, test_guest_path};
+use weir::plugin::{Filter, FilterError, FilterSettings, Misbehavior, Outcome, Plugin};
 
-/// An embedded example plugin on the shared engine.
-pub fn example_plugin(name: &str) -> Arc<Plugin> {
-    let example = example(name).unwrap_or_else(|| panic!("no example {name}"));
-    Arc::new(Plugin::from_bytes(engine(), example.name, example.name, example.bytes).unwrap())
+use crate::plugins::{example_plugin, load, test_guest_path};
+
+/// A filter of `plugin` with this config and default settings.
+pub async fn filter(plugin: Arc<Plugin>, config: &str) -> Filter {
+    let settings = FilterSettings {
+        config: config.into(),
+        ..FilterSettings::default()
+    };
+    Filter::new(plugin, settings).await.unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A filter of an example plugin with this config.
@@ -34,15 +38,6 @@ pub async fn guest_filter_with(settings: FilterSettings) -> Filter {
         .unwrap()
 }
 
-/// A filter of `plugin` with this config and default settings.
-pub async fn filter(plugin: Arc<Plugin>, config: &str) -> Filter {
-    let settings = FilterSettings {
-        config: config.into(),
-        ..FilterSettings::default()
-    };
-    Filter::new(plugin, settings).await.unwrap_or_else(|e| panic!("{e}"))
-}
-
 /// Runs a filter on an event.
 pub async fn run(filter: &Filter, event: Event) -> Result<Outcome, FilterError> {
     filter.run(&Arc::new(event)).await
@@ -54,6 +49,15 @@ pub fn modified(outcome: Result<Outcome, FilterError>) -> Arc<Event> {
     match outcome {
         Ok(Outcome::Modified(event)) => event,
         other => panic!("expected a modified event, got {other:?}"),
+    }
+}
+
+/// What the guest did wrong, of an outcome that must be misbehaviour.
+#[track_caller]
+pub fn misbehavior(outcome: Result<Outcome, FilterError>) -> Misbehavior {
+    match outcome {
+        Err(FilterError::Misbehaved { misbehavior, .. }) => misbehavior,
+        other => panic!("expected misbehaviour, got {other:?}"),
     }
 }
 
