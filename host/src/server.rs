@@ -19,6 +19,7 @@ use crate::ingest::{self, IngestState};
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::outbox::memory::MemoryOutbox;
+use crate::outbox::quota::Quotas;
 use crate::outbox::sqlite::SqliteOutbox;
 use crate::plugin::registry::PluginRegistry;
 use crate::plugin::state::{StatePersistence, StateStores};
@@ -90,6 +91,7 @@ impl Server {
         let topology = Topology::build(&config, source, &registry, None, BuildOptions::default())
             .await
             .map_err(StartError::Config)?;
+        outbox.set_quotas(Quotas::from_config(&config));
         let metrics = Arc::new(Metrics::new());
         let dispatcher = Arc::new(Dispatcher::new(outbox.clone(), metrics.clone()).map_err(StartError::Other)?);
         dispatcher.apply(&topology.destinations);

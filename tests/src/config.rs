@@ -32,7 +32,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use weir::config::{BodyFormat, FailurePolicy, InstancesConfig, StateKind};
+use weir::config::{BodyFormat, FailurePolicy, InstancesConfig, StateKind, WhenFull};
 
 /// One of Weir's own config values (a word such as `"multipart"`, or
 /// `{ send_to = "..." }`), as Weir itself writes it. (A macro: this crate names no
@@ -397,6 +397,21 @@ impl Destination {
     /// `max_in_flight`.
     pub fn max_in_flight(self, requests: usize) -> Destination {
         Destination(set(self.0, "max_in_flight", requests))
+    }
+
+    /// `max_pending`: this destination's share of the store, in deliveries.
+    pub fn max_pending(self, deliveries: usize) -> Destination {
+        Destination(set(self.0, "max_pending", deliveries))
+    }
+
+    /// `max_bytes`: this destination's share of the store, in bytes.
+    pub fn max_bytes(self, bytes: u64) -> Destination {
+        Destination(set(self.0, "max_bytes", bytes))
+    }
+
+    /// `when_full`: what a new event meets when the share is full.
+    pub fn when_full(self, when_full: WhenFull) -> Destination {
+        Destination(set(self.0, "when_full", words!(when_full)))
     }
 
     /// `retry`.

@@ -104,6 +104,24 @@ fn snapshot(state: &AdminState) -> Registry {
         commits,
     );
 
+    let pending: Family<DestinationLabels, Gauge> = family(
+        &mut registry,
+        "destination_pending_deliveries",
+        "Deliveries pending per destination, against its share (max_pending)",
+    );
+    let shed: Family<DestinationLabels, Counter> = family(
+        &mut registry,
+        "destination_shed_deliveries",
+        "Deliveries sent to the dead letters at ingest because the destination's share of the store was full",
+    );
+    for load in state.outbox.loads() {
+        let labels = DestinationLabels {
+            destination: Name(load.destination),
+        };
+        pending.get_or_create(&labels).set(load.pending as i64);
+        shed.get_or_create(&labels).inc_by(load.shed);
+    }
+
     let in_flight: Family<DestinationLabels, Gauge> = family(
         &mut registry,
         "destination_in_flight",

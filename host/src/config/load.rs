@@ -478,6 +478,18 @@ fn validate_destination(name: &str, destination: &super::DestinationConfig, prob
     if destination.timeout.0.is_zero() {
         problems.add(format!("{key}.timeout"), "must be more than 0");
     }
+    if destination.max_pending == Some(0) {
+        problems.add(
+            format!("{key}.max_pending"),
+            "must be at least 1 (leave it out for an equal share of storage.max_pending)",
+        );
+    }
+    if destination.max_bytes.is_some_and(|size| size.0 < 1024) {
+        problems.add(
+            format!("{key}.max_bytes"),
+            "must be at least 1KiB (leave it out for an equal share of storage.max_bytes)",
+        );
+    }
     if destination.max_in_flight == 0 || destination.max_in_flight > 1024 {
         problems.add(format!("{key}.max_in_flight"), "must be between 1 and 1024");
     }

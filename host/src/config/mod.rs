@@ -366,6 +366,33 @@ pub struct DestinationConfig {
     /// When to leave a failing receiver alone for a while.
     #[serde(default)]
     pub circuit_breaker: BreakerConfig,
+    /// Most of this destination's deliveries that may wait at once (default: an equal
+    /// share of `storage.max_pending`), so one dead receiver's backlog cannot fill the
+    /// store for the others.
+    #[serde(default)]
+    pub max_pending: Option<usize>,
+    /// Most bytes of events this destination's deliveries may hold at once (default: an
+    /// equal share of `storage.max_bytes`).
+    #[serde(default)]
+    pub max_bytes: Option<Size>,
+    /// What happens to a new event when this destination's share is full.
+    #[serde(default)]
+    pub when_full: WhenFull,
+}
+
+/// What ingest does with an event bound for a destination whose share of the store is
+/// full.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WhenFull {
+    /// Accept the event; its delivery to this destination goes straight to the dead
+    /// letters (replayable once the receiver is back). The other destinations get it
+    /// as usual. The default: one dead receiver never refuses events for the others.
+    #[default]
+    DeadLetter,
+    /// Refuse the whole event with 503 and `Retry-After`: nothing for this destination
+    /// is ever dropped, at the cost of the others waiting for it too.
+    Refuse,
 }
 
 impl DestinationConfig {

@@ -30,6 +30,9 @@ pub enum IngestError {
         /// The limit.
         limit: u64,
     },
+    /// The event can never fit the store, whatever the sender waits.
+    #[error("{0}")]
+    NeverFits(String),
     /// Content type neither JSON nor multipart.
     #[error("Content-Type must be application/json or multipart/form-data, got {0}")]
     UnsupportedType(String),
@@ -58,7 +61,7 @@ impl IngestError {
         match self {
             IngestError::UnknownRoute { .. } | IngestError::NoSuchPath(_) => StatusCode::NOT_FOUND,
             IngestError::Unauthorized => StatusCode::UNAUTHORIZED,
-            IngestError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            IngestError::TooLarge { .. } | IngestError::NeverFits(_) => StatusCode::PAYLOAD_TOO_LARGE,
             IngestError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             IngestError::Malformed(_) => StatusCode::BAD_REQUEST,
             IngestError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,

@@ -273,6 +273,23 @@ fn refused(error: OutboxError) -> IngestError {
             ),
             retry_after,
         },
+        OutboxError::NeverFits { bytes, limit, setting } => IngestError::NeverFits(format!(
+            "the event is {bytes} bytes as stored, more than {setting} ({limit} bytes): it can never be accepted, \
+             however long you wait; send smaller events (fewer or smaller attachments) or raise {setting}"
+        )),
+        OutboxError::DestinationFull {
+            destination,
+            pending,
+            bytes,
+            retry_after,
+        } => IngestError::Busy {
+            message: format!(
+                "destination {destination} has {pending} deliveries ({bytes} bytes) waiting, its share of the store, \
+                 and its when_full is \"refuse\"; nothing was stored: try again later (check that receiver, or raise \
+                 destinations.{destination}.max_pending / max_bytes)"
+            ),
+            retry_after,
+        },
         OutboxError::Failed(reason) => IngestError::Internal(format!("the event could not be stored: {reason}")),
     }
 }

@@ -7,22 +7,20 @@
 //! events and dead deliveries for the admin API.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
 use super::journal::Journal;
+use super::quota::Quotas;
 use super::recent::RecentIds;
-use super::schedule::Schedule;
+use super::schedule::{DestinationLoad, Schedule};
 use super::{
     Attempt, AttemptCursor, AttemptPage, AttemptQuery, Claimed, Delivery, DeliveryId, DeliveryQuery, DeliveryRecord,
     DestinationCounts, Enqueue, Enqueued, EventRecord, Lanes, Next, OutboxError, OutboxStats, Records,
 };
 use crate::event::Event;
-
-/// How long a sender refused for a full store is asked to wait.
-pub const FULL_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// The in-memory outbox.
 pub struct MemoryOutbox {
@@ -55,31 +53,6 @@ impl MemoryOutbox {
     }
 }
 
-/// Checks the store's limits for an event of `bytes` with `deliveries` deliveries.
-pub fn check_limits(
-    schedule: &Schedule,
-    deliveries: usize,
-    bytes: u64,
-    max_pending: usize,
-    max_bytes: u64,
-) -> Result<(), OutboxError> {
-    if schedule.pending() + deliveries > max_pending {
-        return Err(OutboxError::Full {
-            pending: schedule.pending(),
-            limit: max_pending,
-            retry_after: FULL_RETRY_AFTER,
-        });
-    }
-    if schedule.pending_bytes() + bytes > max_bytes {
-        return Err(OutboxError::FullBytes {
-            bytes: schedule.pending_bytes(),
-            limit: max_bytes,
-            retry_after: FULL_RETRY_AFTER,
-        });
-    }
-    Ok(())
-}
-
 #[async_trait]
 impl Enqueue for MemoryOutbox {
     async fn enqueue(&self, event: Arc<Event>) -> Result<Enqueued, OutboxError> {
@@ -101,17 +74,19 @@ impl Enqueue for MemoryOutbox {
             });
         }
         let bytes = deliveries.first().map_or(0, super::schedule::event_bytes);
-        check_limits(
-            &state.schedule,
-            deliveries.len(),
-            bytes,
-            self.max_pending,
-            self.max_bytes,
-        )?;
+        let admission = state
+            .schedule
+            .admit(&deliveries, bytes, self.max_pending, self.max_bytes)?;
         state.recent.remember(&event.id);
         state.journal.accepted(&deliveries);
-        for delivery in deliveries {
-            state.schedule.add(delivery, None);
+        for (delivery, dead) in deliveries.into_iter().zip(admission.dead) {
+            match dead {
+                None => state.schedule.add(delivery, None),
+                Some(reason) => {
+                    state.schedule.shed(&delivery.destination);
+                    state.journal.bury(delivery, &reason);
+                }
+            }
         }
         Ok(Enqueued::Accepted)
     }
@@ -144,6 +119,14 @@ impl Lanes for MemoryOutbox {
 
 #[async_trait]
 impl Records for MemoryOutbox {
+    fn set_quotas(&self, quotas: Quotas) {
+        self.state().schedule.set_quotas(quotas);
+    }
+
+    fn loads(&self) -> Vec<DestinationLoad> {
+        self.state().schedule.loads()
+    }
+
     fn stats(&self) -> OutboxStats {
         let state = self.state();
         OutboxStats {
@@ -213,7 +196,7 @@ impl Records for MemoryOutbox {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
+    use std::time::{Duration, Instant};
 
     use super::*;
     use crate::outbox::DeliveryState;
@@ -296,11 +279,17 @@ mod tests {
             ),
             "{full:?}"
         );
-        let small = MemoryOutbox::new(100, 100);
-        let big = Arc::new(Event::new("big", "r", "x".repeat(1000)));
+        let small = MemoryOutbox::new(100, 2000);
+        let big = |id: &str| Arc::new(Event::new(id, "r", "x".repeat(1000)));
+        assert!(small.enqueue(bound(big("big1"), &dests)).await.is_ok());
         assert!(matches!(
-            small.enqueue(bound(big, &dests)).await,
+            small.enqueue(bound(big("big2"), &dests)).await,
             Err(OutboxError::FullBytes { .. })
+        ));
+        let huge = Arc::new(Event::new("huge", "r", "x".repeat(5000)));
+        assert!(matches!(
+            small.enqueue(bound(huge, &dests)).await,
+            Err(OutboxError::NeverFits { limit: 2000, .. })
         ));
     }
 

@@ -12,6 +12,7 @@
 //! - this file: the trait and the types that cross it.
 //! - [`attempts`]: the delivery log read in pages, and a destination's counts.
 //! - [`schedule`]: pending deliveries in memory, per destination, shared by the stores.
+//! - [`quota`]: each destination's share of the store, and what happens when it is full.
 //! - [`record`]: what the admin API shows of events, deliveries and attempts.
 //! - [`journal`]: the in-memory store's bounded record of recent events.
 //! - [`memory`]: the in-memory store.
@@ -21,6 +22,7 @@
 pub mod attempts;
 pub mod journal;
 pub mod memory;
+pub mod quota;
 pub mod recent;
 pub mod record;
 pub mod schedule;
@@ -121,6 +123,30 @@ pub enum OutboxError {
         /// When trying again may succeed.
         retry_after: Duration,
     },
+    /// The event is larger than a limit: no amount of waiting lets it in.
+    #[error("the event is {bytes} bytes, more than {setting} ({limit} bytes) can ever hold")]
+    NeverFits {
+        /// The event's size as the store counts it.
+        bytes: u64,
+        /// The limit.
+        limit: u64,
+        /// The setting that sets it.
+        setting: String,
+    },
+    /// A destination whose `when_full` is `refuse` has its share full.
+    #[error(
+        "destination {destination}'s share of the outbox is full ({pending} deliveries, {bytes} bytes); try again later"
+    )]
+    DestinationFull {
+        /// The destination.
+        destination: String,
+        /// Its deliveries pending now.
+        pending: usize,
+        /// Bytes its deliveries hold now.
+        bytes: u64,
+        /// When trying again may succeed.
+        retry_after: Duration,
+    },
     /// The store failed (a disk error, say).
     #[error("the outbox failed: {0}")]
     Failed(String),
@@ -172,8 +198,14 @@ pub trait Records: Send + Sync + 'static {
         self.stats().pending
     }
 
+    /// Sets each destination's share of the store (at start and at every reload).
+    fn set_quotas(&self, quotas: quota::Quotas);
+
     /// Totals.
     fn stats(&self) -> OutboxStats;
+
+    /// Each destination's use of the store.
+    fn loads(&self) -> Vec<schedule::DestinationLoad>;
 
     /// An event and its deliveries with their attempts (the polling alternative to
     /// webhooks, and the way to see why a receiver refuses).

@@ -14,7 +14,12 @@ use std::time::Instant;
 
 use tokio::sync::Notify;
 
-use super::{Claimed, Delivery, DeliveryId};
+use super::quota::{Quota, Quotas};
+use super::{Claimed, Delivery, DeliveryId, OutboxError};
+use crate::config::WhenFull;
+
+/// How long a sender refused for a full store is told to wait.
+pub const FULL_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Pending deliveries, by destination.
 #[derive(Default)]
@@ -26,6 +31,8 @@ pub struct Schedule {
     pending_bytes: u64,
     /// Per event: deliveries still pending, and its size.
     events: HashMap<Arc<str>, (usize, u64)>,
+    /// Each destination's share of the totals.
+    quotas: Quotas,
 }
 
 #[derive(Default)]
@@ -33,6 +40,40 @@ struct Lane {
     ready: VecDeque<Delivery>,
     waiting: BinaryHeap<Reverse<Waiting>>,
     notify: Arc<Notify>,
+    /// This destination's deliveries pending (due, waiting, or in flight).
+    pending: usize,
+    /// Bytes of the events those deliveries carry (an event counted once per delivery).
+    bytes: u64,
+    /// Deliveries sent to the dead letters at ingest because the share was full.
+    shed: u64,
+}
+
+/// One destination's use of the store, for metrics and the admin API.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DestinationLoad {
+    /// The destination.
+    pub destination: Arc<str>,
+    /// Its deliveries pending.
+    pub pending: usize,
+    /// Bytes its deliveries hold.
+    pub bytes: u64,
+    /// Deliveries dead-lettered at ingest because its share was full.
+    pub shed: u64,
+}
+
+/// Which of an event's deliveries the store takes in, and which go straight to the dead
+/// letters because their destination's share is full.
+#[derive(Debug, Default)]
+pub struct Admission {
+    /// Per delivery, in order: `Some(reason)` when it goes to the dead letters.
+    pub dead: Vec<Option<String>>,
+}
+
+impl Admission {
+    /// Whether any delivery goes to the dead letters.
+    pub fn any_dead(&self) -> bool {
+        self.dead.iter().any(Option::is_some)
+    }
 }
 
 /// A delivery waiting for its retry time; ordered by time, then by id.
@@ -59,6 +100,15 @@ impl Ord for Waiting {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         (self.at, self.delivery.id).cmp(&(other.at, other.delivery.id))
     }
+}
+
+/// Why a delivery went to the dead letters at once.
+fn full_share(destination: &str, pending: usize, held: u64, quota: &Quota) -> String {
+    format!(
+        "destination {destination}'s share of the store was full ({pending} deliveries and {held} bytes waiting; \
+         max_pending = {}, max_bytes = {}): replay it once the receiver has caught up",
+        quota.max_pending, quota.max_bytes
+    )
 }
 
 /// The size an event counts for against the store's byte limit.
@@ -92,11 +142,106 @@ impl Schedule {
         self.pending_bytes
     }
 
+    /// Sets each destination's share (at start and at every config reload).
+    pub fn set_quotas(&mut self, quotas: Quotas) {
+        self.quotas = quotas;
+    }
+
+    /// Decides what becomes of an event's `deliveries` (all of one event, whose size is
+    /// `bytes`): refused (the store or a `refuse` destination is full, or the event can
+    /// never fit), or taken in with those whose destination's share is full marked for
+    /// the dead letters.
+    pub fn admit(
+        &self,
+        deliveries: &[Delivery],
+        bytes: u64,
+        max_pending: usize,
+        max_bytes: u64,
+    ) -> Result<Admission, OutboxError> {
+        if bytes > max_bytes {
+            return Err(OutboxError::NeverFits {
+                bytes,
+                limit: max_bytes,
+                setting: "storage.max_bytes".into(),
+            });
+        }
+        let mut admission = Admission::default();
+        for delivery in deliveries {
+            let destination = &*delivery.destination;
+            let lane = self.lanes.get(destination);
+            let (pending, held) = lane.map_or((0, 0), |lane| (lane.pending, lane.bytes));
+            let over = self.quotas.of(destination).and_then(|quota| {
+                let full = pending + 1 > quota.max_pending || held + bytes > quota.max_bytes;
+                full.then_some(quota)
+            });
+            let Some(quota) = over else {
+                admission.dead.push(None);
+                continue;
+            };
+            if quota.when_full == WhenFull::Refuse {
+                if bytes > quota.max_bytes {
+                    return Err(OutboxError::NeverFits {
+                        bytes,
+                        limit: quota.max_bytes,
+                        setting: format!("destinations.{destination}.max_bytes"),
+                    });
+                }
+                return Err(OutboxError::DestinationFull {
+                    destination: destination.to_string(),
+                    pending,
+                    bytes: held,
+                    retry_after: FULL_RETRY_AFTER,
+                });
+            }
+            admission.dead.push(Some(full_share(destination, pending, held, quota)));
+        }
+        let live = admission.dead.iter().filter(|dead| dead.is_none()).count();
+        if live > 0 && self.pending + live > max_pending {
+            return Err(OutboxError::Full {
+                pending: self.pending,
+                limit: max_pending,
+                retry_after: FULL_RETRY_AFTER,
+            });
+        }
+        if live > 0 && self.pending_bytes + bytes > max_bytes {
+            return Err(OutboxError::FullBytes {
+                bytes: self.pending_bytes,
+                limit: max_bytes,
+                retry_after: FULL_RETRY_AFTER,
+            });
+        }
+        Ok(admission)
+    }
+
+    /// Counts a delivery of `destination` dead-lettered at ingest (its share was full).
+    pub fn shed(&mut self, destination: &str) {
+        self.lane(destination).shed += 1;
+    }
+
+    /// Each destination's use of the store.
+    pub fn loads(&self) -> Vec<DestinationLoad> {
+        let mut loads: Vec<DestinationLoad> = self
+            .lanes
+            .iter()
+            .map(|(destination, lane)| DestinationLoad {
+                destination: destination.clone(),
+                pending: lane.pending,
+                bytes: lane.bytes,
+                shed: lane.shed,
+            })
+            .collect();
+        loads.sort_by(|a, b| a.destination.cmp(&b.destination));
+        loads
+    }
+
     /// Adds a delivery, due at `at` (now when `None`).
     pub fn add(&mut self, delivery: Delivery, at: Option<Instant>) {
         self.pending += 1;
         let key: Arc<str> = delivery.event.id.as_str().into();
         let bytes = event_bytes(&delivery);
+        let lane = self.lane(&delivery.destination);
+        lane.pending += 1;
+        lane.bytes += bytes;
         let entry = self.events.entry(key).or_insert((0, bytes));
         if entry.0 == 0 {
             self.pending_bytes += entry.1;
@@ -118,6 +263,10 @@ impl Schedule {
     /// Marks a claimed delivery finished (delivered or dead).
     pub fn finish(&mut self, delivery: &Delivery) {
         self.pending = self.pending.saturating_sub(1);
+        if let Some(lane) = self.lanes.get_mut(&*delivery.destination) {
+            lane.pending = lane.pending.saturating_sub(1);
+            lane.bytes = lane.bytes.saturating_sub(event_bytes(delivery));
+        }
         if let Some(entry) = self.events.get_mut(delivery.event.id.as_str()) {
             entry.0 = entry.0.saturating_sub(1);
             if entry.0 == 0 {
@@ -219,6 +368,49 @@ mod tests {
         let waiting = schedule.take("a", 2).unwrap();
         schedule.finish(&waiting);
         assert_eq!((schedule.pending(), schedule.pending_bytes()), (0, 0));
+    }
+
+    #[test]
+    fn a_full_share_dead_letters_its_destination_only_and_refuse_refuses_the_event() {
+        let quota = |when_full| Quota {
+            max_pending: 2,
+            max_bytes: 1 << 20,
+            when_full,
+        };
+        let mut schedule = Schedule::default();
+        schedule.set_quotas(Quotas::default().with("stuck", quota(WhenFull::DeadLetter)));
+        for n in 0..2 {
+            let event = Arc::new(Event::new(format!("e{n}"), "r", "{}"));
+            schedule.add(delivery(n, &event, "stuck"), None);
+        }
+        let event = Arc::new(Event::new("e9", "r", "{}"));
+        let both = [delivery(10, &event, "stuck"), delivery(11, &event, "alive")];
+        let admission = schedule.admit(&both, 300, 100, 1 << 30).unwrap();
+        assert!(admission.dead[0].as_deref().unwrap().contains("stuck's share"));
+        assert!(admission.dead[1].is_none());
+
+        schedule.set_quotas(Quotas::default().with("stuck", quota(WhenFull::Refuse)));
+        let refused = schedule.admit(&both, 300, 100, 1 << 30).unwrap_err();
+        assert!(
+            matches!(refused, OutboxError::DestinationFull { pending: 2, .. }),
+            "{refused}"
+        );
+
+        // Finishing one frees a place in the share.
+        let claimed = schedule.claim("stuck", 1);
+        schedule.finish(&claimed.deliveries[0]);
+        assert!(!schedule.admit(&both, 300, 100, 1 << 30).unwrap().any_dead());
+    }
+
+    #[test]
+    fn an_event_larger_than_the_store_never_fits() {
+        let schedule = Schedule::default();
+        let event = Arc::new(Event::new("e1", "r", "{}"));
+        let refused = schedule.admit(&[delivery(1, &event, "a")], 5000, 10, 4096).unwrap_err();
+        assert!(
+            matches!(refused, OutboxError::NeverFits { limit: 4096, .. }),
+            "{refused}"
+        );
     }
 
     #[test]

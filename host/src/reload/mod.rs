@@ -24,6 +24,7 @@ use arc_swap::ArcSwap;
 use crate::config::{Config, ConfigError, check_file};
 use crate::dispatch::Dispatcher;
 use crate::outbox::Records;
+use crate::outbox::quota::Quotas;
 use crate::plugin::Plugin;
 use crate::plugin::registry::PluginRegistry;
 use crate::topology::{BuildOptions, Topology};
@@ -182,6 +183,7 @@ impl Reloader {
             .map(|d| d.name.to_string())
             .collect();
         let plugins = topology.plugin_names();
+        self.outbox.set_quotas(Quotas::from_config(&config));
         self.dispatcher.apply(&topology.destinations);
         self.topology.store(Arc::new(topology));
         self.registry.retain(&plugins);

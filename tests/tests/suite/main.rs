@@ -36,6 +36,7 @@
 //! - `claims_table`: every test `tests/README.md` names exists.
 
 mod admin_api;
+mod admission;
 mod bench_command;
 mod browser;
 mod check_command;

@@ -33,8 +33,8 @@ use rusqlite::Connection;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use self::writer::{Write, WriterStats};
-use super::memory::check_limits;
-use super::schedule::{Schedule, event_bytes};
+use super::quota::Quotas;
+use super::schedule::{DestinationLoad, Schedule, event_bytes};
 use super::{
     Attempt, AttemptCursor, AttemptPage, AttemptQuery, Claimed, Delivery, DeliveryId, DeliveryQuery, DeliveryRecord,
     DeliveryState, DestinationCounts, Enqueue, Enqueued, EventRecord, Lanes, Next, OutboxError, OutboxStats, Records,
@@ -257,21 +257,32 @@ impl Enqueue for SqliteOutbox {
         let bytes = deliveries.first().map_or(0, event_bytes);
         // Checked before the write: concurrent requests may overshoot the limit by at
         // most their number, which keeps the check off the disk path.
-        check_limits(
-            &self.schedule(),
-            deliveries.len(),
-            bytes,
-            self.max_pending,
-            self.max_bytes,
-        )?;
+        let admission = self
+            .schedule()
+            .admit(&deliveries, bytes, self.max_pending, self.max_bytes)?;
+        let shed: Vec<Arc<str>> = deliveries
+            .iter()
+            .zip(&admission.dead)
+            .filter(|(_, dead)| dead.is_some())
+            .map(|(delivery, _)| delivery.destination.clone())
+            .collect();
         let (reply, answer) = oneshot::channel();
         self.write(Write::Enqueue {
             event,
             deliveries,
+            dead: admission.dead,
             reply,
         })
         .await?;
-        answer.await.map_err(failed)?
+        let enqueued = answer.await.map_err(failed)??;
+        if enqueued == Enqueued::Accepted && !shed.is_empty() {
+            self.dead.fetch_add(shed.len(), Ordering::Relaxed);
+            let mut schedule = self.schedule();
+            for destination in &shed {
+                schedule.shed(destination);
+            }
+        }
+        Ok(enqueued)
     }
 }
 
@@ -324,6 +335,14 @@ impl Lanes for SqliteOutbox {
 
 #[async_trait]
 impl Records for SqliteOutbox {
+    fn set_quotas(&self, quotas: Quotas) {
+        self.schedule().set_quotas(quotas);
+    }
+
+    fn loads(&self) -> Vec<DestinationLoad> {
+        self.schedule().loads()
+    }
+
     fn stats(&self) -> OutboxStats {
         let schedule = self.schedule();
         OutboxStats {

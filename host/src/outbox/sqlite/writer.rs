@@ -32,6 +32,8 @@ pub enum Write {
     Enqueue {
         event: Arc<Event>,
         deliveries: Vec<Delivery>,
+        /// Per delivery: the reason it goes straight to the dead letters, if it does.
+        dead: Vec<Option<String>>,
         reply: oneshot::Sender<Result<Enqueued, OutboxError>>,
     },
     /// Record an attempt and the delivery's new state.
@@ -172,10 +174,16 @@ fn apply(connection: &mut Connection, batch: &mut Vec<Write>) -> rusqlite::Resul
             Write::Enqueue {
                 event,
                 deliveries,
+                dead,
                 reply,
             } => {
-                let outcome = insert_event(&transaction, &event, &deliveries)?;
-                replies.push(Reply::Enqueue(reply, outcome, deliveries));
+                let outcome = insert_event(&transaction, &event, &deliveries, &dead)?;
+                let live = deliveries
+                    .into_iter()
+                    .zip(&dead)
+                    .filter_map(|(delivery, dead)| dead.is_none().then_some(delivery))
+                    .collect();
+                replies.push(Reply::Enqueue(reply, outcome, live));
             }
             Write::Attempted {
                 delivery,
@@ -288,6 +296,7 @@ fn insert_event(
     transaction: &rusqlite::Transaction<'_>,
     event: &Event,
     deliveries: &[Delivery],
+    dead: &[Option<String>],
 ) -> rusqlite::Result<Enqueued> {
     let exists = transaction
         .prepare_cached("SELECT 1 FROM events WHERE id = ?")?
@@ -327,12 +336,13 @@ fn insert_event(
                 &attachment.data[..]
             ])?;
     }
-    for delivery in deliveries {
+    for (delivery, dead) in deliveries.iter().zip(dead) {
+        let state = if dead.is_some() { "dead" } else { "pending" };
         transaction
             .prepare_cached(
-                "INSERT INTO deliveries (id, event_id, destination, state, attempts, updated_at) VALUES (?, ?, ?, 'pending', 0, ?)",
+                "INSERT INTO deliveries (id, event_id, destination, state, attempts, updated_at, last_error) VALUES (?, ?, ?, ?, 0, ?, ?)",
             )?
-            .execute(params![delivery.id, event.id, &*delivery.destination, now])?;
+            .execute(params![delivery.id, event.id, &*delivery.destination, state, now, dead])?;
     }
     Ok(Enqueued::Accepted)
 }
