@@ -44,23 +44,21 @@ pub fn parse_time(key: &str, text: &str, now: SystemTime) -> Result<SystemTime, 
     }
 }
 
+/// A parameter that was given and is not blank. The console's download form sends
+/// every field, the ones left empty as `since=&status=`: those filter nothing.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
 /// The query a request's parameters mean.
 pub fn query(params: &LogParams, now: SystemTime) -> Result<AttemptQuery, String> {
-    let since = params
-        .since
-        .as_deref()
-        .map(|t| parse_time("since", t, now))
-        .transpose()?;
-    let until = params
-        .until
-        .as_deref()
-        .map(|t| parse_time("until", t, now))
-        .transpose()?;
-    let status = params.status.as_deref().map(StatusFilter::parse).transpose()?;
+    let since = given(&params.since).map(|t| parse_time("since", t, now)).transpose()?;
+    let until = given(&params.until).map(|t| parse_time("until", t, now)).transpose()?;
+    let status = given(&params.status).map(StatusFilter::parse).transpose()?;
     Ok(AttemptQuery {
         since,
         until,
-        destination: params.destination.clone().filter(|d| !d.is_empty()),
+        destination: given(&params.destination).map(String::from),
         status,
         newest_first: false,
     })
@@ -147,5 +145,31 @@ mod tests {
                 .unwrap_err()
                 .starts_with("until \"yesterday\"")
         );
+    }
+
+    #[test]
+    fn blank_parameters_filter_nothing() {
+        let now = humantime::parse_rfc3339("2026-11-22T10:00:00Z").unwrap();
+        let blank = LogParams {
+            since: Some(String::new()),
+            until: Some(" ".into()),
+            destination: Some(String::new()),
+            status: Some(String::new()),
+        };
+        let read = query(&blank, now).unwrap();
+        assert_eq!(
+            (read.since, read.until, read.destination, read.status),
+            (None, None, None, None)
+        );
+        let given = LogParams {
+            since: Some("1h".into()),
+            destination: Some("hook".into()),
+            status: Some("5xx".into()),
+            ..LogParams::default()
+        };
+        let read = query(&given, now).unwrap();
+        assert_eq!(read.since, Some(now - Duration::from_secs(3600)));
+        assert_eq!(read.destination.as_deref(), Some("hook"));
+        assert_eq!(read.status, Some(StatusFilter::Class(5)));
     }
 }

@@ -104,8 +104,28 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// A browser, or `None` when the test `test` is skipped (chromium missing).
+/// The screen a page is laid out for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// A laptop's window ([`FLAGS`]: 1280 × 1000).
+    Laptop,
+    /// A phone's, by Chromium's mobile emulation: 390 × 844 CSS pixels at 3 device
+    /// pixels each (a recent iPhone's; Android phones are as wide or wider), touch, and
+    /// the page laid out as a phone lays it out (its `viewport` meta tag honoured).
+    Phone,
+}
+
+/// A phone's width in CSS pixels ([`Screen::Phone`]).
+pub const PHONE_WIDTH: u32 = 390;
+
+/// A browser on a laptop's screen, or `None` when the test `test` is skipped
+/// (chromium missing).
 pub async fn open(test: &str) -> Option<Browser> {
+    open_on(test, Screen::Laptop).await
+}
+
+/// A browser on `screen`, or `None` when the test `test` is skipped (chromium missing).
+pub async fn open_on(test: &str, screen: Screen) -> Option<Browser> {
     let available = program("chromium").and_then(|chromium| Ok((chromium, program("chromedriver")?)));
     let (chromium, chromedriver) = required(test, available)?;
     let port = free_port();
@@ -127,11 +147,14 @@ pub async fn open(test: &str) -> Option<Browser> {
     let mut guard = Guard(Some(driver), profile.clone());
     let mut args: Vec<String> = FLAGS.iter().map(|f| f.to_string()).collect();
     args.push(format!("--user-data-dir={}", profile.display()));
+    let mut options = serde_json::json!({ "binary": chromium, "args": args });
+    if screen == Screen::Phone {
+        options["mobileEmulation"] = serde_json::json!({
+            "deviceMetrics": { "width": PHONE_WIDTH, "height": 844, "pixelRatio": 3.0, "touch": true, "mobile": true }
+        });
+    }
     let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({ "binary": chromium, "args": args }),
-    );
+    capabilities.insert("goog:chromeOptions".into(), options);
     let url = format!("http://127.0.0.1:{port}");
     let client = weir_tests::eventually("chromedriver to start a browser", START, async || {
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
@@ -216,6 +239,14 @@ impl Browser {
             .await
             .unwrap_or_else(|e| panic!("no {css} to click: {e}"));
         element.click().await.unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+    }
+
+    /// Runs `script` in the page (a function body: `return ...`) and gives its result.
+    pub async fn script(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, Vec::new())
+            .await
+            .unwrap_or_else(|e| panic!("running {script:?}: {e}"))
     }
 
     /// Whether the page has an element `css` now.

@@ -12,7 +12,7 @@ use weir_tests::records::delivery;
 use weir_tests::router::{Weir, start};
 use weir_tests::{WeirConfig, eventually, fixture, workspace};
 
-use crate::browser;
+use crate::browser::{self, PHONE_WIDTH, Screen};
 
 const TOKEN: &str = "console-token-0123456789";
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -256,6 +256,22 @@ async fn with_a_token_the_console_asks_for_it_once_and_keeps_it_in_an_http_only_
     assert_eq!(cookie.http_only(), Some(true));
     assert_eq!(format!("{:?}", cookie.same_site()), "Some(Strict)");
     assert_ne!(cookie.value(), TOKEN, "the cookie holds a digest, not the token");
+    // The cookie is all the console's download link needs.
+    let download = weir
+        .client
+        .get(weir.admin_url("/admin/attempts"))
+        .header("cookie", format!("weir_admin={}", cookie.value()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), 200);
+    // The running config shows that there is a token, not the token.
+    browser.goto(&weir.admin_url("/config")).await;
+    let shown = browser.text("#config").await;
+    assert!(
+        shown.contains("token = \"<redacted>\"") && !shown.contains(TOKEN),
+        "{shown}"
+    );
 
     // Signing out forgets it: the console asks again.
     browser.click("form[action='/logout'] button").await;
@@ -277,6 +293,7 @@ async fn every_page_says_what_it_shows_without_javascript() {
             "hook",
             Destination::url(hook.url())
                 .secret(SECRET)
+                .headers([("Authorization", "Bearer receiver-token-42")])
                 .retry(Retry::new().max_retries(0)),
         );
     let weir = start(&config).await;
@@ -308,8 +325,11 @@ async fn every_page_says_what_it_shows_without_javascript() {
         "<svg",
         "hook",
         "http-equiv=\"refresh\"",
+        // The totals as they are now, not as of the last second's sample.
+        "id=\"total-received\">1 total<",
+        "id=\"total-failed\">1 total<",
     ] {
-        assert!(overview.contains(shown), "the overview lacks {shown}");
+        assert!(overview.contains(shown), "the overview lacks {shown}: {overview}");
     }
     let destination = page("/destinations/hook").await;
     for shown in [
@@ -332,9 +352,65 @@ async fn every_page_says_what_it_shows_without_javascript() {
     }
     let config = page("/config").await;
     assert!(
-        config.contains("&lt;redacted&gt;") && !config.contains("MfKQ9r8"),
+        config.contains("&lt;redacted&gt;") && !config.contains("MfKQ9r8") && !config.contains("receiver-token-42"),
         "{config}"
     );
+    let events = page("/events").await;
+
+    // The delivery log: the events pages' download form, and each destination's link.
+    for shown in [&events, &event] {
+        assert!(shown.contains("action=\"/admin/attempts\""), "{shown}");
+    }
+    assert!(
+        destination.contains("href=\"/admin/attempts?destination=hook\""),
+        "{destination}"
+    );
+    // What the form sends with only a destination chosen: the other fields blank.
+    let download = weir
+        .client
+        .get(weir.admin_url("/admin/attempts?since=&until=&destination=hook&status="))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), 200);
+    assert_eq!(
+        download.headers()["content-disposition"],
+        "attachment; filename=\"weir-attempts.ndjson\""
+    );
+    let lines: Vec<Value> = download
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(
+        (lines[0]["event_id"].as_str(), &lines[0]["status"]),
+        (Some(id), &json!(500))
+    );
+
+    // Everything comes from the binary: no page refers to another host (no CDN).
+    let pages = [
+        ("/", &overview),
+        ("/destinations/hook", &destination),
+        ("/events", &events),
+        ("/events?id=...", &event),
+        ("/plugins", &plugins),
+        ("/config", &config),
+    ];
+    for (path, text) in pages {
+        for outside in [
+            "src=\"http",
+            "href=\"http",
+            "action=\"http",
+            "src=\"//",
+            "href=\"//",
+            "action=\"//",
+        ] {
+            assert!(!text.contains(outside), "{path} refers to another host ({outside})");
+        }
+    }
     // Without JavaScript, the forms post to the console and answer with a page.
     let replayed = weir
         .client
@@ -344,17 +420,103 @@ async fn every_page_says_what_it_shows_without_javascript() {
         .unwrap();
     assert_eq!(replayed.status(), 200);
     assert!(replayed.text().await.unwrap().contains("Replayed 1 dead delivery"));
-    let css = weir
-        .client
-        .get(weir.admin_url("/assets/console.css"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(css.status(), 200);
+    for (asset, kind) in [
+        ("/assets/console.css", "text/css"),
+        ("/assets/console.js", "text/javascript"),
+    ] {
+        let answer = weir.client.get(weir.admin_url(asset)).send().await.unwrap();
+        assert_eq!(answer.status(), 200, "{asset}");
+        assert!(answer.headers()["content-type"].to_str().unwrap().starts_with(kind));
+        let text = answer.text().await.unwrap();
+        for outside in ["http:", "https:", "url(", "@import"] {
+            assert!(!text.contains(outside), "{asset} fetches something ({outside})");
+        }
+    }
     eventually("the replayed delivery delivered", Duration::from_secs(30), async || {
         let record = weir.event(id).await;
         (record["deliveries"][0]["state"] == "delivered").then_some(())
     })
     .await;
+    weir.stop().await;
+}
+
+/// The page's width, the screen's, and every box (a table's, a `pre`) whose content is
+/// wider than the box, so that it would have to be scrolled sideways.
+const MEASURE_WIDTHS: &str = "
+    var wide = [];
+    document.querySelectorAll('.scroll, table, pre').forEach(function (box) {
+        if (box.scrollWidth > box.clientWidth + 1) {
+            wide.push(box.tagName.toLowerCase() + (box.id ? '#' + box.id : '') + ': '
+                + box.scrollWidth + ' px in ' + box.clientWidth);
+        }
+    });
+    return [document.documentElement.scrollWidth, window.innerWidth, wide];
+";
+
+#[tokio::test]
+async fn every_page_reads_on_a_phone_without_scrolling_sideways() {
+    let Some(browser) = browser::open_on(
+        "console::every_page_reads_on_a_phone_without_scrolling_sideways",
+        Screen::Phone,
+    )
+    .await
+    else {
+        return;
+    };
+    let hook = Receiver::scripted(vec![], Answer::Status(500)).await;
+    let config = WeirConfig::new()
+        .route(
+            "cameras-at-the-loading-dock",
+            Route::to(["receiver-of-the-loading-dock"])
+                .filter(people())
+                .filter(Filter::plugin("strip-masks")),
+        )
+        .destination(
+            "receiver-of-the-loading-dock",
+            Destination::url(format!("{}/with/a/rather/long/path/to/show", hook.url()))
+                .secret(SECRET)
+                .headers([("Authorization", "Bearer receiver-token-42")])
+                .retry(Retry::new().max_retries(0)),
+        );
+    let weir = start(&config).await;
+    let answer: Value = weir
+        .client
+        .post(weir.ingest_url("cameras-at-the-loading-dock"))
+        .header("content-type", "application/json")
+        .header(
+            "idempotency-key",
+            "frame-2026-11-22T10:00:00.123Z-camera-dock-3-sequence-000042",
+        )
+        .body(fixture("object-detection.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = answer["id"].as_str().unwrap().to_string();
+    weir.settled(&id).await;
+    let pages = [
+        "/".to_string(),
+        "/destinations/receiver-of-the-loading-dock".to_string(),
+        "/events".to_string(),
+        format!("/events?id={id}"),
+        "/plugins".to_string(),
+        "/config".to_string(),
+    ];
+    for path in pages {
+        browser.goto(&weir.admin_url(&path)).await;
+        browser.text("h1").await;
+        let measured = browser.script(MEASURE_WIDTHS).await;
+        let (page, screen) = (measured[0].as_u64().unwrap(), measured[1].as_u64().unwrap());
+        assert_eq!(screen, u64::from(PHONE_WIDTH), "{path}: not laid out for a phone");
+        assert!(page <= screen, "{path} is {page} px wide on a {screen} px screen");
+        assert_eq!(measured[2], json!([]), "{path}: boxes to scroll sideways on a phone");
+        if path == "/" {
+            let png = browser.client.screenshot().await.expect("a screenshot");
+            std::fs::write(workspace().join("target").join("console-phone.png"), png).unwrap();
+        }
+    }
+    browser.close().await;
     weir.stop().await;
 }

@@ -1,7 +1,7 @@
 //! One destination (`GET /destinations/{name}`): its circuit breaker, attempts in
 //! flight, deliveries queued and dead, latency p50/p99 over its last attempts, its last
-//! errors with the receiver's answer, and the "Send test" and "Replay dead letters"
-//! buttons.
+//! errors with the receiver's answer, the "Send test" and "Replay dead letters"
+//! buttons, and a link to download its delivery log.
 
 use std::fmt::Write;
 
@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::html::{self, count, esc, or_dash, table};
+use super::log;
 use crate::admin::AdminState;
 use crate::admin::trial::{SAMPLES, send};
 use crate::dispatch::trial::TrialOutcome;
@@ -111,7 +112,8 @@ async fn view(state: &AdminState, name: &str, trial: Option<&str>, notice: &str)
          <button type=\"submit\" id=\"replay-dead\">Replay dead letters</button></form>\
          <p class=\"hint\">A test sends a sample event now, signed and with the destination's headers, \
          and shows the answer; it is not queued or recorded. Replay sends every dead delivery again, \
-         with its original <code>webhook-id</code>.</p>{}</section>",
+         with its original <code>webhook-id</code>.</p><p>{}</p>{}</section>",
+        log::link(name),
         trial.unwrap_or_default()
     );
     html::live_page(&format!("Destination {name}"), &body).into_response()

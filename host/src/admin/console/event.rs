@@ -1,6 +1,6 @@
 //! An event (`GET /events?id=ID`): found by its id, every delivery and every attempt,
 //! with status, latency, error and the receiver's first bytes; a replay button on each
-//! dead delivery.
+//! dead delivery. Below, the delivery log's download form ([`super::log`]).
 
 use std::fmt::Write;
 
@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::html::{self, esc, or_dash, table};
+use super::log;
 use crate::admin::AdminState;
 use crate::outbox::{DeliveryId, DeliveryState, EventRecord};
 
@@ -37,30 +38,34 @@ fn search_form(id: Option<&str>) -> String {
 
 async fn view(state: &AdminState, id: Option<&str>, notice: &str) -> Response {
     let mut body = format!("<section class=\"card\">{}</section>{notice}", search_form(id));
+    let download = log::form(&state.reloader.topology.load().config);
     let Some(id) = id else {
         body.push_str(
             "<p class=\"hint\">Every event Weir accepted is kept with its deliveries and their attempts \
              (for <code>storage.retention</code> in the durable store, the last 10,000 in memory).</p>",
         );
+        body.push_str(&download);
         return html::page("Events", &body).into_response();
     };
-    match state.outbox.event(id).await {
+    let (status, title) = match state.outbox.event(id).await {
         Ok(Some(record)) => {
             body.push_str(&record_html(&record));
-            html::page(&format!("Event {id}"), &body).into_response()
+            (StatusCode::OK, format!("Event {id}"))
         }
         Ok(None) => {
             body.push_str(&html::notice(
                 "bad",
                 &format!("No event {id:?} is known: it was never accepted, or its records have expired."),
             ));
-            (StatusCode::NOT_FOUND, html::page("Events", &body)).into_response()
+            (StatusCode::NOT_FOUND, "Events".to_string())
         }
         Err(error) => {
             body.push_str(&html::notice("bad", &error.to_string()));
-            (StatusCode::INTERNAL_SERVER_ERROR, html::page("Events", &body)).into_response()
+            (StatusCode::INTERNAL_SERVER_ERROR, "Events".to_string())
         }
-    }
+    };
+    body.push_str(&download);
+    (status, html::page(&title, &body)).into_response()
 }
 
 fn record_html(record: &EventRecord) -> String {

@@ -14,11 +14,13 @@
 //! - [`overview`]: routes, live rates and their chart, destinations at a glance.
 //! - [`destination`]: one destination: breaker, counts, latency, last errors, actions.
 //! - [`event`]: an event's deliveries and attempts, and replay.
+//! - [`log`]: the delivery log's download form.
 //! - [`running`]: plugins and the running config.
 
 pub mod destination;
 pub mod event;
 pub mod html;
+pub mod log;
 pub mod overview;
 pub mod running;
 

@@ -72,7 +72,10 @@ pub async fn live(State(state): State<AdminState>, State(rates): State<Arc<Rates
 }
 
 async fn live_html(state: &AdminState, rates: &Rates) -> String {
-    let (now, totals) = rates.current();
+    // Rates come from the samples (a second apart); totals are read now, so that the
+    // page agrees with the outbox's counts below even within a second of an event.
+    let (now, _) = rates.current();
+    let totals = state.metrics.flow();
     let series = rates.series();
     let outbox = state.outbox.stats();
     let tile = |id: &str, label: &str, rate: f64, total: u64, class: &str| {
