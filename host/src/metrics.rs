@@ -13,6 +13,7 @@ use std::time::Duration;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
@@ -36,6 +37,17 @@ struct IngestLabels {
 struct AttemptLabels {
     destination: Name,
     outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectionLabels {
+    listener: &'static str,
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ListenerLabels {
+    listener: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -78,6 +90,8 @@ pub struct Metrics {
     ingest: Family<IngestLabels, Counter>,
     attempts: Family<AttemptLabels, Counter>,
     latency: Family<DestinationLabels, Histogram, fn() -> Histogram>,
+    rejected: Family<ConnectionLabels, Counter>,
+    open: Family<ListenerLabels, Gauge>,
     /// The label of requests that named no known route: a sender's typo must not
     /// become a time series of its own.
     unknown_route: Name,
@@ -119,11 +133,22 @@ impl Metrics {
             Unit::Seconds,
             latency.clone(),
         );
+        let rejected = Family::<ConnectionLabels, Counter>::default();
+        registry.register(
+            "connections_rejected",
+            "Requests or connections refused below the application, by listener and reason \
+             (bad_request, too_large, header_timeout, over_capacity)",
+            rejected.clone(),
+        );
+        let open = Family::<ListenerLabels, Gauge>::default();
+        registry.register("connections_open", "Connections open, by listener", open.clone());
         Metrics {
             registry,
             ingest,
             attempts,
             latency,
+            rejected,
+            open,
             unknown_route: Name(Arc::from("")),
         }
     }
@@ -137,6 +162,18 @@ impl Metrics {
                 status: how.label(),
             })
             .inc();
+    }
+
+    /// Counts a request or connection refused by the connection layer.
+    pub fn connection_rejected(&self, listener: &'static str, reason: &'static str) {
+        self.rejected
+            .get_or_create(&ConnectionLabels { listener, reason })
+            .inc();
+    }
+
+    /// The gauge of a listener's open connections.
+    pub fn connections_open(&self, listener: &'static str) -> Gauge {
+        self.open.get_or_create_owned(&ListenerLabels { listener })
     }
 
     /// The handles a destination's lane counts its attempts with.

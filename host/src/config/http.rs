@@ -95,21 +95,48 @@ impl PartialEq for Headers {
 /// A destination's Standard Webhooks signing secret (`whsec_<base64>`).
 #[derive(Clone, PartialEq)]
 pub struct SigningSecret {
-    /// The key, or why the text is not a signing secret.
-    pub key: Result<Vec<u8>, String>,
+    /// The keys (one, or during a rotation several, newest first), or why the text is
+    /// not a signing secret.
+    pub keys: Result<Vec<Vec<u8>>, String>,
 }
 
+/// Most secrets one destination signs with at once: a rotation needs two.
+pub const MAX_SIGNING_SECRETS: usize = 4;
+
 impl SigningSecret {
-    /// Reads a `whsec_<base64>` secret.
+    /// Reads `whsec_<base64>` secrets, separated by spaces when there are several (while
+    /// a receiver moves to a new secret, every request carries a signature by each, as
+    /// Standard Webhooks provides).
     pub fn parse(text: &str) -> SigningSecret {
         let advice = "a signing secret must be whsec_ followed by base64 (24 to 64 random bytes); \
                       generate one with: echo whsec_$(openssl rand -base64 32)";
-        let key = text
-            .strip_prefix("whsec_")
-            .and_then(|encoded| STANDARD.decode(encoded).ok())
-            .filter(|key| SIGNING_KEY_BYTES.contains(&key.len()))
-            .ok_or_else(|| advice.to_string());
-        SigningSecret { key }
+        let secrets: Vec<&str> = text.split_whitespace().collect();
+        if secrets.len() > MAX_SIGNING_SECRETS {
+            return SigningSecret {
+                keys: Err(format!(
+                    "{} signing secrets; at most {MAX_SIGNING_SECRETS} at once (a rotation needs two)",
+                    secrets.len()
+                )),
+            };
+        }
+        let keys = secrets
+            .iter()
+            .map(|secret| {
+                secret
+                    .strip_prefix("whsec_")
+                    .and_then(|encoded| STANDARD.decode(encoded).ok())
+                    .filter(|key| SIGNING_KEY_BYTES.contains(&key.len()))
+                    .ok_or_else(|| advice.to_string())
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|keys| {
+                if keys.is_empty() {
+                    Err(advice.to_string())
+                } else {
+                    Ok(keys)
+                }
+            });
+        SigningSecret { keys }
     }
 }
 
@@ -139,14 +166,23 @@ mod tests {
     fn secrets_and_headers_are_parsed_once_and_keep_their_problem() {
         assert_eq!(
             SigningSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-                .key
-                .map(|k| k.len()),
+                .keys
+                .map(|k| k[0].len()),
             Ok(24)
         );
-        for bad in ["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_!!", "whsec_c2hvcnQ="] {
+        let rotating =
+            SigningSecret::parse(" whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw  whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA ");
+        assert_eq!(rotating.keys.map(|k| k.len()), Ok(2));
+        for bad in [
+            "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "whsec_!!",
+            "whsec_c2hvcnQ=",
+            "",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw whsec_!!",
+        ] {
             assert!(
                 SigningSecret::parse(bad)
-                    .key
+                    .keys
                     .unwrap_err()
                     .starts_with("a signing secret must be")
             );

@@ -72,6 +72,26 @@ pub struct ServerConfig {
     pub ingest_token: Option<Secret>,
     /// How long in-flight deliveries may take to finish after SIGTERM.
     pub shutdown_grace: Span,
+    /// Connections open at once on each ingest listener; past it, a new connection is
+    /// answered 503 and closed.
+    pub max_connections: usize,
+    /// How long a request's headers may take to arrive, which is also how long an idle
+    /// keep-alive connection stays open.
+    pub header_timeout: Span,
+    /// How long a request's body may take to arrive once its headers have.
+    pub body_timeout: Span,
+    /// Most bytes of a request's line and headers together.
+    pub max_header_bytes: Size,
+    /// Most headers in a request.
+    pub max_headers: usize,
+    /// Deepest nesting of arrays and objects in a predictions document.
+    pub max_json_depth: usize,
+    /// Most metadata entries a sender may give (headers and form fields).
+    pub max_metadata_entries: usize,
+    /// Longest metadata key, in bytes.
+    pub max_metadata_key: usize,
+    /// Longest metadata value, in bytes (it travels to receivers as a header).
+    pub max_metadata_value: usize,
 }
 
 impl Default for ServerConfig {
@@ -82,6 +102,15 @@ impl Default for ServerConfig {
             max_body: Size(32 << 20),
             ingest_token: None,
             shutdown_grace: Span(Duration::from_secs(10)),
+            max_connections: 10_000,
+            header_timeout: Span(Duration::from_secs(30)),
+            body_timeout: Span(Duration::from_secs(60)),
+            max_header_bytes: Size(64 << 10),
+            max_headers: 100,
+            max_json_depth: 64,
+            max_metadata_entries: weir_contract::limits::MAX_METADATA_ENTRIES,
+            max_metadata_key: weir_contract::limits::MAX_METADATA_KEY,
+            max_metadata_value: weir_contract::limits::MAX_METADATA_VALUE,
         }
     }
 }
@@ -92,12 +121,16 @@ impl Default for ServerConfig {
 pub struct AdminConfig {
     /// TCP address of the admin listener (`/healthz`, `/readyz`, `/admin/...`).
     pub listen: SocketAddr,
+    /// Connections open at once on the admin listener: its own reserve, so health
+    /// checks answer while ingest is full.
+    pub max_connections: usize,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
         AdminConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            max_connections: 128,
         }
     }
 }

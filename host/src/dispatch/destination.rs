@@ -64,7 +64,7 @@ impl Destination {
             headers.insert(name, value);
         }
         let signing = match &config.secret {
-            Some(secret) => Some(SigningKey::new(secret.key.clone()?)),
+            Some(secret) => Some(SigningKey::new(secret.keys.clone()?)),
             None => None,
         };
         Ok(Destination {
