@@ -158,9 +158,70 @@ impl fmt::Debug for SigningSecret {
     }
 }
 
+/// A URL as Weir shows it (the admin API, `weir check`, logs): the password, and the
+/// value of every query parameter, replaced by `<redacted>`. Chat webhook URLs carry
+/// their secret in the path or the query; the path is kept (it names the endpoint),
+/// the query values are not.
+pub fn redacted_url(text: &str) -> String {
+    let Ok(mut url) = url::Url::parse(text) else {
+        return text.to_string();
+    };
+    if url.password().is_none() && url.query().is_none() {
+        // Nothing secret: shown as written.
+        return text.to_string();
+    }
+    if url.password().is_some() {
+        let _ = url.set_password(Some("<redacted>"));
+    }
+    if url.query().is_some() {
+        let names: Vec<String> = url.query_pairs().map(|(name, _)| name.into_owned()).collect();
+        url.query_pairs_mut()
+            .clear()
+            .extend_pairs(names.iter().map(|name| (name.as_str(), "<redacted>")));
+    }
+    url.to_string().replace("%3Credacted%3E", "<redacted>")
+}
+
+/// Serializes a destination URL redacted (for `/admin/config`).
+pub fn serialize_url<S: Serializer>(url: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&redacted_url(url))
+}
+
+/// The credentials of a URL's `user:password@`, as an `Authorization: Basic` value, and
+/// the URL without them: HTTP sends no credentials from the URL itself, so Weir sends
+/// them the way the receiver expects them.
+pub fn basic_auth(text: &str) -> Option<(HeaderValue, String)> {
+    let mut url = url::Url::parse(text).ok()?;
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let decode = |part: &str| percent_encoding::percent_decode_str(part).decode_utf8_lossy().into_owned();
+    let credentials = format!("{}:{}", decode(url.username()), decode(url.password().unwrap_or_default()));
+    let mut value = HeaderValue::from_str(&format!("Basic {}", STANDARD.encode(credentials))).ok()?;
+    value.set_sensitive(true);
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    Some((value, url.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_are_shown_without_password_or_query_values_and_credentials_become_basic_auth() {
+        assert_eq!(
+            redacted_url("https://bot:s3cr%40t@chat.example.com/hooks/T0/B0?token=abc&x=1"),
+            "https://bot:<redacted>@chat.example.com/hooks/T0/B0?token=<redacted>&x=<redacted>"
+        );
+        assert_eq!(redacted_url("http://127.0.0.1:9000/hook"), "http://127.0.0.1:9000/hook");
+        let (header, url) = basic_auth("https://bot:s3cr%40t@chat.example.com/hooks").unwrap();
+        assert_eq!(url, "https://chat.example.com/hooks");
+        // "bot:s3cr@t"
+        assert_eq!(header.to_str().unwrap(), format!("Basic {}", STANDARD.encode("bot:s3cr@t")));
+        assert!(header.is_sensitive());
+        assert!(basic_auth("https://chat.example.com/hooks").is_none());
+    }
 
     #[test]
     fn secrets_and_headers_are_parsed_once_and_keep_their_problem() {

@@ -488,22 +488,32 @@ fn validate_destination(name: &str, destination: &super::DestinationConfig, prob
         problems.add(&key, "destination names may use only letters, digits, - and _");
     }
     if destination.url != "log:" {
+        let shown = super::http::redacted_url(&destination.url);
         match url::Url::parse(&destination.url) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+                let credentials = !url.username().is_empty() || url.password().is_some();
+                let authorization = destination
+                    .headers
+                    .0
+                    .iter()
+                    .any(|header| header.name.eq_ignore_ascii_case("authorization"));
+                if credentials && authorization {
+                    problems.add(
+                        format!("{key}.url"),
+                        "has user:password@ and headers set Authorization too; keep one (the URL's credentials are sent as Basic authentication)",
+                    );
+                }
+            }
             Ok(url) => problems.add(
                 format!("{key}.url"),
                 format!(
-                    "{:?} has scheme {:?}; use an http:// or https:// URL, or log:",
-                    destination.url,
+                    "{shown:?} has scheme {:?}; use an http:// or https:// URL, or log:",
                     url.scheme()
                 ),
             ),
             Err(error) => problems.add(
                 format!("{key}.url"),
-                format!(
-                    "{:?} is not a URL ({error}); use an http:// or https:// URL, or log:",
-                    destination.url
-                ),
+                format!("{shown:?} is not a URL ({error}); use an http:// or https:// URL, or log:"),
             ),
         }
     }

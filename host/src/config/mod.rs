@@ -354,7 +354,10 @@ impl Serialize for FailurePolicy {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DestinationConfig {
-    /// `http://` or `https://` URL, or `log:` to write deliveries to Weir's log.
+    /// `http://` or `https://` URL, or `log:` to write deliveries to Weir's log. A
+    /// `user:password@` in it is sent as HTTP Basic authentication; it is shown
+    /// redacted, with the values of its query.
+    #[serde(serialize_with = "http::serialize_url")]
     pub url: String,
     /// Body format.
     #[serde(default)]

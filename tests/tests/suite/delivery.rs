@@ -203,6 +203,27 @@ async fn during_a_secret_rotation_each_request_verifies_with_the_old_and_the_new
 }
 
 #[tokio::test]
+async fn credentials_in_a_url_are_sent_as_basic_auth_and_never_shown() {
+    use base64::Engine;
+    let mut hook = Receiver::ok().await;
+    let url = hook.url().replacen("http://", "http://bot:s3cr%40t@", 1) + "?token=chat-secret";
+    let weir = start(
+        &WeirConfig::new()
+            .route("cameras", Route::to(["hook"]))
+            .destination("hook", Destination::url(url)),
+    )
+    .await;
+    assert_eq!(weir.post_json("cameras", "{}").await.status(), 202);
+    let request = hook.next().await;
+    let expected = base64::engine::general_purpose::STANDARD.encode("bot:s3cr@t");
+    assert_eq!(request.header("authorization"), format!("Basic {expected}"));
+    let config = weir.admin_get("/admin/config").await.text().await.unwrap();
+    assert!(!config.contains("s3cr") && !config.contains("chat-secret"), "{config}");
+    assert!(config.contains("token=<redacted>"), "{config}");
+    weir.stop().await;
+}
+
+#[tokio::test]
 async fn a_failing_destination_is_retried_with_a_stable_id_and_a_valid_signature() {
     let mut hook = Receiver::scripted(vec![Answer::Status(500), Answer::Status(500)], Answer::Status(200)).await;
     let weir = start(
