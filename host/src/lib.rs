@@ -27,6 +27,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod connections;
 pub mod dispatch;
 pub mod event;
 pub mod ingest;

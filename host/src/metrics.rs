@@ -14,6 +14,7 @@ use std::time::Duration;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
@@ -37,6 +38,17 @@ struct IngestLabels {
 struct AttemptLabels {
     destination: Name,
     outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectionLabels {
+    listener: &'static str,
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ListenerLabels {
+    listener: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -79,6 +91,8 @@ pub struct Metrics {
     ingest: Family<IngestLabels, Counter>,
     attempts: Family<AttemptLabels, Counter>,
     latency: Family<DestinationLabels, Histogram, fn() -> Histogram>,
+    rejected: Family<ConnectionLabels, Counter>,
+    open: Family<ListenerLabels, Gauge>,
     /// The label of requests that named no known route: a sender's typo must not
     /// become a time series of its own.
     unknown_route: Name,
@@ -144,11 +158,22 @@ impl Metrics {
             Unit::Seconds,
             latency.clone(),
         );
+        let rejected = Family::<ConnectionLabels, Counter>::default();
+        registry.register(
+            "connections_rejected",
+            "Requests or connections refused below the application, by listener and reason \
+             (bad_request, too_large, header_timeout, over_capacity)",
+            rejected.clone(),
+        );
+        let open = Family::<ListenerLabels, Gauge>::default();
+        registry.register("connections_open", "Connections open, by listener", open.clone());
         Metrics {
             registry,
             ingest,
             attempts,
             latency,
+            rejected,
+            open,
             unknown_route: Name(Arc::from("")),
             flow: Arc::default(),
         }
@@ -185,6 +210,18 @@ impl Metrics {
                 status: how.label(),
             })
             .inc();
+    }
+
+    /// Counts a request or connection refused by the connection layer.
+    pub fn connection_rejected(&self, listener: &'static str, reason: &'static str) {
+        self.rejected
+            .get_or_create(&ConnectionLabels { listener, reason })
+            .inc();
+    }
+
+    /// The gauge of a listener's open connections.
+    pub fn connections_open(&self, listener: &'static str) -> Gauge {
+        self.open.get_or_create_owned(&ListenerLabels { listener })
     }
 
     /// The handles a destination's lane counts its attempts with.

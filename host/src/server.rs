@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::admin::{self, AdminState, Readiness};
 use crate::config::{Config, ConfigError, StorageKind};
+use crate::connections::{self, ConnectionLimits, descriptors};
 use crate::dispatch::Dispatcher;
 use crate::ingest::{self, IngestState};
 use crate::metrics::Metrics;
@@ -134,7 +135,7 @@ impl Server {
             outbox: outbox.clone(),
             dispatcher: dispatcher.clone(),
             reloader: reloader.clone(),
-            metrics,
+            metrics: metrics.clone(),
         });
 
         let stop = CancellationToken::new();
@@ -147,16 +148,34 @@ impl Server {
         let watchers = spawn_watchers(reloader, config.plugins.dir.clone(), stop.clone()).map_err(StartError::Other)?;
         let stop_ingest = CancellationToken::new();
         let stop_admin = CancellationToken::new();
+        let (ingest_limits, admin_limits) = connection_limits(&config, unix_listener.is_some());
         let mut ingest_servers = Vec::new();
-        ingest_servers.push(tokio::spawn(serve_tcp(
+        ingest_servers.push(tokio::spawn(connections::serve(
             ingest_listener,
             ingest_router.clone(),
+            ingest_limits,
+            metrics.clone(),
             stop_ingest.clone(),
         )));
         if let Some(listener) = unix_listener {
-            ingest_servers.push(tokio::spawn(serve_unix(listener, ingest_router, stop_ingest.clone())));
+            ingest_servers.push(tokio::spawn(connections::serve(
+                listener,
+                ingest_router,
+                ConnectionLimits {
+                    listener: "ingest-unix",
+                    ..ingest_limits
+                },
+                metrics.clone(),
+                stop_ingest.clone(),
+            )));
         }
-        let admin_server = tokio::spawn(serve_tcp(admin_listener, admin_router, stop_admin.clone()));
+        let admin_server = tokio::spawn(connections::serve(
+            admin_listener,
+            admin_router,
+            admin_limits,
+            metrics,
+            stop_admin.clone(),
+        ));
         ready.set(true);
 
         let grace = config.server.shutdown_grace.0;
@@ -320,20 +339,42 @@ fn bind_unix(path: &PathBuf) -> Result<tokio::net::UnixListener, StartError> {
     })
 }
 
-async fn serve_tcp(listener: TcpListener, router: axum::Router, stop: CancellationToken) {
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(stop.cancelled_owned())
-        .await;
-    if let Err(error) = served {
-        tracing::error!(%error, "a listener failed");
-    }
-}
-
-async fn serve_unix(listener: tokio::net::UnixListener, router: axum::Router, stop: CancellationToken) {
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(stop.cancelled_owned())
-        .await;
-    if let Err(error) = served {
-        tracing::error!(%error, "the unix socket listener failed");
-    }
+/// The ingest and admin listeners' connection limits, with the caps fitted under the
+/// process's descriptor limit (raised to its hard limit first).
+fn connection_limits(config: &Config, unix_socket: bool) -> (ConnectionLimits, ConnectionLimits) {
+    let server = &config.server;
+    let listeners = if unix_socket { 2 } else { 1 };
+    let (ingest_cap, admin_cap) = match descriptors::raise_limit() {
+        Some(available) => {
+            let fitted = descriptors::fit(
+                available,
+                server.max_connections,
+                config.admin.max_connections,
+                listeners,
+            );
+            if fitted != (server.max_connections, config.admin.max_connections) {
+                tracing::warn!(
+                    descriptors = available,
+                    ingest = fitted.0,
+                    admin = fitted.1,
+                    "the file-descriptor limit is too low for the configured connection caps; lowered them to fit (raise the hard limit, e.g. LimitNOFILE=)"
+                );
+            }
+            fitted
+        }
+        None => (server.max_connections, config.admin.max_connections),
+    };
+    let ingest = ConnectionLimits {
+        listener: "ingest",
+        max_connections: ingest_cap,
+        header_timeout: server.header_timeout.0,
+        max_header_bytes: server.max_header_bytes.0 as usize,
+        max_headers: server.max_headers,
+    };
+    let admin = ConnectionLimits {
+        listener: "admin",
+        max_connections: admin_cap,
+        ..ingest
+    };
+    (ingest, admin)
 }

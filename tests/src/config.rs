@@ -189,6 +189,36 @@ impl Server {
     pub fn shutdown_grace(self, grace: Duration) -> Server {
         Server(set(self.0, "shutdown_grace", span(grace)))
     }
+
+    /// `max_connections`: connections open at once on the ingest listener.
+    pub fn max_connections(self, connections: usize) -> Server {
+        Server(set(self.0, "max_connections", connections))
+    }
+
+    /// `header_timeout`: how long headers may take, and an idle connection may stay.
+    pub fn header_timeout(self, timeout: Duration) -> Server {
+        Server(set(self.0, "header_timeout", span(timeout)))
+    }
+
+    /// `body_timeout`: how long a body may take once the headers are in.
+    pub fn body_timeout(self, timeout: Duration) -> Server {
+        Server(set(self.0, "body_timeout", span(timeout)))
+    }
+
+    /// `max_header_bytes`.
+    pub fn max_header_bytes(self, bytes: u64) -> Server {
+        Server(set(self.0, "max_header_bytes", bytes))
+    }
+
+    /// `max_json_depth`.
+    pub fn max_json_depth(self, depth: usize) -> Server {
+        Server(set(self.0, "max_json_depth", depth))
+    }
+
+    /// `max_metadata_value`, in bytes.
+    pub fn max_metadata_value(self, bytes: usize) -> Server {
+        Server(set(self.0, "max_metadata_value", bytes))
+    }
 }
 
 /// `[plugins]`: where filters come from.

@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::path::Path;
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use toml::{Table, Value};
@@ -268,6 +269,7 @@ fn validate(config: &Config, declared_routes: bool, problems: &mut Problems) {
             ),
         );
     }
+    validate_connection_limits(config, problems);
     if config.storage.max_pending == 0 {
         problems.add("storage.max_pending", "must be at least 1");
     }
@@ -298,6 +300,72 @@ fn validate(config: &Config, declared_routes: bool, problems: &mut Problems) {
 
 /// The filters' instances, and their memory, must fit the engine's: what one route's
 /// filters may hold can never take instances or memory from another's.
+/// The connection layer's and the sender's limits, each within what makes sense.
+fn validate_connection_limits(config: &Config, problems: &mut Problems) {
+    let server = &config.server;
+    let mut within = |key: &str, value: u64, low: u64, high: u64, unit: &str| {
+        if value < low || value > high {
+            problems.add(
+                key,
+                format!("{value}{unit} is out of range; use between {low}{unit} and {high}{unit}"),
+            );
+        }
+    };
+    within(
+        "server.max_connections",
+        server.max_connections as u64,
+        1,
+        1_000_000,
+        "",
+    );
+    within(
+        "admin.max_connections",
+        config.admin.max_connections as u64,
+        1,
+        100_000,
+        "",
+    );
+    within(
+        "server.max_header_bytes",
+        server.max_header_bytes.0,
+        8192,
+        16 << 20,
+        " bytes",
+    );
+    within("server.max_headers", server.max_headers as u64, 8, 10_000, "");
+    within("server.max_json_depth", server.max_json_depth as u64, 2, 512, "");
+    within(
+        "server.max_metadata_entries",
+        server.max_metadata_entries as u64,
+        0,
+        1024,
+        "",
+    );
+    within(
+        "server.max_metadata_key",
+        server.max_metadata_key as u64,
+        1,
+        1024,
+        " bytes",
+    );
+    within(
+        "server.max_metadata_value",
+        server.max_metadata_value as u64,
+        1,
+        65536,
+        " bytes",
+    );
+    for (key, span) in [
+        ("server.header_timeout", server.header_timeout),
+        ("server.body_timeout", server.body_timeout),
+    ] {
+        if span.0 < Duration::from_millis(100) || span.0 > Duration::from_secs(3600) {
+            let span = humantime::format_duration(span.0);
+            problems.add(key, format!("{span} is out of range; use between 100ms and 1h"));
+        }
+    }
+}
+
 fn validate_instance_budget(config: &Config, problems: &mut Problems) {
     let filters = config.routes.values().flat_map(|route| route.filters.iter());
     let (mut instances, mut memory) = (0u64, 0u64);
@@ -442,22 +510,32 @@ fn validate_destination(name: &str, destination: &super::DestinationConfig, prob
         problems.add(&key, "destination names may use only letters, digits, - and _");
     }
     if destination.url != "log:" {
+        let shown = super::http::redacted_url(&destination.url);
         match url::Url::parse(&destination.url) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+                let credentials = !url.username().is_empty() || url.password().is_some();
+                let authorization = destination
+                    .headers
+                    .0
+                    .iter()
+                    .any(|header| header.name.eq_ignore_ascii_case("authorization"));
+                if credentials && authorization {
+                    problems.add(
+                        format!("{key}.url"),
+                        "has user:password@ and headers set Authorization too; keep one (the URL's credentials are sent as Basic authentication)",
+                    );
+                }
+            }
             Ok(url) => problems.add(
                 format!("{key}.url"),
                 format!(
-                    "{:?} has scheme {:?}; use an http:// or https:// URL, or log:",
-                    destination.url,
+                    "{shown:?} has scheme {:?}; use an http:// or https:// URL, or log:",
                     url.scheme()
                 ),
             ),
             Err(error) => problems.add(
                 format!("{key}.url"),
-                format!(
-                    "{:?} is not a URL ({error}); use an http:// or https:// URL, or log:",
-                    destination.url
-                ),
+                format!("{shown:?} is not a URL ({error}); use an http:// or https:// URL, or log:"),
             ),
         }
     }
@@ -467,7 +545,7 @@ fn validate_destination(name: &str, destination: &super::DestinationConfig, prob
             "include_image and include_masks only apply to format = \"multipart\"; set the format or remove them",
         );
     }
-    if let Some(Err(message)) = destination.secret.as_ref().map(|secret| &secret.key) {
+    if let Some(Err(message)) = destination.secret.as_ref().map(|secret| &secret.keys) {
         problems.add(format!("{key}.secret"), message);
     }
     for header in &destination.headers.0 {

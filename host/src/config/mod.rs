@@ -72,6 +72,26 @@ pub struct ServerConfig {
     pub ingest_token: Option<Secret>,
     /// How long in-flight deliveries may take to finish after SIGTERM.
     pub shutdown_grace: Span,
+    /// Connections open at once on each ingest listener; past it, a new connection is
+    /// answered 503 and closed.
+    pub max_connections: usize,
+    /// How long a request's headers may take to arrive, which is also how long an idle
+    /// keep-alive connection stays open.
+    pub header_timeout: Span,
+    /// How long a request's body may take to arrive once its headers have.
+    pub body_timeout: Span,
+    /// Most bytes of a request's line and headers together.
+    pub max_header_bytes: Size,
+    /// Most headers in a request.
+    pub max_headers: usize,
+    /// Deepest nesting of arrays and objects in a predictions document.
+    pub max_json_depth: usize,
+    /// Most metadata entries a sender may give (headers and form fields).
+    pub max_metadata_entries: usize,
+    /// Longest metadata key, in bytes.
+    pub max_metadata_key: usize,
+    /// Longest metadata value, in bytes (it travels to receivers as a header).
+    pub max_metadata_value: usize,
 }
 
 impl Default for ServerConfig {
@@ -82,6 +102,15 @@ impl Default for ServerConfig {
             max_body: Size(32 << 20),
             ingest_token: None,
             shutdown_grace: Span(Duration::from_secs(10)),
+            max_connections: 10_000,
+            header_timeout: Span(Duration::from_secs(30)),
+            body_timeout: Span(Duration::from_secs(60)),
+            max_header_bytes: Size(64 << 10),
+            max_headers: 100,
+            max_json_depth: 64,
+            max_metadata_entries: weir_contract::limits::MAX_METADATA_ENTRIES,
+            max_metadata_key: weir_contract::limits::MAX_METADATA_KEY,
+            max_metadata_value: weir_contract::limits::MAX_METADATA_VALUE,
         }
     }
 }
@@ -98,6 +127,9 @@ pub struct AdminConfig {
     /// `/readyz` and `/metrics` stay open for probes and scrapers. Required when
     /// `listen` is not a loopback address.
     pub token: Option<Secret>,
+    /// Connections open at once on the admin listener: its own reserve, so health
+    /// checks answer while ingest is full.
+    pub max_connections: usize,
 }
 
 impl Default for AdminConfig {
@@ -105,6 +137,7 @@ impl Default for AdminConfig {
         AdminConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
             token: None,
+            max_connections: 128,
         }
     }
 }
@@ -332,7 +365,10 @@ impl Serialize for FailurePolicy {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DestinationConfig {
-    /// `http://` or `https://` URL, or `log:` to write deliveries to Weir's log.
+    /// `http://` or `https://` URL, or `log:` to write deliveries to Weir's log. A
+    /// `user:password@` in it is sent as HTTP Basic authentication; it is shown
+    /// redacted, with the values of its query.
+    #[serde(serialize_with = "http::serialize_url")]
     pub url: String,
     /// Body format.
     #[serde(default)]

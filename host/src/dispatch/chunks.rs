@@ -28,7 +28,7 @@ impl Chunks {
     }
 
     /// The pieces, in order.
-    pub fn pieces(&self) -> impl Iterator<Item = &[u8]> {
+    pub fn pieces(&self) -> impl Iterator<Item = &[u8]> + Clone {
         self.pieces.iter().map(|piece| &piece[..])
     }
 

@@ -4,8 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
 
 use super::signing::SigningKey;
+use crate::config::http::{basic_auth, redacted_url};
 use crate::config::{AttachmentRule, BodyFormat, BreakerConfig, DestinationConfig, RetryConfig};
 
 /// Where deliveries go.
@@ -48,16 +50,6 @@ pub struct Destination {
 impl Destination {
     /// Builds a destination from its (already validated) config.
     pub fn new(name: &str, config: &DestinationConfig) -> Result<Destination, String> {
-        let target = if config.url == "log:" {
-            Target::Log
-        } else {
-            Target::Http(
-                config
-                    .url
-                    .parse::<hyper::Uri>()
-                    .map_err(|error| format!("url {:?}: {error}", config.url))?,
-            )
-        };
         let mut headers = HeaderMap::new();
         for header in &config.headers.0 {
             let (name, value) = header
@@ -66,8 +58,25 @@ impl Destination {
                 .map_err(|problem| format!("header {} {problem}", header.name))?;
             headers.insert(name, value);
         }
+        let target = if config.url == "log:" {
+            Target::Log
+        } else {
+            // Credentials in the URL go as Basic authentication; the URI requests use
+            // (and anything that logs it) never holds them.
+            let url = match basic_auth(&config.url) {
+                Some((authorization, bare)) => {
+                    headers.insert(AUTHORIZATION, authorization);
+                    bare
+                }
+                None => config.url.clone(),
+            };
+            Target::Http(
+                url.parse::<hyper::Uri>()
+                    .map_err(|error| format!("url {:?}: {error}", redacted_url(&config.url)))?,
+            )
+        };
         let signing = match &config.secret {
-            Some(secret) => Some(SigningKey::new(secret.key.clone()?)),
+            Some(secret) => Some(SigningKey::new(secret.keys.clone()?)),
             None => None,
         };
         Ok(Destination {

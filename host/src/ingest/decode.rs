@@ -24,6 +24,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use self::multipart::{BoundaryError, Part};
 use super::error::IngestError;
+use super::limits::{SenderLimits, too_deep};
 use crate::event::{Attachment, Predictions, Root, Task, content_type_of};
 
 /// Most parts a multipart event may have: an image, a predictions file and many masks.
@@ -79,11 +80,16 @@ pub fn body_kind(headers: &HeaderMap) -> Result<BodyKind, IngestError> {
     Err(IngestError::UnsupportedType(format!("{text:?}")))
 }
 
-/// Decodes a body of this kind, reading at most `limit` bytes.
-pub async fn decode(kind: BodyKind, body: Body, limit: u64) -> Result<Decoded, IngestError> {
-    let bytes = Limited::new(body, limit as usize)
-        .collect()
+/// Decodes a body of this kind within the sender's limits: at most `max_body` bytes,
+/// arriving within `body_timeout`, nesting JSON at most `max_json_depth` deep.
+pub async fn decode(kind: BodyKind, body: Body, limits: &SenderLimits) -> Result<Decoded, IngestError> {
+    let limit = limits.max_body;
+    let read = Limited::new(body, limit as usize).collect();
+    let bytes = tokio::time::timeout(limits.body_timeout, read)
         .await
+        .map_err(|_| IngestError::BodyTimeout {
+            limit: limits.body_timeout,
+        })?
         .map_err(|error| {
             if error.is::<LengthLimitError>() {
                 IngestError::TooLarge { limit }
@@ -92,14 +98,14 @@ pub async fn decode(kind: BodyKind, body: Body, limit: u64) -> Result<Decoded, I
             }
         })?
         .to_bytes();
-    decode_bytes(kind, bytes)
+    decode_bytes(kind, bytes, limits.max_json_depth)
 }
 
 /// Decodes a body read whole.
-fn decode_bytes(kind: BodyKind, bytes: Bytes) -> Result<Decoded, IngestError> {
+fn decode_bytes(kind: BodyKind, bytes: Bytes, max_depth: usize) -> Result<Decoded, IngestError> {
     match kind {
         BodyKind::Json => {
-            let (predictions, task) = predictions(bytes, "the body")?;
+            let (predictions, task) = predictions(bytes, "the body", max_depth)?;
             Ok(Decoded {
                 predictions,
                 task,
@@ -112,13 +118,13 @@ fn decode_bytes(kind: BodyKind, bytes: Bytes) -> Result<Decoded, IngestError> {
                 multipart::MultipartError::TooManyParts { .. } => IngestError::Malformed(error.to_string()),
                 _ => IngestError::Malformed(format!("malformed multipart body: {error}")),
             })?;
-            form(parts)
+            form(parts, max_depth)
         }
     }
 }
 
 /// What the parts of a form become: the predictions, attachments and metadata.
-fn form(parts: Vec<Part>) -> Result<Decoded, IngestError> {
+fn form(parts: Vec<Part>, max_depth: usize) -> Result<Decoded, IngestError> {
     let mut predictions = None;
     let mut attachments: Vec<Attachment> = Vec::new();
     let mut metadata = Vec::new();
@@ -144,7 +150,7 @@ fn form(parts: Vec<Part>) -> Result<Decoded, IngestError> {
             if predictions.is_some() {
                 return Err(IngestError::Malformed("two predictions.json parts; send one".into()));
             }
-            predictions = Some(self::predictions(data, "predictions.json")?);
+            predictions = Some(self::predictions(data, "predictions.json", max_depth)?);
         } else if !is_file && content_type.as_deref().is_none_or(|t| t.starts_with("text/")) {
             let value = String::from_utf8(data.to_vec())
                 .map_err(|_| IngestError::Malformed(format!("the text field {field_name:?} is not UTF-8")))?;
@@ -211,9 +217,14 @@ fn attachment_name(name: &str) -> String {
 
 /// Checks a predictions document (UTF-8, JSON, an object or an array) and recognises
 /// its task, with the one parse every filter of the route will share.
-fn predictions(bytes: Bytes, what: &str) -> Result<(Predictions, Task), IngestError> {
+fn predictions(bytes: Bytes, what: &str, max_depth: usize) -> Result<(Predictions, Task), IngestError> {
     let text =
         String::from_utf8(Vec::from(bytes)).map_err(|_| IngestError::Malformed(format!("{what} is not UTF-8 text")))?;
+    if too_deep(&text, max_depth) {
+        return Err(IngestError::Unprocessable(format!(
+            "{what} nests arrays and objects more than {max_depth} deep (server.max_json_depth); flatten it"
+        )));
+    }
     let predictions = Predictions::parse(text)
         .map_err(|error| IngestError::Malformed(format!("{what} is not valid JSON: {}", error.0)))?;
     let document = predictions.document().expect("parsed above");
@@ -272,7 +283,7 @@ mod tests {
     }
 
     fn form_of(content_type: &str, body: &str) -> Result<Decoded, IngestError> {
-        decode_bytes(kind(content_type)?, Bytes::from(body.to_string()))
+        decode_bytes(kind(content_type)?, Bytes::from(body.to_string()), 64)
     }
 
     /// A form with a predictions part first, then `parts` (each its headers, a blank
@@ -485,7 +496,7 @@ mod tests {
                 .iter()
                 .map(|b| if *b == 0 { 0xff } else { *b })
                 .collect::<Vec<u8>>();
-            let error = decode_bytes(kind(CT).unwrap(), Bytes::from(body)).unwrap_err();
+            let error = decode_bytes(kind(CT).unwrap(), Bytes::from(body), 64).unwrap_err();
             assert_eq!(error, IngestError::Malformed(message.into()));
         }
     }

@@ -33,6 +33,12 @@ pub enum IngestError {
     /// The event can never fit the store, whatever the sender waits.
     #[error("{0}")]
     NeverFits(String),
+    /// The body did not arrive in time.
+    #[error("the body took longer than {} to arrive (server.body_timeout); send it at once, or raise the limit", humantime::format_duration(*limit))]
+    BodyTimeout {
+        /// The limit.
+        limit: Duration,
+    },
     /// Content type neither JSON nor multipart.
     #[error("Content-Type must be application/json or multipart/form-data, got {0}")]
     UnsupportedType(String),
@@ -61,6 +67,7 @@ impl IngestError {
         match self {
             IngestError::UnknownRoute { .. } | IngestError::NoSuchPath(_) => StatusCode::NOT_FOUND,
             IngestError::Unauthorized => StatusCode::UNAUTHORIZED,
+            IngestError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             IngestError::TooLarge { .. } | IngestError::NeverFits(_) => StatusCode::PAYLOAD_TOO_LARGE,
             IngestError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             IngestError::Malformed(_) => StatusCode::BAD_REQUEST,

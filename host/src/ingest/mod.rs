@@ -14,6 +14,7 @@
 pub mod choose;
 pub mod decode;
 pub mod error;
+pub mod limits;
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ use serde_json::json;
 
 use self::decode::{body_kind, decode, metadata_headers, task_header};
 use self::error::IngestError;
+use self::limits::SenderLimits;
 use crate::event::Event;
 use crate::metrics::{Ingested, Metrics};
 use crate::outbox::{Enqueue, Enqueued, OutboxError};
@@ -183,7 +185,8 @@ async fn accept(
     if let Some(token) = &server.ingest_token {
         authorize(&headers, token.expose())?;
     }
-    let max_body = server.max_body.0;
+    let limits = SenderLimits::of(server);
+    let max_body = limits.max_body;
     let Some(route) = route else {
         return Err(IngestError::UnknownRoute {
             route: route_name,
@@ -200,8 +203,13 @@ async fn accept(
     let id = event_id(&headers)?;
     let task = task_header(&headers)?;
     let kind = body_kind(&headers)?;
-    let mut decoded = decode(kind, body, max_body).await?;
+    let mut decoded = decode(kind, body, &limits).await?;
+    // The sender's choice first: a multipart `webhook_ids` field is taken out of the
+    // metadata, so it is neither delivered as metadata nor counted against its limits.
     let chosen = choose::chosen(&headers, &mut decoded.metadata, &topology.config, &route_name)?;
+    let mut metadata = metadata_headers(&headers);
+    metadata.extend(decoded.metadata);
+    limits.check_metadata(&metadata)?;
 
     let mut event = Event::with_task(
         id,
@@ -209,7 +217,7 @@ async fn accept(
         decoded.predictions,
         task.unwrap_or(decoded.task),
     );
-    for (key, value) in metadata_headers(&headers).into_iter().chain(decoded.metadata) {
+    for (key, value) in metadata {
         event.set_metadata(key, value);
     }
     event.attachments = decoded.attachments;

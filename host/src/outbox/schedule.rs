@@ -165,6 +165,24 @@ impl Schedule {
                 setting: "storage.max_bytes".into(),
             });
         }
+        // The store's totals first: when the store itself is full, every sender waits
+        // (with one destination, whose default share is the whole store, that is the
+        // backpressure a sender expects). Only then the shares, which keep one stuck
+        // destination from filling the store for the others.
+        if self.pending + deliveries.len() > max_pending {
+            return Err(OutboxError::Full {
+                pending: self.pending,
+                limit: max_pending,
+                retry_after: FULL_RETRY_AFTER,
+            });
+        }
+        if self.pending_bytes + bytes > max_bytes {
+            return Err(OutboxError::FullBytes {
+                bytes: self.pending_bytes,
+                limit: max_bytes,
+                retry_after: FULL_RETRY_AFTER,
+            });
+        }
         let mut admission = Admission::default();
         for delivery in deliveries {
             let destination = &*delivery.destination;
@@ -194,21 +212,6 @@ impl Schedule {
                 });
             }
             admission.dead.push(Some(full_share(destination, pending, held, quota)));
-        }
-        let live = admission.dead.iter().filter(|dead| dead.is_none()).count();
-        if live > 0 && self.pending + live > max_pending {
-            return Err(OutboxError::Full {
-                pending: self.pending,
-                limit: max_pending,
-                retry_after: FULL_RETRY_AFTER,
-            });
-        }
-        if live > 0 && self.pending_bytes + bytes > max_bytes {
-            return Err(OutboxError::FullBytes {
-                bytes: self.pending_bytes,
-                limit: max_bytes,
-                retry_after: FULL_RETRY_AFTER,
-            });
         }
         Ok(admission)
     }

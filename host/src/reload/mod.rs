@@ -220,6 +220,22 @@ fn keep_restart_only_settings(running: &Config, new: &mut Config) {
         kept.push("admin.listen");
         new.admin.listen = running.admin.listen;
     }
+    if new.admin.max_connections != running.admin.max_connections {
+        kept.push("admin.max_connections");
+        new.admin.max_connections = running.admin.max_connections;
+    }
+    let (server, old) = (&mut new.server, &running.server);
+    if server.max_connections != old.max_connections
+        || server.header_timeout != old.header_timeout
+        || server.max_header_bytes != old.max_header_bytes
+        || server.max_headers != old.max_headers
+    {
+        kept.push("server's connection limits (max_connections, header_timeout, max_header_bytes, max_headers)");
+        server.max_connections = old.max_connections;
+        server.header_timeout = old.header_timeout;
+        server.max_header_bytes = old.max_header_bytes;
+        server.max_headers = old.max_headers;
+    }
     if new.plugins.dir != running.plugins.dir
         || new.plugins.cache_dir != running.plugins.cache_dir
         || new.plugins.max_instances != running.plugins.max_instances

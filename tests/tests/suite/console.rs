@@ -291,9 +291,10 @@ async fn every_page_says_what_it_shows_without_javascript() {
         .route("cameras", Route::to(["hook"]).filter(people()))
         .destination(
             "hook",
-            Destination::url(hook.url())
+            // A password and a query value in the URL: shown nowhere.
+            Destination::url(format!("http://bot:s3cret-pass@{}/hook?key=s3cret-key", hook.addr))
                 .secret(SECRET)
-                .headers([("Authorization", "Bearer receiver-token-42")])
+                .headers([("X-Receiver-Token", "receiver-token-42")])
                 .retry(Retry::new().max_retries(0)),
         );
     let weir = start(&config).await;
@@ -351,10 +352,16 @@ async fn every_page_says_what_it_shows_without_javascript() {
         assert!(plugins.contains(shown), "the plugins page lacks {shown}: {plugins}");
     }
     let config = page("/config").await;
+    assert!(config.contains("&lt;redacted&gt;"), "{config}");
     assert!(
-        config.contains("&lt;redacted&gt;") && !config.contains("MfKQ9r8") && !config.contains("receiver-token-42"),
-        "{config}"
+        destination.contains("http://bot:&lt;redacted&gt;@") && destination.contains("?key=&lt;redacted&gt;"),
+        "{destination}"
     );
+    for (path, text) in [("/config", &config), ("/destinations/hook", &destination)] {
+        for secret in ["MfKQ9r8", "receiver-token-42", "s3cret-pass", "s3cret-key"] {
+            assert!(!text.contains(secret), "{path} shows {secret}: {text}");
+        }
+    }
     let events = page("/events").await;
 
     // The delivery log: the events pages' download form, and each destination's link.

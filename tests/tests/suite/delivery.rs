@@ -175,6 +175,55 @@ async fn route_by_class_sends_each_event_only_to_its_destination() {
 }
 
 #[tokio::test]
+async fn during_a_secret_rotation_each_request_verifies_with_the_old_and_the_new_secret() {
+    const NEW: &str = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let mut hook = Receiver::ok().await;
+    let weir = start(
+        &WeirConfig::new()
+            .route("cameras", Route::to(["hook"]))
+            .destination("hook", Destination::url(hook.url()).secret(&format!("{NEW} {SECRET}"))),
+    )
+    .await;
+    assert_eq!(
+        weir.post_json("cameras", &fixture("object-detection.json"))
+            .await
+            .status(),
+        202
+    );
+    let request = hook.next().await;
+    assert_eq!(request.header("webhook-signature").split(' ').count(), 2);
+    // The Standard Webhooks reference library accepts it under either secret.
+    for secret in [NEW, SECRET] {
+        standardwebhooks::Webhook::new(secret)
+            .unwrap()
+            .verify(&request.body, &request.headers)
+            .unwrap_or_else(|e| panic!("{secret}: {e:?}"));
+    }
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn credentials_in_a_url_are_sent_as_basic_auth_and_never_shown() {
+    use base64::Engine;
+    let mut hook = Receiver::ok().await;
+    let url = hook.url().replacen("http://", "http://bot:s3cr%40t@", 1) + "?token=chat-secret";
+    let weir = start(
+        &WeirConfig::new()
+            .route("cameras", Route::to(["hook"]))
+            .destination("hook", Destination::url(url)),
+    )
+    .await;
+    assert_eq!(weir.post_json("cameras", "{}").await.status(), 202);
+    let request = hook.next().await;
+    let expected = base64::engine::general_purpose::STANDARD.encode("bot:s3cr@t");
+    assert_eq!(request.header("authorization"), format!("Basic {expected}"));
+    let config = weir.admin_get("/admin/config").await.text().await.unwrap();
+    assert!(!config.contains("s3cr") && !config.contains("chat-secret"), "{config}");
+    assert!(config.contains("token=<redacted>"), "{config}");
+    weir.stop().await;
+}
+
+#[tokio::test]
 async fn a_failing_destination_is_retried_with_a_stable_id_and_a_valid_signature() {
     let mut hook = Receiver::scripted(vec![Answer::Status(500), Answer::Status(500)], Answer::Status(200)).await;
     let weir = start(

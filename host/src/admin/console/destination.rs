@@ -14,6 +14,7 @@ use super::html::{self, count, esc, or_dash, table};
 use super::log;
 use crate::admin::AdminState;
 use crate::admin::trial::{SAMPLES, send};
+use crate::config::http::redacted_url;
 use crate::dispatch::trial::TrialOutcome;
 use crate::outbox::{AttemptQuery, StatusFilter};
 
@@ -72,7 +73,7 @@ async fn view(state: &AdminState, name: &str, trial: Option<&str>, notice: &str)
         "<section class=\"card\"><dl class=\"facts\"><dt>URL</dt><dd><code>{}</code></dd>\
          <dt>Body</dt><dd>{}{}{}{}</dd><dt>Signed</dt><dd>{}</dd><dt>Timeout</dt><dd>{}</dd>\
          <dt>Retries</dt><dd>{}</dd><dt>In flight at most</dt><dd>{}</dd></dl></section>",
-        esc(&config.url),
+        esc(&redacted_url(&config.url)),
         match config.format {
             crate::config::BodyFormat::Json => "JSON",
             crate::config::BodyFormat::Multipart => "multipart",

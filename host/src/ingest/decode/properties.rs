@@ -311,7 +311,7 @@ proptest! {
         );
         prop_assume!(framable(&boundary, newline, &mut specs));
         let body = Bytes::from(encode(&boundary, newline, "", "", &specs));
-        let decoded = decode_bytes(BodyKind::Multipart(boundary), body).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let decoded = decode_bytes(BodyKind::Multipart(boundary), body, 64).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(decoded.predictions.as_str(), r#"{"predictions":[{"class":"a"}]}"#);
         let files: Vec<(String, Vec<u8>)> = specs
             .iter()
@@ -346,13 +346,13 @@ proptest! {
         }
         let keep = cut.index(body.len() + 1);
         body.truncate(keep);
-        let _ = decode_bytes(BodyKind::Multipart(boundary), Bytes::from(body));
+        let _ = decode_bytes(BodyKind::Multipart(boundary), Bytes::from(body), 64);
     }
 
     #[test]
     fn no_bytes_make_either_decoder_panic(body in proptest::collection::vec(any::<u8>(), 0..256), boundary in "[^\r\n]{1,8}") {
-        let _ = decode_bytes(BodyKind::Json, Bytes::from(body.clone()));
-        let _ = decode_bytes(BodyKind::Multipart(boundary), Bytes::from(body));
+        let _ = decode_bytes(BodyKind::Json, Bytes::from(body.clone()), usize::MAX);
+        let _ = decode_bytes(BodyKind::Multipart(boundary), Bytes::from(body), 64);
     }
 
     #[test]
@@ -365,7 +365,7 @@ proptest! {
     #[test]
     fn a_json_object_or_array_is_accepted_as_it_came(value in json(), pretty in any::<bool>()) {
         let text = if pretty { serde_json::to_string_pretty(&value) } else { serde_json::to_string(&value) }.unwrap();
-        let decoded = decode_bytes(BodyKind::Json, Bytes::from(text.clone()));
+        let decoded = decode_bytes(BodyKind::Json, Bytes::from(text.clone()), usize::MAX);
         match value {
             serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
                 let decoded = decoded.map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -469,7 +469,7 @@ fn the_corpus_decodes_as_its_names_say() {
             axum::http::header::CONTENT_TYPE,
             HeaderValue::from_str(&content_type).unwrap(),
         );
-        let result = super::body_kind(&headers).and_then(|kind| decode_bytes(kind, body));
+        let result = super::body_kind(&headers).and_then(|kind| decode_bytes(kind, body, usize::MAX));
         if name.starts_with("ok-") {
             assert!(result.is_ok(), "{name}: {}", result.unwrap_err());
         } else if name.starts_with("bad-") {

@@ -1,0 +1,136 @@
+//! What a sender controls, bounded: how long the body may take, how deep its JSON may
+//! nest, and the metadata it attaches. Metadata travels on to receivers as
+//! `X-Weir-Meta-*` headers, so a 1 MB form field accepted here would become a header
+//! every receiver refuses (431) and a delivery that can only go dead; it is refused at
+//! ingest instead, where the sender can still fix it.
+
+use std::time::Duration;
+
+use super::error::IngestError;
+use crate::config::ServerConfig;
+
+/// The limits ingest holds senders to (from `[server]`, read per request so a reload
+/// applies at once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SenderLimits {
+    /// Most bytes of body.
+    pub max_body: u64,
+    /// How long the body may take to arrive.
+    pub body_timeout: Duration,
+    /// Deepest nesting of arrays and objects in the predictions.
+    pub max_json_depth: usize,
+    /// Most metadata entries.
+    pub max_metadata_entries: usize,
+    /// Longest metadata key.
+    pub max_metadata_key: usize,
+    /// Longest metadata value.
+    pub max_metadata_value: usize,
+}
+
+impl SenderLimits {
+    /// The limits `[server]` sets.
+    pub fn of(server: &ServerConfig) -> SenderLimits {
+        SenderLimits {
+            max_body: server.max_body.0,
+            body_timeout: server.body_timeout.0,
+            max_json_depth: server.max_json_depth,
+            max_metadata_entries: server.max_metadata_entries,
+            max_metadata_key: server.max_metadata_key,
+            max_metadata_value: server.max_metadata_value,
+        }
+    }
+
+    /// Checks the metadata a sender gave (headers and form fields together).
+    pub fn check_metadata(&self, metadata: &[(String, String)]) -> Result<(), IngestError> {
+        if metadata.len() > self.max_metadata_entries {
+            return Err(IngestError::Unprocessable(format!(
+                "the event carries {} metadata entries; the limit is {} (server.max_metadata_entries): send fewer",
+                metadata.len(),
+                self.max_metadata_entries
+            )));
+        }
+        for (key, value) in metadata {
+            if key.is_empty() || key.len() > self.max_metadata_key {
+                return Err(IngestError::Unprocessable(format!(
+                    "a metadata key is {} bytes; keys are 1 to {} bytes (server.max_metadata_key)",
+                    key.len(),
+                    self.max_metadata_key
+                )));
+            }
+            if value.len() > self.max_metadata_value {
+                return Err(IngestError::Unprocessable(format!(
+                    "metadata {:?} is {} bytes; the limit is {} (server.max_metadata_value), since it travels to \
+                     receivers as a header: send large values as a file part instead",
+                    crate::text::cap(key.clone(), 64),
+                    value.len(),
+                    self.max_metadata_value
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether JSON `text` nests arrays and objects deeper than `limit`: one pass over the
+/// bytes, skipping strings, stopping at the first level past the limit. Run before the
+/// document is parsed, so no parser ever recurses into a hostile depth.
+pub fn too_deep(text: &str, limit: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &byte in text.as_bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_counts_arrays_and_objects_but_not_brackets_in_strings() {
+        assert!(!too_deep(r#"{"a":[{"b":[1,2]}]}"#, 4));
+        assert!(too_deep(r#"{"a":[{"b":[1,2]}]}"#, 3));
+        assert!(!too_deep(r#"{"a":"[[[[[[[[\"[[[["}"#, 1));
+        assert!(too_deep(&"[".repeat(10_000), 64));
+        assert!(!too_deep(&format!("{}{}", "[".repeat(64), "]".repeat(64)), 64));
+    }
+
+    #[test]
+    fn metadata_past_a_limit_is_refused_saying_which() {
+        let limits = SenderLimits::of(&ServerConfig::default());
+        let big = vec![("camera".to_string(), "x".repeat(5000))];
+        let error = limits.check_metadata(&big).unwrap_err().to_string();
+        assert!(
+            error.contains("\"camera\" is 5000 bytes") && error.contains("server.max_metadata_value"),
+            "{error}"
+        );
+        let many: Vec<_> = (0..65).map(|n| (format!("k{n}"), "v".to_string())).collect();
+        assert!(
+            limits
+                .check_metadata(&many)
+                .unwrap_err()
+                .to_string()
+                .contains("65 metadata entries")
+        );
+        assert!(limits.check_metadata(&many[..64]).is_ok());
+    }
+}
