@@ -195,8 +195,16 @@ pub fn basic_auth(text: &str) -> Option<(HeaderValue, String)> {
     if url.username().is_empty() && url.password().is_none() {
         return None;
     }
-    let decode = |part: &str| percent_encoding::percent_decode_str(part).decode_utf8_lossy().into_owned();
-    let credentials = format!("{}:{}", decode(url.username()), decode(url.password().unwrap_or_default()));
+    let decode = |part: &str| {
+        percent_encoding::percent_decode_str(part)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let credentials = format!(
+        "{}:{}",
+        decode(url.username()),
+        decode(url.password().unwrap_or_default())
+    );
     let mut value = HeaderValue::from_str(&format!("Basic {}", STANDARD.encode(credentials))).ok()?;
     value.set_sensitive(true);
     let _ = url.set_username("");
@@ -218,7 +226,10 @@ mod tests {
         let (header, url) = basic_auth("https://bot:s3cr%40t@chat.example.com/hooks").unwrap();
         assert_eq!(url, "https://chat.example.com/hooks");
         // "bot:s3cr@t"
-        assert_eq!(header.to_str().unwrap(), format!("Basic {}", STANDARD.encode("bot:s3cr@t")));
+        assert_eq!(
+            header.to_str().unwrap(),
+            format!("Basic {}", STANDARD.encode("bot:s3cr@t"))
+        );
         assert!(header.is_sensitive());
         assert!(basic_auth("https://chat.example.com/hooks").is_none());
     }
