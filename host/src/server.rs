@@ -124,6 +124,7 @@ impl Server {
             .local_addr()
             .map_err(|e| StartError::Other(e.to_string()))?;
 
+        dispatcher.set_own_listeners(vec![ingest_addr, admin_addr]);
         let ready = Readiness::default();
         let ingest_router = ingest::router(IngestState {
             topology: topology.clone(),
@@ -139,9 +140,10 @@ impl Server {
         });
 
         let stop = CancellationToken::new();
-        let sweeper = durable
-            .clone()
-            .map(|store| tokio::spawn(sweep(store, config.storage.retention.0, stop.clone())));
+        let sweeper = durable.clone().map(|store| {
+            let (retention, bytes) = (config.storage.retention.0, config.storage.retention_bytes.0);
+            tokio::spawn(sweep(store, retention, bytes, stop.clone()))
+        });
         let state_flusher = states
             .can_persist()
             .then(|| tokio::spawn(flush_state(states.clone(), stop.clone())));
@@ -305,11 +307,12 @@ impl StatePersistence for DurableState {
     }
 }
 
-/// How often the durable store forgets delivered records older than the retention.
-const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// How often the durable store forgets delivered records older than the retention (or
+/// past its byte bound): the store may exceed the bound by what arrives in between.
+const SWEEP_EVERY: Duration = Duration::from_secs(15);
 
 /// Removes expired records from the durable store until stopped.
-async fn sweep(store: Arc<SqliteOutbox>, retention: Duration, stop: CancellationToken) {
+async fn sweep(store: Arc<SqliteOutbox>, retention: Duration, max_bytes: u64, stop: CancellationToken) {
     let every = SWEEP_EVERY.min(retention / 4).max(Duration::from_secs(1));
     loop {
         tokio::select! {
@@ -317,7 +320,7 @@ async fn sweep(store: Arc<SqliteOutbox>, retention: Duration, stop: Cancellation
             _ = stop.cancelled() => return,
         }
         let before = std::time::SystemTime::now() - retention;
-        match store.expire(before).await {
+        match store.expire(before, max_bytes).await {
             Ok(0) => {}
             Ok(expired) => tracing::debug!(expired, "forgot delivered records past their retention"),
             Err(error) => tracing::warn!(%error, "could not remove expired records"),

@@ -209,7 +209,7 @@ impl Topology {
             if (options.skip)(&format!("destinations.{name}")) {
                 continue;
             }
-            match Destination::new(name, destination) {
+            match Destination::new(name, destination, &[config.server.listen, config.admin.listen]) {
                 Ok(built) => destinations.push(built),
                 Err(message) => problems.push(problem(format!("destinations.{name}"), message)),
             }

@@ -206,6 +206,9 @@ pub struct StorageConfig {
     pub path: PathBuf,
     /// How long records of delivered events are kept (for the admin API and polling).
     pub retention: Span,
+    /// Most bytes of records of delivered events kept: past it, the oldest are
+    /// forgotten before their `retention` is up, so a busy Weir's store stays bounded.
+    pub retention_bytes: Size,
     /// Most deliveries that may wait at once; past it, ingest answers 503 with
     /// `Retry-After` instead of accepting more.
     pub max_pending: usize,
@@ -220,6 +223,7 @@ impl Default for StorageConfig {
             kind: StorageKind::Durable,
             path: PathBuf::from(".weir/outbox.db"),
             retention: Span(Duration::from_secs(24 * 3600)),
+            retention_bytes: Size(1 << 30),
             max_pending: 20_000,
             max_bytes: Size(64 << 20),
         }
@@ -414,6 +418,12 @@ pub struct DestinationConfig {
     /// What happens to a new event when this destination's share is full.
     #[serde(default)]
     pub when_full: WhenFull,
+    /// May deliver to loopback and private addresses (a receiver on this machine or the
+    /// private network). Off by default: a destination's name could otherwise resolve
+    /// to a database or an internal API. Link-local and cloud metadata addresses, and
+    /// Weir's own listeners, are refused whatever this says.
+    #[serde(default)]
+    pub allow_private: bool,
 }
 
 /// What ingest does with an event bound for a destination whose share of the store is

@@ -1,11 +1,13 @@
 //! A destination ready to deliver to: its config turned into what requests need.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 
+use super::guard::check_url;
 use super::signing::SigningKey;
 use crate::config::http::{basic_auth, redacted_url};
 use crate::config::{AttachmentRule, BodyFormat, BreakerConfig, DestinationConfig, RetryConfig};
@@ -45,11 +47,14 @@ pub struct Destination {
     pub retry: RetryConfig,
     /// When to leave the receiver alone.
     pub breaker: BreakerConfig,
+    /// May connect to loopback and private addresses.
+    pub allow_private: bool,
 }
 
 impl Destination {
     /// Builds a destination from its (already validated) config.
-    pub fn new(name: &str, config: &DestinationConfig) -> Result<Destination, String> {
+    /// `own` are Weir's configured listeners, which deliveries never go to.
+    pub fn new(name: &str, config: &DestinationConfig, own: &[SocketAddr]) -> Result<Destination, String> {
         let mut headers = HeaderMap::new();
         for header in &config.headers.0 {
             let (name, value) = header
@@ -70,10 +75,11 @@ impl Destination {
                 }
                 None => config.url.clone(),
             };
-            Target::Http(
-                url.parse::<hyper::Uri>()
-                    .map_err(|error| format!("url {:?}: {error}", redacted_url(&config.url)))?,
-            )
+            let uri = url
+                .parse::<hyper::Uri>()
+                .map_err(|error| format!("url {:?}: {error}", redacted_url(&config.url)))?;
+            check_url(&uri, config.allow_private, own)?;
+            Target::Http(uri)
         };
         let signing = match &config.secret {
             Some(secret) => Some(SigningKey::new(secret.keys.clone()?)),
@@ -91,6 +97,7 @@ impl Destination {
             max_in_flight: config.max_in_flight.max(1),
             retry: config.retry.clone(),
             breaker: config.circuit_breaker.clone(),
+            allow_private: config.allow_private,
         })
     }
 }

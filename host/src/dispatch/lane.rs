@@ -34,8 +34,8 @@ pub struct Lane {
     pub outbox: Arc<dyn Lanes>,
     /// The destination's attempt counters.
     pub metrics: LaneMetrics,
-    /// Shared HTTP client.
-    pub client: super::client::Client,
+    /// Shared HTTP clients.
+    pub clients: super::client::Clients,
     /// Cancelled when the lane must stop.
     pub stop: CancellationToken,
     /// When stopping: still send what is due (memory storage, where whatever is left
@@ -77,7 +77,7 @@ impl Lane {
                         next_due = claimed.next_due;
                         claimed_any = !claimed.deliveries.is_empty();
                         for delivery in claimed.deliveries {
-                            let client = self.client.clone();
+                            let client = self.clients.of(destination.allow_private).clone();
                             let destination = destination.clone();
                             in_flight.push(Box::pin(async move {
                                 let outcome = attempt(&client, &destination, &delivery).await;

@@ -11,6 +11,7 @@
 //! - [`chunks`]: bodies as shared pieces, written without joining them.
 //! - [`signing`]: Standard Webhooks signatures.
 //! - [`client`]: the HTTP client.
+//! - [`guard`]: where deliveries may connect (no metadata, private or own addresses).
 //! - [`attempt`]: one attempt and its record.
 //! - [`retry`]: what a status means, and how long to wait.
 //! - [`breaker`]: leaving a failing receiver alone for a while.
@@ -22,6 +23,7 @@ pub mod breaker;
 pub mod chunks;
 pub mod client;
 pub mod destination;
+pub mod guard;
 pub mod lane;
 pub mod request;
 pub mod retry;
@@ -48,7 +50,8 @@ use crate::outbox::Lanes;
 pub struct Dispatcher {
     outbox: Arc<dyn Lanes>,
     metrics: Arc<Metrics>,
-    client: client::Client,
+    clients: client::Clients,
+    own: Arc<guard::OwnListeners>,
     lanes: Mutex<HashMap<Arc<str>, LaneHandle>>,
     tracker: TaskTracker,
 }
@@ -75,14 +78,20 @@ pub struct DestinationStatus {
 impl Dispatcher {
     /// A dispatcher with no lanes yet.
     pub fn new(outbox: Arc<dyn Lanes>, metrics: Arc<Metrics>) -> Result<Dispatcher, String> {
-        let client = client::build();
+        let own = Arc::new(guard::OwnListeners::default());
         Ok(Dispatcher {
             outbox,
             metrics,
-            client,
+            clients: client::Clients::build(own.clone()),
+            own,
             lanes: Mutex::new(HashMap::new()),
             tracker: TaskTracker::new(),
         })
+    }
+
+    /// Records Weir's own listening addresses once bound: deliveries never go there.
+    pub fn set_own_listeners(&self, addresses: Vec<std::net::SocketAddr>) {
+        self.own.set(addresses);
     }
 
     /// Makes the lanes match `destinations`: starts new ones, updates changed ones in
@@ -117,7 +126,7 @@ impl Dispatcher {
                         destination: shared.clone(),
                         outbox: self.outbox.clone(),
                         metrics: self.metrics.lane(&destination.name),
-                        client: self.client.clone(),
+                        clients: self.clients.clone(),
                         stop: stop.clone(),
                         drain: drain.clone(),
                     };

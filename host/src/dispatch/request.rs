@@ -143,7 +143,7 @@ mod tests {
 
     fn destination(toml: &str) -> Destination {
         let config: DestinationConfig = toml::from_str(toml).unwrap();
-        Destination::new("d", &config).unwrap()
+        Destination::new("d", &config, &[]).unwrap()
     }
 
     fn event() -> Event {

@@ -251,6 +251,7 @@ fn keep_restart_only_settings(running: &Config, new: &mut Config) {
         || new.storage.max_pending != running.storage.max_pending
         || new.storage.max_bytes != running.storage.max_bytes
         || new.storage.retention != running.storage.retention
+        || new.storage.retention_bytes != running.storage.retention_bytes
     {
         kept.push("storage");
         new.storage = running.storage.clone();

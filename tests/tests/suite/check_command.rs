@@ -112,3 +112,27 @@ fn an_admin_listener_other_machines_can_reach_needs_a_token() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.starts_with("guarded-admin.toml: ok: 1 route(s)"), "{stdout}");
 }
+
+#[test]
+fn ingest_open_to_other_machines_without_a_token_is_warned_about() {
+    let dir = weir_tests::scratch::folder("check-public");
+    let path = dir.join("public.toml");
+    let config = |token: &str| {
+        format!(
+            "[server]\nlisten = \"0.0.0.0:18080\"\n{token}[routes.r]\ndestinations = [\"log\"]\n[destinations.log]\nurl = \"log:\"\n"
+        )
+    };
+    std::fs::write(&path, config("")).unwrap();
+    let (code, _, stderr) = check(Some(path.to_str().unwrap()));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: ")
+            && stderr.contains("server.listen: ingest listens on 0.0.0.0:18080")
+            && stderr.contains("ingest_token"),
+        "{stderr}"
+    );
+    std::fs::write(&path, config("ingest_token = \"a-long-random-token\"\n")).unwrap();
+    let (code, _, stderr) = check(Some(path.to_str().unwrap()));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+}

@@ -176,7 +176,7 @@ async fn the_unit_config_passes_weir_check_and_its_reload_command_reloads_weir()
     let version = |route: &str| {
         let text = config_text()
             .replace("[routes.demo]", &format!("[routes.{route}]"))
-            .replace("url = \"log:\"", &format!("url = \"{hook_url}\""));
+            .replace("url = \"log:\"", &format!("url = \"{hook_url}\"\nallow_private = true"));
         rooted(&text, &root)
     };
     std::fs::write(&real, version("demo")).unwrap();

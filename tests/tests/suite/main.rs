@@ -35,6 +35,7 @@
 //!   (`host/deploy/`), checked as far as this machine allows.
 //! - `claims_table`: every test `tests/README.md` names exists.
 
+mod address_rules;
 mod admin_api;
 mod admission;
 mod bench_command;

@@ -188,9 +188,14 @@ impl SqliteOutbox {
 
     /// Removes records of deliveries delivered before `before` (and attachments no
     /// delivery will send any more); how many deliveries went.
-    pub async fn expire(&self, before: SystemTime) -> Result<usize, OutboxError> {
+    pub async fn expire(&self, before: SystemTime, max_bytes: u64) -> Result<usize, OutboxError> {
         let (reply, answer) = oneshot::channel();
-        self.write(Write::Expire { before, reply }).await?;
+        self.write(Write::Expire {
+            before,
+            max_bytes,
+            reply,
+        })
+        .await?;
         answer.await.map_err(failed)?
     }
 

@@ -35,7 +35,7 @@ fn attempt(status: u16) -> Attempt {
 
 /// Waits until every write sent so far is committed.
 async fn flush(outbox: &SqliteOutbox) {
-    outbox.expire(UNIX_EPOCH).await.unwrap();
+    outbox.expire(UNIX_EPOCH, u64::MAX).await.unwrap();
 }
 
 #[tokio::test]
@@ -142,7 +142,10 @@ async fn delivered_records_expire_and_retired_destinations_die() {
     assert_eq!((stats.pending, stats.pending_bytes, stats.dead), (0, 0, 1));
     assert!(stats.commits >= 3, "{stats:?}");
     assert_eq!(
-        outbox.expire(SystemTime::now() + Duration::from_secs(1)).await.unwrap(),
+        outbox
+            .expire(SystemTime::now() + Duration::from_secs(1), u64::MAX)
+            .await
+            .unwrap(),
         1
     );
     let record = outbox.event("e1").await.unwrap().unwrap();
@@ -201,4 +204,37 @@ async fn the_delivery_log_is_read_in_pages_oldest_or_newest_first() {
         outbox.destination_counts("b").await.unwrap(),
         DestinationCounts { queued: 4, dead: 0 }
     );
+}
+
+#[tokio::test]
+async fn past_the_byte_bound_the_oldest_delivered_events_are_forgotten_first() {
+    let path = path("expire-bytes");
+    let outbox = SqliteOutbox::open(&path, 1000, 1 << 30).unwrap();
+    let one = |id: &str| {
+        let mut event = Event::new(id, "r", format!("{{\"pad\":\"{}\"}}", "x".repeat(10_000)));
+        event.destinations = vec!["a".into()];
+        Arc::new(event)
+    };
+    for n in 0..10 {
+        outbox.enqueue(one(&format!("e{n}"))).await.unwrap();
+        // Distinct acceptance times, oldest first.
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    // e9 stays pending: never forgotten, whatever the bound.
+    for delivery in outbox.claim("a", 9).await.unwrap().deliveries {
+        outbox
+            .complete(&delivery, &attempt(200), Next::Delivered)
+            .await
+            .unwrap();
+    }
+    flush(&outbox).await;
+    // Room for about three delivered events: the newest three are kept.
+    let forgotten = outbox.expire(UNIX_EPOCH, 35_000).await.unwrap();
+    assert_eq!(forgotten, 6);
+    for n in 0..6 {
+        assert!(outbox.event(&format!("e{n}")).await.unwrap().is_none(), "e{n}");
+    }
+    for n in 6..10 {
+        assert!(outbox.event(&format!("e{n}")).await.unwrap().is_some(), "e{n}");
+    }
 }

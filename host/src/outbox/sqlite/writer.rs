@@ -60,6 +60,8 @@ pub enum Write {
     /// unreferenced; answer with how many deliveries went.
     Expire {
         before: SystemTime,
+        /// Most bytes of delivered events' records kept, the newest first.
+        max_bytes: u64,
         reply: oneshot::Sender<Result<usize, OutboxError>>,
     },
     /// Write changed entries of filters' state stores (by scope); answer once committed.
@@ -244,15 +246,42 @@ fn apply(connection: &mut Connection, batch: &mut Vec<Write>) -> rusqlite::Resul
                         .execute(params![reason, now_ms(), id])?;
                 }
             }
-            Write::Expire { before, reply } => {
+            Write::Expire {
+                before,
+                max_bytes,
+                reply,
+            } => {
                 let cutoff = to_ms(before);
                 transaction.execute(
                     "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE state = 'delivered' AND updated_at < ?)",
                     [cutoff],
                 )?;
-                let expired = transaction.execute(
+                let mut expired = transaction.execute(
                     "DELETE FROM deliveries WHERE state = 'delivered' AND updated_at < ?",
                     [cutoff],
+                )?;
+                // Past the byte bound, the oldest events all of whose deliveries are
+                // delivered go too, whatever their age (their size: the predictions,
+                // the metadata, and a share for the rows and attempts).
+                transaction.execute("CREATE TEMP TABLE IF NOT EXISTS forgotten (id TEXT PRIMARY KEY)", [])?;
+                transaction.execute("DELETE FROM forgotten", [])?;
+                transaction.execute(
+                    "INSERT INTO forgotten (id) SELECT id FROM ( \
+                        SELECT id, SUM(length(predictions) + length(metadata) + 512) \
+                            OVER (ORDER BY accepted_at DESC, id DESC) AS newer \
+                        FROM events e WHERE NOT EXISTS \
+                            (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.state != 'delivered') \
+                    ) WHERE newer > ?",
+                    [max_bytes.min(i64::MAX as u64) as i64],
+                )?;
+                transaction.execute(
+                    "DELETE FROM attempts WHERE delivery_id IN \
+                        (SELECT id FROM deliveries WHERE event_id IN (SELECT id FROM forgotten))",
+                    [],
+                )?;
+                expired += transaction.execute(
+                    "DELETE FROM deliveries WHERE event_id IN (SELECT id FROM forgotten)",
+                    [],
                 )?;
                 transaction.execute(
                     "DELETE FROM events WHERE NOT EXISTS (SELECT 1 FROM deliveries WHERE deliveries.event_id = events.id)",

@@ -55,6 +55,7 @@ filters = [
 ]
 [destinations.sink]
 url = "http://{sink}/sink"
+allow_private = true
 max_in_flight = 128
 "#;
 
@@ -63,6 +64,7 @@ const FILTERS_0: &str = r#"
 destinations = ["sink"]
 [destinations.sink]
 url = "http://{sink}/sink"
+allow_private = true
 max_in_flight = 128
 "#;
 
@@ -123,6 +125,7 @@ destinations = ["sink"]
 filters = [{ plugin = "strip-masks" }]
 [destinations.sink]
 url = "http://{sink}/sink"
+allow_private = true
 max_in_flight = 128
 format = "multipart"
 include_image = true
@@ -142,15 +145,19 @@ include_image = true
 destinations = ["a", "b", "c", "d"]
 [destinations.a]
 url = "http://{sink}/a"
+allow_private = true
 max_in_flight = 128
 [destinations.b]
 url = "http://{sink}/b"
+allow_private = true
 max_in_flight = 128
 [destinations.c]
 url = "http://{sink}/c"
+allow_private = true
 max_in_flight = 128
 [destinations.d]
 url = "http://{sink}/d"
+allow_private = true
 max_in_flight = 128
 "#,
         storage: "memory",
@@ -168,9 +175,11 @@ max_in_flight = 128
 destinations = ["fast", "other"]
 [destinations.fast]
 url = "http://{sink}/fast"
+allow_private = true
 max_in_flight = 128
 [destinations.other]
 url = "http://{sink}/other"
+allow_private = true
 max_in_flight = 128
 "#,
         storage: "memory",
@@ -188,9 +197,11 @@ max_in_flight = 128
 destinations = ["fast", "slow"]
 [destinations.fast]
 url = "http://{sink}/fast"
+allow_private = true
 max_in_flight = 128
 [destinations.slow]
 url = "http://{sink}/slow"
+allow_private = true
 max_in_flight = 128
 circuit_breaker = { failures = 0 }
 "#,
@@ -212,6 +223,7 @@ destinations = ["sink"]
 filters = [{ plugin = "v" }]
 [destinations.sink]
 url = "http://{sink}/sink"
+allow_private = true
 max_in_flight = 128
 "#,
         storage: "memory",

@@ -54,6 +54,9 @@ async fn check(args: CheckArgs) -> ExitCode {
         ..BuildOptions::default()
     };
     let built = Topology::build(&config, &source, &registry, None, options).await;
+    for warning in warnings(&config) {
+        eprintln!("warning: {source}: {warning}");
+    }
     match built {
         Ok(topology) if problems.is_empty() => {
             crate::process::out!(
@@ -78,6 +81,20 @@ async fn check(args: CheckArgs) -> ExitCode {
             ExitCode::from(EXIT_USAGE)
         }
     }
+}
+
+/// What the config allows that is likely a mistake, though it may be intended: said,
+/// not refused.
+fn warnings(config: &weir::config::Config) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let listen = config.server.listen;
+    if !listen.ip().is_loopback() && config.server.ingest_token.is_none() {
+        warnings.push(format!(
+            "server.listen: ingest listens on {listen}, reachable from other machines, and takes events from anyone; \
+             set server.ingest_token (from ${{ENV}}), or listen on 127.0.0.1 or a unix_socket"
+        ));
+    }
+    warnings
 }
 
 /// The config as far as it reads, where it came from, and its problems.
