@@ -203,6 +203,12 @@ impl Server {
         Server(set(self.0, "max_header_bytes", bytes))
     }
 
+    /// `tls_cert` and `tls_key`: serve ingest over HTTPS.
+    pub fn tls(self, cert: &Path, key: &Path) -> Server {
+        let server = Server(set(self.0, "tls_cert", cert.display().to_string()));
+        Server(set(server.0, "tls_key", key.display().to_string()))
+    }
+
     /// `max_json_depth`.
     pub fn max_json_depth(self, depth: usize) -> Server {
         Server(set(self.0, "max_json_depth", depth))

@@ -64,3 +64,4 @@ mod reload;
 mod sandbox;
 mod sender_limits;
 mod state;
+mod tls;
