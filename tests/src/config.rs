@@ -435,6 +435,11 @@ impl Destination {
         Destination(set(self.0, "max_bytes", bytes))
     }
 
+    /// `ca_file`: certificate authorities trusted for an `https://` receiver.
+    pub fn ca_file(self, path: &Path) -> Destination {
+        Destination(set(self.0, "ca_file", path.display().to_string()))
+    }
+
     /// `allow_private`: may reach loopback and private addresses.
     pub fn allow_private(self, allow: bool) -> Destination {
         Destination(set(self.0, "allow_private", allow))

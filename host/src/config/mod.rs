@@ -416,6 +416,10 @@ pub struct DestinationConfig {
     /// Weir's own listeners, are refused whatever this says.
     #[serde(default)]
     pub allow_private: bool,
+    /// PEM file of certificate authorities trusted for this destination's `https://`
+    /// receiver, besides the system's (a receiver with a private CA).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// What ingest does with an event bound for a destination whose share of the store is

@@ -68,16 +68,20 @@ async fn events_arrive_over_https_and_a_renewed_certificate_is_served_without_a_
     std::fs::rename(&new_key, &key).unwrap();
     std::fs::rename(&new_cert, &cert).unwrap();
     let client = client_trusting(&renewed);
-    eventually("the renewed certificate to be served", Duration::from_secs(20), async || {
-        let answer = client
-            .post(&url)
-            .header("content-type", "application/json")
-            .body("{}")
-            .send()
-            .await
-            .ok()?;
-        (answer.status() == 202).then_some(())
-    })
+    eventually(
+        "the renewed certificate to be served",
+        Duration::from_secs(20),
+        async || {
+            let answer = client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .ok()?;
+            (answer.status() == 202).then_some(())
+        },
+    )
     .await;
     weir.stop().await;
 }
@@ -95,7 +99,10 @@ async fn tls_files_that_cannot_be_used_refuse_the_start_and_weir_check_says_why(
         }
         Err(error) => error.to_string(),
     };
-    assert!(error.contains("server.tls_cert") && error.contains("does not belong"), "{error}");
+    assert!(
+        error.contains("server.tls_cert") && error.contains("does not belong"),
+        "{error}"
+    );
     let path = dir.join("weir.toml");
     std::fs::write(&path, config.to_string()).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_weir"))
@@ -104,5 +111,99 @@ async fn tls_files_that_cannot_be_used_refuse_the_start_and_weir_check_says_why(
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(64), "{stderr}");
-    assert!(stderr.contains("server.tls_cert: the key does not belong to the certificate"), "{stderr}");
+    assert!(
+        stderr.contains("server.tls_cert: the key does not belong to the certificate"),
+        "{stderr}"
+    );
+}
+
+/// A receiver over HTTPS with a certificate for 127.0.0.1 issued by a private CA: its
+/// address, the CA's PEM, and the bodies it receives.
+async fn https_receiver() -> (
+    std::net::SocketAddr,
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+) {
+    use http_body_util::BodyExt;
+    weir::install_tls_provider();
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &issuer)
+        .unwrap();
+    let chain = vec![leaf.der().clone()];
+    let key = rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap();
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, tx) = (acceptor.clone(), tx.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    let tx = tx.clone();
+                    async move {
+                        let body = request.into_body().collect().await.unwrap().to_bytes().to_vec();
+                        let _ = tx.send(body);
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(
+                            bytes::Bytes::from_static(b"ok"),
+                        )))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    (addr, ca.pem(), rx)
+}
+
+#[tokio::test]
+async fn an_https_receiver_with_a_private_ca_is_trusted_through_its_ca_file_only() {
+    let (addr, ca, mut received) = https_receiver().await;
+    let dir = weir_tests::scratch::folder("tls-ca-file");
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let url = format!("https://127.0.0.1:{}/hook", addr.port());
+    let config = |destination: Destination| {
+        WeirConfig::new()
+            .storage(Storage::memory())
+            .route("r", Route::to(["hook"]))
+            .destination("hook", destination)
+    };
+    let weir = start(&config(Destination::url(&url).ca_file(&ca_file))).await;
+    assert_eq!(weir.post_json("r", r#"{"n":1}"#).await.status(), 202);
+    let body = tokio::time::timeout(Duration::from_secs(10), received.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(body, br#"{"n":1}"#);
+    weir.stop().await;
+
+    // Without the CA file the receiver's certificate is not trusted: the attempt fails.
+    let weir = start(&config(Destination::url(&url))).await;
+    let answer: serde_json::Value = weir.post_json("r", "{}").await.json().await.unwrap();
+    let id = answer["id"].as_str().unwrap();
+    let record = weir
+        .event_when(id, "an attempt recorded", |record| {
+            weir_tests::records::delivery(record, "hook")["history"]
+                .as_array()
+                .is_some_and(|attempts| !attempts.is_empty())
+        })
+        .await;
+    let error = weir_tests::records::delivery(&record, "hook")["history"][0]["error"].to_string();
+    assert!(error.contains("certificate"), "{error}");
+    weir.stop().await;
 }
