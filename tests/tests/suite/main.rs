@@ -65,3 +65,4 @@ mod sandbox;
 mod sender_limits;
 mod state;
 mod tls;
+mod verifying_docs;
