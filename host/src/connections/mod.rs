@@ -16,8 +16,10 @@
 //! - this file: the accept loop and each connection's task.
 //! - [`descriptors`]: raising the process's file-descriptor limit at start.
 //! - [`tls`]: the ingest listener's certificate, reloaded when renewed.
+//! - [`json_errors`]: JSON bodies for the errors hyper and axum answer with none.
 
 pub mod descriptors;
+pub mod json_errors;
 pub mod tls;
 
 use std::sync::Arc;
@@ -33,6 +35,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use self::json_errors::JsonErrors;
 use crate::metrics::Metrics;
 
 /// What one listener allows its connections.
@@ -149,7 +152,7 @@ where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
     let service = TowerToHyperService::new(router);
-    let connection = builder.serve_connection(TokioIo::new(io), service);
+    let connection = builder.serve_connection(TokioIo::new(JsonErrors::new(io)), service);
     tokio::pin!(connection);
     tokio::select! {
         served = connection.as_mut() => served,
