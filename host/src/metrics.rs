@@ -162,7 +162,7 @@ impl Metrics {
         registry.register(
             "connections_rejected",
             "Requests or connections refused below the application, by listener and reason \
-             (bad_request, too_large, header_timeout, over_capacity)",
+             (bad_request, too_large, header_timeout, over_capacity, tls_handshake)",
             rejected.clone(),
         );
         let open = Family::<ListenerLabels, Gauge>::default();

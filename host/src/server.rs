@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::admin::{self, AdminState, Readiness};
 use crate::config::{Config, ConfigError, StorageKind};
-use crate::connections::{self, ConnectionLimits, descriptors};
+use crate::connections::{self, ConnectionLimits, descriptors, tls};
 use crate::dispatch::Dispatcher;
 use crate::ingest::{self, IngestState};
 use crate::metrics::Metrics;
@@ -65,6 +65,11 @@ impl Server {
         // reqwest is built without a default TLS provider; choose ring, once.
         crate::install_tls_provider();
 
+        // Read before anything is started: unusable TLS files refuse the start.
+        let tls = tls_files(&config)
+            .map(tls::acceptor)
+            .transpose()
+            .map_err(|error| StartError::Other(format!("server.tls_cert: {error}")))?;
         let engine = PluginEngine::new(&EngineSettings::from_config(&config.plugins))
             .map_err(|error| StartError::Other(format!("cannot start the plugin engine: {error:#}")))?;
         let storage = &config.storage;
@@ -151,11 +156,16 @@ impl Server {
         let stop_ingest = CancellationToken::new();
         let stop_admin = CancellationToken::new();
         let (ingest_limits, admin_limits) = connection_limits(&config, unix_listener.is_some());
+        let (tls, cert_watcher) = match tls {
+            Some((acceptor, cert)) => (Some(acceptor), Some(tokio::spawn(tls::watch(cert, stop.clone())))),
+            None => (None, None),
+        };
         let mut ingest_servers = Vec::new();
         ingest_servers.push(tokio::spawn(connections::serve(
             ingest_listener,
             ingest_router.clone(),
             ingest_limits,
+            tls,
             metrics.clone(),
             stop_ingest.clone(),
         )));
@@ -167,6 +177,7 @@ impl Server {
                     listener: "ingest-unix",
                     ..ingest_limits
                 },
+                None,
                 metrics.clone(),
                 stop_ingest.clone(),
             )));
@@ -175,6 +186,7 @@ impl Server {
             admin_listener,
             admin_router,
             admin_limits,
+            None,
             metrics,
             stop_admin.clone(),
         ));
@@ -217,6 +229,9 @@ impl Server {
             }
             if let Some(flusher) = state_flusher {
                 let _ = flusher.await;
+            }
+            if let Some(watcher) = cert_watcher {
+                let _ = watcher.await;
             }
             // Last: every attempt record and state change is committed before Weir says
             // it stopped.
@@ -340,6 +355,17 @@ fn bind_unix(path: &PathBuf) -> Result<tokio::net::UnixListener, StartError> {
         address: path.display().to_string(),
         reason: error.to_string(),
     })
+}
+
+/// The ingest listener's TLS files, when it serves HTTPS.
+pub fn tls_files(config: &Config) -> Option<tls::TlsFiles> {
+    match (&config.server.tls_cert, &config.server.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    }
 }
 
 /// The ingest and admin listeners' connection limits, with the caps fitted under the

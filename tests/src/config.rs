@@ -210,6 +210,12 @@ impl Server {
         Server(set(self.0, "max_header_bytes", bytes))
     }
 
+    /// `tls_cert` and `tls_key`: serve ingest over HTTPS.
+    pub fn tls(self, cert: &Path, key: &Path) -> Server {
+        let server = Server(set(self.0, "tls_cert", cert.display().to_string()));
+        Server(set(server.0, "tls_key", key.display().to_string()))
+    }
+
     /// `max_json_depth`.
     pub fn max_json_depth(self, depth: usize) -> Server {
         Server(set(self.0, "max_json_depth", depth))
@@ -446,6 +452,11 @@ impl Destination {
     /// `max_bytes`: this destination's share of the store, in bytes.
     pub fn max_bytes(self, bytes: u64) -> Destination {
         Destination(set(self.0, "max_bytes", bytes))
+    }
+
+    /// `ca_file`: certificate authorities trusted for an `https://` receiver.
+    pub fn ca_file(self, path: &Path) -> Destination {
+        Destination(set(self.0, "ca_file", path.display().to_string()))
     }
 
     /// `allow_private`: may reach loopback and private addresses.

@@ -270,6 +270,11 @@ fn validate(config: &Config, declared_routes: bool, problems: &mut Problems) {
         );
     }
     validate_connection_limits(config, problems);
+    match (&config.server.tls_cert, &config.server.tls_key) {
+        (Some(_), None) => problems.add("server.tls_key", "is missing: tls_cert needs its private key"),
+        (None, Some(_)) => problems.add("server.tls_cert", "is missing: tls_key needs its certificate"),
+        _ => {}
+    }
     if config.storage.max_pending == 0 {
         problems.add("storage.max_pending", "must be at least 1");
     }

@@ -92,6 +92,11 @@ pub struct ServerConfig {
     pub max_metadata_key: usize,
     /// Longest metadata value, in bytes (it travels to receivers as a header).
     pub max_metadata_value: usize,
+    /// With `tls_key`: serve ingest over HTTPS with this PEM certificate chain
+    /// (reloaded when the files change).
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -111,6 +116,8 @@ impl Default for ServerConfig {
             max_metadata_entries: weir_contract::limits::MAX_METADATA_ENTRIES,
             max_metadata_key: weir_contract::limits::MAX_METADATA_KEY,
             max_metadata_value: weir_contract::limits::MAX_METADATA_VALUE,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -424,6 +431,10 @@ pub struct DestinationConfig {
     /// Weir's own listeners, are refused whatever this says.
     #[serde(default)]
     pub allow_private: bool,
+    /// PEM file of certificate authorities trusted for this destination's `https://`
+    /// receiver, besides the system's (a receiver with a private CA).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// What ingest does with an event bound for a destination whose share of the store is

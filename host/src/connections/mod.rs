@@ -15,8 +15,12 @@
 //!
 //! - this file: the accept loop and each connection's task.
 //! - [`descriptors`]: raising the process's file-descriptor limit at start.
+//! - [`tls`]: the ingest listener's certificate, reloaded when renewed.
+//! - [`json_errors`]: JSON bodies for the errors hyper and axum answer with none.
 
 pub mod descriptors;
+pub mod json_errors;
+pub mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,9 +31,11 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use self::json_errors::JsonErrors;
 use crate::metrics::Metrics;
 
 /// What one listener allows its connections.
@@ -65,6 +71,7 @@ pub async fn serve<L>(
     mut listener: L,
     router: axum::Router,
     limits: ConnectionLimits,
+    tls: Option<TlsAcceptor>,
     metrics: Arc<Metrics>,
     stop: CancellationToken,
 ) where
@@ -93,25 +100,32 @@ pub async fn serve<L>(
             }
             continue;
         };
-        let (builder, router, metrics, gauge, stop) = (
+        let (builder, router, metrics, gauge, stop, tls) = (
             builder.clone(),
             router.clone(),
             metrics.clone(),
             gauge.clone(),
             stop.clone(),
+            tls.clone(),
         );
         connections.spawn(async move {
             let _permit = permit;
             gauge.inc();
-            let service = TowerToHyperService::new(router);
-            let connection = builder.serve_connection(TokioIo::new(io), service);
-            tokio::pin!(connection);
-            let served = tokio::select! {
-                served = connection.as_mut() => served,
-                () = stop.cancelled() => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
+            let served = match tls {
+                None => serve_http(&builder, io, router, &stop).await,
+                // The handshake is bounded like the headers that follow it.
+                Some(tls) => match tokio::time::timeout(limits.header_timeout, tls.accept(io)).await {
+                    Ok(Ok(stream)) => serve_http(&builder, stream, router, &stop).await,
+                    Ok(Err(error)) => {
+                        metrics.connection_rejected(limits.listener, "tls_handshake");
+                        tracing::debug!(listener = limits.listener, %error, "a TLS handshake failed");
+                        Ok(())
+                    }
+                    Err(_) => {
+                        metrics.connection_rejected(limits.listener, "header_timeout");
+                        Ok(())
+                    }
+                },
             };
             gauge.dec();
             if let Err(error) = served
@@ -124,6 +138,29 @@ pub async fn serve<L>(
     }
     connections.close();
     connections.wait().await;
+}
+
+/// Serves HTTP on one connection until the client closes it, an error ends it, or
+/// `stop` (then the request in progress finishes first).
+async fn serve_http<I>(
+    builder: &http1::Builder,
+    io: I,
+    router: axum::Router,
+    stop: &CancellationToken,
+) -> Result<(), hyper::Error>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let service = TowerToHyperService::new(router);
+    let connection = builder.serve_connection(TokioIo::new(JsonErrors::new(io)), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        served = connection.as_mut() => served,
+        () = stop.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    }
 }
 
 /// The HTTP settings every connection of a listener gets. HTTP/1.1 only: senders and

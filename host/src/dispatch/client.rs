@@ -6,7 +6,9 @@
 //! few headers and the first bytes of the answer, and the client is on the path of every
 //! event: each layer it does not need costs allocations per delivery.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use http_body_util::Full;
@@ -15,6 +17,8 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::GaiResolver;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 
 use super::chunks::Chunks;
 use super::guard::{AddressPolicy, GuardedConnector, OwnListeners};
@@ -25,31 +29,59 @@ pub type Connector = GuardedConnector<HttpConnector, GaiResolver>;
 /// The delivery client.
 pub type Client = HyperClient<HttpsConnector<Connector>, Full<Chunks>>;
 
-/// The two delivery clients: one for destinations that may reach loopback and private
-/// addresses (`allow_private`), one for the rest. Two pools rather than a check per
-/// request, since the check belongs to the connection.
+/// The delivery clients, one per kind of destination: those that may reach loopback
+/// and private addresses (`allow_private`) and those that may not, each with the
+/// system's roots or with a destination's extra CA bundle. Separate pools rather than a
+/// check per request, since what is allowed belongs to the connection.
 #[derive(Clone)]
 pub struct Clients {
-    public: Client,
-    private: Client,
+    own: Arc<OwnListeners>,
+    built: Arc<Mutex<HashMap<ClientKind, Client>>>,
+}
+
+/// What sets one client apart: private addresses allowed, and extra roots.
+type ClientKind = (bool, Option<Arc<Roots>>);
+
+/// Extra certificate authorities a destination trusts.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Roots(pub Vec<CertificateDer<'static>>);
+
+impl Roots {
+    /// Reads a PEM bundle of certificate authorities.
+    pub fn read(path: &Path) -> Result<Roots, String> {
+        let pem = std::fs::read(path).map_err(|error| format!("cannot read ca_file {}: {error}", path.display()))?;
+        let certificates: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<_, _>>()
+            .map_err(|error| format!("ca_file {} is not PEM certificates: {error}", path.display()))?;
+        if certificates.is_empty() {
+            return Err(format!("ca_file {} holds no certificate", path.display()));
+        }
+        Ok(Roots(certificates))
+    }
 }
 
 impl Clients {
-    /// Both clients, refusing Weir's `own` listeners.
+    /// The clients, refusing Weir's `own` listeners; built as destinations need them.
     pub fn build(own: Arc<OwnListeners>) -> Clients {
-        let policy = |allow_private| AddressPolicy {
-            allow_private,
-            own: own.clone(),
-        };
         Clients {
-            public: build(policy(false)),
-            private: build(policy(true)),
+            own,
+            built: Arc::default(),
         }
     }
 
     /// The client a destination's deliveries go out on.
-    pub fn of(&self, allow_private: bool) -> &Client {
-        if allow_private { &self.private } else { &self.public }
+    pub fn of(&self, allow_private: bool, roots: Option<&Arc<Roots>>) -> Client {
+        let mut built = self.built.lock().unwrap_or_else(PoisonError::into_inner);
+        built
+            .entry((allow_private, roots.cloned()))
+            .or_insert_with(|| {
+                let policy = AddressPolicy {
+                    allow_private,
+                    own: self.own.clone(),
+                };
+                build(policy, roots.map(|roots| &roots.0[..]))
+            })
+            .clone()
     }
 }
 
@@ -61,28 +93,28 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Builds one client. When the system has no root certificates, https destinations
 /// fail (with that reason) and http ones work.
-fn build(policy: AddressPolicy) -> Client {
+fn build(policy: AddressPolicy, extra: Option<&[CertificateDer<'static>]>) -> Client {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(Some(CONNECT_TIMEOUT));
     http.set_keepalive(Some(Duration::from_secs(30)));
     let guarded = GuardedConnector::new(http, GaiResolver::new(), policy);
-    let builder = hyper_rustls::HttpsConnectorBuilder::new();
-    let https = match builder.with_native_roots() {
-        Ok(builder) => builder.https_or_http().enable_http1().wrap_connector(guarded),
-        Err(error) => {
-            tracing::warn!(%error, "no system root certificates: deliveries to https destinations will fail");
-            let config = rustls::ClientConfig::builder()
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth();
-            hyper_rustls::HttpsConnectorBuilder::new()
-                .with_tls_config(config)
-                .https_or_http()
-                .enable_http1()
-                .wrap_connector(guarded)
-        }
-    };
+    let mut roots = rustls::RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    if native.certs.is_empty() {
+        tracing::warn!(errors = ?native.errors, "no system root certificates: deliveries to https destinations need a ca_file");
+    }
+    roots.add_parsable_certificates(native.certs);
+    roots.add_parsable_certificates(extra.unwrap_or_default().iter().cloned());
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(guarded);
     HyperClient::builder(TokioExecutor::new())
         .pool_idle_timeout(IDLE_TIMEOUT)
         .pool_timer(TokioTimer::new())

@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 
+use super::client::Roots;
 use super::guard::check_url;
 use super::signing::SigningKey;
 use crate::config::http::{basic_auth, redacted_url};
@@ -49,6 +50,8 @@ pub struct Destination {
     pub breaker: BreakerConfig,
     /// May connect to loopback and private addresses.
     pub allow_private: bool,
+    /// Certificate authorities trusted besides the system's.
+    pub roots: Option<Arc<Roots>>,
 }
 
 impl Destination {
@@ -98,6 +101,10 @@ impl Destination {
             retry: config.retry.clone(),
             breaker: config.circuit_breaker.clone(),
             allow_private: config.allow_private,
+            roots: match &config.ca_file {
+                Some(path) => Some(Arc::new(Roots::read(path)?)),
+                None => None,
+            },
         })
     }
 }

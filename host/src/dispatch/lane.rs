@@ -76,8 +76,10 @@ impl Lane {
                     Ok(claimed) => {
                         next_due = claimed.next_due;
                         claimed_any = !claimed.deliveries.is_empty();
+                        let client = (!claimed.deliveries.is_empty())
+                            .then(|| self.clients.of(destination.allow_private, destination.roots.as_ref()));
                         for delivery in claimed.deliveries {
-                            let client = self.clients.of(destination.allow_private).clone();
+                            let client = client.clone().expect("some deliveries were claimed");
                             let destination = destination.clone();
                             in_flight.push(Box::pin(async move {
                                 let outcome = attempt(&client, &destination, &delivery).await;

@@ -72,9 +72,9 @@ impl Dispatcher {
             attempts: 0,
             accepted_at: SystemTime::now(),
         };
-        // The client of the destination's own address rules, as its lane uses.
-        let client = self.clients.of(destination.allow_private);
-        let outcome = attempt(client, &destination, &delivery).await;
+        // The client of the destination's own address rules and CA, as its lane uses.
+        let client = self.clients.of(destination.allow_private, destination.roots.as_ref());
+        let outcome = attempt(&client, &destination, &delivery).await;
         let record = outcome.attempt;
         tracing::info!(
             destination = name,

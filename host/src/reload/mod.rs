@@ -225,6 +225,11 @@ fn keep_restart_only_settings(running: &Config, new: &mut Config) {
         new.admin.max_connections = running.admin.max_connections;
     }
     let (server, old) = (&mut new.server, &running.server);
+    if server.tls_cert != old.tls_cert || server.tls_key != old.tls_key {
+        kept.push("server.tls_cert and tls_key (the files themselves are reloaded when they change)");
+        server.tls_cert = old.tls_cert.clone();
+        server.tls_key = old.tls_key.clone();
+    }
     if server.max_connections != old.max_connections
         || server.header_timeout != old.header_timeout
         || server.max_header_bytes != old.max_header_bytes

@@ -21,7 +21,11 @@ const CASES: u32 = 512;
 
 fn config() -> ProptestConfig {
     ProptestConfig {
-        cases: CASES,
+        // CI runs more (`WEIR_FUZZ_CASES` in .ci/run): a longer search, still bounded.
+        cases: std::env::var("WEIR_FUZZ_CASES")
+            .ok()
+            .and_then(|cases| cases.parse().ok())
+            .unwrap_or(CASES),
         failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
         ..ProptestConfig::default()
     }

@@ -203,6 +203,11 @@ async fn requests_refused_while_parsing_are_answered_and_counted_by_reason() {
             "{}: {answer}",
             String::from_utf8_lossy(&request[..request.len().min(80)])
         );
+        // Refused before any handler, and still a JSON error saying what to fix.
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+        let json: serde_json::Value =
+            serde_json::from_str(body).unwrap_or_else(|_| panic!("not a JSON error: {answer}"));
+        assert!(json["error"].as_str().is_some_and(|e| e.len() > 20), "{answer}");
         eventually("the refusal to be counted", Duration::from_secs(5), async || {
             (metric(&weir, &line).await > before).then_some(())
         })

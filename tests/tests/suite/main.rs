@@ -71,3 +71,5 @@ mod reload;
 mod sandbox;
 mod sender_limits;
 mod state;
+mod tls;
+mod verifying_docs;

@@ -54,6 +54,15 @@ async fn check(args: CheckArgs) -> ExitCode {
         ..BuildOptions::default()
     };
     let built = Topology::build(&config, &source, &registry, None, options).await;
+    if let Some(files) = weir::server::tls_files(&config)
+        && let Err(message) = weir::connections::tls::load(&files)
+    {
+        problems.push(weir::config::ConfigError {
+            file: source.clone(),
+            key: "server.tls_cert".into(),
+            message,
+        });
+    }
     for warning in warnings(&config) {
         eprintln!("warning: {source}: {warning}");
     }
