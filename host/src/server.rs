@@ -70,7 +70,11 @@ impl Server {
             .map(tls::acceptor)
             .transpose()
             .map_err(|error| StartError::Other(format!("server.tls_cert: {error}")))?;
-        let engine = PluginEngine::new(&EngineSettings::from_config(&config.plugins))
+        let settings = EngineSettings {
+            compile_in_background: true,
+            ..EngineSettings::from_config(&config.plugins)
+        };
+        let engine = PluginEngine::new(&settings)
             .map_err(|error| StartError::Other(format!("cannot start the plugin engine: {error:#}")))?;
         let storage = &config.storage;
         let (outbox, durable): (Arc<dyn Outbox>, Option<Arc<SqliteOutbox>>) = match storage.kind {

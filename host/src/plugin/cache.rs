@@ -84,12 +84,14 @@ pub struct CodeCache {
     engine_hash: String,
     /// Held while a plugin compiles: one compile at a time.
     compiling: Mutex<()>,
+    /// Compile at a lower priority (Weir is serving events).
+    background: bool,
 }
 
 impl CodeCache {
     /// The cache in `dir` (created owner-only); without one, or when the folder cannot
     /// be made private, plugins are compiled at every load.
-    pub(crate) fn new(dir: Option<PathBuf>, engine: &Engine) -> Self {
+    pub(crate) fn new(dir: Option<PathBuf>, engine: &Engine, background: bool) -> Self {
         let dir = dir.filter(|dir| match private_dir(dir) {
             Ok(()) => true,
             Err(error) => {
@@ -103,6 +105,7 @@ impl CodeCache {
             dir,
             engine_hash: format!("{:016x}", hasher.finish()),
             compiling: Mutex::new(()),
+            background,
         }
     }
 
@@ -148,17 +151,20 @@ impl CodeCache {
 }
 
 impl CodeCache {
-    /// Compiles a plugin gently: one compile at a time in the process, on one thread
-    /// (the engine has parallel compilation off) running at a lower priority, so that
-    /// a plugin compiling during a hot reload (a big one takes seconds and hundreds of
-    /// MiB) leaves the cores to the routes serving events.
+    /// Compiles a plugin, one at a time in the process. When Weir is serving
+    /// (`background`), on one thread (the engine has parallel compilation off) running
+    /// at a lower priority, so that a plugin compiling during a hot reload (a big one
+    /// takes seconds and hundreds of MiB) leaves the cores to the routes serving
+    /// events; the commands that only compile and run a plugin use every core.
     fn compile<C: Code + Send>(&self, engine: &Engine, bytes: &[u8]) -> wasmtime::Result<C> {
         let _one_at_a_time = self.compiling.lock().unwrap_or_else(PoisonError::into_inner);
         std::thread::scope(|scope| {
             let compiler = std::thread::Builder::new()
                 .name("weir-compile".into())
                 .spawn_scoped(scope, || {
-                    lower_priority();
+                    if self.background {
+                        lower_priority();
+                    }
                     C::compile(engine, bytes)
                 })?;
             compiler

@@ -46,6 +46,10 @@ pub struct EngineSettings {
     pub memory_budget: u64,
     /// Longest an event waits for a free instance.
     pub instance_wait: Duration,
+    /// Compile on one thread at a lower priority, leaving the cores to the routes
+    /// serving events (`weir run`). Off for the commands that only compile and run a
+    /// plugin (`weir check`, `weir filter`), where nothing else waits for the cores.
+    pub compile_in_background: bool,
 }
 
 impl Default for EngineSettings {
@@ -56,6 +60,7 @@ impl Default for EngineSettings {
             max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
             memory_budget: DEFAULT_MEMORY_BUDGET,
             instance_wait: DEFAULT_INSTANCE_WAIT,
+            compile_in_background: false,
         }
     }
 }
@@ -69,6 +74,7 @@ impl EngineSettings {
             max_plugin_size: plugins.max_plugin_size.0,
             memory_budget: plugins.memory_budget.0,
             instance_wait: plugins.instance_wait.0,
+            compile_in_background: false,
         }
     }
 }
@@ -131,9 +137,10 @@ impl PluginEngine {
             .wasm_component_model(true)
             .max_wasm_stack(1 << 20)
             .async_stack_size(2 << 20)
-            // One compiler thread: compiling a plugin (at a reload, say) must leave the
-            // other cores to the routes serving events. See `cache::compile`.
-            .parallel_compilation(false);
+            // One compiler thread when serving: compiling a plugin (at a reload, say)
+            // must leave the other cores to the routes serving events. See
+            // `cache::compile`.
+            .parallel_compilation(!settings.compile_in_background);
         // `WEIR_WASM_PROFILER=perfmap` (or `jitdump`) names guest functions for `perf`.
         match std::env::var("WEIR_WASM_PROFILER").as_deref() {
             Ok("perfmap") => {
@@ -152,7 +159,7 @@ impl PluginEngine {
         let mut module_linker = wasmtime::Linker::new(&engine);
         module::add_to_linker(&mut module_linker)?;
 
-        let cache = CodeCache::new(settings.cache_dir.clone(), &engine);
+        let cache = CodeCache::new(settings.cache_dir.clone(), &engine, settings.compile_in_background);
         let ticker = EpochTicker::spawn(engine.clone())?;
         Ok(PluginEngine {
             inner: Arc::new(EngineInner {
