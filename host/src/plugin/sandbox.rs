@@ -20,6 +20,17 @@ use super::stdio::GuestOutput;
 /// flooding the log with megabyte lines.
 pub const MAX_LOG_MESSAGE: usize = 2048;
 
+/// The shortest deadline of an instance's start (instantiation, `_initialize`,
+/// `init`). A start runs once per instance, not per event, and interpreters' starts
+/// (Python's, JavaScript's) take tens of milliseconds that a machine busy with
+/// inference can stretch past a filter's 50 ms; it is still bounded.
+pub const MIN_START_DEADLINE: Duration = Duration::from_secs(1);
+
+/// The deadline of an instance's start for a filter whose calls have `timeout`.
+pub fn start_deadline(timeout: Duration) -> Duration {
+    timeout.max(MIN_START_DEADLINE)
+}
+
 /// Log messages one instance may write per call; further ones are counted and
 /// reported once. A filter logging per prediction in a loop stays readable.
 pub const MAX_LOGS_PER_CALL: u32 = 32;

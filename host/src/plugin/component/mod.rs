@@ -114,29 +114,30 @@ impl ComponentInstance {
     ) -> Result<ComponentInstance, FilterError> {
         let plugin = sandbox.log.name_arc();
         let mut store = sandbox::store(engine, GuestState::new(sandbox, state));
-        sandbox::begin(&mut store, limits.timeout);
+        let deadline = sandbox::start_deadline(limits.timeout);
+        sandbox::begin(&mut store, deadline);
         let instantiated = match pre {
-            ComponentPre::V0_1(pre) => sandbox::bounded(limits.timeout, pre.instantiate_async(&mut store))
+            ComponentPre::V0_1(pre) => sandbox::bounded(deadline, pre.instantiate_async(&mut store))
                 .await
                 .map(Bindings::V0_1),
-            ComponentPre::V0_2(pre) => sandbox::bounded(limits.timeout, pre.instantiate_async(&mut store))
+            ComponentPre::V0_2(pre) => sandbox::bounded(deadline, pre.instantiate_async(&mut store))
                 .await
                 .map(Bindings::V0_2),
         };
         let bindings = match instantiated {
             Ok(bindings) => bindings,
-            Err(error) => return Err(instantiation_failed(&mut store, &error, &plugin, limits.timeout)),
+            Err(error) => return Err(instantiation_failed(&mut store, &error, &plugin, deadline)),
         };
-        sandbox::begin(&mut store, limits.timeout);
+        sandbox::begin(&mut store, deadline);
         let refused = match &bindings {
-            Bindings::V0_1(filter) => sandbox::bounded(limits.timeout, filter.call_init(&mut store, config))
+            Bindings::V0_1(filter) => sandbox::bounded(deadline, filter.call_init(&mut store, config))
                 .await
                 .map(|r| r.err()),
-            Bindings::V0_2(filter) => sandbox::bounded(limits.timeout, filter.call_init(&mut store, config))
+            Bindings::V0_2(filter) => sandbox::bounded(deadline, filter.call_init(&mut store, config))
                 .await
                 .map(|r| r.err().map(|error| error.message)),
         };
-        let refused = refused.map_err(|error| sandbox::describe(&mut store, &error, limits.timeout));
+        let refused = refused.map_err(|error| sandbox::describe(&mut store, &error, deadline));
         store.data_mut().sandbox_mut().end_call();
         let message = match refused {
             Ok(None) => return Ok(ComponentInstance { store, bindings }),

@@ -163,7 +163,7 @@ impl ModuleInstance {
                 state,
             },
         );
-        let timeout = limits.timeout;
+        let timeout = sandbox::start_deadline(limits.timeout);
         let init_error = |message: String| FilterError::Init {
             plugin: plugin.to_string(),
             message,
