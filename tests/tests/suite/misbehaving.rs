@@ -181,7 +181,10 @@ async fn a_loop_in_init_fails_loading_at_the_deadline() {
         panic!("init succeeded")
     };
     // A start gets at least `MIN_START_DEADLINE` (1 s), more than the 100 ms of a call.
-    assert!(error.to_string().contains("ran past its deadline of 1000 ms"), "{error}");
+    assert!(
+        error.to_string().contains("ran past its deadline of 1000 ms"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -378,7 +381,10 @@ async fn a_guest_sleeping_in_wasi_is_stopped_at_its_deadline_in_filter_and_in_in
     .await;
     let Err(error) = loaded else { panic!("init succeeded") };
     // A start gets at least `MIN_START_DEADLINE` (1 s), more than the 100 ms of a call.
-    assert!(error.to_string().contains("ran past its deadline of 1000 ms"), "{error}");
+    assert!(
+        error.to_string().contains("ran past its deadline of 1000 ms"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
