@@ -31,12 +31,11 @@ const LANGUAGES: [(&str, &[(&str, &str)]); 10] = [
 
 /// What is never vendored: the template itself, tests, installed packages, the
 /// repository's own scripts and manifests that need the workspace.
-const LEFT_OUT: [&str; 12] = [
+const LEFT_OUT: [&str; 11] = [
     "template",
     "test",
     "tests",
     "node_modules",
-    "new-project.sh",
     ".gitignore",
     "__pycache__",
     "package-lock.json",

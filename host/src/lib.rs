@@ -9,8 +9,9 @@
 //! # Layout
 //!
 //! - [`config`]: the TOML config, typed, validated all at once.
-//! - [`event`]: the event envelope, and a filter's verdict on it.
-//! - [`ingest`]: the HTTP listener that accepts predictions.
+//! - [`connections`]: accepting connections: caps, TLS, JSON bodies for low-level errors.
+//! - [`event`]: the event envelope the stages pass on.
+//! - [`ingest`]: the handler that accepts predictions.
 //! - [`pipeline`]: one event through a route's filters, and the failure policy.
 //! - [`plugin`]: the plugin runtime: engine, compiled plugins, instance pools, limits.
 //! - [`outbox`]: where accepted deliveries wait.

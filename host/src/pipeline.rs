@@ -110,15 +110,15 @@ pub enum RouteOutcome {
 }
 
 impl<S: Step> Route<S> {
-    /// Runs the event through the chain. An event that comes with destinations (the
-    /// sender chose them, where the route lets it) starts out bound for those of the
-    /// route's; one with none, for all of them.
-    pub async fn process(&self, mut event: Event) -> RouteOutcome {
-        let chosen = std::mem::take(&mut event.destinations);
+    /// Runs the event through the chain. It starts out bound for the route's
+    /// destinations that the sender `chosen` (where the route lets it choose), or for
+    /// all of them when it chose none, under the names the route shares with every
+    /// event it routes: the only place an event's destinations are set.
+    pub async fn process(&self, mut event: Event, chosen: &[String]) -> RouteOutcome {
         event.destinations = self
             .destinations
             .iter()
-            .filter(|target| chosen.is_empty() || chosen.iter().any(|name| name.0 == target.name))
+            .filter(|target| chosen.is_empty() || chosen.iter().any(|name| **name == *target.name))
             .map(|target| target.name.clone().into())
             .collect();
         let mut current = Arc::new(event);
@@ -315,7 +315,7 @@ mod tests {
     #[tokio::test]
     async fn a_kept_event_goes_to_the_routes_destinations_with_only_the_attachments_they_send() {
         let outcome = route(vec![ready(Fake::Keep), ready(Fake::Tag("a"))], FailurePolicy::Drop)
-            .process(event())
+            .process(event(), &[])
             .await;
         let event = delivered(outcome);
         assert_eq!(names(&event), ["json", "archive"]);
@@ -326,11 +326,9 @@ mod tests {
 
     #[tokio::test]
     async fn an_event_the_sender_bound_for_some_destinations_goes_to_those_only() {
-        let mut chosen = event();
-        chosen.destinations = vec!["archive".into()];
         let event = delivered(
             route(vec![ready(Fake::Keep)], FailurePolicy::Drop)
-                .process(chosen)
+                .process(event(), &["archive".to_string()])
                 .await,
         );
         assert_eq!(names(&event), ["archive"]);
@@ -340,7 +338,7 @@ mod tests {
     async fn each_failure_policy_does_what_it_says() {
         for failure in [Fake::Trap, Fake::Decline { retryable: false }] {
             let dropped = route(vec![ready(failure), ready(Fake::Tag("after"))], FailurePolicy::Drop)
-                .process(event())
+                .process(event(), &[])
                 .await;
             assert!(
                 matches!(dropped, RouteOutcome::Dropped { reason } if reason.starts_with("filter failed: plugin fake"))
@@ -348,7 +346,7 @@ mod tests {
         }
 
         let passed = route(vec![ready(Fake::Trap), ready(Fake::Tag("after"))], FailurePolicy::Pass)
-            .process(event())
+            .process(event(), &[])
             .await;
         assert_eq!(delivered(passed).metadata_value("tag"), Some("after"));
 
@@ -356,7 +354,7 @@ mod tests {
             vec![ready(Fake::Tag("before")), ready(Fake::Trap), ready(Fake::Tag("after"))],
             FailurePolicy::SendTo("failed".into()),
         )
-        .process(event())
+        .process(event(), &[])
         .await;
         let sent = delivered(sent);
         assert_eq!(names(&sent), ["failed"]);
@@ -374,7 +372,7 @@ mod tests {
             FailurePolicy::SendTo("failed".into()),
         ] {
             let outcome = route(vec![ready(Fake::Decline { retryable: true })], policy)
-                .process(event())
+                .process(event(), &[])
                 .await;
             assert!(matches!(outcome, RouteOutcome::Later { .. }), "{outcome:?}");
         }
@@ -384,12 +382,12 @@ mod tests {
     async fn a_missing_plugin_meets_the_policy_and_a_drop_stops_the_chain() {
         let missing = Stage::Missing { plugin: "gone".into() };
         let outcome = route(vec![missing, ready(Fake::Tag("after"))], FailurePolicy::Pass)
-            .process(event())
+            .process(event(), &[])
             .await;
         assert_eq!(delivered(outcome).metadata_value("tag"), Some("after"));
 
         let outcome = route(vec![ready(Fake::Drop), ready(Fake::Tag("after"))], FailurePolicy::Pass)
-            .process(event())
+            .process(event(), &[])
             .await;
         assert!(matches!(outcome, RouteOutcome::Dropped { reason } if reason == "fake: not wanted"));
     }

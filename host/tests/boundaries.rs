@@ -12,6 +12,9 @@
 //!   `pipeline`, `plugin`, `dispatch`.
 //! - The command line and the benchmark harness are the binary's (`src/bin/weir`),
 //!   not modules of the library.
+//! - Inside `plugin`, each guest ABI (`component/`, `module/`) stands on the shared
+//!   parts (sandbox, cache, state, errors, outcome) and never reaches the other ABI;
+//!   the shared parts reach neither.
 
 use std::path::{Path, PathBuf};
 
@@ -138,6 +141,159 @@ fn no_module_reaches_what_the_design_forbids() {
     assert!(broken.is_empty(), "module rules broken:\n{}", broken.join("\n"));
 }
 
+/// The plugin runtime's layers: the shared parts below (sandbox, cache, state, errors,
+/// the outcome, the log), each guest ABI above them (`component/`, `module/`), and the
+/// engine, the compiled plugin and the instance choosing between the two. (file or
+/// folder in `src/plugin/`, plugin modules it must not reach.)
+const PLUGIN_LAYERS: &[(&str, &[&str])] = &[
+    (
+        "component",
+        &["module", "engine", "compiled", "instance", "filter", "registry"],
+    ),
+    (
+        "module",
+        &["component", "engine", "compiled", "instance", "filter", "registry"],
+    ),
+    (
+        "sandbox",
+        &[
+            "component",
+            "module",
+            "engine",
+            "compiled",
+            "instance",
+            "filter",
+            "registry",
+        ],
+    ),
+    (
+        "cache",
+        &[
+            "component",
+            "module",
+            "engine",
+            "compiled",
+            "instance",
+            "filter",
+            "registry",
+            "sandbox",
+        ],
+    ),
+    (
+        "state",
+        &[
+            "component",
+            "module",
+            "engine",
+            "compiled",
+            "instance",
+            "filter",
+            "registry",
+            "sandbox",
+        ],
+    ),
+    (
+        "error",
+        &[
+            "component",
+            "module",
+            "engine",
+            "compiled",
+            "instance",
+            "filter",
+            "registry",
+        ],
+    ),
+    (
+        "outcome",
+        &[
+            "component",
+            "module",
+            "engine",
+            "compiled",
+            "instance",
+            "filter",
+            "registry",
+        ],
+    ),
+    (
+        "log",
+        &[
+            "component",
+            "module",
+            "engine",
+            "compiled",
+            "instance",
+            "filter",
+            "registry",
+            "sandbox",
+        ],
+    ),
+];
+
+/// The plugin modules a file of `src/plugin/` reaches: `super::x` from a file of the
+/// folder, `super::super::x` from one of its subfolders, `crate::plugin::x` anywhere.
+fn reached_in_plugin(path: &Path) -> Vec<(String, usize, String)> {
+    let depth = path.strip_prefix(src().join("plugin")).unwrap().components().count();
+    plugin_paths(&std::fs::read_to_string(path).unwrap(), depth)
+}
+
+/// The plugin modules `text` reaches, from a file `depth` levels below `src/plugin/`.
+fn plugin_paths(text: &str, depth: usize) -> Vec<(String, usize, String)> {
+    let prefixes = [if depth == 1 { "super::" } else { "super::super::" }, "crate::plugin::"];
+    let mut reached = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or_default();
+        for prefix in prefixes {
+            for (at, _) in code.match_indices(prefix) {
+                // `super::super::x` also contains `super::x`: count each path once.
+                let after = &code[at + prefix.len()..];
+                if prefix == "super::" && (code[..at].ends_with("super::") || after.starts_with("super::")) {
+                    continue;
+                }
+                let names: Vec<&str> = match after.strip_prefix('{') {
+                    Some(group) => group.split('}').next().unwrap_or_default().split(',').collect(),
+                    None => vec![after],
+                };
+                for name in names {
+                    let name: String = name
+                        .trim()
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    reached.push((name, n + 1, line.trim().to_string()));
+                }
+            }
+        }
+    }
+    reached
+}
+
+#[test]
+fn the_plugin_runtime_keeps_its_layers() {
+    let mut broken = Vec::new();
+    for (layer, forbidden) in PLUGIN_LAYERS {
+        let file = src().join("plugin").join(format!("{layer}.rs"));
+        let files = if file.is_file() {
+            vec![file]
+        } else {
+            files(&format!("plugin/{layer}"))
+        };
+        assert!(!files.is_empty(), "no plugin/{layer} in src/");
+        for file in files {
+            for (target, line, text) in reached_in_plugin(&file) {
+                if forbidden.contains(&target.as_str()) {
+                    broken.push(format!(
+                        "{}:{line}: plugin::{layer} reaches {target}: {text}",
+                        file.strip_prefix(src()).unwrap().display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(broken.is_empty(), "plugin layers broken:\n{}", broken.join("\n"));
+}
+
 #[test]
 fn the_command_line_and_the_bench_harness_are_the_binarys() {
     for module in ["cli", "bench"] {
@@ -162,5 +318,10 @@ fn the_rule_check_sees_a_forbidden_edge() {
     .unwrap();
     let found: Vec<String> = reached(&file).into_iter().map(|(m, _, _)| m).collect();
     assert_eq!(found, ["dispatch", "event", "outbox"]);
+    let plugin =
+        |text: &str, depth| -> Vec<String> { plugin_paths(text, depth).into_iter().map(|(m, _, _)| m).collect() };
+    let text = "use super::super::module::X;\nuse super::{sandbox, error};\n// super::engine\nuse crate::plugin::{engine, cache};\n";
+    assert_eq!(plugin(text, 2), ["module", "engine", "cache"]);
+    assert_eq!(plugin(text, 1), ["sandbox", "error", "engine", "cache"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -61,7 +61,7 @@ pub fn workspace() -> PathBuf {
 /// provider first (as `weir` itself does at start), so a test that runs alone, with no
 /// in-process server before it, can build a client too.
 pub fn http_client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    weir::install_tls_provider();
     reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()

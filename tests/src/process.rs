@@ -159,6 +159,22 @@ impl WeirProcess {
         }
     }
 
+    /// POSTs a JSON event to a route.
+    pub async fn post_json(&self, route: &str, body: &str) -> reqwest::Response {
+        crate::http_client()
+            .post(format!("http://{}/ingest/{route}", self.ingest))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("ingest answers")
+    }
+
+    /// The whole `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        crate::records::metrics(&crate::http_client(), self.admin).await
+    }
+
     /// Whether the child is still running.
     pub fn alive(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()

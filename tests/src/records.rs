@@ -89,3 +89,25 @@ pub fn parse_time(text: &Value) -> SystemTime {
 pub fn gap(earlier: SystemTime, later: SystemTime) -> Duration {
     later.duration_since(earlier).unwrap_or(Duration::ZERO)
 }
+
+/// One series' value in Weir's `/metrics` text: `series` is the name with its labels
+/// as Weir writes them (`weir_connections_open{listener="ingest"}`); `None` when Weir
+/// has not written it (yet).
+pub fn metric(metrics: &str, series: &str) -> Option<u64> {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+/// `GET /metrics` from the admin listener at `admin`.
+pub async fn metrics(client: &reqwest::Client, admin: SocketAddr) -> String {
+    client
+        .get(format!("http://{admin}/metrics"))
+        .send()
+        .await
+        .expect("the admin listener answers")
+        .text()
+        .await
+        .expect("metrics are text")
+}

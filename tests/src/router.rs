@@ -134,6 +134,16 @@ impl Weir {
         records::plugin_status(&self.client, self.server.admin_addr(), name).await
     }
 
+    /// One series of `/metrics` (0 when Weir has not written it): see [`records::metric`].
+    pub async fn metric(&self, series: &str) -> u64 {
+        records::metric(&self.metrics().await, series).unwrap_or(0)
+    }
+
+    /// The whole `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        records::metrics(&self.client, self.server.admin_addr()).await
+    }
+
     /// POSTs a body of this content type to a route.
     pub async fn post(&self, route: &str, content_type: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
         self.client

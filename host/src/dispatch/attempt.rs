@@ -134,6 +134,23 @@ fn failed(at: SystemTime, started: Instant, error: String) -> Outcome {
     }
 }
 
+/// The `log:` line: `fields` with `"body"` last, the predictions as they are (they were
+/// checked to be JSON when they entered Weir, so they are not parsed again), or `null`.
+/// Line breaks between their tokens become spaces: one delivery, one line. (Inside a
+/// JSON string a line break is always escaped, so none is touched there.)
+fn log_line(fields: serde_json::Value, predictions: Option<&str>) -> String {
+    let mut line = fields.to_string();
+    line.pop(); // the object's closing brace
+    line.push_str(",\"body\":");
+    match predictions {
+        Some(text) if text.contains(['\n', '\r']) => line.push_str(&text.trim().replace(['\n', '\r'], " ")),
+        Some(text) => line.push_str(text.trim()),
+        None => line.push_str("null"),
+    }
+    line.push_str("}\n");
+    line
+}
+
 fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = error;
     while let Some(source) = cause.source() {
@@ -145,15 +162,8 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
 /// The `log:` target: the delivery as one JSON line on stdout.
 async fn log(destination: &Destination, delivery: &Delivery, at: SystemTime, started: Instant) -> Outcome {
     let event = &delivery.event;
-    let body: serde_json::Value = if destination.include_predictions {
-        serde_json::from_str(&event.predictions).unwrap_or(serde_json::Value::Null)
-    } else {
-        serde_json::Value::Null
-    };
-    let attachments: Vec<_> = event
-        .attachments
-        .iter()
-        .filter(|a| destination.attachments.carries(&a.name))
+    let attachments: Vec<_> = destination
+        .sent(event)
         .map(|a| serde_json::json!({ "name": a.name, "content_type": a.content_type, "size": a.data.len() }))
         .collect();
     let line = serde_json::json!({
@@ -163,10 +173,11 @@ async fn log(destination: &Destination, delivery: &Delivery, at: SystemTime, sta
         "task": event.task.as_str(),
         "metadata": event.metadata.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
         "attachments": attachments,
-        "body": body,
     });
     let mut stdout = tokio::io::stdout();
-    let written = stdout.write_all(format!("{line}\n").as_bytes()).await;
+    let written = stdout
+        .write_all(log_line(line, destination.include_predictions.then_some(&*event.predictions)).as_bytes())
+        .await;
     let _ = stdout.flush().await;
     Outcome {
         attempt: Attempt {
@@ -178,5 +189,26 @@ async fn log(destination: &Destination, delivery: &Delivery, at: SystemTime, sta
         },
         disposition: Disposition::Delivered,
         retry_after: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_line;
+
+    #[test]
+    fn a_log_line_is_one_line_of_json_with_the_predictions_as_they_came() {
+        let fields = serde_json::json!({"delivery": "log", "route": "default"});
+        let predictions = "{\r\n  \"predictions\": [\n {\"class\": \"a\\nb\"} ]\n}\n";
+        let line = log_line(fields.clone(), Some(predictions));
+        assert!(line.ends_with('\n') && line.matches('\n').count() == 1, "{line:?}");
+        let read: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            read["body"],
+            serde_json::from_str::<serde_json::Value>(predictions).unwrap()
+        );
+        assert_eq!(read["route"], "default");
+        let read: serde_json::Value = serde_json::from_str(&log_line(fields, None)).unwrap();
+        assert!(read["body"].is_null());
     }
 }

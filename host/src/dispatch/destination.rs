@@ -12,6 +12,7 @@ use super::guard::check_url;
 use super::signing::SigningKey;
 use crate::config::http::{basic_auth, redacted_url};
 use crate::config::{AttachmentRule, BodyFormat, BreakerConfig, DestinationConfig, RetryConfig};
+use crate::event::{Attachment, Event};
 
 /// Where deliveries go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,5 +107,10 @@ impl Destination {
                 None => None,
             },
         })
+    }
+
+    /// The attachments of `event` this destination's requests carry.
+    pub fn sent<'e>(&self, event: &'e Event) -> impl Iterator<Item = &'e Attachment> + use<'e, '_> {
+        event.attachments.iter().filter(|a| self.attachments.carries(&a.name))
     }
 }

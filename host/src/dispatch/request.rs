@@ -42,7 +42,7 @@ pub fn body(event: &Event, destination: &Destination) -> Body {
 /// predictions, or the event without them.
 fn document(event: &Event, destination: &Destination) -> (&'static str, Bytes) {
     if destination.include_predictions {
-        ("predictions.json", Bytes::copy_from_slice(event.predictions.as_bytes()))
+        ("predictions.json", event.predictions.bytes())
     } else {
         ("metadata.json", Bytes::from(metadata_only(event).to_string()))
     }
@@ -65,10 +65,7 @@ pub fn metadata_only(event: &Event) -> serde_json::Value {
 
 fn multipart(event: &Event, destination: &Destination) -> Body {
     let boundary = format!("weir-{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
-    let parts = event
-        .attachments
-        .iter()
-        .filter(|a| destination.attachments.carries(&a.name));
+    let parts = destination.sent(event);
     let mut out = Chunks::default();
     // The part headers are small and copied; the data (the image above all) is shared
     // with the event.

@@ -17,6 +17,8 @@ mod parameters;
 #[cfg(test)]
 mod properties;
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::http::HeaderMap;
 use bytes::Bytes;
@@ -218,14 +220,15 @@ fn attachment_name(name: &str) -> String {
 /// Checks a predictions document (UTF-8, JSON, an object or an array) and recognises
 /// its task, with the one parse every filter of the route will share.
 fn predictions(bytes: Bytes, what: &str, max_depth: usize) -> Result<(Predictions, Task), IngestError> {
-    let text =
-        String::from_utf8(Vec::from(bytes)).map_err(|_| IngestError::Malformed(format!("{what} is not UTF-8 text")))?;
-    if too_deep(&text, max_depth) {
+    // Checked in place, then copied once into the text every version of the event
+    // shares (a multipart part is a slice of the body: taking it as a `Vec` copied).
+    let text = std::str::from_utf8(&bytes).map_err(|_| IngestError::Malformed(format!("{what} is not UTF-8 text")))?;
+    if too_deep(text, max_depth) {
         return Err(IngestError::Unprocessable(format!(
             "{what} nests arrays and objects more than {max_depth} deep (server.max_json_depth); flatten it"
         )));
     }
-    let predictions = Predictions::parse(text)
+    let predictions = Predictions::parse(Arc::<str>::from(text))
         .map_err(|error| IngestError::Malformed(format!("{what} is not valid JSON: {}", error.0)))?;
     let document = predictions.document().expect("parsed above");
     if document.root() == Root::Scalar {

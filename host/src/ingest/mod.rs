@@ -221,11 +221,9 @@ async fn accept(
         event.set_metadata(key, value);
     }
     event.attachments = decoded.attachments;
-    // Bound for these when the sender chose; the route keeps only its own.
-    event.destinations = chosen.iter().map(|name| name.as_str().into()).collect();
     let id = event.id.clone();
 
-    match route.process(event).await {
+    match route.process(event, &chosen).await {
         RouteOutcome::Dropped { reason } => Ok(Answer {
             reason: Some(reason),
             ..Answer::new(id, route_name, Ingested::Dropped)

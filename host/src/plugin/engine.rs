@@ -17,12 +17,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use super::cache::CodeCache;
 use super::component::{self, guest::GuestState};
 use super::module::{self, ModuleState};
-use super::sandbox::MemoryBudget;
-
-/// How often the epoch advances while a call runs. A call overruns its deadline by at
-/// most about one tick; the default deadline is tens of milliseconds, so 1 ms keeps the
-/// overrun small without measurable cost.
-pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+use super::sandbox::{EPOCH_TICK, MemoryBudget};
 
 pub use crate::config::limits::MAX_INSTANCE_MEMORY;
 use crate::config::limits::{DEFAULT_INSTANCE_WAIT, DEFAULT_MAX_PLUGIN_SIZE, DEFAULT_MEMORY_BUDGET};

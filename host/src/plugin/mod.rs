@@ -11,7 +11,8 @@
 //!   on a pool of warm instances.
 //! - [`registry`]: the loaded plugins by name, keeping the last good version.
 //! - [`instance`]: one instance, whichever kind: its `init`, and one call per event.
-//! - [`outcome`]: what a filter did with an event.
+//! - [`outcome`]: what a filter did with an event, decided from its answer the same
+//!   way for both ABIs.
 //! - [`sandbox`]: what every instance runs under: deadline, memory cap, captured
 //!   output, log quota.
 //! - [`state`]: the filters' key/value stores, kept across events and reloads.
@@ -22,6 +23,11 @@
 //!   logged.
 //! - [`stdio`]: guest stdout/stderr, captured and capped.
 //! - [`error`]: the errors, kept apart as the guest declined / misbehaved / host failed.
+//! - [`examples`]: the example plugins built into the binary.
+//!
+//! The layers (kept by `tests/boundaries.rs`): `component/` and `module/` stand on the
+//! shared sandbox, state, errors and outcome, and never reach each other; the engine,
+//! the compiled plugin and the instance are where the two ABIs meet.
 //!
 //! The path of one event: [`Filter::run`] takes a warm instance (or makes one from the
 //! plugin's `InstancePre`), lends it the event, calls `filter` under a deadline and a

@@ -16,6 +16,11 @@ use super::error::{FilterError, Misbehavior};
 use super::log::PluginLog;
 use super::stdio::GuestOutput;
 
+/// How often the epoch advances while a call runs (the engine's ticker): a call
+/// overruns its deadline by at most about one tick; the default deadline is tens of
+/// milliseconds, so 1 ms keeps the overrun small without measurable cost.
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
 /// Longest guest log message kept; the rest is cut. Keeps one chatty filter from
 /// flooding the log with megabyte lines.
 pub const MAX_LOG_MESSAGE: usize = 2048;
@@ -197,7 +202,7 @@ pub(crate) async fn bounded<T>(
     timeout: Duration,
     entry: impl std::future::Future<Output = wasmtime::Result<T>>,
 ) -> wasmtime::Result<T> {
-    match tokio::time::timeout(timeout + super::engine::EPOCH_TICK, entry).await {
+    match tokio::time::timeout(timeout + EPOCH_TICK, entry).await {
         Ok(result) => result,
         Err(_) => Err(DeadlineExceeded.into()),
     }

@@ -159,6 +159,12 @@ impl Predictions {
         &self.0.text
     }
 
+    /// The text as shared bytes, without a copy: what a request body carries, every
+    /// attempt to every destination pointing at this one text.
+    pub fn bytes(&self) -> bytes::Bytes {
+        bytes::Bytes::from_owner(SharedText(self.0.text.clone()))
+    }
+
     /// The parsed document (parsing it now if nothing did yet), or `None` when the
     /// text is not JSON.
     pub fn document(&self) -> Option<&Document<'_>> {
@@ -167,6 +173,15 @@ impl Predictions {
             .get_or_init(|| Parsed::new(self.0.text.clone(), |text| Document::parse(text).ok()))
             .borrow_dependent()
             .as_ref()
+    }
+}
+
+/// The predictions' text as the owner of a [`bytes::Bytes`].
+struct SharedText(Arc<str>);
+
+impl AsRef<[u8]> for SharedText {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 }
 
@@ -303,6 +318,14 @@ mod tests {
         assert_eq!(first, second);
         assert!(Predictions::parse("{").is_err());
         assert!(Predictions::new("{").document().is_none());
+    }
+
+    #[test]
+    fn the_bytes_are_the_text_itself() {
+        let predictions = Predictions::new(r#"{"predictions":[]}"#);
+        let bytes = predictions.bytes();
+        assert_eq!(&bytes[..], predictions.as_bytes());
+        assert_eq!(bytes.as_ptr(), predictions.as_ptr(), "shared, not copied");
     }
 
     #[test]

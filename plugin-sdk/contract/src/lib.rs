@@ -36,6 +36,6 @@ pub use edit::{Edit, EditError};
 pub use event::{Attachment, DestinationName, Event, Predictions, content_type_of};
 pub use limits::Limits;
 pub use task::Task;
-pub use verdict::{FilterError, Verdict};
+pub use verdict::{Answer, FilterError, Verdict};
 pub use version::Version;
 pub use working::Working;

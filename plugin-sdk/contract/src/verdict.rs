@@ -1,5 +1,7 @@
 //! What a filter decides about an event, and how it says it could not decide.
 
+use crate::edit::Edit;
+
 /// The outcome of a filter for one event. The edits the filter made during the call
 /// travel with a [`Verdict::Keep`]; a drop discards them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,4 +48,18 @@ impl FilterError {
             retryable: true,
         }
     }
+}
+
+/// A filter's answer for one event in contract terms, whichever ABI carried it (a
+/// component's verdict and 0.1 changes record, a core module's JSON): the one shape
+/// the host decides from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// Keep the event, after these edits (applied in order, each checked), on top of
+    /// those the filter made during the call.
+    Keep(Vec<Edit>),
+    /// Drop it, for this reason.
+    Drop(String),
+    /// The filter could not process the event.
+    Error(FilterError),
 }

@@ -1,7 +1,7 @@
 ;; class-filter: keeps only the predictions of the configured classes at or above a
 ;; minimum confidence, and drops the event when none is left; the masks of removed
 ;; predictions go too. The WAT twin of plugins/rust/class-filter: same config, same
-;; output, byte for byte (checked by compare.sh on every fixture).
+;; output, byte for byte (checked by plugins/compare-class-filter.sh on every fixture).
 ;;
 ;; A core module of contract 0.2 (wit/core-module.md), on the scaffolding of the WAT
 ;; template (plugin-sdk/wat): no JSON library. It walks the event Weir writes key by key

@@ -136,12 +136,7 @@ async fn with_a_token_the_admin_api_requires_it_and_probes_stay_open() {
     assert!(page.text().await.unwrap().contains("Admin token"));
 
     // A console action without it changes nothing.
-    let action = weir
-        .client
-        .post(weir.admin_url("/destinations/log/replay-dead"))
-        .send()
-        .await
-        .unwrap();
+    let action = weir.admin_post("/destinations/log/replay-dead").await;
     assert_eq!(action.status(), 401);
     assert!(action.text().await.unwrap().contains("Admin token"));
 
@@ -230,11 +225,8 @@ async fn a_test_send_goes_through_the_real_path_signed_and_shows_the_answer() {
     );
     let weir = start(&config).await;
     let answer = weir
-        .client
-        .post(weir.admin_url("/admin/destinations/hook/test?task=instance-segmentation"))
-        .send()
-        .await
-        .unwrap();
+        .admin_post("/admin/destinations/hook/test?task=instance-segmentation")
+        .await;
     assert_eq!(answer.status(), 200);
     let outcome: Value = answer.json().await.unwrap();
     assert_eq!(outcome["delivered"], true, "{outcome}");
@@ -414,13 +406,8 @@ async fn a_sender_chooses_destinations_by_header_or_webhook_ids_field_among_the_
         ("camera", None, "text/plain", b"dock-3"),
     ]);
     let answer: Value = weir
-        .client
-        .post(weir.ingest_url("cameras"))
-        .header("content-type", content_type.clone())
-        .body(body.clone())
-        .send()
+        .post("cameras", &content_type, body.clone())
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -451,14 +438,7 @@ async fn a_sender_chooses_destinations_by_header_or_webhook_ids_field_among_the_
     let refused = send("cameras", Some("c")).await;
     assert_eq!(refused.status(), 422);
     assert!(refused.text().await.unwrap().contains("names \\\"c\\\""));
-    let refused = weir
-        .client
-        .post(weir.ingest_url("cameras"))
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let refused = weir.post("cameras", &content_type, body).await;
     assert_eq!(refused.status(), 422);
     weir.stop().await;
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use weir::config::WhenFull;
 use weir_tests::config::{Destination, Route, Storage};
 use weir_tests::receiver::{Answer, Receiver};
-use weir_tests::records::delivery;
+use weir_tests::records::{delivery, metric};
 use weir_tests::router::start;
 use weir_tests::{WeirConfig, eventually};
 
@@ -29,16 +29,6 @@ async fn stuck_and_alive(storage: Storage, when_full: WhenFull) -> (weir_tests::
     )
     .await;
     (weir, held, alive)
-}
-
-/// The metric line's value, or 0 when it is not there.
-fn metric(metrics: &str, line: &str) -> u64 {
-    metrics
-        .lines()
-        .find(|l| l.starts_with(line))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 #[tokio::test]
@@ -78,15 +68,16 @@ async fn stuck_receiver_on(storage: Storage) {
         reason.contains("stuck's share of the store was full") && reason.contains("max_pending = 5"),
         "{reason}"
     );
-    let metrics = weir.admin_get("/metrics").await.text().await.unwrap();
+    let metrics = weir.metrics().await;
     let shed = metric(
         &metrics,
         r#"weir_destination_shed_deliveries_total{destination="stuck"}"#,
-    );
+    )
+    .unwrap_or(0);
     assert!(shed >= 25, "{metrics}");
     assert_eq!(
         metric(&metrics, r#"weir_destination_pending_deliveries{destination="stuck"}"#),
-        5,
+        Some(5),
         "{metrics}"
     );
     // Once the receiver is back, the dead letters replay.

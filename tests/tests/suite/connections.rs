@@ -24,17 +24,6 @@ async fn weir(server: Server) -> (Weir, Receiver) {
     (weir, hook)
 }
 
-/// The value of a metric line, 0 when absent.
-async fn metric(weir: &Weir, line: &str) -> u64 {
-    let metrics = weir.admin_get("/metrics").await.text().await.unwrap();
-    metrics
-        .lines()
-        .find(|l| l.starts_with(line))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 /// Sends `request` on a new connection and reads until the server closes it (bounded).
 async fn exchange(addr: std::net::SocketAddr, request: &[u8]) -> String {
     let mut stream = TcpStream::connect(addr).await.unwrap();
@@ -60,7 +49,7 @@ async fn two_thousand_idle_and_slowloris_connections_leave_ingest_and_health_ans
     eventually(
         "Weir to hold the 2,000 connections",
         Duration::from_secs(30),
-        async || (metric(&weir, r#"weir_connections_open{listener="ingest"}"#).await >= 2000).then_some(()),
+        async || (weir.metric(r#"weir_connections_open{listener="ingest"}"#).await >= 2000).then_some(()),
     )
     .await;
     // A normal event and a health check, each bounded well below the 120 s after which
@@ -111,11 +100,9 @@ async fn idle_and_half_sent_requests_are_closed_after_the_header_timeout() {
         let text = String::from_utf8_lossy(&rest);
         assert!(rest.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
     }
-    let timeouts = metric(
-        &weir,
-        r#"weir_connections_rejected_total{listener="ingest",reason="header_timeout"}"#,
-    )
-    .await;
+    let timeouts = weir
+        .metric(r#"weir_connections_rejected_total{listener="ingest",reason="header_timeout"}"#)
+        .await;
     assert!(timeouts >= 25, "{timeouts} header timeouts counted");
     weir.stop().await;
 }
@@ -129,7 +116,7 @@ async fn a_connection_over_the_cap_hears_a_json_503_while_health_still_answers()
         held.push(TcpStream::connect(ingest).await.unwrap());
     }
     eventually("the 20 connections to be open", Duration::from_secs(10), async || {
-        (metric(&weir, r#"weir_connections_open{listener="ingest"}"#).await == 20).then_some(())
+        (weir.metric(r#"weir_connections_open{listener="ingest"}"#).await == 20).then_some(())
     })
     .await;
     let answer = exchange(
@@ -143,11 +130,8 @@ async fn a_connection_over_the_cap_hears_a_json_503_while_health_still_answers()
     assert!(body["error"].as_str().unwrap().contains("max_connections"), "{body}");
     assert_eq!(weir.admin_get("/healthz").await.status(), 200);
     assert!(
-        metric(
-            &weir,
-            r#"weir_connections_rejected_total{listener="ingest",reason="over_capacity"}"#
-        )
-        .await
+        weir.metric(r#"weir_connections_rejected_total{listener="ingest",reason="over_capacity"}"#)
+            .await
             >= 1
     );
     // Closing the idle ones makes room again.
@@ -196,7 +180,7 @@ async fn requests_refused_while_parsing_are_answered_and_counted_by_reason() {
     ];
     for (request, status, reason) in cases {
         let line = format!(r#"weir_connections_rejected_total{{listener="ingest",reason="{reason}"}}"#);
-        let before = metric(&weir, &line).await;
+        let before = weir.metric(&line).await;
         let answer = exchange(ingest, &request).await;
         assert!(
             answer.starts_with(status),
@@ -209,7 +193,7 @@ async fn requests_refused_while_parsing_are_answered_and_counted_by_reason() {
             serde_json::from_str(body).unwrap_or_else(|_| panic!("not a JSON error: {answer}"));
         assert!(json["error"].as_str().is_some_and(|e| e.len() > 20), "{answer}");
         eventually("the refusal to be counted", Duration::from_secs(5), async || {
-            (metric(&weir, &line).await > before).then_some(())
+            (weir.metric(&line).await > before).then_some(())
         })
         .await;
     }

@@ -419,12 +419,7 @@ async fn every_page_says_what_it_shows_without_javascript() {
         }
     }
     // Without JavaScript, the forms post to the console and answer with a page.
-    let replayed = weir
-        .client
-        .post(weir.admin_url("/destinations/hook/replay-dead"))
-        .send()
-        .await
-        .unwrap();
+    let replayed = weir.admin_post("/destinations/hook/replay-dead").await;
     assert_eq!(replayed.status(), 200);
     assert!(replayed.text().await.unwrap().contains("Replayed 1 dead delivery"));
     for (asset, kind) in [

@@ -140,17 +140,10 @@ async fn a_plugin_flooding_the_log_is_held_to_its_budget_per_second_and_counted(
         &folder("log-flood"),
         &guest_route(chatty, "none"),
     );
-    let client = weir_tests::http_client();
     let started = Instant::now();
     let before = plugin_lines(&weir.log.lock().unwrap(), "weir_test_guest");
     for _ in 0..60 {
-        let answer = client
-            .post(format!("http://{}/ingest/r", weir.ingest))
-            .header("content-type", "application/json")
-            .body("{}")
-            .send()
-            .await
-            .unwrap();
+        let answer = weir.post_json("r", "{}").await;
         assert_eq!(answer.status(), 202);
     }
     let seconds = started.elapsed().as_secs() + 1;
@@ -161,23 +154,12 @@ async fn a_plugin_flooding_the_log_is_held_to_its_budget_per_second_and_counted(
         "{written} lines from the plugin in {seconds} s:\n{}",
         weir.log_text()
     );
-    let metrics = client
-        .get(format!("http://{}/metrics", weir.admin))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let suppressed: u64 = metrics
-        .lines()
-        .find(|line| line.starts_with("weir_plugin_log_suppressed_total{plugin=\"weir_test_guest\"}"))
-        .unwrap_or_else(|| panic!("no suppressed-lines counter:\n{metrics}"))
-        .rsplit(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let metrics = weir.metrics().await;
+    let suppressed = weir_tests::records::metric(
+        &metrics,
+        r#"weir_plugin_log_suppressed_total{plugin="weir_test_guest"}"#,
+    )
+    .unwrap_or_else(|| panic!("no suppressed-lines counter:\n{metrics}"));
     assert!(suppressed > 0, "{metrics}");
     // The next second's first line says how many were suppressed: events until that
     // second comes and its line is in the log.
@@ -185,13 +167,7 @@ async fn a_plugin_flooding_the_log_is_held_to_its_budget_per_second_and_counted(
         if weir.logged("line(s) were suppressed") {
             return Some(());
         }
-        client
-            .post(format!("http://{}/ingest/r", weir.ingest))
-            .header("content-type", "application/json")
-            .body("{}")
-            .send()
-            .await
-            .unwrap();
+        weir.post_json("r", "{}").await;
         None
     })
     .await;

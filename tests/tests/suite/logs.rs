@@ -21,13 +21,7 @@ async fn latencies_in_the_log_are_rounded_to_the_microsecond() {
                 .retry(Retry::new().max_retries(1).initial_delay(Duration::from_millis(10))),
         );
     let weir = WeirProcess::spawn(env!("CARGO_BIN_EXE_weir"), &folder("log-latency"), &config);
-    let answer = weir_tests::http_client()
-        .post(format!("http://{}/ingest/r", weir.ingest))
-        .header("content-type", "application/json")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let answer = weir.post_json("r", "{}").await;
     assert_eq!(answer.status(), 202);
     refusing.next().await;
     let log = weir.log.clone();

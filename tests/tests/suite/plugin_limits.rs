@@ -217,13 +217,7 @@ async fn an_instance_grown_by_one_big_event_is_retired_and_its_memory_given_back
         &guest_route(Plugins::new(), spike, Destination::url("log:")),
     );
     let before = rss(weir.child.id());
-    let answer = weir_tests::http_client()
-        .post(format!("http://{}/ingest/r", weir.ingest))
-        .header("content-type", "application/json")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let answer = weir.post_json("r", "{}").await;
     assert_eq!(answer.status(), 202);
     // 256 MiB were written by the guest; a warm instance kept would hold them.
     let after = rss(weir.child.id());

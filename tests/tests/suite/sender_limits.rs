@@ -72,14 +72,7 @@ async fn metadata_too_large_to_travel_as_a_header_is_422_from_a_header_or_a_form
         ),
         ("camera", None, "text/plain", big.as_bytes()),
     ]);
-    let answer = weir
-        .client
-        .post(weir.ingest_url("r"))
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let answer = weir.post("r", &content_type, body).await;
     assert_eq!(answer.status(), 422);
     let error = error_of(&answer.text().await.unwrap());
     assert!(

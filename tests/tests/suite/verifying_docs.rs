@@ -40,14 +40,7 @@ async fn delivery(dir: &std::path::Path) -> (std::path::PathBuf, std::path::Path
     )
     .await;
     let (content_type, body) = camera_multipart("instance-segmentation");
-    let answer = weir
-        .client
-        .post(weir.ingest_url("cameras"))
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let answer = weir.post("cameras", &content_type, body).await;
     assert_eq!(answer.status(), 202);
     let request = hook.next().await;
     assert!(

@@ -31,6 +31,15 @@ pub fn runtime(threads: Threads) -> Result<tokio::runtime::Runtime, ExitCode> {
     })
 }
 
+/// Runs a command's work on its runtime to the end: its exit code, or a failure when
+/// the runtime cannot start.
+pub fn block_on(threads: Threads, work: impl Future<Output = ExitCode>) -> ExitCode {
+    match runtime(threads) {
+        Ok(runtime) => runtime.block_on(work),
+        Err(code) => code,
+    }
+}
+
 /// Writes a line to stdout, like `println!`, but a reader that went away (`weir filter
 /// ... | head`) ends the output quietly instead of panicking.
 pub fn write_line(args: std::fmt::Arguments<'_>) {

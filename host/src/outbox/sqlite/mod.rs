@@ -131,7 +131,10 @@ impl SqliteOutbox {
         let Some(writer) = writer else {
             return;
         };
-        if self.writes.blocking_send(Write::Close).is_ok() && writer.join().is_err() {
+        // A send that fails finds the writer gone already (its receiver dropped): the
+        // join then only reaps the thread.
+        let _ = self.writes.blocking_send(Write::Close);
+        if writer.join().is_err() {
             tracing::error!("the durable store's writer thread panicked");
         }
     }

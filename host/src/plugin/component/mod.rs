@@ -22,11 +22,11 @@ use std::time::Duration;
 
 use wasmtime::component::{Component, HasSelf, Linker, Resource};
 use wasmtime::{Engine, Store};
-use weir_contract::{Version, Working};
+use weir_contract::{Answer, Version, Working};
 
 use self::guest::GuestState;
-use super::error::{FilterError, Misbehavior};
-use super::outcome::Outcome;
+use super::error::FilterError;
+use super::outcome::{self, Outcome};
 use super::sandbox::{self, Limits, Sandbox, Sandboxed, instantiation_failed};
 use super::state::StateHandle;
 use crate::event::Event;
@@ -173,40 +173,41 @@ impl ComponentInstance {
                 message: format!("{error:#}"),
             })?;
         let borrowed = || Resource::new_borrow(handle.rep());
-        // What the guest answered: its verdict, and for 0.1 the changes to apply.
+        // What the guest answered, in contract terms (0.1's changes record as edits).
         let answered = match &self.bindings {
             Bindings::V0_1(filter) => sandbox::bounded(timeout, filter.call_filter(&mut *store, borrowed()))
                 .await
                 .map(|result| {
-                    result.map_err(|message| (message, false)).map(|verdict| {
-                        use bindings::v0_1::weir::filter::types::Verdict as V;
-                        match verdict {
-                            V::Keep => Answer::Keep(None),
-                            V::Drop(reason) => Answer::Drop(reason),
-                            V::Modify(changes) => Answer::Keep(Some(v0_1::changes(changes))),
-                        }
-                    })
+                    use bindings::v0_1::weir::filter::types::Verdict as V;
+                    match result {
+                        Ok(V::Keep) => Ok(Answer::Keep(Vec::new())),
+                        Ok(V::Drop(reason)) => Ok(Answer::Drop(reason)),
+                        Ok(V::Modify(changes)) => v0_1::changes(changes).into_edits().map(Answer::Keep),
+                        Err(message) => Ok(Answer::Error(weir_contract::FilterError::new(message))),
+                    }
                 }),
             Bindings::V0_2(filter) => sandbox::bounded(timeout, filter.call_filter(&mut *store, borrowed()))
                 .await
                 .map(|result| {
-                    result.map_err(|error| (error.message, error.retryable)).map(|verdict| {
-                        use bindings::v0_2::weir::filter::types::Verdict as V;
-                        match verdict {
-                            V::Keep => Answer::Keep(None),
-                            V::Drop(reason) => Answer::Drop(reason),
-                        }
-                    })
+                    use bindings::v0_2::weir::filter::types::Verdict as V;
+                    match result {
+                        Ok(V::Keep) => Ok(Answer::Keep(Vec::new())),
+                        Ok(V::Drop(reason)) => Ok(Answer::Drop(reason)),
+                        Err(error) => Ok(Answer::Error(weir_contract::FilterError {
+                            message: error.message,
+                            retryable: error.retryable,
+                        })),
+                    }
                 }),
         };
+        // The edits made during the call, lent back (none when the guest made none).
         let working = store.data_mut().take_back(handle);
         let outcome = match answered {
-            Ok(Ok(answer)) => decide(answer, working, event, plugin),
-            Ok(Err((message, retryable))) => Err(FilterError::Declined {
-                plugin: plugin.to_string(),
-                message,
-                retryable,
-            }),
+            Ok(answer) => outcome::decide(
+                answer,
+                || working.unwrap_or_else(|| Working::new(event.clone(), weir_contract::Limits::default())),
+                plugin,
+            ),
             Err(error) => Err(FilterError::Misbehaved {
                 plugin: plugin.to_string(),
                 misbehavior: sandbox::describe(store, &error, timeout),
@@ -214,30 +215,5 @@ impl ComponentInstance {
         };
         store.data_mut().sandbox_mut().end_call();
         outcome
-    }
-}
-
-/// A guest's answer, before its edits are taken into account.
-enum Answer {
-    /// Keep, with 0.1's changes record when the guest returned one.
-    Keep(Option<weir_contract::v01::Changes>),
-    Drop(String),
-}
-
-fn decide(answer: Answer, working: Option<Working>, event: &Arc<Event>, plugin: &str) -> Result<Outcome, FilterError> {
-    let invalid = |error| FilterError::Misbehaved {
-        plugin: plugin.to_string(),
-        misbehavior: Misbehavior::InvalidOutput(error),
-    };
-    match answer {
-        Answer::Drop(reason) => Ok(Outcome::Dropped(reason)),
-        Answer::Keep(changes) => {
-            let mut working = working.unwrap_or_else(|| Working::new(event.clone(), weir_contract::Limits::default()));
-            if let Some(changes) = changes {
-                let edits = changes.into_edits().map_err(invalid)?;
-                working.apply_all(edits).map_err(invalid)?;
-            }
-            Ok(Outcome::from_working(working))
-        }
     }
 }

@@ -22,12 +22,12 @@ use std::time::Duration;
 
 use wasmtime::{Engine, Linker, Memory, Module, Store, TypedFunc, ValType};
 use wasmtime_wasi::p1::WasiP1Ctx;
-use weir_contract::wire::{self, Answer, WireError};
+use weir_contract::wire::{self, WireError};
 use weir_contract::{Version, Working};
 
 pub(crate) use self::imports::add_to_linker;
 use super::error::{FilterError, Misbehavior};
-use super::outcome::Outcome;
+use super::outcome::{self, Outcome};
 use super::sandbox::{self, Limits, Sandbox, Sandboxed, instantiation_failed};
 use super::state::StateHandle;
 use crate::event::Event;
@@ -277,26 +277,16 @@ impl ModuleInstance {
         let state = self.store.data_mut();
         state.event = None;
         state.sandbox.end_call();
-        let misbehaved = |misbehavior| FilterError::Misbehaved {
-            plugin: plugin.to_string(),
-            misbehavior,
-        };
         match answer {
-            Err(misbehavior) => Err(misbehaved(misbehavior)),
-            Ok(Err(invalid)) => Err(misbehaved(Misbehavior::InvalidOutput(invalid))),
-            Ok(Ok(Answer::Drop(reason))) => Ok(Outcome::Dropped(reason)),
-            Ok(Ok(Answer::Error(error))) => Err(FilterError::Declined {
+            Err(misbehavior) => Err(FilterError::Misbehaved {
                 plugin: plugin.to_string(),
-                message: error.message,
-                retryable: error.retryable,
+                misbehavior,
             }),
-            Ok(Ok(Answer::Keep(edits))) => {
-                let mut working = Working::new(event.clone(), weir_contract::Limits::default());
-                working
-                    .apply_all(edits)
-                    .map_err(|invalid| misbehaved(Misbehavior::InvalidOutput(invalid)))?;
-                Ok(Outcome::from_working(working))
-            }
+            Ok(answer) => outcome::decide(
+                answer,
+                || Working::new(event.clone(), weir_contract::Limits::default()),
+                plugin,
+            ),
         }
     }
 

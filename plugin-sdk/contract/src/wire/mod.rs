@@ -15,16 +15,7 @@ use crate::v01;
 use crate::verdict::FilterError;
 use crate::version::Version;
 
-/// What a module answered, in contract terms.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
-    /// Keep the event, after these edits (applied in order, each checked).
-    Keep(Vec<Edit>),
-    /// Drop it, for this reason.
-    Drop(String),
-    /// The filter could not process the event.
-    Error(FilterError),
-}
+pub use crate::verdict::Answer;
 
 /// Why a module's answer was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

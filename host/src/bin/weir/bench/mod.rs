@@ -449,15 +449,13 @@ fn progress(name: &str, duration: Duration, live: Arc<Live>) -> ProgressBar {
 
 /// `weir bench-relay`: the relay as its own process (internal to `weir bench`).
 pub fn relay_main(target: SocketAddr) -> ExitCode {
-    let runtime = match crate::process::runtime(crate::process::Threads::PerCore) {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
-    match runtime.block_on(relay::serve(target)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
+    crate::process::block_on(crate::process::Threads::PerCore, async {
+        match relay::serve(target).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
         }
-    }
+    })
 }

@@ -133,12 +133,8 @@ pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 /// Runs `weir events`.
 pub fn events(args: AdminArgs, command: EventsCommand) -> ExitCode {
-    let runtime = match crate::process::runtime(crate::process::Threads::One) {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
     let client = Client::new(&args);
-    runtime.block_on(async {
+    crate::process::block_on(crate::process::Threads::One, async {
         let EventsCommand::Show { id } = command;
         let path = format!("/admin/events/{}", url_escape(&id));
         match client.call(false, &path).await {
@@ -214,12 +210,8 @@ fn print_delivery(delivery: &DeliveryRecord) {
 
 /// Runs `weir dead`.
 pub fn dead(args: AdminArgs, command: DeadCommand) -> ExitCode {
-    let runtime = match crate::process::runtime(crate::process::Threads::One) {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
     let client = Client::new(&args);
-    runtime.block_on(async {
+    crate::process::block_on(crate::process::Threads::One, async {
         match command {
             DeadCommand::List { destination, limit } => {
                 let filter = destination

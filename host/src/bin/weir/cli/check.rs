@@ -24,11 +24,7 @@ pub struct CheckArgs {
 
 /// Runs `weir check`.
 pub fn run(args: CheckArgs) -> ExitCode {
-    let runtime = match crate::process::runtime(crate::process::Threads::One) {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
-    runtime.block_on(check(args))
+    crate::process::block_on(crate::process::Threads::One, check(args))
 }
 
 async fn check(args: CheckArgs) -> ExitCode {

@@ -91,17 +91,15 @@ fn data(message: impl Into<String>) -> Failure {
 
 /// Runs `weir filter`.
 pub fn run(args: FilterArgs) -> ExitCode {
-    let runtime = match crate::process::runtime(crate::process::Threads::One) {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
-    match runtime.block_on(filter(args)) {
-        Ok(code) => code,
-        Err(failure) => {
-            eprintln!("error: {}", weir::text::escape_controls(&failure.message));
-            ExitCode::from(failure.code)
+    crate::process::block_on(crate::process::Threads::One, async {
+        match filter(args).await {
+            Ok(code) => code,
+            Err(failure) => {
+                eprintln!("error: {}", weir::text::escape_controls(&failure.message));
+                ExitCode::from(failure.code)
+            }
         }
-    }
+    })
 }
 
 async fn filter(args: FilterArgs) -> Result<ExitCode, Failure> {

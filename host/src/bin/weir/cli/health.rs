@@ -26,10 +26,6 @@ pub struct HealthArgs {
 /// Runs `weir health`: 0 when the answer is 200, 1 otherwise (what container engines
 /// and Kubernetes expect of a health command).
 pub fn run(args: HealthArgs) -> ExitCode {
-    let runtime = match crate::process::runtime(crate::process::Threads::One) {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
     let base = args
         .admin
         .or_else(|| std::env::var("WEIR_ADMIN_URL").ok().filter(|v| !v.is_empty()))
@@ -39,7 +35,7 @@ pub fn run(args: HealthArgs) -> ExitCode {
         base.trim_end_matches('/'),
         if args.ready { "readyz" } else { "healthz" }
     );
-    runtime.block_on(async {
+    crate::process::block_on(crate::process::Threads::One, async {
         let client = match reqwest::Client::builder().timeout(args.timeout).build() {
             Ok(client) => client,
             Err(error) => {

@@ -43,11 +43,7 @@ pub struct ExportArgs {
 /// Runs `weir log`.
 pub fn run(command: LogCommand) -> ExitCode {
     let LogCommand::Export(args) = command;
-    let runtime = match crate::process::runtime(crate::process::Threads::One) {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
-    runtime.block_on(export(args))
+    crate::process::block_on(crate::process::Threads::One, export(args))
 }
 
 async fn export(args: ExportArgs) -> ExitCode {

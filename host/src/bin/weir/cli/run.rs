@@ -20,11 +20,7 @@ pub struct RunArgs {
 
 /// Runs `weir run`.
 pub fn run(args: RunArgs) -> ExitCode {
-    let runtime = match crate::process::runtime(crate::process::Threads::PerCore) {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
-    runtime.block_on(serve(args))
+    crate::process::block_on(crate::process::Threads::PerCore, serve(args))
 }
 
 async fn serve(args: RunArgs) -> ExitCode {

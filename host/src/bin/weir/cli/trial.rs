@@ -23,12 +23,8 @@ pub struct TestArgs {
 
 /// Runs `weir test`: exit 0 when the receiver took the event, 1 when not.
 pub fn run(args: TestArgs) -> ExitCode {
-    let runtime = match crate::process::runtime(crate::process::Threads::One) {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
     let client = Client::new(&args.admin);
-    runtime.block_on(async {
+    crate::process::block_on(crate::process::Threads::One, async {
         let task = args
             .task
             .as_deref()

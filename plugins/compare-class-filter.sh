@@ -5,13 +5,14 @@
 # output event must be equal, byte for byte once serialised. Configs that the Rust
 # filter refuses must be refused too (same exit code; for min_confidence, same message).
 #
-#   compare.sh FILTER.wasm        (WEIR=path/to/weir, default: weir on PATH)
+#   plugins/compare-class-filter.sh FILTER.wasm   (WEIR=path/to/weir, default: weir on PATH)
 #
-# The same script sits in every plugins/<language>/class-filter/: it takes any .wasm.
+# One script for every plugins/<language>/class-filter/ built as a core module: it
+# takes any .wasm. (plugins/python/compare.py does the same for components.)
 set -euo pipefail
 wasm=$1
 weir=${WEIR:-weir}
-root=$(cd "$(dirname "$0")/../../.." && pwd)
+root=$(cd "$(dirname "$0")/.." && pwd)
 fixtures=$root/tests/fixtures
 configs=(
   '{"classes":["person","car"],"min_confidence":0.5}'
