@@ -93,6 +93,8 @@ pub struct Metrics {
     latency: Family<DestinationLabels, Histogram, fn() -> Histogram>,
     rejected: Family<ConnectionLabels, Counter>,
     open: Family<ListenerLabels, Gauge>,
+    expired: Family<DestinationLabels, Counter>,
+    paused: Family<DestinationLabels, Counter>,
     /// The label of requests that named no known route: a sender's typo must not
     /// become a time series of its own.
     unknown_route: Name,
@@ -167,6 +169,18 @@ impl Metrics {
         );
         let open = Family::<ListenerLabels, Gauge>::default();
         registry.register("connections_open", "Connections open, by listener", open.clone());
+        let expired = Family::<DestinationLabels, Counter>::default();
+        registry.register(
+            "deliveries_expired",
+            "Deliveries sent to the dead letters as expired (older than the destination's max_age), by destination",
+            expired.clone(),
+        );
+        let paused = Family::<DestinationLabels, Counter>::default();
+        registry.register(
+            "destination_pauses",
+            "Times a receiver paused its destination (429 with Retry-After), by destination",
+            paused.clone(),
+        );
         Metrics {
             registry,
             ingest,
@@ -174,6 +188,8 @@ impl Metrics {
             latency,
             rejected,
             open,
+            expired,
+            paused,
             unknown_route: Name(Arc::from("")),
             flow: Arc::default(),
         }
@@ -239,6 +255,12 @@ impl Metrics {
             latency: self.latency.get_or_create_owned(&DestinationLabels {
                 destination: Name(destination.clone()),
             }),
+            expired: self.expired.get_or_create_owned(&DestinationLabels {
+                destination: Name(destination.clone()),
+            }),
+            paused: self.paused.get_or_create_owned(&DestinationLabels {
+                destination: Name(destination.clone()),
+            }),
             flow: self.flow.clone(),
         }
     }
@@ -256,6 +278,10 @@ pub struct LaneMetrics {
     retry: Counter,
     dead: Counter,
     latency: Histogram,
+    /// Deliveries that expired.
+    pub expired: Counter,
+    /// Pauses a receiver asked for.
+    pub paused: Counter,
     flow: Arc<FlowCounters>,
 }
 

@@ -210,7 +210,14 @@ impl Topology {
                 continue;
             }
             match Destination::new(name, destination, &[config.server.listen, config.admin.listen]) {
-                Ok(built) => destinations.push(built),
+                Ok(mut built) => {
+                    built.expiry.routes = config
+                        .routes
+                        .iter()
+                        .filter_map(|(route, settings)| Some((route.clone(), settings.max_age?.0)))
+                        .collect();
+                    destinations.push(built);
+                }
                 Err(message) => problems.push(problem(format!("destinations.{name}"), message)),
             }
         }

@@ -330,6 +330,11 @@ impl Route {
     pub fn sender_may_choose(self, may: bool) -> Route {
         Route(set(self.0, "sender_may_choose", may))
     }
+
+    /// `max_age` of the route's deliveries to destinations that set none.
+    pub fn max_age(self, age: Duration) -> Route {
+        Route(set(self.0, "max_age", span(age)))
+    }
 }
 
 /// One filter of a route.
@@ -477,6 +482,31 @@ impl Destination {
     /// `circuit_breaker`.
     pub fn circuit_breaker(self, breaker: Breaker) -> Destination {
         Destination(set(self.0, "circuit_breaker", breaker.0))
+    }
+
+    /// `max_age`: deliveries older than this expire unsent.
+    pub fn max_age(self, age: Duration) -> Destination {
+        Destination(set(self.0, "max_age", span(age)))
+    }
+
+    /// `rate`, as Weir reads it (`"10/s"`).
+    pub fn rate(self, rate: &str) -> Destination {
+        Destination(set(self.0, "rate", rate))
+    }
+
+    /// `burst`.
+    pub fn burst(self, burst: u32) -> Destination {
+        Destination(set(self.0, "burst", burst))
+    }
+
+    /// `cloudevents`.
+    pub fn cloudevents(self, cloudevents: bool) -> Destination {
+        Destination(set(self.0, "cloudevents", cloudevents))
+    }
+
+    /// `order_by`: the metadata key deliveries are sent in order by.
+    pub fn order_by(self, key: &str) -> Destination {
+        Destination(set(self.0, "order_by", key))
     }
 }
 

@@ -49,6 +49,10 @@ pub enum Answer {
     /// This status once the receiver is released ([`Receiver::release`]); until then
     /// the request is held open, an attempt in flight for as long as the test wants.
     Held(u16),
+    /// This status with this header (name, value).
+    Header(u16, &'static str, String),
+    /// The status this function gives the request's headers.
+    By(fn(&HeaderMap) -> u16),
 }
 
 #[derive(Clone)]
@@ -139,13 +143,17 @@ pub fn free_port() -> SocketAddr {
 }
 
 async fn answer(State(script): State<Script>, headers: HeaderMap, body: Bytes) -> Response {
-    let _ = script.tx.send(Received { headers, body });
     let answer = script
         .answers
         .lock()
         .unwrap()
         .pop_front()
         .unwrap_or_else(|| script.otherwise.clone());
+    let answer = match answer {
+        Answer::By(judge) => Answer::Status(judge(&headers)),
+        answer => answer,
+    };
+    let _ = script.tx.send(Received { headers, body });
     let status = |code: u16| StatusCode::from_u16(code).unwrap();
     match answer {
         Answer::Status(code) => (status(code), "answered").into_response(),
@@ -158,6 +166,8 @@ async fn answer(State(script): State<Script>, headers: HeaderMap, body: Bytes) -
         }
         Answer::Never => std::future::pending().await,
         Answer::Redirect(code, location) => (status(code), [("location", location)], "moved").into_response(),
+        Answer::Header(code, name, value) => (status(code), [(name, value)], "answered").into_response(),
+        Answer::By(_) => unreachable!("judged above"),
         Answer::Held(code) => {
             let mut released = script.released.clone();
             let _ = released.wait_for(|released| *released).await;

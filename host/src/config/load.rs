@@ -14,7 +14,7 @@ use toml::{Table, Value};
 
 use super::env::expand;
 use super::limits::{DEFAULT_FILTER_MEMORY, MAX_INSTANCE_MEMORY, MAX_STATE_BYTES, default_filter_instances};
-use super::{BodyFormat, Config, FailurePolicy, Size, StorageKind};
+use super::{Config, FailurePolicy, Size, StorageKind};
 
 /// One problem with a config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -417,6 +417,12 @@ fn validate_route(config: &Config, name: &str, route: &super::RouteConfig, probl
     if route.destinations.is_empty() {
         problems.add(format!("{key}.destinations"), "is empty: name at least one destination");
     }
+    if route.max_age.is_some_and(|age| age.0.is_zero()) {
+        problems.add(
+            format!("{key}.max_age"),
+            "must be more than 0 (leave it out for no limit)",
+        );
+    }
     let broken = problems.broken.clone();
     let defined = |name: &str| {
         config.destinations.contains_key(name) || broken.iter().any(|b| b == &format!("destinations.{name}"))
@@ -544,7 +550,7 @@ fn validate_destination(name: &str, destination: &super::DestinationConfig, prob
             ),
         }
     }
-    if destination.format == BodyFormat::Json && (destination.include_image || destination.include_masks) {
+    if destination.format.is_json() && (destination.include_image || destination.include_masks) {
         problems.add(
             &key,
             "include_image and include_masks only apply to format = \"multipart\"; set the format or remove them",
@@ -572,6 +578,27 @@ fn validate_destination(name: &str, destination: &super::DestinationConfig, prob
             format!("{key}.max_bytes"),
             "must be at least 1KiB (leave it out for an equal share of storage.max_bytes)",
         );
+    }
+    if destination.max_age.is_some_and(|age| age.0.is_zero()) {
+        problems.add(
+            format!("{key}.max_age"),
+            "must be more than 0 (leave it out for no limit)",
+        );
+    }
+    if destination.burst.is_some() && destination.rate.is_none() {
+        problems.add(
+            format!("{key}.burst"),
+            "only applies with rate; set rate = \"50/s\" (say) or remove it",
+        );
+    }
+    if destination.order_by.as_ref().is_some_and(|key| key.trim().is_empty()) {
+        problems.add(
+            format!("{key}.order_by"),
+            "is empty; name the metadata key to order by (\"camera\", say) or remove it",
+        );
+    }
+    if destination.burst == Some(0) {
+        problems.add(format!("{key}.burst"), "must be at least 1");
     }
     if destination.max_in_flight == 0 || destination.max_in_flight > 1024 {
         problems.add(format!("{key}.max_in_flight"), "must be between 1 and 1024");

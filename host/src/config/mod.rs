@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 pub use http::{Headers, SigningSecret};
 pub use load::{ConfigError, check_file, check_str, is_plugin_name, load_file, load_str};
-pub use units::{Size, Span};
+pub use units::{Rate, Size, Span};
 
 /// The whole config file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -263,6 +263,9 @@ pub struct RouteConfig {
     /// it (`X-Weir-Destinations`, or a multipart `webhook_ids` field).
     #[serde(default)]
     pub sender_may_choose: bool,
+    /// The `max_age` of this route's deliveries to destinations that set none.
+    #[serde(default)]
+    pub max_age: Option<Span>,
 }
 
 /// One filter of a route.
@@ -435,6 +438,31 @@ pub struct DestinationConfig {
     /// receiver, besides the system's (a receiver with a private CA).
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
+    /// A delivery not completed this long after Weir accepted its event goes to the
+    /// dead letters as `expired` instead of being sent late (a frame from ten minutes
+    /// ago is usually worthless). Default: the route's `max_age`, else no limit.
+    #[serde(default)]
+    pub max_age: Option<Span>,
+    /// Most requests to this destination per unit of time (`"50/s"`, `"600/min"`),
+    /// shared by all its deliveries. Default: no limit. A receiver's
+    /// `WebHook-Allowed-Rate` answer lowers it (or sets one).
+    #[serde(default)]
+    pub rate: Option<Rate>,
+    /// With `rate`: requests that may go at once after a quiet spell. Default: one
+    /// second's worth of the rate, at least 1.
+    #[serde(default)]
+    pub burst: Option<u32>,
+    /// The metadata key (`camera`, say) whose deliveries are sent one at a time, in
+    /// ingest order, per value; other values go on in parallel, and a failing value
+    /// blocks only itself until its delivery is delivered or dead. Events without the
+    /// key are not ordered. Default: no order.
+    #[serde(default)]
+    pub order_by: Option<String>,
+    /// Send each request as a CloudEvent in binary content mode: `ce-id`, `ce-source`,
+    /// `ce-type`, `ce-time`, `ce-specversion` headers, the body as it is (JSON or
+    /// multipart). `format = "cloudevents"` is the same with the JSON body.
+    #[serde(default)]
+    pub cloudevents: bool,
 }
 
 /// What ingest does with an event bound for a destination whose share of the store is
@@ -457,7 +485,7 @@ impl DestinationConfig {
     /// used by ingest (to store only what some destination will send) and by delivery
     /// (to build the body).
     pub fn attachments(&self) -> AttachmentRule {
-        if self.url != "log:" && self.format == BodyFormat::Json {
+        if self.url != "log:" && self.format.is_json() {
             // The body is the predictions document alone.
             return AttachmentRule::NONE;
         }
@@ -555,6 +583,16 @@ pub enum BodyFormat {
     /// `multipart/form-data` in the camera-inference shape: `predictions.json`, and the
     /// image and masks when included.
     Multipart,
+    /// The JSON body, sent as a CloudEvent in binary content mode (`cloudevents =
+    /// true` with `format = "json"`).
+    Cloudevents,
+}
+
+impl BodyFormat {
+    /// Whether the body is the predictions JSON alone (no attachments).
+    pub fn is_json(self) -> bool {
+        matches!(self, BodyFormat::Json | BodyFormat::Cloudevents)
+    }
 }
 
 /// `[destinations.NAME.retry]`.

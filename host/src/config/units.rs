@@ -1,4 +1,5 @@
-//! Durations (`"10s"`, `"250ms"`) and sizes (`"16MiB"`) as config values.
+//! Durations (`"10s"`, `"250ms"`), sizes (`"16MiB"`) and rates (`"50/s"`) as config
+//! values.
 
 use std::fmt;
 use std::time::Duration;
@@ -107,6 +108,56 @@ impl Serialize for Size {
     }
 }
 
+/// A rate written like `"50/s"`, `"600/min"`, `"1000/h"`: requests per unit of time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rate {
+    /// Requests per second.
+    pub per_second: f64,
+    /// As written.
+    text: String,
+}
+
+impl Rate {
+    /// Parses `COUNT/UNIT`: a positive count, per `s`, `min` (or `m`) or `h`.
+    pub fn parse(text: &str) -> Result<Rate, String> {
+        let wrong =
+            || format!("{text:?} is not a rate; write requests per time unit: \"50/s\", \"600/min\", \"1000/h\"");
+        let (count, unit) = text.split_once('/').ok_or_else(wrong)?;
+        let count: f64 = count.trim().parse().map_err(|_| wrong())?;
+        let seconds = match unit.trim() {
+            "s" | "sec" | "second" => 1.0,
+            "m" | "min" | "minute" => 60.0,
+            "h" | "hour" => 3600.0,
+            _ => return Err(wrong()),
+        };
+        if !(count.is_finite() && count > 0.0) {
+            return Err(format!("{text:?}: the count must be more than 0"));
+        }
+        Ok(Rate {
+            per_second: count / seconds,
+            text: text.trim().to_string(),
+        })
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Rate::parse(&String::deserialize(deserializer)?).map_err(de::Error::custom)
+    }
+}
+
+impl Serialize for Rate {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +186,17 @@ mod tests {
         assert_eq!(Size(64 << 20).to_string(), "64MiB");
         assert_eq!(Size(1536).to_string(), "1536B");
         assert_eq!(Size(3 << 10).to_string(), "3KiB");
+    }
+
+    #[test]
+    fn parses_rates_per_second_minute_and_hour() {
+        assert_eq!(Rate::parse("50/s").unwrap().per_second, 50.0);
+        assert_eq!(Rate::parse("600/min").unwrap().per_second, 10.0);
+        assert_eq!(Rate::parse(" 90 / m ").unwrap().per_second, 1.5);
+        assert_eq!(Rate::parse("1800/h").unwrap().per_second, 0.5);
+        assert_eq!(Rate::parse("0.5/s").unwrap().to_string(), "0.5/s");
+        for wrong in ["50", "50/day", "x/s", "0/s", "-1/s", "inf/s"] {
+            assert!(Rate::parse(wrong).is_err(), "{wrong}");
+        }
     }
 }

@@ -1,13 +1,14 @@
 //! One delivery attempt: send the request, read the start of the answer, classify it.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use http_body_util::{BodyExt, Full};
 use tokio::io::AsyncWriteExt;
 
 use super::client::Client;
 use super::destination::{Destination, Target};
-use super::request::{body, headers};
+use super::pace::{ALLOWED_RATE_HEADER, AllowedRate};
+use super::request::{Sending, body, headers};
 use super::retry::{Disposition, disposition, parse_retry_after};
 use crate::outbox::{Attempt, Delivery};
 
@@ -24,6 +25,8 @@ pub struct Outcome {
     pub disposition: Disposition,
     /// How long the receiver asked to wait.
     pub retry_after: Option<Duration>,
+    /// The rate the receiver said it accepts (`WebHook-Allowed-Rate`).
+    pub allowed_rate: Option<AllowedRate>,
 }
 
 /// Makes one attempt of a delivery.
@@ -35,8 +38,12 @@ pub async fn attempt(client: &Client, destination: &Destination, delivery: &Deli
         Target::Http(url) => url,
     };
     let body = body(&delivery.event, destination);
-    let timestamp = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let headers = headers(&delivery.event, destination, &body, delivery.attempts + 1, timestamp);
+    let sending = Sending {
+        attempt: delivery.attempts + 1,
+        at,
+        accepted_at: delivery.accepted_at,
+    };
+    let headers = headers(&delivery.event, destination, &body, sending);
     let mut request = hyper::Request::new(Full::new(body.bytes));
     *request.method_mut() = hyper::Method::POST;
     *request.uri_mut() = url.clone();
@@ -49,6 +56,11 @@ pub async fn attempt(client: &Client, destination: &Destination, delivery: &Deli
             .get(hyper::header::RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| parse_retry_after(value, SystemTime::now()));
+        let allowed_rate = response
+            .headers()
+            .get(ALLOWED_RATE_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(AllowedRate::parse);
         let location = response
             .headers()
             .get(hyper::header::LOCATION)
@@ -71,7 +83,7 @@ pub async fn attempt(client: &Client, destination: &Destination, delivery: &Deli
                 None => break,
             }
         }
-        Ok::<_, hyper_util::client::legacy::Error>((status, retry_after, location, prefix, cut))
+        Ok::<_, hyper_util::client::legacy::Error>((status, retry_after, allowed_rate, location, prefix, cut))
     };
     let answered = match tokio::time::timeout(destination.timeout, exchange).await {
         Ok(Ok(answered)) => answered,
@@ -91,7 +103,7 @@ pub async fn attempt(client: &Client, destination: &Destination, delivery: &Deli
             );
         }
     };
-    let (status, retry_after, location, prefix, cut) = answered;
+    let (status, retry_after, allowed_rate, location, prefix, cut) = answered;
     let disposition = disposition(Some(status), destination.retry.retry_client_errors);
     let error = match disposition {
         Disposition::Delivered => None,
@@ -116,6 +128,7 @@ pub async fn attempt(client: &Client, destination: &Destination, delivery: &Deli
         },
         disposition,
         retry_after,
+        allowed_rate,
     }
 }
 
@@ -131,6 +144,7 @@ fn failed(at: SystemTime, started: Instant, error: String) -> Outcome {
         },
         disposition: Disposition::Retryable,
         retry_after: None,
+        allowed_rate: None,
     }
 }
 
@@ -189,6 +203,7 @@ async fn log(destination: &Destination, delivery: &Delivery, at: SystemTime, sta
         },
         disposition: Disposition::Delivered,
         retry_after: None,
+        allowed_rate: None,
     }
 }
 

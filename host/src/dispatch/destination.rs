@@ -53,6 +53,38 @@ pub struct Destination {
     pub allow_private: bool,
     /// Certificate authorities trusted besides the system's.
     pub roots: Option<Arc<Roots>>,
+    /// How old a delivery may get before it goes to the dead letters unsent.
+    pub expiry: Expiry,
+    /// Most requests per second, with a burst, when limited.
+    pub rate: Option<RateLimit>,
+    /// Requests are CloudEvents in binary content mode.
+    pub cloudevents: bool,
+}
+
+/// A destination's `max_age`: its own, else the route's of the event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expiry {
+    /// The destination's own `max_age`.
+    pub own: Option<Duration>,
+    /// Each route's `max_age`, for the events of routes that set one.
+    pub routes: Vec<(String, Duration)>,
+}
+
+impl Expiry {
+    /// The age past which a delivery of an event of `route` expires.
+    pub fn max_age(&self, route: &str) -> Option<Duration> {
+        self.own
+            .or_else(|| self.routes.iter().find(|(name, _)| name == route).map(|(_, age)| *age))
+    }
+}
+
+/// A configured request rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    /// Requests per second.
+    pub per_second: f64,
+    /// Requests that may go at once after a quiet spell.
+    pub burst: u32,
 }
 
 impl Destination {
@@ -106,6 +138,15 @@ impl Destination {
                 Some(path) => Some(Arc::new(Roots::read(path)?)),
                 None => None,
             },
+            expiry: Expiry {
+                own: config.max_age.map(|age| age.0),
+                routes: Vec::new(),
+            },
+            rate: config.rate.as_ref().map(|rate| RateLimit {
+                per_second: rate.per_second,
+                burst: config.burst.unwrap_or_else(|| (rate.per_second.floor() as u32).max(1)),
+            }),
+            cloudevents: config.cloudevents || config.format == BodyFormat::Cloudevents,
         })
     }
 

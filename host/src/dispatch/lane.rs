@@ -1,12 +1,13 @@
 //! One destination's lane: takes its due deliveries from the outbox, keeps at most
-//! `max_in_flight` requests going, and records each attempt.
+//! `max_in_flight` requests going at the pace the destination and its receiver allow,
+//! sends expired deliveries to the dead letters unsent, and records each attempt.
 //!
 //! Lanes share nothing but the HTTP client and the outbox, so a receiver that is slow
 //! or dead only ever fills its own lane.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
 use futures_util::StreamExt;
@@ -16,7 +17,9 @@ use tokio_util::sync::CancellationToken;
 use super::attempt::{Outcome, attempt};
 use super::breaker::{Allowance, Breaker, State};
 use super::destination::Destination;
+use super::pace::Pace;
 use super::retry::{Disposition, next_delay};
+use crate::event::trace::TraceParent;
 use crate::metrics::{AttemptOutcome, LaneMetrics};
 use crate::outbox::{Delivery, Lanes, Next};
 
@@ -45,6 +48,8 @@ pub struct Lane {
     pub breaker: Arc<std::sync::Mutex<Breaker>>,
     /// Attempts in flight, for the admin API.
     pub in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    /// How fast the lane may send, shared with the admin API.
+    pub pace: Arc<std::sync::Mutex<Pace>>,
 }
 
 impl Lane {
@@ -70,7 +75,12 @@ impl Lane {
                 Allowance::Wait(until) => until,
                 _ => None,
             };
+            // The destination's rate and the receiver's pause.
+            let (paced, pace_until) = self.pace().available(destination.rate, Instant::now());
+            let free = free.min(paced);
+            let blocked_until = breaker_until.max(pace_until);
             let mut claimed_any = false;
+            let mut expired_any = false;
             if free > 0 && (!stopping || draining) {
                 match self.outbox.claim(&name, free).await {
                     Ok(claimed) => {
@@ -79,6 +89,12 @@ impl Lane {
                         let client = (!claimed.deliveries.is_empty())
                             .then(|| self.clients.of(destination.allow_private, destination.roots.as_ref()));
                         for delivery in claimed.deliveries {
+                            if let Some(reason) = expired(&destination, &delivery, SystemTime::now()) {
+                                self.expire(&destination, &delivery, reason).await;
+                                expired_any = true;
+                                continue;
+                            }
+                            self.pace().take(1);
                             let client = client.clone().expect("some deliveries were claimed");
                             let destination = destination.clone();
                             in_flight.push(Box::pin(async move {
@@ -101,7 +117,11 @@ impl Lane {
             if stopping && in_flight.is_empty() && !claimed_any {
                 break;
             }
-            let due = match (next_due, breaker_until) {
+            if expired_any {
+                // Their places are free again: take more at once.
+                continue;
+            }
+            let due = match (next_due, blocked_until) {
                 (Some(a), Some(b)) => Some(a.max(b)),
                 (None, Some(b)) => Some(b),
                 (due, None) => due,
@@ -111,7 +131,7 @@ impl Lane {
                 Some((delivery, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
                     self.record(&destination, &delivery, outcome).await;
                 }
-                _ = notify.notified(), if !stopping && free > 0 && breaker_until.is_none() => {}
+                _ = notify.notified(), if !stopping && free > 0 && blocked_until.is_none() => {}
                 _ = sleep_until(wake_at), if wake_at.is_some() => {}
                 _ = self.stop.cancelled(), if !stopping => {}
             }
@@ -122,30 +142,75 @@ impl Lane {
         self.breaker.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    fn pace(&self) -> std::sync::MutexGuard<'_, Pace> {
+        self.pace.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sends a delivery that waited past its `max_age` to the dead letters, unsent.
+    async fn expire(&self, destination: &Destination, delivery: &Delivery, reason: String) {
+        tracing::warn!(
+            destination = %destination.name, event = %delivery.event.id, trace_id = %TraceId(&delivery.event.trace),
+            "delivery expired: {reason}"
+        );
+        self.metrics.expired.inc();
+        if let Err(error) = self.outbox.expired(delivery, reason).await {
+            tracing::error!(destination = %destination.name, event = %delivery.event.id, %error, "cannot record the expiry");
+        }
+    }
+
     async fn record(&self, destination: &Destination, delivery: &Delivery, outcome: Outcome) {
         let Outcome {
             attempt,
             disposition,
             retry_after,
+            allowed_rate,
         } = outcome;
         self.note_health(destination, disposition != Disposition::Retryable);
+        if let Some(allowed) = allowed_rate {
+            self.pace().allow(allowed);
+        }
+        if let (Some(429), Some(wait)) = (attempt.status, retry_after) {
+            // "Too many requests, come back then": the whole destination waits, not
+            // only this delivery.
+            let wait = wait.min(destination.retry.max_retry_after.0);
+            tracing::warn!(destination = %destination.name, wait_ms = wait.as_millis() as u64, "the receiver asked to pause (429 with Retry-After); the destination waits");
+            self.metrics.paused.inc();
+            self.pace().pause(Instant::now() + wait);
+        }
+        let trace_id = TraceId(&delivery.event.trace);
         let number = delivery.attempts + 1;
         // Microsecond precision: `0.309`, not `0.30859000000000003`, in the log.
         let latency_ms = (attempt.latency.as_secs_f64() * 1e6).round() / 1e3;
         let status = Status(attempt.status);
         let next = match disposition {
             Disposition::Delivered => {
-                tracing::debug!(destination = %destination.name, event = %delivery.event.id, attempt = number, %status, latency_ms, "delivered");
+                tracing::debug!(destination = %destination.name, event = %delivery.event.id, %trace_id, attempt = number, %status, latency_ms, "delivered");
                 Next::Delivered
             }
             Disposition::Retryable if delivery.attempts < destination.retry.max_retries => {
                 let delay = next_delay(&destination.retry, number, retry_after, fastrand::f64());
-                tracing::warn!(
-                    destination = %destination.name, event = %delivery.event.id, attempt = number, %status, latency_ms,
-                    error = attempt.error.as_deref().unwrap_or(""), retry_in_ms = delay.as_millis() as u64,
-                    "attempt failed; will retry"
-                );
-                Next::RetryAt(Instant::now() + delay)
+                match expired(destination, delivery, SystemTime::now() + delay) {
+                    Some(reason) => {
+                        tracing::warn!(
+                            destination = %destination.name, event = %delivery.event.id, %trace_id, attempt = number, %status,
+                            latency_ms, error = attempt.error.as_deref().unwrap_or(""),
+                            "attempt failed, and the next would come too late: {reason}"
+                        );
+                        self.metrics.expired.inc();
+                        Next::Dead(format!(
+                            "{reason} (its next attempt was due in {} ms)",
+                            delay.as_millis()
+                        ))
+                    }
+                    None => {
+                        tracing::warn!(
+                            destination = %destination.name, event = %delivery.event.id, %trace_id, attempt = number, %status,
+                            latency_ms, error = attempt.error.as_deref().unwrap_or(""), retry_in_ms = delay.as_millis() as u64,
+                            "attempt failed; will retry"
+                        );
+                        Next::RetryAt(Instant::now() + delay)
+                    }
+                }
             }
             _ => {
                 let why = attempt.error.clone().unwrap_or_else(|| "failed".into());
@@ -155,8 +220,8 @@ impl Lane {
                     format!("{why}; gave up after {number} attempts")
                 };
                 tracing::error!(
-                    destination = %destination.name, event = %delivery.event.id, attempt = number, %status, latency_ms,
-                    response = %attempt.response, "delivery failed for good: {reason}"
+                    destination = %destination.name, event = %delivery.event.id, %trace_id, attempt = number, %status,
+                    latency_ms, response = %attempt.response, "delivery failed for good: {reason}"
                 );
                 Next::Dead(reason)
             }
@@ -194,6 +259,33 @@ impl Lane {
                 tracing::info!(destination = %destination.name, "circuit breaker closed: the receiver answers again")
             }
             _ => {}
+        }
+    }
+}
+
+/// Why a delivery is expired at `at` (past its destination's or its route's
+/// `max_age`), if it is: the dead letter's reason, which starts with `expired`.
+fn expired(destination: &Destination, delivery: &Delivery, at: SystemTime) -> Option<String> {
+    let max_age = destination.expiry.max_age(&delivery.event.route)?;
+    let age = at.duration_since(delivery.accepted_at).unwrap_or(Duration::ZERO);
+    (age > max_age).then(|| {
+        format!(
+            "expired: the event is {} old, past max_age ({}); not sent late",
+            humantime::format_duration(Duration::from_millis(age.as_millis() as u64)),
+            humantime::format_duration(max_age)
+        )
+    })
+}
+
+/// An event's trace id in the log (`-` without one); formatted only when a log line
+/// is written.
+struct TraceId<'a>(&'a Option<String>);
+
+impl std::fmt::Display for TraceId<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.as_deref().and_then(TraceParent::parse) {
+            Some(trace) => f.write_str(&trace.trace_id_hex()),
+            None => f.write_str("-"),
         }
     }
 }

@@ -15,6 +15,7 @@
 //! - [`attempt`]: one attempt and its record.
 //! - [`retry`]: what a status means, and how long to wait.
 //! - [`breaker`]: leaving a failing receiver alone for a while.
+//! - [`pace`]: a destination's rate, the receiver's stated rate, and its pauses.
 //! - [`lane`]: the loop of one destination.
 //! - [`trial`]: a trial send, answered at once (the console's "Send test").
 
@@ -25,6 +26,7 @@ pub mod client;
 pub mod destination;
 pub mod guard;
 pub mod lane;
+pub mod pace;
 pub mod request;
 pub mod retry;
 pub mod signing;
@@ -62,6 +64,7 @@ struct LaneHandle {
     drain: Arc<AtomicBool>,
     breaker: Arc<Mutex<Breaker>>,
     in_flight: Arc<AtomicUsize>,
+    pace: Arc<Mutex<pace::Pace>>,
 }
 
 /// A destination as the admin API shows it.
@@ -73,6 +76,11 @@ pub struct DestinationStatus {
     pub in_flight: usize,
     /// Its circuit breaker.
     pub circuit_breaker: breaker::BreakerView,
+    /// Requests per second in force (the configured `rate`, lowered by the
+    /// receiver's), when the destination is rate-limited.
+    pub rate_per_second: Option<f64>,
+    /// Milliseconds left of a pause the receiver asked for (429 with `Retry-After`).
+    pub paused_ms: Option<u64>,
 }
 
 impl Dispatcher {
@@ -120,7 +128,9 @@ impl Dispatcher {
                     let drain = Arc::new(AtomicBool::new(false));
                     let breaker = Arc::new(Mutex::new(Breaker::new(destination.breaker.clone())));
                     let in_flight = Arc::new(AtomicUsize::new(0));
+                    let pace = Arc::new(Mutex::new(pace::Pace::new(std::time::Instant::now())));
                     let lane = lane::Lane {
+                        pace: pace.clone(),
                         breaker: breaker.clone(),
                         in_flight: in_flight.clone(),
                         destination: shared.clone(),
@@ -139,6 +149,7 @@ impl Dispatcher {
                             drain,
                             breaker,
                             in_flight,
+                            pace,
                         },
                     );
                 }
@@ -152,10 +163,17 @@ impl Dispatcher {
         let now = std::time::Instant::now();
         let mut list: Vec<DestinationStatus> = lanes
             .iter()
-            .map(|(name, lane)| DestinationStatus {
-                name: name.to_string(),
-                in_flight: lane.in_flight.load(Ordering::Relaxed),
-                circuit_breaker: lane.breaker.lock().unwrap_or_else(PoisonError::into_inner).view(now),
+            .map(|(name, lane)| {
+                let pace = lane.pace.lock().unwrap_or_else(PoisonError::into_inner);
+                DestinationStatus {
+                    name: name.to_string(),
+                    in_flight: lane.in_flight.load(Ordering::Relaxed),
+                    circuit_breaker: lane.breaker.lock().unwrap_or_else(PoisonError::into_inner).view(now),
+                    rate_per_second: pace.limit(lane.destination.load().rate).map(|(rate, _)| rate),
+                    paused_ms: pace
+                        .paused_until(now)
+                        .map(|until| until.saturating_duration_since(now).as_millis() as u64),
+                }
             })
             .collect();
         list.sort_by(|a, b| a.name.cmp(&b.name));

@@ -9,6 +9,11 @@
 //!   annotations), the predictions document is replaced by the event's id, route, task
 //!   and metadata ([`metadata_only`]): the body in `json`, a `metadata.json` part in
 //!   `multipart`.
+//! - Every attempt says how old the event is (`X-Weir-Event-Age-Ms`) and carries the
+//!   event's trace with a span of its own (`traceparent`); with `cloudevents`, the
+//!   request is a CloudEvent in binary content mode (`ce-*` headers, body unchanged).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use bytes::Bytes;
@@ -17,6 +22,21 @@ use super::chunks::Chunks;
 use super::destination::Destination;
 use crate::config::BodyFormat;
 use crate::event::Event;
+use crate::event::trace::{TRACEPARENT, TraceParent};
+
+/// The header saying how long ago Weir accepted the event, in milliseconds.
+pub const EVENT_AGE_HEADER: &str = "x-weir-event-age-ms";
+
+/// What one attempt adds to the headers.
+#[derive(Debug, Clone, Copy)]
+pub struct Sending {
+    /// Which attempt this is (1 for the first).
+    pub attempt: u32,
+    /// When it is sent.
+    pub at: SystemTime,
+    /// When Weir accepted the event.
+    pub accepted_at: SystemTime,
+}
 
 /// A request body and its content type.
 #[derive(Debug, Clone)]
@@ -30,7 +50,7 @@ pub struct Body {
 /// The body for a destination.
 pub fn body(event: &Event, destination: &Destination) -> Body {
     match destination.format {
-        BodyFormat::Json => Body {
+        BodyFormat::Json | BodyFormat::Cloudevents => Body {
             bytes: Chunks::from(document(event, destination).1),
             content_type: HeaderValue::from_static("application/json"),
         },
@@ -91,13 +111,14 @@ fn multipart(event: &Event, destination: &Destination) -> Body {
 }
 
 /// Headers of one attempt: the destination's own, the event's, and the signature.
-pub fn headers(event: &Event, destination: &Destination, body: &Body, attempt: u32, timestamp: u64) -> HeaderMap {
-    let mut headers = HeaderMap::with_capacity(8 + event.metadata.len() + destination.headers.len());
+pub fn headers(event: &Event, destination: &Destination, body: &Body, sending: Sending) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(16 + event.metadata.len() + destination.headers.len());
     headers.insert(header::CONTENT_TYPE, body.content_type.clone());
     headers.insert(
         header::USER_AGENT,
         HeaderValue::from_static(concat!("weir/", env!("CARGO_PKG_VERSION"))),
     );
+    let timestamp = sending.at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let mut put = |name: &'static str, value: &str| {
         if let Ok(value) = HeaderValue::from_str(value) {
             headers.insert(HeaderName::from_static(name), value);
@@ -111,6 +132,19 @@ pub fn headers(event: &Event, destination: &Destination, body: &Body, attempt: u
             &key.sign_pieces(&event.id, timestamp, body.bytes.pieces()),
         );
     }
+    if let Some(trace) = event.trace.as_deref().and_then(TraceParent::parse) {
+        put(TRACEPARENT, &trace.child().to_string());
+    }
+    if destination.cloudevents {
+        put("ce-specversion", "1.0");
+        put("ce-id", &event.id);
+        put("ce-source", &format!("/weir/routes/{}", event.route));
+        put("ce-type", &format!("weir.prediction.{}", event.task.as_str()));
+        put(
+            "ce-time",
+            &humantime::format_rfc3339_millis(sending.accepted_at).to_string(),
+        );
+    }
     headers.insert(
         HeaderName::from_static("webhook-timestamp"),
         HeaderValue::from(timestamp),
@@ -119,7 +153,15 @@ pub fn headers(event: &Event, destination: &Destination, body: &Body, attempt: u
         HeaderName::from_static("x-weir-task"),
         HeaderValue::from_str(event.task.as_str()).expect("task names are letters, digits and dashes"),
     );
-    headers.insert(HeaderName::from_static("x-weir-attempt"), HeaderValue::from(attempt));
+    headers.insert(
+        HeaderName::from_static("x-weir-attempt"),
+        HeaderValue::from(sending.attempt),
+    );
+    let age = sending.at.duration_since(sending.accepted_at).unwrap_or(Duration::ZERO);
+    headers.insert(
+        HeaderName::from_static(EVENT_AGE_HEADER),
+        HeaderValue::from(age.as_millis() as u64),
+    );
     for (key, value) in &event.metadata {
         let name = format!("x-weir-meta-{}", key.to_ascii_lowercase());
         if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
@@ -160,12 +202,51 @@ mod tests {
         event
     }
 
+    fn sending() -> Sending {
+        Sending {
+            attempt: 1,
+            at: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            accepted_at: UNIX_EPOCH + Duration::from_millis(1_699_999_998_500),
+        }
+    }
+
+    #[test]
+    fn every_attempt_says_the_events_age_and_continues_its_trace() {
+        let d = destination("url = \"http://h/\"");
+        let mut traced = event();
+        traced.trace = Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into());
+        let headers = headers(&traced, &d, &body(&traced, &d), sending());
+        assert_eq!(headers[EVENT_AGE_HEADER], "1500");
+        let sent = TraceParent::parse(headers[TRACEPARENT].to_str().unwrap()).unwrap();
+        assert_eq!(sent.trace_id_hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_ne!(sent.to_string(), traced.trace.unwrap(), "a span of the attempt's own");
+        assert!(!headers.contains_key("ce-id"));
+    }
+
+    #[test]
+    fn a_cloudevents_destination_sends_the_attributes_in_headers_and_the_body_unchanged() {
+        for config in [
+            "url = \"http://h/\"\nformat = \"cloudevents\"",
+            "url = \"http://h/\"\nformat = \"multipart\"\ncloudevents = true",
+        ] {
+            let d = destination(config);
+            let body = body(&event(), &d);
+            let headers = headers(&event(), &d, &body, sending());
+            assert_eq!(headers["ce-specversion"], "1.0");
+            assert_eq!(headers["ce-id"], "e1");
+            assert_eq!(headers["ce-source"], "/weir/routes/cameras");
+            assert_eq!(headers["ce-type"], "weir.prediction.other");
+            assert_eq!(headers["ce-time"], "2023-11-14T22:13:18.500Z");
+            assert_eq!(headers[header::CONTENT_TYPE], body.content_type);
+        }
+    }
+
     #[test]
     fn json_bodies_are_the_predictions() {
         let d = destination("url = \"http://h/\"");
         let body = body(&event(), &d);
         assert_eq!(body.bytes.to_vec(), br#"{"predictions":[]}"#);
-        let headers = headers(&event(), &d, &body, 1, 1700000000);
+        let headers = headers(&event(), &d, &body, sending());
         assert_eq!(headers["webhook-id"], "e1");
         assert_eq!(headers["x-weir-meta-camera"], "dock-3");
         assert_eq!(headers["x-weir-route"], "cameras");
@@ -207,7 +288,7 @@ mod tests {
     fn signed_destinations_sign_the_exact_body() {
         let d = destination("url = \"http://h/\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"");
         let body = body(&event(), &d);
-        let headers = headers(&event(), &d, &body, 1, 1700000000);
+        let headers = headers(&event(), &d, &body, sending());
         let expected = d.signing.as_ref().unwrap().sign("e1", 1700000000, &body.bytes.to_vec());
         assert_eq!(headers["webhook-signature"], expected.as_str());
 
@@ -217,7 +298,7 @@ mod tests {
         );
         let pieces = super::body(&event(), &d);
         assert!(pieces.bytes.pieces().count() > 1);
-        let signed = super::headers(&event(), &d, &pieces, 1, 1700000000);
+        let signed = super::headers(&event(), &d, &pieces, sending());
         let expected = d
             .signing
             .as_ref()

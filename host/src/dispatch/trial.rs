@@ -6,13 +6,13 @@
 //! trial: it is how an operator sees whether a receiver works, or is back.
 
 use std::sync::{Arc, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use serde::Serialize;
 
 use super::Dispatcher;
 use super::attempt::attempt;
-use super::request::{body, headers};
+use super::request::{Sending, body, headers};
 use super::retry::Disposition;
 use crate::event::Event;
 use crate::outbox::Delivery;
@@ -52,11 +52,21 @@ impl Dispatcher {
             let lanes = self.lanes.lock().unwrap_or_else(PoisonError::into_inner);
             lanes.get(name)?.destination.load_full()
         };
+        let mut event = event;
+        // A trial is traced like a delivery, so the receiver sees every header it will.
+        event
+            .trace
+            .get_or_insert_with(|| crate::event::trace::TraceParent::start().to_string());
         let event = Arc::new(event);
         let sent = {
             let body = body(&event, &destination);
-            let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-            let mut names: Vec<String> = headers(&event, &destination, &body, 1, now)
+            let now = SystemTime::now();
+            let sending = Sending {
+                attempt: 1,
+                at: now,
+                accepted_at: now,
+            };
+            let mut names: Vec<String> = headers(&event, &destination, &body, sending)
                 .keys()
                 .map(|name| name.as_str().to_string())
                 .collect();

@@ -31,6 +31,7 @@ use self::decode::{body_kind, decode, metadata_headers, task_header};
 use self::error::IngestError;
 use self::limits::SenderLimits;
 use crate::event::Event;
+use crate::event::trace::{TRACEPARENT, TraceParent};
 use crate::metrics::{Ingested, Metrics};
 use crate::outbox::{Enqueue, Enqueued, OutboxError};
 use crate::pipeline::{Route, RouteOutcome};
@@ -221,6 +222,7 @@ async fn accept(
         event.set_metadata(key, value);
     }
     event.attachments = decoded.attachments;
+    event.trace = Some(trace_context(&headers).to_string());
     let id = event.id.clone();
 
     match route.process(event, &chosen).await {
@@ -252,6 +254,18 @@ async fn accept(
             }
         }
     }
+}
+
+/// The trace the event travels in: the sender's `traceparent`, when it sent exactly
+/// one valid header, else a new one (the W3C rule: an invalid header is ignored, never
+/// refused).
+fn trace_context(headers: &HeaderMap) -> TraceParent {
+    let mut given = headers.get_all(TRACEPARENT).iter();
+    match (given.next(), given.next()) {
+        (Some(value), None) => value.to_str().ok().and_then(TraceParent::parse),
+        _ => None,
+    }
+    .unwrap_or_else(TraceParent::start)
 }
 
 /// Why the outbox refused an event, as the sender hears it.

@@ -112,6 +112,13 @@ impl Lanes for MemoryOutbox {
         Ok(())
     }
 
+    async fn expired(&self, delivery: &Delivery, reason: String) -> Result<(), OutboxError> {
+        let mut state = self.state();
+        state.schedule.finish(delivery);
+        state.journal.bury(delivery.clone(), &reason);
+        Ok(())
+    }
+
     fn notifier(&self, destination: &str) -> Arc<Notify> {
         self.state().schedule.notifier(destination)
     }

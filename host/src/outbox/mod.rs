@@ -22,6 +22,7 @@
 pub mod attempts;
 pub mod journal;
 pub mod memory;
+pub mod order;
 pub mod quota;
 pub mod recent;
 pub mod record;
@@ -184,6 +185,10 @@ pub trait Lanes: Send + Sync + 'static {
 
     /// Records an attempt and what becomes of the delivery.
     async fn complete(&self, delivery: &Delivery, attempt: &Attempt, next: Next) -> Result<(), OutboxError>;
+
+    /// Sends a claimed delivery to the dead letters without an attempt (it expired
+    /// before it could be sent), for `reason`.
+    async fn expired(&self, delivery: &Delivery, reason: String) -> Result<(), OutboxError>;
 
     /// Notified when `destination` may have new due deliveries.
     fn notifier(&self, destination: &str) -> Arc<Notify>;

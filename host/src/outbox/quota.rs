@@ -11,8 +11,8 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::config::{Config, WhenFull};
 
-/// One destination's share.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One destination's share, and how its deliveries are ordered.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quota {
     /// Most deliveries waiting at once.
     pub max_pending: usize,
@@ -20,6 +20,8 @@ pub struct Quota {
     pub max_bytes: u64,
     /// What a new event meets when the share is full.
     pub when_full: WhenFull,
+    /// The metadata key its deliveries are sent in order by, one at a time per value.
+    pub order_by: Option<String>,
 }
 
 /// The shares of every destination; a destination without one (there is none in a
@@ -42,10 +44,16 @@ impl Quotas {
                     .max_bytes
                     .map_or_else(|| (storage.max_bytes.0 / count as u64).max(1), |size| size.0),
                 when_full: destination.when_full,
+                order_by: destination.order_by.clone(),
             };
             (Arc::from(name.as_str()), quota)
         });
         Quotas(shares.collect())
+    }
+
+    /// Every destination's share.
+    pub fn iter(&self) -> impl Iterator<Item = (&Arc<str>, &Quota)> {
+        self.0.iter()
     }
 
     /// The share of `destination`, if it has one.

@@ -1,6 +1,7 @@
 //! The in-memory schedule of pending deliveries, shared by every outbox: per
-//! destination, a FIFO of due deliveries and a heap of retries ordered by time, and the
-//! totals the store limits are checked against.
+//! destination, a FIFO of due deliveries, a heap of retries ordered by time, and, for a
+//! destination with `order_by`, the deliveries held behind an earlier one of their key
+//! ([`KeyOrder`]); and the totals the store limits are checked against.
 //!
 //! A durable store keeps the same schedule in memory (rebuilt from disk at start), so
 //! lanes never wait on the disk to find their next delivery.
@@ -14,6 +15,7 @@ use std::time::Instant;
 
 use tokio::sync::Notify;
 
+use super::order::{Due, KeyOrder};
 use super::quota::{Quota, Quotas};
 use super::{Claimed, Delivery, DeliveryId, OutboxError};
 use crate::config::WhenFull;
@@ -46,6 +48,52 @@ struct Lane {
     bytes: u64,
     /// Deliveries sent to the dead letters at ingest because the share was full.
     shed: u64,
+    /// With `order_by`: the deliveries held behind an earlier one of their key.
+    order: Option<KeyOrder>,
+}
+
+impl Lane {
+    /// Queues a delivery released to the lane, due at `at` (now when `None`).
+    fn queue(&mut self, delivery: Delivery, at: Option<Instant>) {
+        match at {
+            Some(at) if at > Instant::now() => self.waiting.push(Reverse(Waiting { at, delivery })),
+            _ => self.ready.push_back(delivery),
+        }
+    }
+
+    /// A delivery enters the lane: queued, or held behind an earlier one of its key.
+    fn enter(&mut self, delivery: Delivery, at: Option<Instant>) {
+        let released = match &mut self.order {
+            Some(order) => order.enter(delivery, at),
+            None => Some((delivery, at)),
+        };
+        if let Some((delivery, at)) = released {
+            self.queue(delivery, at);
+        }
+    }
+
+    /// Orders the lane by the metadata `key` (or not at all), sorting what waits anew:
+    /// at start, after the store rebuilt the schedule, and when a reload changes the
+    /// key. (A delivery in flight at a reload is not known here, so one more of its key
+    /// may be released beside it, once.)
+    fn order_by(&mut self, key: Option<&str>) {
+        if self.order.as_ref().map(KeyOrder::key) == key {
+            return;
+        }
+        let mut all: Vec<Due> = self.order.take().map(|mut order| order.drain()).unwrap_or_default();
+        all.extend(self.ready.drain(..).map(|delivery| (delivery, None)));
+        all.extend(
+            std::mem::take(&mut self.waiting)
+                .into_iter()
+                .map(|Reverse(waiting)| (waiting.delivery, Some(waiting.at))),
+        );
+        all.sort_by_key(|(delivery, _)| delivery.id);
+        self.order = key.map(KeyOrder::new);
+        for (delivery, at) in all {
+            self.enter(delivery, at);
+        }
+        self.notify.notify_one();
+    }
 }
 
 /// One destination's use of the store, for metrics and the admin API.
@@ -130,11 +178,12 @@ impl Schedule {
         self.pending
     }
 
-    /// A destination's deliveries waiting to be claimed (due, or waiting for a retry).
+    /// A destination's deliveries waiting to be claimed (due, waiting for a retry, or
+    /// held behind an earlier one of their key).
     pub fn queued(&self, destination: &str) -> usize {
-        self.lanes
-            .get(destination)
-            .map_or(0, |lane| lane.ready.len() + lane.waiting.len())
+        self.lanes.get(destination).map_or(0, |lane| {
+            lane.ready.len() + lane.waiting.len() + lane.order.as_ref().map_or(0, KeyOrder::held)
+        })
     }
 
     /// Bytes of events with deliveries pending.
@@ -144,6 +193,12 @@ impl Schedule {
 
     /// Sets each destination's share (at start and at every config reload).
     pub fn set_quotas(&mut self, quotas: Quotas) {
+        for (destination, _) in quotas.iter() {
+            self.lane(destination);
+        }
+        for (name, lane) in self.lanes.iter_mut() {
+            lane.order_by(quotas.of(name).and_then(|quota| quota.order_by.as_deref()));
+        }
         self.quotas = quotas;
     }
 
@@ -250,16 +305,16 @@ impl Schedule {
             self.pending_bytes += entry.1;
         }
         entry.0 += 1;
-        self.put_back(delivery, at);
+        let lane = self.lane(&delivery.destination.clone());
+        lane.enter(delivery, at);
+        lane.notify.notify_one();
     }
 
-    /// Puts a claimed delivery back, due at `at` (now when `None`).
+    /// Puts a claimed delivery back, due at `at` (now when `None`): a retry. (It stays
+    /// its key's released one.)
     pub fn put_back(&mut self, delivery: Delivery, at: Option<Instant>) {
         let lane = self.lane(&delivery.destination.clone());
-        match at {
-            Some(at) if at > Instant::now() => lane.waiting.push(Reverse(Waiting { at, delivery })),
-            _ => lane.ready.push_back(delivery),
-        }
+        lane.queue(delivery, at);
         lane.notify.notify_one();
     }
 
@@ -269,6 +324,10 @@ impl Schedule {
         if let Some(lane) = self.lanes.get_mut(&*delivery.destination) {
             lane.pending = lane.pending.saturating_sub(1);
             lane.bytes = lane.bytes.saturating_sub(event_bytes(delivery));
+            if let Some((next, at)) = lane.order.as_mut().and_then(|order| order.leave(delivery)) {
+                lane.queue(next, at);
+                lane.notify.notify_one();
+            }
         }
         if let Some(entry) = self.events.get_mut(delivery.event.id.as_str()) {
             entry.0 = entry.0.saturating_sub(1);
@@ -300,10 +359,12 @@ impl Schedule {
         let Some(lane) = self.lanes.remove(destination) else {
             return Vec::new();
         };
+        let held = lane.order.map(|mut order| order.drain()).unwrap_or_default();
         let removed: Vec<Delivery> = lane
             .ready
             .into_iter()
             .chain(lane.waiting.into_iter().map(|Reverse(w)| w.delivery))
+            .chain(held.into_iter().map(|(delivery, _)| delivery))
             .collect();
         for delivery in &removed {
             self.finish(delivery);
@@ -315,6 +376,9 @@ impl Schedule {
     /// Removes one waiting or due delivery by id (a replay or a retire).
     pub fn take(&mut self, destination: &str, id: DeliveryId) -> Option<Delivery> {
         let lane = self.lanes.get_mut(destination)?;
+        if let Some(held) = lane.order.as_mut().and_then(|order| order.take(id)) {
+            return Some(held);
+        }
         if let Some(index) = lane.ready.iter().position(|d| d.id == id) {
             return lane.ready.remove(index);
         }
@@ -374,8 +438,43 @@ mod tests {
     }
 
     #[test]
+    fn an_ordered_lane_releases_one_delivery_per_key_and_keeps_it_through_retries() {
+        let mut schedule = Schedule::default();
+        let camera = |id: &str, camera: &str| {
+            let mut event = Event::new(id, "r", "{}");
+            event.set_metadata("camera", camera);
+            Arc::new(event)
+        };
+        // Added before the order is known, as a durable store rebuilds its schedule.
+        schedule.add(delivery(1, &camera("e1", "x"), "d"), None);
+        schedule.add(delivery(2, &camera("e2", "x"), "d"), None);
+        schedule.add(delivery(3, &camera("e3", "y"), "d"), None);
+        let quota = Quota {
+            max_pending: 100,
+            max_bytes: 1 << 20,
+            when_full: WhenFull::DeadLetter,
+            order_by: Some("camera".into()),
+        };
+        schedule.set_quotas(Quotas::default().with("d", quota));
+        assert_eq!(schedule.queued("d"), 3);
+        let ids = |claimed: &Claimed| claimed.deliveries.iter().map(|d| d.id).collect::<Vec<_>>();
+        let first = schedule.claim("d", 10);
+        assert_eq!(ids(&first), [1, 3]);
+        // 1 is retried: 2 still waits behind it.
+        schedule.put_back(first.deliveries[0].clone(), None);
+        schedule.add(delivery(4, &camera("e4", "x"), "d"), None);
+        assert_eq!(ids(&schedule.claim("d", 10)), [1]);
+        schedule.finish(&first.deliveries[0]);
+        assert_eq!(ids(&schedule.claim("d", 10)), [2]);
+        // Without the order, what waits is released at once.
+        schedule.set_quotas(Quotas::default());
+        assert_eq!(ids(&schedule.claim("d", 10)), [4]);
+    }
+
+    #[test]
     fn a_full_share_dead_letters_its_destination_only_and_refuse_refuses_the_event() {
         let quota = |when_full| Quota {
+            order_by: None,
             max_pending: 2,
             max_bytes: 1 << 20,
             when_full,

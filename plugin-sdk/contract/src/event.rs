@@ -33,6 +33,9 @@ pub struct Event {
     /// The destinations the event is bound for, in the route's order: names shared with
     /// the route that set them.
     pub destinations: Vec<DestinationName>,
+    /// The W3C trace context (`traceparent`) the event travels in: the sender's, or one
+    /// the host started. Filters neither see nor change it; deliveries carry it.
+    pub trace: Option<String>,
 }
 
 /// A file that travels with an event.
@@ -76,6 +79,7 @@ impl Event {
             predictions,
             attachments: Vec::new(),
             destinations: Vec::new(),
+            trace: None,
         }
     }
 

@@ -6,6 +6,7 @@
 //! - `quickstart`: the README's quickstart: default config, its curl, its answer.
 //! - `ingest`: what each part of a request becomes (metadata, attachments, task, id).
 //! - `delivery`: the router end to end, from ingest to receivers.
+//! - `delivery_options`: expiry, rates and pauses, CloudEvents, trace context.
 //! - `durability`: kill -9, restarts, dead letters, backpressure, circuit breaker.
 //! - `examples`: each example filter on the fixture events, exact outputs.
 //! - `misbehaving`: guests that loop, bomb memory, trap, lie; each outcome named.
@@ -47,6 +48,7 @@ mod connections;
 mod console;
 mod core_module;
 mod delivery;
+mod delivery_options;
 mod deploy;
 mod deploy_container;
 mod deploy_kubernetes;

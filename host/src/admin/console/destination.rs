@@ -72,11 +72,14 @@ async fn view(state: &AdminState, name: &str, trial: Option<&str>, notice: &str)
         body,
         "<section class=\"card\"><dl class=\"facts\"><dt>URL</dt><dd><code>{}</code></dd>\
          <dt>Body</dt><dd>{}{}{}{}</dd><dt>Signed</dt><dd>{}</dd><dt>Timeout</dt><dd>{}</dd>\
-         <dt>Retries</dt><dd>{}</dd><dt>In flight at most</dt><dd>{}</dd></dl></section>",
+         <dt>Retries</dt><dd>{}</dd><dt>In flight at most</dt><dd>{}</dd>\
+         <dt>Expires after</dt><dd>{}</dd><dt>Rate</dt><dd>{}</dd></dl></section>",
         esc(&redacted_url(&config.url)),
-        match config.format {
-            crate::config::BodyFormat::Json => "JSON",
-            crate::config::BodyFormat::Multipart => "multipart",
+        match (config.format, config.cloudevents) {
+            (crate::config::BodyFormat::Json, false) => "JSON",
+            (crate::config::BodyFormat::Multipart, false) => "multipart",
+            (crate::config::BodyFormat::Multipart, true) => "multipart, as a CloudEvent",
+            (_, _) => "JSON, as a CloudEvent",
         },
         if config.include_predictions {
             ""
@@ -93,6 +96,19 @@ async fn view(state: &AdminState, name: &str, trial: Option<&str>, notice: &str)
         humantime::format_duration(config.timeout.0),
         config.retry.max_retries,
         config.max_in_flight,
+        match config.max_age {
+            Some(age) => humantime::format_duration(age.0).to_string(),
+            None => "never (or the route's max_age)".into(),
+        },
+        match &config.rate {
+            Some(rate) => esc(&format!(
+                "{rate}, bursts of {}",
+                config
+                    .burst
+                    .map_or_else(|| "a second's worth".to_string(), |b| b.to_string())
+            )),
+            None => "no limit".into(),
+        },
     );
     let _ = write!(
         body,

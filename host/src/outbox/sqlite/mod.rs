@@ -300,6 +300,20 @@ impl Lanes for SqliteOutbox {
         Ok(self.schedule().claim(destination, max))
     }
 
+    async fn expired(&self, delivery: &Delivery, reason: String) -> Result<(), OutboxError> {
+        self.schedule().finish(delivery);
+        self.dead.fetch_add(1, Ordering::Relaxed);
+        // Like an attempt's record, written with the next group commit, not awaited:
+        // a crash before it finds the delivery pending, and it expires again.
+        let (reply, _unread) = oneshot::channel();
+        self.write(Write::Bury {
+            ids: vec![delivery.id],
+            reason,
+            reply,
+        })
+        .await
+    }
+
     async fn complete(&self, delivery: &Delivery, attempt: &Attempt, next: Next) -> Result<(), OutboxError> {
         let attempts = delivery.attempts + 1;
         let (state, next_attempt_at, error) = match &next {

@@ -64,7 +64,7 @@ pub fn pending(connection: &Connection) -> rusqlite::Result<Vec<Pending>> {
 pub fn event(connection: &Connection, id: &str) -> rusqlite::Result<Option<(Event, SystemTime)>> {
     let row = connection
         .prepare_cached(
-            "SELECT route, task, metadata, predictions, destinations, accepted_at FROM events WHERE id = ?",
+            "SELECT route, task, metadata, predictions, destinations, accepted_at, trace FROM events WHERE id = ?",
         )?
         .query_row([id], |row| {
             Ok((
@@ -74,10 +74,11 @@ pub fn event(connection: &Connection, id: &str) -> rusqlite::Result<Option<(Even
                 row.get::<_, String>(3)?,
                 row.get::<_, String>(4)?,
                 row.get::<_, i64>(5)?,
+                row.get::<_, Option<String>>(6)?,
             ))
         })
         .optional()?;
-    let Some((route, task, metadata, predictions, destinations, accepted_at)) = row else {
+    let Some((route, task, metadata, predictions, destinations, accepted_at, trace)) = row else {
         return Ok(None);
     };
     let mut attachments = Vec::new();
@@ -100,6 +101,7 @@ pub fn event(connection: &Connection, id: &str) -> rusqlite::Result<Option<(Even
         predictions: Predictions::new(predictions),
         attachments,
         destinations: serde_json::from_str(&destinations).unwrap_or_default(),
+        trace,
     };
     Ok(Some((event, from_ms(accepted_at))))
 }

@@ -1,6 +1,7 @@
 //! The durable store's tables, and how a connection is set up.
 //!
-//! - `events`: one row per accepted event: its predictions, metadata and route.
+//! - `events`: one row per accepted event: its predictions, metadata, route and trace
+//!   context.
 //! - `attachments`: the bytes an event's destinations will send, once per event.
 //! - `deliveries`: one row per event and destination, with its state, attempt count
 //!   and next attempt time (surviving restarts).
@@ -16,8 +17,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
 
-/// The schema version this Weir writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+/// The schema version this Weir writes (`PRAGMA user_version`). 2 added
+/// `events.trace`; a version-1 file is upgraded in place when opened.
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -28,7 +30,8 @@ CREATE TABLE IF NOT EXISTS events (
     predictions TEXT NOT NULL,
     destinations TEXT NOT NULL,
     accepted_at INTEGER NOT NULL,
-    bytes INTEGER NOT NULL
+    bytes INTEGER NOT NULL,
+    trace TEXT
 );
 CREATE TABLE IF NOT EXISTS attachments (
     event_id TEXT NOT NULL,
@@ -85,6 +88,10 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
         )));
     }
     connection.execute_batch(SCHEMA)?;
+    if version == 1 {
+        // Version 1's events table, kept by CREATE TABLE IF NOT EXISTS as it was.
+        connection.execute_batch("ALTER TABLE events ADD COLUMN trace TEXT")?;
+    }
     connection.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     Ok(connection)
 }

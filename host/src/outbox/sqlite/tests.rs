@@ -238,3 +238,51 @@ async fn past_the_byte_bound_the_oldest_delivered_events_are_forgotten_first() {
         assert!(outbox.event(&format!("e{n}")).await.unwrap().is_some(), "e{n}");
     }
 }
+
+#[tokio::test]
+async fn an_events_trace_context_is_kept_and_a_version_1_store_is_upgraded() {
+    // A store as the previous schema wrote it: no trace column.
+    let path = path("schema-1");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    {
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        connection
+            .execute_batch(
+                "CREATE TABLE events (id TEXT PRIMARY KEY, route TEXT NOT NULL, task TEXT NOT NULL, \
+                 metadata TEXT NOT NULL, predictions TEXT NOT NULL, destinations TEXT NOT NULL, \
+                 accepted_at INTEGER NOT NULL, bytes INTEGER NOT NULL); PRAGMA user_version = 1;",
+            )
+            .unwrap();
+    }
+    let outbox = SqliteOutbox::open(&path, 100, 1 << 20).unwrap();
+    let mut traced = Arc::unwrap_or_clone(event("e1"));
+    traced.trace = Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into());
+    assert_eq!(outbox.enqueue(Arc::new(traced)).await.unwrap(), Enqueued::Accepted);
+    flush(&outbox).await;
+    drop(outbox);
+    let reopened = SqliteOutbox::open(&path, 100, 1 << 20).unwrap();
+    let claimed = reopened.claim("a", 10).await.unwrap().deliveries;
+    assert_eq!(
+        claimed[0].event.trace.as_deref(),
+        Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+    );
+}
+
+#[tokio::test]
+async fn an_expired_delivery_is_dead_without_an_attempt_and_stays_so() {
+    let path = path("expired");
+    let outbox = SqliteOutbox::open(&path, 100, 1 << 20).unwrap();
+    outbox.enqueue(event("e1")).await.unwrap();
+    let claimed = outbox.claim("a", 10).await.unwrap().deliveries;
+    outbox.expired(&claimed[0], "expired: too old".into()).await.unwrap();
+    flush(&outbox).await;
+    assert_eq!(outbox.stats().dead, 1);
+    drop(outbox);
+    let reopened = SqliteOutbox::open(&path, 100, 1 << 20).unwrap();
+    assert!(reopened.claim("a", 10).await.unwrap().deliveries.is_empty());
+    let record = reopened.event("e1").await.unwrap().unwrap();
+    let a = record.deliveries.iter().find(|d| d.destination == "a").unwrap();
+    assert_eq!(a.state, DeliveryState::Dead);
+    assert_eq!(a.attempts, 0);
+    assert_eq!(a.last_error.as_deref(), Some("expired: too old"));
+}

@@ -340,7 +340,7 @@ fn insert_event(
     let now = now_ms();
     transaction
         .prepare_cached(
-            "INSERT INTO events (id, route, task, metadata, predictions, destinations, accepted_at, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO events (id, route, task, metadata, predictions, destinations, accepted_at, bytes, trace) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )?
         .execute(params![
             event.id,
@@ -350,7 +350,8 @@ fn insert_event(
             event.predictions.as_str(),
             destinations,
             now,
-            (event.predictions.len() + event.attachments_size()) as i64
+            (event.predictions.len() + event.attachments_size()) as i64,
+            event.trace
         ])?;
     for (position, attachment) in event.attachments.iter().enumerate() {
         transaction

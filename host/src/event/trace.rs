@@ -1,0 +1,158 @@
+//! The W3C trace context an event travels in (`traceparent`, W3C Trace Context
+//! level 1): the sender's, when its ingest request carried a valid one, else one Weir
+//! starts. Every delivery attempt carries the event's trace id with a span id of its
+//! own, so a receiver's work joins the sender's trace, and each attempt is told apart.
+//!
+//! Weir does not export spans of its own (no OTLP): the attempt's span id is the
+//! parent a receiver sees, and Weir's log lines carry the trace id.
+
+use std::fmt;
+
+/// The `traceparent` header's name.
+pub const TRACEPARENT: &str = "traceparent";
+
+/// A parsed `traceparent`: version 00's fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceParent {
+    /// The trace: 16 bytes, not all zero.
+    pub trace_id: [u8; 16],
+    /// The span that sent this request: 8 bytes, not all zero.
+    pub parent_id: [u8; 8],
+    /// Trace flags (bit 0: sampled).
+    pub flags: u8,
+}
+
+impl TraceParent {
+    /// Reads a `traceparent` header value; `None` when it is not one (the W3C rule: an
+    /// invalid header is ignored and a new trace started, never an error). A version
+    /// after 00 is read for its version-00 fields, as the specification asks.
+    pub fn parse(value: &str) -> Option<TraceParent> {
+        let value = value.trim();
+        let bytes = value.as_bytes();
+        if bytes.len() < 55 {
+            return None;
+        }
+        let version = hex::<1>(&value[0..2])?[0];
+        let exact = version == 0 && bytes.len() != 55;
+        let longer = version != 0 && bytes.len() > 55 && bytes[55] != b'-';
+        if version == 0xff || exact || longer || bytes[2] != b'-' || bytes[35] != b'-' || bytes[52] != b'-' {
+            return None;
+        }
+        let trace_id = hex::<16>(&value[3..35])?;
+        let parent_id = hex::<8>(&value[36..52])?;
+        let flags = hex::<1>(&value[53..55])?[0];
+        (trace_id != [0; 16] && parent_id != [0; 8]).then_some(TraceParent {
+            trace_id,
+            parent_id,
+            flags,
+        })
+    }
+
+    /// A new trace, sampled, for an event that came without one.
+    pub fn start() -> TraceParent {
+        TraceParent {
+            trace_id: nonzero(fastrand::u128(..)).to_be_bytes(),
+            parent_id: nonzero(fastrand::u64(..) as u128).to_be_bytes()[8..]
+                .try_into()
+                .expect("8 bytes"),
+            flags: 0x01,
+        }
+    }
+
+    /// The same trace, sent from a new span (one delivery attempt).
+    pub fn child(&self) -> TraceParent {
+        TraceParent {
+            parent_id: nonzero(fastrand::u64(..) as u128).to_be_bytes()[8..]
+                .try_into()
+                .expect("8 bytes"),
+            ..*self
+        }
+    }
+
+    /// The trace id as 32 lowercase hex digits (what log lines carry).
+    pub fn trace_id_hex(&self) -> String {
+        self.trace_id.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl fmt::Display for TraceParent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("00-")?;
+        for byte in self.trace_id {
+            write!(f, "{byte:02x}")?;
+        }
+        f.write_str("-")?;
+        for byte in self.parent_id {
+            write!(f, "{byte:02x}")?;
+        }
+        write!(f, "-{:02x}", self.flags)
+    }
+}
+
+/// `N` bytes from `2N` lowercase hex digits (the specification allows no uppercase).
+fn hex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    let digits = text.as_bytes();
+    if digits.len() != 2 * N {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (i, pair) in digits.chunks(2).enumerate() {
+        let value = |d: u8| match d {
+            b'0'..=b'9' => Some(d - b'0'),
+            b'a'..=b'f' => Some(d - b'a' + 10),
+            _ => None,
+        };
+        out[i] = value(pair[0])? << 4 | value(pair[1])?;
+    }
+    Some(out)
+}
+
+fn nonzero(value: u128) -> u128 {
+    value.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GIVEN: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    #[test]
+    fn reads_and_writes_the_w3c_example() {
+        let parsed = TraceParent::parse(GIVEN).unwrap();
+        assert_eq!(parsed.to_string(), GIVEN);
+        assert_eq!(parsed.trace_id_hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(parsed.flags, 1);
+    }
+
+    #[test]
+    fn refuses_what_the_specification_says_to_ignore() {
+        for wrong in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473x-00f067aa0ba902b7-01",
+        ] {
+            assert_eq!(TraceParent::parse(wrong), None, "{wrong}");
+        }
+        // A later version is read for version 00's fields.
+        let later = "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-more";
+        assert!(TraceParent::parse(later).is_some());
+    }
+
+    #[test]
+    fn a_child_keeps_the_trace_with_a_new_span_and_a_start_is_valid() {
+        let parent = TraceParent::parse(GIVEN).unwrap();
+        let child = parent.child();
+        assert_eq!(child.trace_id, parent.trace_id);
+        assert_ne!(child.parent_id, parent.parent_id);
+        let started = TraceParent::start();
+        assert_eq!(TraceParent::parse(&started.to_string()), Some(started));
+        assert_ne!(TraceParent::start().trace_id, started.trace_id);
+    }
+}
