@@ -405,7 +405,7 @@ async fn each_cameras_events_arrive_in_order_through_random_failures() {
     let answers = (0..4000)
         .map(|_| {
             seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            if (seed >> 33) % 4 == 0 {
+            if (seed >> 33).is_multiple_of(4) {
                 Answer::Status(500)
             } else {
                 Answer::Status(200)
