@@ -504,6 +504,12 @@ impl Destination {
         Destination(set(self.0, "cloudevents", cloudevents))
     }
 
+    /// `batch`: several events per request (`{ max_events = 10, max_wait = "200ms" }`,
+    /// as JSON).
+    pub fn batch(self, batch: Value) -> Destination {
+        Destination(set(self.0, "batch", batch))
+    }
+
     /// `order_by`: the metadata key deliveries are sent in order by.
     pub fn order_by(self, key: &str) -> Destination {
         Destination(set(self.0, "order_by", key))

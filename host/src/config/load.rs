@@ -591,6 +591,26 @@ fn validate_destination(name: &str, destination: &super::DestinationConfig, prob
             "only applies with rate; set rate = \"50/s\" (say) or remove it",
         );
     }
+    if let Some(batch) = &destination.batch {
+        if !destination.format.is_json() {
+            problems.add(
+                format!("{key}.batch"),
+                "batches are JSON (an array, or ndjson): use format = \"json\", or send multipart one event at a time",
+            );
+        }
+        if destination.cloudevents || destination.format == super::BodyFormat::Cloudevents {
+            problems.add(
+                format!("{key}.batch"),
+                "cannot be combined with CloudEvents (binary mode is one event per request); remove one of them",
+            );
+        }
+        if !(1..=10_000).contains(&batch.max_events) {
+            problems.add(format!("{key}.batch.max_events"), "must be between 1 and 10000");
+        }
+        if batch.max_bytes.0 < 1024 {
+            problems.add(format!("{key}.batch.max_bytes"), "must be at least 1KiB");
+        }
+    }
     if destination.order_by.as_ref().is_some_and(|key| key.trim().is_empty()) {
         problems.add(
             format!("{key}.order_by"),

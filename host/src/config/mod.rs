@@ -458,6 +458,10 @@ pub struct DestinationConfig {
     /// key are not ordered. Default: no order.
     #[serde(default)]
     pub order_by: Option<String>,
+    /// Several events in one request: `batch = { max_events = 100, max_wait = "1s" }`.
+    /// Default: one event per request.
+    #[serde(default)]
+    pub batch: Option<BatchConfig>,
     /// Send each request as a CloudEvent in binary content mode: `ce-id`, `ce-source`,
     /// `ce-type`, `ce-time`, `ce-specversion` headers, the body as it is (JSON or
     /// multipart). `format = "cloudevents"` is the same with the JSON body.
@@ -536,6 +540,45 @@ impl AttachmentRule {
             others: self.others || other.others,
         }
     }
+}
+
+/// `[destinations.NAME.batch]`: several events in one request, for receivers that
+/// would rather take a hundred rows at once (a database, a bulk API).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchConfig {
+    /// Most events in one request.
+    pub max_events: usize,
+    /// Most bytes of one request's body (an event larger than this goes alone).
+    pub max_bytes: Size,
+    /// How long the first event of a batch waits for others before the batch goes as
+    /// it is.
+    pub max_wait: Span,
+    /// `json`: the body is a JSON array, one object per event; `ndjson`: one object
+    /// per line (`application/x-ndjson`).
+    pub format: BatchFormat,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            max_events: 100,
+            max_bytes: Size(1 << 20),
+            max_wait: Span(Duration::from_secs(1)),
+            format: BatchFormat::Json,
+        }
+    }
+}
+
+/// How a batch's events are laid out in its body.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BatchFormat {
+    /// A JSON array.
+    #[default]
+    Json,
+    /// Newline-delimited JSON.
+    Ndjson,
 }
 
 /// `[destinations.NAME.circuit_breaker]`.

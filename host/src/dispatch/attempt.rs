@@ -5,6 +5,7 @@ use std::time::{Duration, Instant, SystemTime};
 use http_body_util::{BodyExt, Full};
 use tokio::io::AsyncWriteExt;
 
+use super::batch::Batch;
 use super::client::Client;
 use super::destination::{Destination, Target};
 use super::pace::{ALLOWED_RATE_HEADER, AllowedRate};
@@ -44,7 +45,35 @@ pub async fn attempt(client: &Client, destination: &Destination, delivery: &Deli
         accepted_at: delivery.accepted_at,
     };
     let headers = headers(&delivery.event, destination, &body, sending);
-    let mut request = hyper::Request::new(Full::new(body.bytes));
+    send(client, destination, url, body.bytes, headers, at, started).await
+}
+
+/// Makes one attempt of a batch of deliveries: one request for all of them, its
+/// record marked with the batch's id.
+pub async fn attempt_batch(client: &Client, destination: &Destination, batch: &Batch) -> Outcome {
+    let at = SystemTime::now();
+    let started = Instant::now();
+    let Target::Http(url) = &destination.target else {
+        unreachable!("a log: destination is never batched (the config refuses it)");
+    };
+    let headers = batch.headers(destination, at);
+    let mut outcome = send(client, destination, url, batch.body.clone(), headers, at, started).await;
+    outcome.attempt.batch = Some(batch.id.clone());
+    outcome
+}
+
+/// Sends a request and reads the start of its answer, within the destination's
+/// timeout, and says what the answer means.
+async fn send(
+    client: &Client,
+    destination: &Destination,
+    url: &hyper::Uri,
+    body: super::chunks::Chunks,
+    headers: hyper::HeaderMap,
+    at: SystemTime,
+    started: Instant,
+) -> Outcome {
+    let mut request = hyper::Request::new(Full::new(body));
     *request.method_mut() = hyper::Method::POST;
     *request.uri_mut() = url.clone();
     *request.headers_mut() = headers;
@@ -125,6 +154,7 @@ pub async fn attempt(client: &Client, destination: &Destination, delivery: &Deli
             latency: started.elapsed(),
             error,
             response,
+            batch: None,
         },
         disposition,
         retry_after,
@@ -141,6 +171,7 @@ fn failed(at: SystemTime, started: Instant, error: String) -> Outcome {
             latency: started.elapsed(),
             error: Some(error),
             response: String::new(),
+            batch: None,
         },
         disposition: Disposition::Retryable,
         retry_after: None,
@@ -200,6 +231,7 @@ async fn log(destination: &Destination, delivery: &Delivery, at: SystemTime, sta
             latency: started.elapsed(),
             error: written.err().map(|e| format!("cannot write to stdout: {e}")),
             response: String::new(),
+            batch: None,
         },
         disposition: Disposition::Delivered,
         retry_after: None,

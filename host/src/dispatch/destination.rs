@@ -11,7 +11,7 @@ use super::client::Roots;
 use super::guard::check_url;
 use super::signing::SigningKey;
 use crate::config::http::{basic_auth, redacted_url};
-use crate::config::{AttachmentRule, BodyFormat, BreakerConfig, DestinationConfig, RetryConfig};
+use crate::config::{AttachmentRule, BatchConfig, BodyFormat, BreakerConfig, DestinationConfig, RetryConfig};
 use crate::event::{Attachment, Event};
 
 /// Where deliveries go.
@@ -59,6 +59,8 @@ pub struct Destination {
     pub rate: Option<RateLimit>,
     /// Requests are CloudEvents in binary content mode.
     pub cloudevents: bool,
+    /// Several events per request, when set.
+    pub batch: Option<BatchConfig>,
 }
 
 /// A destination's `max_age`: its own, else the route's of the event.
@@ -147,6 +149,8 @@ impl Destination {
                 burst: config.burst.unwrap_or_else(|| (rate.per_second.floor() as u32).max(1)),
             }),
             cloudevents: config.cloudevents || config.format == BodyFormat::Cloudevents,
+            // `log:` prints each delivery on its own line; batching it would say nothing.
+            batch: config.batch.clone().filter(|_| config.url != "log:"),
         })
     }
 

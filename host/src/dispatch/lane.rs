@@ -1,10 +1,12 @@
 //! One destination's lane: takes its due deliveries from the outbox, keeps at most
 //! `max_in_flight` requests going at the pace the destination and its receiver allow,
-//! sends expired deliveries to the dead letters unsent, and records each attempt.
+//! gathers deliveries into batches where the destination takes them, sends expired
+//! deliveries to the dead letters unsent, and records each attempt.
 //!
 //! Lanes share nothing but the HTTP client and the outbox, so a receiver that is slow
 //! or dead only ever fills its own lane.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -14,20 +16,38 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio_util::sync::CancellationToken;
 
-use super::attempt::{Outcome, attempt};
+use super::attempt::{Outcome, attempt, attempt_batch};
+use super::batch::{Batch, size_in_batch};
 use super::breaker::{Allowance, Breaker, State};
 use super::destination::Destination;
 use super::pace::Pace;
 use super::retry::{Disposition, next_delay};
 use crate::event::trace::TraceParent;
 use crate::metrics::{AttemptOutcome, LaneMetrics};
-use crate::outbox::{Delivery, Lanes, Next};
+use crate::outbox::{Attempt, Delivery, Lanes, Next};
 
 /// How long a lane waits before asking the outbox again after it failed.
 const OUTBOX_ERROR_BACKOFF: Duration = Duration::from_secs(1);
 
-/// One attempt in flight, yielding the delivery and how the attempt went.
-type Attempting = std::pin::Pin<Box<dyn std::future::Future<Output = (Delivery, Outcome)> + Send>>;
+/// One request in flight, yielding what it carried and how the attempt went.
+type Attempting = std::pin::Pin<Box<dyn std::future::Future<Output = (Sent, Outcome)> + Send>>;
+
+/// What one request carried.
+enum Sent {
+    /// One delivery.
+    One(Delivery),
+    /// A batch of them.
+    Batch(Batch),
+}
+
+impl Sent {
+    fn deliveries(&self) -> &[Delivery] {
+        match self {
+            Sent::One(delivery) => std::slice::from_ref(delivery),
+            Sent::Batch(batch) => &batch.deliveries,
+        }
+    }
+}
 
 /// A destination's lane.
 pub struct Lane {
@@ -61,6 +81,9 @@ impl Lane {
         // their own: no spawn and no cross-thread wake-up per delivery.
         let mut in_flight: FuturesUnordered<Attempting> = FuturesUnordered::new();
         let mut next_due: Option<Instant> = None;
+        // With batches: deliveries taken from the outbox and waiting for company, with
+        // when each was taken.
+        let mut forming: VecDeque<(Delivery, Instant)> = VecDeque::new();
         loop {
             let stopping = self.stop.is_cancelled();
             let draining = stopping && self.drain.load(Ordering::SeqCst);
@@ -75,32 +98,35 @@ impl Lane {
                 Allowance::Wait(until) => until,
                 _ => None,
             };
-            // The destination's rate and the receiver's pause.
+            // The destination's rate and the receiver's pause: requests, not deliveries.
             let (paced, pace_until) = self.pace().available(destination.rate, Instant::now());
             let free = free.min(paced);
             let blocked_until = breaker_until.max(pace_until);
+            // A delivery per free request, or enough to fill a batch per free request.
+            let wanted = match &destination.batch {
+                None => free,
+                // (Not less what is gathering already: a batch that failed comes back
+                // whole only if it is taken whole.)
+                Some(batch) if forming.len() < free.saturating_mul(batch.max_events) => {
+                    free.saturating_mul(batch.max_events)
+                }
+                Some(_) => 0,
+            };
             let mut claimed_any = false;
             let mut expired_any = false;
-            if free > 0 && (!stopping || draining) {
-                match self.outbox.claim(&name, free).await {
+            let mut taken = Vec::new();
+            if wanted > 0 && (!stopping || draining) {
+                match self.outbox.claim(&name, wanted).await {
                     Ok(claimed) => {
                         next_due = claimed.next_due;
                         claimed_any = !claimed.deliveries.is_empty();
-                        let client = (!claimed.deliveries.is_empty())
-                            .then(|| self.clients.of(destination.allow_private, destination.roots.as_ref()));
                         for delivery in claimed.deliveries {
                             if let Some(reason) = expired(&destination, &delivery, SystemTime::now()) {
                                 self.expire(&destination, &delivery, reason).await;
                                 expired_any = true;
-                                continue;
+                            } else {
+                                taken.push(delivery);
                             }
-                            self.pace().take(1);
-                            let client = client.clone().expect("some deliveries were claimed");
-                            let destination = destination.clone();
-                            in_flight.push(Box::pin(async move {
-                                let outcome = attempt(&client, &destination, &delivery).await;
-                                (delivery, outcome)
-                            }));
                         }
                     }
                     Err(error) => {
@@ -109,12 +135,73 @@ impl Lane {
                     }
                 }
             }
+            let mut requests: Vec<Sent> = Vec::new();
+            match &destination.batch {
+                None => requests.extend(taken.into_iter().map(Sent::One)),
+                Some(batching) => {
+                    // A batch that failed comes back whole (its members share a retry
+                    // time and are taken before newer deliveries): it goes again as it
+                    // was, at once, with its id.
+                    let mut taken = taken.into_iter().peekable();
+                    while requests.len() < free
+                        && let Some(first) = taken.next_if(|delivery| delivery.batch.is_some())
+                    {
+                        let id = first.batch.clone();
+                        let mut again = vec![first];
+                        while let Some(next) = taken.next_if(|delivery| delivery.batch == id) {
+                            again.push(next);
+                        }
+                        requests.push(Sent::Batch(Batch::new(again, &destination, batching.format)));
+                    }
+                    let now = Instant::now();
+                    forming.extend(taken.map(|delivery| (delivery, now)));
+                    while requests.len() < free && !forming.is_empty() {
+                        // The deliveries at the front that fit one request.
+                        let (mut count, mut bytes) = (0, 0);
+                        for (delivery, _) in &forming {
+                            let size = size_in_batch(delivery, &destination);
+                            if count == batching.max_events
+                                || (count > 0 && bytes + size > batching.max_bytes.0 as usize)
+                            {
+                                break;
+                            }
+                            count += 1;
+                            bytes += size;
+                        }
+                        let full = count == batching.max_events || count < forming.len();
+                        let waited = forming
+                            .front()
+                            .is_some_and(|(_, since)| now.saturating_duration_since(*since) >= batching.max_wait.0);
+                        if !(full || waited || stopping) {
+                            break;
+                        }
+                        let deliveries = forming.drain(..count).map(|(delivery, _)| delivery).collect();
+                        requests.push(Sent::Batch(Batch::new(deliveries, &destination, batching.format)));
+                    }
+                }
+            }
+            if !requests.is_empty() {
+                let client = self.clients.of(destination.allow_private, destination.roots.as_ref());
+                for sent in requests {
+                    self.pace().take(1);
+                    let (client, destination) = (client.clone(), destination.clone());
+                    in_flight.push(Box::pin(async move {
+                        let outcome = match &sent {
+                            Sent::One(delivery) => attempt(&client, &destination, delivery).await,
+                            Sent::Batch(batch) => attempt_batch(&client, &destination, batch).await,
+                        };
+                        (sent, outcome)
+                    }));
+                }
+            }
             if allowance == Allowance::Probe && !claimed_any {
                 // Nothing to probe with: stay open until there is.
                 self.breaker().no_probe(Instant::now());
             }
             self.in_flight.store(in_flight.len(), Ordering::Relaxed);
-            if stopping && in_flight.is_empty() && !claimed_any {
+            // Stopping: what is in flight ends first; deliveries still gathering into a
+            // batch go now when draining, and otherwise stay pending in the store.
+            if stopping && in_flight.is_empty() && !claimed_any && (forming.is_empty() || !draining) {
                 break;
             }
             if expired_any {
@@ -126,10 +213,19 @@ impl Lane {
                 (None, Some(b)) => Some(b),
                 (due, None) => due,
             };
+            // A batch still gathering goes when its first delivery has waited max_wait.
+            let gathered = match (&destination.batch, forming.front()) {
+                (Some(batching), Some((_, since))) if blocked_until.is_none() => Some(*since + batching.max_wait.0),
+                _ => None,
+            };
+            let due = match (due, gathered) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let wake_at = due.map(tokio::time::Instant::from_std).filter(|_| !stopping);
             tokio::select! {
-                Some((delivery, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
-                    self.record(&destination, &delivery, outcome).await;
+                Some((sent, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
+                    self.record(&destination, &sent, outcome).await;
                 }
                 _ = notify.notified(), if !stopping && free > 0 && blocked_until.is_none() => {}
                 _ = sleep_until(wake_at), if wake_at.is_some() => {}
@@ -158,7 +254,9 @@ impl Lane {
         }
     }
 
-    async fn record(&self, destination: &Destination, delivery: &Delivery, outcome: Outcome) {
+    /// Records how a request went: once for the receiver's health, rate and pause,
+    /// then for each delivery it carried.
+    async fn record(&self, destination: &Destination, sent: &Sent, outcome: Outcome) {
         let Outcome {
             attempt,
             disposition,
@@ -177,6 +275,47 @@ impl Lane {
             self.metrics.paused.inc();
             self.pace().pause(Instant::now() + wait);
         }
+        let in_batch = match sent {
+            Sent::Batch(batch) => {
+                let status = Status(attempt.status);
+                let latency_ms = (attempt.latency.as_secs_f64() * 1e6).round() / 1e3;
+                if disposition == Disposition::Delivered {
+                    tracing::debug!(destination = %destination.name, batch = %batch.id, events = batch.deliveries.len(), %status, latency_ms, "batch delivered");
+                } else {
+                    tracing::warn!(
+                        destination = %destination.name, batch = %batch.id, events = batch.deliveries.len(), %status, latency_ms,
+                        error = attempt.error.as_deref().unwrap_or(""), "batch attempt failed"
+                    );
+                }
+                true
+            }
+            Sent::One(_) => false,
+        };
+        // A batch's members that are retried come back together, due at one time (and
+        // retries are taken before newer deliveries), so the batch goes again whole.
+        let retry_at = in_batch.then(|| {
+            let number = sent.deliveries().iter().map(|d| d.attempts + 1).max().unwrap_or(1);
+            Instant::now() + next_delay(&destination.retry, number, retry_after, fastrand::f64())
+        });
+        for delivery in sent.deliveries() {
+            self.settle(destination, delivery, &attempt, disposition, retry_after, retry_at)
+                .await;
+        }
+    }
+
+    /// Records one delivery's attempt and what becomes of it. A batch's members are
+    /// retried at the batch's `retry_at`, and log their retries under the batch's line,
+    /// not one by one.
+    async fn settle(
+        &self,
+        destination: &Destination,
+        delivery: &Delivery,
+        attempt: &Attempt,
+        disposition: Disposition,
+        retry_after: Option<Duration>,
+        retry_at: Option<Instant>,
+    ) {
+        let in_batch = retry_at.is_some();
         let trace_id = TraceId(&delivery.event.trace);
         let number = delivery.attempts + 1;
         // Microsecond precision: `0.309`, not `0.30859000000000003`, in the log.
@@ -188,7 +327,10 @@ impl Lane {
                 Next::Delivered
             }
             Disposition::Retryable if delivery.attempts < destination.retry.max_retries => {
-                let delay = next_delay(&destination.retry, number, retry_after, fastrand::f64());
+                let delay = match retry_at {
+                    Some(at) => at.saturating_duration_since(Instant::now()),
+                    None => next_delay(&destination.retry, number, retry_after, fastrand::f64()),
+                };
                 match expired(destination, delivery, SystemTime::now() + delay) {
                     Some(reason) => {
                         tracing::warn!(
@@ -203,12 +345,14 @@ impl Lane {
                         ))
                     }
                     None => {
-                        tracing::warn!(
-                            destination = %destination.name, event = %delivery.event.id, %trace_id, attempt = number, %status,
-                            latency_ms, error = attempt.error.as_deref().unwrap_or(""), retry_in_ms = delay.as_millis() as u64,
-                            "attempt failed; will retry"
-                        );
-                        Next::RetryAt(Instant::now() + delay)
+                        if !in_batch {
+                            tracing::warn!(
+                                destination = %destination.name, event = %delivery.event.id, %trace_id, attempt = number,
+                                %status, latency_ms, error = attempt.error.as_deref().unwrap_or(""),
+                                retry_in_ms = delay.as_millis() as u64, "attempt failed; will retry"
+                            );
+                        }
+                        Next::RetryAt(retry_at.unwrap_or_else(|| Instant::now() + delay))
                     }
                 }
             }
@@ -232,7 +376,19 @@ impl Lane {
             Next::Dead(_) => AttemptOutcome::Dead,
         };
         self.metrics.attempted(counted, attempt.latency);
-        if let Err(error) = self.outbox.complete(delivery, &attempt, next).await {
+        // A batch retried goes again whole: its members remember it.
+        let remembered;
+        let delivery = match (&attempt.batch, &next) {
+            (Some(batch), Next::RetryAt(_)) => {
+                remembered = Delivery {
+                    batch: Some(batch.clone()),
+                    ..delivery.clone()
+                };
+                &remembered
+            }
+            _ => delivery,
+        };
+        if let Err(error) = self.outbox.complete(delivery, attempt, next).await {
             tracing::error!(destination = %destination.name, event = %delivery.event.id, %error, "cannot record the attempt");
         }
     }

@@ -13,6 +13,7 @@
 //! - [`client`]: the HTTP client.
 //! - [`guard`]: where deliveries may connect (no metadata, private or own addresses).
 //! - [`attempt`]: one attempt and its record.
+//! - [`batch`]: several deliveries in one request.
 //! - [`retry`]: what a status means, and how long to wait.
 //! - [`breaker`]: leaving a failing receiver alone for a while.
 //! - [`pace`]: a destination's rate, the receiver's stated rate, and its pauses.
@@ -20,6 +21,7 @@
 //! - [`trial`]: a trial send, answered at once (the console's "Send test").
 
 pub mod attempt;
+pub mod batch;
 pub mod breaker;
 pub mod chunks;
 pub mod client;

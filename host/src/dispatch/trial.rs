@@ -11,7 +11,8 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use super::Dispatcher;
-use super::attempt::attempt;
+use super::attempt::{attempt, attempt_batch};
+use super::batch::Batch;
 use super::request::{Sending, body, headers};
 use super::retry::Disposition;
 use crate::event::Event;
@@ -58,33 +59,44 @@ impl Dispatcher {
             .trace
             .get_or_insert_with(|| crate::event::trace::TraceParent::start().to_string());
         let event = Arc::new(event);
-        let sent = {
-            let body = body(&event, &destination);
-            let now = SystemTime::now();
-            let sending = Sending {
-                attempt: 1,
-                at: now,
-                accepted_at: now,
-            };
-            let mut names: Vec<String> = headers(&event, &destination, &body, sending)
-                .keys()
-                .map(|name| name.as_str().to_string())
-                .collect();
-            names.sort();
-            names.dedup();
-            names
-        };
-        let signed = SIGNATURE_HEADERS.iter().all(|header| sent.iter().any(|s| s == header));
+        let now = SystemTime::now();
         let delivery = Delivery {
             id: 0,
             event: event.clone(),
             destination: destination.name.clone(),
             attempts: 0,
-            accepted_at: SystemTime::now(),
+            accepted_at: now,
+            batch: None,
         };
+        // A batching destination gets a batch of one, as its lane would send it.
+        let batch = destination
+            .batch
+            .as_ref()
+            .map(|batching| Batch::new(vec![delivery.clone()], &destination, batching.format));
+        let sent = {
+            let headers = match &batch {
+                Some(batch) => batch.headers(&destination, now),
+                None => {
+                    let sending = Sending {
+                        attempt: 1,
+                        at: now,
+                        accepted_at: now,
+                    };
+                    headers(&event, &destination, &body(&event, &destination), sending)
+                }
+            };
+            let mut names: Vec<String> = headers.keys().map(|name| name.as_str().to_string()).collect();
+            names.sort();
+            names.dedup();
+            names
+        };
+        let signed = SIGNATURE_HEADERS.iter().all(|header| sent.iter().any(|s| s == header));
         // The client of the destination's own address rules and CA, as its lane uses.
         let client = self.clients.of(destination.allow_private, destination.roots.as_ref());
-        let outcome = attempt(&client, &destination, &delivery).await;
+        let outcome = match &batch {
+            Some(batch) => attempt_batch(&client, &destination, batch).await,
+            None => attempt(&client, &destination, &delivery).await,
+        };
         let record = outcome.attempt;
         tracing::info!(
             destination = name,

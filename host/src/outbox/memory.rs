@@ -71,6 +71,7 @@ impl Enqueue for MemoryOutbox {
                 destination: destination.0.clone(),
                 attempts: 0,
                 accepted_at,
+                batch: None,
             });
         }
         let bytes = deliveries.first().map_or(0, super::schedule::event_bytes);
@@ -226,6 +227,7 @@ mod tests {
             latency: Duration::from_millis(3),
             error: (status >= 300).then(|| format!("answered {status}")),
             response: String::new(),
+            batch: None,
         }
     }
 

@@ -55,6 +55,9 @@ pub struct Delivery {
     pub attempts: u32,
     /// When the event was accepted.
     pub accepted_at: SystemTime,
+    /// The batch its last attempt went in, so a retried batch is sent again whole
+    /// (kept in memory only: after a restart, batches form anew).
+    pub batch: Option<Arc<str>>,
 }
 
 /// What happened in one attempt.
@@ -70,6 +73,8 @@ pub struct Attempt {
     pub error: Option<String>,
     /// The first bytes of the response body, for seeing why a receiver refuses.
     pub response: String,
+    /// The batch the delivery went in (its request's `webhook-id`), when it went in one.
+    pub batch: Option<Arc<str>>,
 }
 
 /// What becomes of a delivery after an attempt.

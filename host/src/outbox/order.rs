@@ -138,6 +138,7 @@ mod tests {
             destination: Arc::from("d"),
             attempts: 0,
             accepted_at: SystemTime::now(),
+            batch: None,
         }
     }
 

@@ -52,6 +52,9 @@ pub struct AttemptRecord {
     pub error: Option<String>,
     /// The first bytes of the response body.
     pub response: String,
+    /// The batch the delivery went in (its request's `webhook-id`), if it went in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
 }
 
 impl AttemptRecord {
@@ -63,6 +66,7 @@ impl AttemptRecord {
             latency_ms: (attempt.latency.as_secs_f64() * 1e6).round() / 1e3,
             error: attempt.error.clone(),
             response: attempt.response.clone(),
+            batch: attempt.batch.as_deref().map(str::to_string),
         }
     }
 }

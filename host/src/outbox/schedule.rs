@@ -338,14 +338,22 @@ impl Schedule {
         }
     }
 
-    /// Takes up to `max` due deliveries of a destination.
+    /// Takes up to `max` due deliveries of a destination: retries now due first, then
+    /// the others in the order they came.
     pub fn claim(&mut self, destination: &str, max: usize) -> Claimed {
         let lane = self.lane(destination);
         let now = Instant::now();
+        // Retries now due go before newer deliveries, in their order: a delivery does
+        // not wait behind those that arrived while it waited, and a batch retried
+        // together stays together.
+        let mut due = Vec::new();
         while lane.waiting.peek().is_some_and(|Reverse(w)| w.at <= now) {
             if let Some(Reverse(waiting)) = lane.waiting.pop() {
-                lane.ready.push_back(waiting.delivery);
+                due.push(waiting.delivery);
             }
+        }
+        for delivery in due.into_iter().rev() {
+            lane.ready.push_front(delivery);
         }
         let take = max.min(lane.ready.len());
         Claimed {
@@ -411,6 +419,7 @@ mod tests {
             destination: destination.into(),
             attempts: 0,
             accepted_at: SystemTime::now(),
+            batch: None,
         }
     }
 

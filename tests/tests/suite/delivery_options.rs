@@ -1,7 +1,7 @@
 //! Delivery options that fit predictions: expiry (`max_age`), a destination's rate and
 //! the receiver's say over it (`WebHook-Allowed-Rate`, 429 with `Retry-After`), order
-//! per key (`order_by`), CloudEvents binary mode, and the W3C trace context carried to
-//! every attempt.
+//! per key (`order_by`), batches, CloudEvents binary mode, and the W3C trace context
+//! carried to every attempt.
 //!
 //! Outcomes are read from Weir's own records (attempt times, dead-letter reasons,
 //! metrics) and from what receivers got, never from the test's stopwatch alone.
@@ -48,7 +48,7 @@ async fn a_delivery_older_than_max_age_goes_to_the_dead_letters_unsent() {
             "hook",
             Destination::url(hook.url())
                 .max_in_flight(1)
-                .max_age(Duration::from_millis(300)),
+                .max_age(Duration::from_secs(1)),
         ),
     )
     .await;
@@ -65,7 +65,7 @@ async fn a_delivery_older_than_max_age_goes_to_the_dead_letters_unsent() {
         accepted(weir.post_json("r", r#"{"predictions":[]}"#).await).await,
     ];
     // The scenario: time passes while the receiver holds the first request.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     hook.release();
     assert_eq!(delivery(&weir.settled(&first).await, "hook")["state"], "delivered");
     for id in &waiting {
@@ -511,5 +511,118 @@ async fn a_failing_key_blocks_only_itself_until_it_is_dead() {
         "a2 went before a1 was dead: {a2_record} {a1_record}"
     );
     while hook.try_next().is_some() {}
+    weir.stop().await;
+}
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+#[tokio::test]
+async fn a_batch_carries_many_events_in_one_signed_request_and_is_retried_whole() {
+    let mut hook = Receiver::scripted(vec![Answer::Status(500)], Answer::Status(200)).await;
+    let weir = start(
+        &WeirConfig::new().route("r", Route::to(["hook"])).destination(
+            "hook",
+            Destination::url(hook.url())
+                .secret(SECRET)
+                .batch(serde_json::json!({ "max_events": 10, "max_wait": "300ms" }))
+                .retry(Retry::new().initial_delay(Duration::from_millis(50)).jitter(0.0)),
+        ),
+    )
+    .await;
+    let mut posted = Vec::new();
+    for i in 0..25 {
+        posted.push(
+            accepted(
+                weir.post_json("r", &format!(r#"{{"predictions":[{{"n":{i}}}]}}"#))
+                    .await,
+            )
+            .await,
+        );
+    }
+    let mut records = Vec::new();
+    for id in &posted {
+        records.push(weir.settled(id).await);
+    }
+    let verifier = standardwebhooks::Webhook::new(SECRET).unwrap();
+    let mut requests = Vec::new();
+    while let Some(request) = hook.try_next() {
+        verifier
+            .verify(&request.body, &request.headers)
+            .expect("signed as one body");
+        let events = request.json();
+        let ids: Vec<String> = events
+            .as_array()
+            .expect("a JSON array")
+            .iter()
+            .map(|event| event["id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(request.header("x-weir-batch-size"), ids.len().to_string());
+        assert!(ids.len() <= 10, "{} events in one request", ids.len());
+        // Each event's predictions are its own.
+        for event in events.as_array().unwrap() {
+            let n = event["predictions"]["predictions"][0]["n"].as_u64().unwrap() as usize;
+            assert_eq!(event["id"], posted[n].as_str());
+            assert_eq!(event["route"], "r");
+        }
+        requests.push((request.header("webhook-id").to_string(), ids));
+    }
+    // The first request failed; the same batch (same webhook-id, same events) went
+    // again, and every event arrived in exactly one successful request.
+    let (failed_id, failed_ids) = requests[0].clone();
+    assert!(failed_id.starts_with("batch_"), "{failed_id}");
+    let retried: Vec<_> = requests[1..].iter().filter(|(id, _)| *id == failed_id).collect();
+    assert_eq!(retried.len(), 1, "{requests:?}");
+    assert_eq!(retried[0].1, failed_ids, "retried whole");
+    let mut delivered: Vec<String> = requests[1..].iter().flat_map(|(_, ids)| ids.clone()).collect();
+    delivered.sort();
+    let mut expected = posted.clone();
+    expected.sort();
+    assert_eq!(delivered, expected, "each event once");
+    assert!(requests.len() <= 8, "{} requests for 25 events", requests.len());
+    // Each delivery's record names the batch it went in.
+    for record in &records {
+        let made = delivery(record, "hook");
+        assert_eq!(made["state"], "delivered", "{record}");
+        let id = record["id"].as_str().unwrap().to_string();
+        let batch = requests[1..]
+            .iter()
+            .find(|(_, ids)| ids.contains(&id))
+            .map(|(batch, _)| batch.clone())
+            .unwrap();
+        let history = made["history"].as_array().unwrap();
+        assert_eq!(history.last().unwrap()["batch"], batch.as_str(), "{record}");
+        if failed_ids.contains(&id) {
+            assert_eq!(history.len(), 2, "{record}");
+            assert_eq!(history[0]["batch"], failed_id.as_str());
+        }
+    }
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn an_ndjson_batch_is_one_event_per_line() {
+    let mut hook = Receiver::ok().await;
+    let weir = start(
+        &WeirConfig::new().route("r", Route::to(["hook"])).destination(
+            "hook",
+            Destination::url(hook.url())
+                .include_predictions(false)
+                .batch(serde_json::json!({ "max_events": 3, "max_wait": "5s", "format": "ndjson" })),
+        ),
+    )
+    .await;
+    let mut posted = Vec::new();
+    for _ in 0..3 {
+        posted.push(accepted(weir.post_json("r", "{\n  \"predictions\": []\n}").await).await);
+    }
+    let request = hook.next().await;
+    assert_eq!(request.header("content-type"), "application/x-ndjson");
+    let text = String::from_utf8(request.body.to_vec()).unwrap();
+    let lines: Vec<Value> = text.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(
+        lines.iter().map(|l| l["id"].as_str().unwrap()).collect::<Vec<_>>(),
+        posted
+    );
+    assert!(lines.iter().all(|line| line.get("predictions").is_none()));
     weir.stop().await;
 }

@@ -73,7 +73,8 @@ async fn view(state: &AdminState, name: &str, trial: Option<&str>, notice: &str)
         "<section class=\"card\"><dl class=\"facts\"><dt>URL</dt><dd><code>{}</code></dd>\
          <dt>Body</dt><dd>{}{}{}{}</dd><dt>Signed</dt><dd>{}</dd><dt>Timeout</dt><dd>{}</dd>\
          <dt>Retries</dt><dd>{}</dd><dt>In flight at most</dt><dd>{}</dd>\
-         <dt>Expires after</dt><dd>{}</dd><dt>Rate</dt><dd>{}</dd></dl></section>",
+         <dt>Expires after</dt><dd>{}</dd><dt>Rate</dt><dd>{}</dd>\
+         <dt>In order by</dt><dd>{}</dd><dt>Batches</dt><dd>{}</dd></dl></section>",
         esc(&redacted_url(&config.url)),
         match (config.format, config.cloudevents) {
             (crate::config::BodyFormat::Json, false) => "JSON",
@@ -108,6 +109,23 @@ async fn view(state: &AdminState, name: &str, trial: Option<&str>, notice: &str)
                     .map_or_else(|| "a second's worth".to_string(), |b| b.to_string())
             )),
             None => "no limit".into(),
+        },
+        match &config.order_by {
+            Some(key) => format!("metadata <code>{}</code>, one delivery per value at a time", esc(key)),
+            None => "no order".into(),
+        },
+        match &config.batch {
+            Some(batch) => format!(
+                "up to {} events or {} per request ({}), gathered for up to {}",
+                batch.max_events,
+                batch.max_bytes,
+                match batch.format {
+                    crate::config::BatchFormat::Json => "JSON array",
+                    crate::config::BatchFormat::Ndjson => "NDJSON",
+                },
+                humantime::format_duration(batch.max_wait.0)
+            ),
+            None => "one event per request".into(),
         },
     );
     let _ = write!(

@@ -230,6 +230,7 @@ impl SqliteOutbox {
                         destination: destination.as_str().into(),
                         attempts: 0,
                         accepted_at: SystemTime::now(),
+                        batch: None,
                     });
                 }
                 Ok(deliveries)
@@ -260,6 +261,7 @@ impl Enqueue for SqliteOutbox {
                 destination: destination.0.clone(),
                 attempts: 0,
                 accepted_at,
+                batch: None,
             })
             .collect();
         let bytes = deliveries.first().map_or(0, event_bytes);

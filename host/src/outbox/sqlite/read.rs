@@ -53,6 +53,7 @@ pub fn pending(connection: &Connection) -> rusqlite::Result<Vec<Pending>> {
                 destination: destination.as_str().into(),
                 attempts,
                 accepted_at: *accepted_at,
+                batch: None,
             },
             next_attempt_at: next.map(from_ms),
         });
@@ -154,7 +155,7 @@ fn delivery_record(row: &Row<'_>) -> rusqlite::Result<DeliveryRecord> {
 
 fn history(connection: &Connection, delivery: DeliveryId) -> rusqlite::Result<Vec<AttemptRecord>> {
     let mut statement = connection.prepare_cached(
-        "SELECT at, status, latency_us, error, response FROM attempts WHERE delivery_id = ? ORDER BY at, rowid",
+        "SELECT at, status, latency_us, error, response, batch FROM attempts WHERE delivery_id = ? ORDER BY at, rowid",
     )?;
     let mut all: Vec<AttemptRecord> = statement
         .query_map([delivery], |row| {
@@ -164,6 +165,7 @@ fn history(connection: &Connection, delivery: DeliveryId) -> rusqlite::Result<Ve
                 latency_ms: row.get::<_, i64>(2)? as f64 / 1e3,
                 error: row.get(3)?,
                 response: row.get(4)?,
+                batch: row.get(5)?,
             })
         })?
         .collect::<Result<_, _>>()?;

@@ -6,7 +6,7 @@
 //! - `deliveries`: one row per event and destination, with its state, attempt count
 //!   and next attempt time (surviving restarts).
 //! - `attempts`: every attempt: time, status, latency, error, first bytes of the answer;
-//!   indexed by time for the delivery log.
+//!   indexed by time for the delivery log; the batch an attempt's request carried.
 //! - `filter_state`: the entries of filters' state stores kept `durable`, by scope
 //!   (`route/plugin#n`) and key, with their expiry.
 //!
@@ -18,7 +18,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::Connection;
 
 /// The schema version this Weir writes (`PRAGMA user_version`). 2 added
-/// `events.trace`; a version-1 file is upgraded in place when opened.
+/// `events.trace` and `attempts.batch`; a version-1 file is upgraded in place when
+/// opened.
 pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
@@ -60,7 +61,8 @@ CREATE TABLE IF NOT EXISTS attempts (
     status INTEGER,
     latency_us INTEGER NOT NULL,
     error TEXT,
-    response TEXT NOT NULL
+    response TEXT NOT NULL,
+    batch TEXT
 );
 CREATE INDEX IF NOT EXISTS attempts_by_delivery ON attempts (delivery_id);
 CREATE INDEX IF NOT EXISTS attempts_by_time ON attempts (at);
@@ -89,11 +91,25 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     }
     connection.execute_batch(SCHEMA)?;
     if version == 1 {
-        // Version 1's events table, kept by CREATE TABLE IF NOT EXISTS as it was.
-        connection.execute_batch("ALTER TABLE events ADD COLUMN trace TEXT")?;
+        // Version 1's tables, kept by CREATE TABLE IF NOT EXISTS as they were.
+        add_column(&connection, "events", "trace")?;
+        add_column(&connection, "attempts", "batch")?;
     }
     connection.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     Ok(connection)
+}
+
+/// Adds a nullable text column to a table that lacks it.
+fn add_column(connection: &Connection, table: &str, column: &str) -> rusqlite::Result<()> {
+    let present: bool = connection.query_row(
+        &format!("SELECT COUNT(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?"),
+        [column],
+        |row| row.get(0),
+    )?;
+    if !present {
+        connection.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT"))?;
+    }
+    Ok(())
 }
 
 /// Now, in milliseconds since the epoch.

@@ -30,6 +30,7 @@ fn attempt(status: u16) -> Attempt {
         latency: Duration::from_millis(2),
         error: (status >= 300).then(|| format!("answered {status}")),
         response: "nope".into(),
+        batch: None,
     }
 }
 
@@ -250,7 +251,9 @@ async fn an_events_trace_context_is_kept_and_a_version_1_store_is_upgraded() {
             .execute_batch(
                 "CREATE TABLE events (id TEXT PRIMARY KEY, route TEXT NOT NULL, task TEXT NOT NULL, \
                  metadata TEXT NOT NULL, predictions TEXT NOT NULL, destinations TEXT NOT NULL, \
-                 accepted_at INTEGER NOT NULL, bytes INTEGER NOT NULL); PRAGMA user_version = 1;",
+                 accepted_at INTEGER NOT NULL, bytes INTEGER NOT NULL); \
+                 CREATE TABLE attempts (delivery_id INTEGER NOT NULL, at INTEGER NOT NULL, status INTEGER, \
+                 latency_us INTEGER NOT NULL, error TEXT, response TEXT NOT NULL); PRAGMA user_version = 1;",
             )
             .unwrap();
     }

@@ -197,7 +197,7 @@ fn apply(connection: &mut Connection, batch: &mut Vec<Write>) -> rusqlite::Resul
             } => {
                 transaction
                     .prepare_cached(
-                        "INSERT INTO attempts (delivery_id, at, status, latency_us, error, response) VALUES (?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO attempts (delivery_id, at, status, latency_us, error, response, batch) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     )?
                     .execute(params![
                         delivery,
@@ -205,7 +205,8 @@ fn apply(connection: &mut Connection, batch: &mut Vec<Write>) -> rusqlite::Resul
                         attempt.status,
                         attempt.latency.as_micros() as i64,
                         attempt.error,
-                        attempt.response
+                        attempt.response,
+                        attempt.batch.as_deref()
                     ])?;
                 transaction
                     .prepare_cached(

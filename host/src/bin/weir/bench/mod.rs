@@ -339,6 +339,11 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
         .filter(|(path, _)| path.as_str() != slow_path)
         .map(|(_, a)| a.count)
         .sum();
+    let sink_requests: u64 = arrivals
+        .iter()
+        .filter(|(path, _)| path.as_str() != slow_path)
+        .map(|(_, a)| a.requests)
+        .sum();
     Ok(Outcome {
         scenario: scenario.name.into(),
         about: scenario.about.into(),
@@ -352,6 +357,7 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
         events_per_s: sent.ok as f64 / elapsed.as_secs_f64(),
         deliveries: delivered,
         deliveries_per_s: delivered as f64 / delivered_in.as_secs_f64(),
+        sink_requests,
         vs_relay: None,
         fanout: scenario.fanout,
         fsyncs_per_s,

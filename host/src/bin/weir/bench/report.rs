@@ -25,6 +25,8 @@ pub struct Outcome {
     pub deliveries: u64,
     /// Deliveries per second, until the last one arrived.
     pub deliveries_per_s: f64,
+    /// Requests the sink received (fewer than deliveries when they come in batches).
+    pub sink_requests: u64,
     /// Sustained events/s (the lower of ingest events/s and delivered events/s) as a
     /// fraction of the relay's in the same run: an ingest faster than delivery only
     /// builds a backlog, so it does not count.
@@ -101,6 +103,15 @@ pub fn table(outcomes: &[Outcome]) -> String {
             o.idle_rss_mb,
             o.errors
         ));
+        if o.sink_requests > 0 && o.sink_requests < o.deliveries {
+            out.push_str(&format!(
+                "{:<18} {} requests at the receiver for {} deliveries ({:.1} per request)\n",
+                "",
+                o.sink_requests,
+                o.deliveries,
+                o.deliveries as f64 / o.sink_requests as f64
+            ));
+        }
         if o.fsyncs_per_s > 0.0 {
             out.push_str(&format!(
                 "{:<18} {:.0} fsyncs/s, {:.1} events per fsync\n",

@@ -68,6 +68,16 @@ allow_private = true
 max_in_flight = 128
 "#;
 
+const BATCHED: &str = r#"
+[routes.bench]
+destinations = ["sink"]
+[destinations.sink]
+url = "http://{sink}/sink"
+allow_private = true
+max_in_flight = 128
+batch = { max_events = 100, max_wait = "50ms" }
+"#;
+
 /// Every scenario, in run order.
 pub const SCENARIOS: &[Scenario] = &[
     Scenario {
@@ -87,6 +97,17 @@ pub const SCENARIOS: &[Scenario] = &[
         subject: Subject::Weir,
         payload: Payload::ObjectDetection,
         config: FILTERS_0,
+        storage: "memory",
+        fanout: 1,
+        slow_path: None,
+        open_loop: false,
+    },
+    Scenario {
+        name: "batched",
+        about: "filters-0 with batches of up to 100 events (50 ms to gather), one JSON array per request",
+        subject: Subject::Weir,
+        payload: Payload::ObjectDetection,
+        config: BATCHED,
         storage: "memory",
         fanout: 1,
         slow_path: None,

@@ -35,8 +35,10 @@ pub fn now_ns() -> u64 {
 /// What arrived at one path.
 #[derive(Debug, Default, Clone)]
 pub struct Arrivals {
-    /// Requests received.
+    /// Events received (a batch request carries several).
     pub count: u64,
+    /// Requests received.
+    pub requests: u64,
     /// Send-to-arrival latencies, in microseconds.
     pub latencies_us: Vec<u32>,
 }
@@ -135,6 +137,7 @@ async fn answer(
         .get(SENT_HEADER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let batched = request.headers().contains_key("x-weir-batch-size");
     let body = request
         .into_body()
         .collect()
@@ -148,14 +151,16 @@ async fn answer(
         let mut seen = marker.seen.lock().unwrap_or_else(PoisonError::into_inner);
         seen.get_or_insert_with(Instant::now);
     }
-    let latency_us = sent.map(|sent| (now_ns().saturating_sub(sent) / 1000).min(u32::MAX as u64) as u32);
+    let now = now_ns();
+    let latency_us = |sent: u64| (now.saturating_sub(sent) / 1000).min(u32::MAX as u64) as u32;
+    // A batch (`x-weir-batch-size`) is a JSON array of events, each with its metadata.
+    let sents: Vec<Option<u64>> = if batched { batch_sent_times(&body) } else { vec![sent] };
     {
         let mut record = record.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = record.entry(path.clone()).or_default();
-        entry.count += 1;
-        if let Some(latency) = latency_us {
-            entry.latencies_us.push(latency);
-        }
+        entry.requests += 1;
+        entry.count += sents.len() as u64;
+        entry.latencies_us.extend(sents.into_iter().flatten().map(latency_us));
     }
     if let Some((slow_path, delay)) = slow
         && *slow_path == path
@@ -163,4 +168,18 @@ async fn answer(
         tokio::time::sleep(*delay).await;
     }
     Response::new(Full::new(Bytes::from_static(b"ok")))
+}
+
+/// The send times of a batch's events (their `sent` metadata), one entry per event.
+fn batch_sent_times(body: &[u8]) -> Vec<Option<u64>> {
+    #[derive(serde::Deserialize)]
+    struct Element {
+        #[serde(default)]
+        metadata: std::collections::HashMap<String, String>,
+    }
+    let elements: Vec<Element> = serde_json::from_slice(body).unwrap_or_default();
+    elements
+        .into_iter()
+        .map(|element| element.metadata.get("sent").and_then(|v| v.parse().ok()))
+        .collect()
 }
