@@ -610,6 +610,9 @@ fn validate_destination(name: &str, destination: &super::DestinationConfig, prob
         if batch.max_bytes.0 < 1024 {
             problems.add(format!("{key}.batch.max_bytes"), "must be at least 1KiB");
         }
+        if batch.max_wait.0 > std::time::Duration::from_secs(3600) {
+            problems.add(format!("{key}.batch.max_wait"), "must be at most 1h");
+        }
     }
     if destination.order_by.as_ref().is_some_and(|key| key.trim().is_empty()) {
         problems.add(

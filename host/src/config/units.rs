@@ -133,6 +133,11 @@ impl Rate {
         if !(count.is_finite() && count > 0.0) {
             return Err(format!("{text:?}: the count must be more than 0"));
         }
+        if count / seconds < 1.0 / 3600.0 {
+            return Err(format!(
+                "{text:?} is slower than one request an hour; write at least \"1/h\""
+            ));
+        }
         Ok(Rate {
             per_second: count / seconds,
             text: text.trim().to_string(),
@@ -195,7 +200,7 @@ mod tests {
         assert_eq!(Rate::parse(" 90 / m ").unwrap().per_second, 1.5);
         assert_eq!(Rate::parse("1800/h").unwrap().per_second, 0.5);
         assert_eq!(Rate::parse("0.5/s").unwrap().to_string(), "0.5/s");
-        for wrong in ["50", "50/day", "x/s", "0/s", "-1/s", "inf/s"] {
+        for wrong in ["50", "50/day", "x/s", "0/s", "-1/s", "inf/s", "1e-300/s", "0.5/h"] {
             assert!(Rate::parse(wrong).is_err(), "{wrong}");
         }
     }

@@ -82,8 +82,9 @@ impl Lane {
         let mut in_flight: FuturesUnordered<Attempting> = FuturesUnordered::new();
         let mut next_due: Option<Instant> = None;
         // With batches: deliveries taken from the outbox and waiting for company, with
-        // when each was taken.
+        // when each was taken; and members of failed batches, to go again as they were.
         let mut forming: VecDeque<(Delivery, Instant)> = VecDeque::new();
+        let mut again: VecDeque<Delivery> = VecDeque::new();
         loop {
             let stopping = self.stop.is_cancelled();
             let draining = stopping && self.drain.load(Ordering::SeqCst);
@@ -102,14 +103,13 @@ impl Lane {
             let (paced, pace_until) = self.pace().available(destination.rate, Instant::now());
             let free = free.min(paced);
             let blocked_until = breaker_until.max(pace_until);
-            // A delivery per free request, or enough to fill a batch per free request.
+            // A delivery per free request, or enough to fill a batch per free request
+            // (not less what is gathering already: a batch that failed comes back whole
+            // only if it is taken whole).
+            let held = forming.len() + again.len();
             let wanted = match &destination.batch {
-                None => free,
-                // (Not less what is gathering already: a batch that failed comes back
-                // whole only if it is taken whole.)
-                Some(batch) if forming.len() < free.saturating_mul(batch.max_events) => {
-                    free.saturating_mul(batch.max_events)
-                }
+                None => free.saturating_sub(held),
+                Some(batch) if held < free.saturating_mul(batch.max_events) => free.saturating_mul(batch.max_events),
                 Some(_) => 0,
             };
             let mut claimed_any = false;
@@ -137,24 +137,40 @@ impl Lane {
             }
             let mut requests: Vec<Sent> = Vec::new();
             match &destination.batch {
-                None => requests.extend(taken.into_iter().map(Sent::One)),
+                None => {
+                    // (Deliveries still gathering when a reload turned batches off go
+                    // first, one by one.)
+                    while requests.len() < free {
+                        let Some(delivery) = again.pop_front().or_else(|| forming.pop_front().map(|(d, _)| d)) else {
+                            break;
+                        };
+                        requests.push(Sent::One(delivery));
+                    }
+                    requests.extend(taken.into_iter().map(Sent::One));
+                }
                 Some(batching) => {
                     // A batch that failed comes back whole (its members share a retry
                     // time and are taken before newer deliveries): it goes again as it
                     // was, at once, with its id.
-                    let mut taken = taken.into_iter().peekable();
+                    let (retried, fresh): (Vec<Delivery>, Vec<Delivery>) =
+                        taken.into_iter().partition(|delivery| delivery.batch.is_some());
+                    again.extend(retried);
                     while requests.len() < free
-                        && let Some(first) = taken.next_if(|delivery| delivery.batch.is_some())
+                        && let Some(first) = again.pop_front()
                     {
-                        let id = first.batch.clone();
-                        let mut again = vec![first];
-                        while let Some(next) = taken.next_if(|delivery| delivery.batch == id) {
-                            again.push(next);
+                        let mut members = vec![first];
+                        while again.front().is_some_and(|next| next.batch == members[0].batch) {
+                            members.extend(again.pop_front());
                         }
-                        requests.push(Sent::Batch(Batch::new(again, &destination, batching.format)));
+                        let members = self.unexpired(&destination, members).await;
+                        if !members.is_empty() {
+                            requests.push(Sent::Batch(Batch::new(members, &destination, batching.format)));
+                        }
                     }
                     let now = Instant::now();
-                    forming.extend(taken.map(|delivery| (delivery, now)));
+                    forming.extend(fresh.into_iter().map(|delivery| (delivery, now)));
+                    // A probe goes at once, whatever it carries.
+                    let flush = stopping || allowance == Allowance::Probe;
                     while requests.len() < free && !forming.is_empty() {
                         // The deliveries at the front that fit one request.
                         let (mut count, mut bytes) = (0, 0);
@@ -172,13 +188,20 @@ impl Lane {
                         let waited = forming
                             .front()
                             .is_some_and(|(_, since)| now.saturating_duration_since(*since) >= batching.max_wait.0);
-                        if !(full || waited || stopping) {
+                        if !(full || waited || flush) {
                             break;
                         }
-                        let deliveries = forming.drain(..count).map(|(delivery, _)| delivery).collect();
-                        requests.push(Sent::Batch(Batch::new(deliveries, &destination, batching.format)));
+                        let members = forming.drain(..count).map(|(delivery, _)| delivery).collect();
+                        let members = self.unexpired(&destination, members).await;
+                        if !members.is_empty() {
+                            requests.push(Sent::Batch(Batch::new(members, &destination, batching.format)));
+                        }
                     }
                 }
+            }
+            if allowance == Allowance::Probe && requests.is_empty() {
+                // Nothing to probe with: stay open until there is.
+                self.breaker().no_probe(Instant::now());
             }
             if !requests.is_empty() {
                 let client = self.clients.of(destination.allow_private, destination.roots.as_ref());
@@ -194,35 +217,47 @@ impl Lane {
                     }));
                 }
             }
-            if allowance == Allowance::Probe && !claimed_any {
-                // Nothing to probe with: stay open until there is.
-                self.breaker().no_probe(Instant::now());
-            }
             self.in_flight.store(in_flight.len(), Ordering::Relaxed);
-            // Stopping: what is in flight ends first; deliveries still gathering into a
-            // batch go now when draining, and otherwise stay pending in the store.
-            if stopping && in_flight.is_empty() && !claimed_any && (forming.is_empty() || !draining) {
+            let gathering = !forming.is_empty() || !again.is_empty();
+            if stopping && in_flight.is_empty() && !claimed_any && (!gathering || !draining) {
+                // Whatever is still gathering goes back to the store, pending: a
+                // durable store sends it after the restart, and a destination removed
+                // by a reload has it in its dead letters.
+                for delivery in again.drain(..).chain(forming.drain(..).map(|(delivery, _)| delivery)) {
+                    self.outbox.give_back(&delivery);
+                }
                 break;
             }
             if expired_any {
                 // Their places are free again: take more at once.
                 continue;
             }
-            let due = match (next_due, blocked_until) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                (None, Some(b)) => Some(b),
-                (due, None) => due,
+            // With no request free, only a finished request, the end of a pause or of
+            // the breaker's wait, or a stop can change anything: a delivery due or a
+            // batch ready would only spin the loop.
+            let due = if free > 0 {
+                let due = match (next_due, blocked_until) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (None, Some(b)) => Some(b),
+                    (due, None) => due,
+                };
+                // A batch still gathering goes when its first delivery has waited max_wait.
+                let gathered = match (&destination.batch, forming.front()) {
+                    (Some(batching), Some((_, since))) => since.checked_add(batching.max_wait.0),
+                    _ => None,
+                };
+                match (due, gathered) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            } else {
+                blocked_until
             };
-            // A batch still gathering goes when its first delivery has waited max_wait.
-            let gathered = match (&destination.batch, forming.front()) {
-                (Some(batching), Some((_, since))) if blocked_until.is_none() => Some(*since + batching.max_wait.0),
-                _ => None,
-            };
-            let due = match (due, gathered) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            let wake_at = due.map(tokio::time::Instant::from_std).filter(|_| !stopping);
+            // Stopping, the lane waits only for what is in flight, unless it still has
+            // deliveries to send while draining.
+            let wake_at = due
+                .map(tokio::time::Instant::from_std)
+                .filter(|_| !stopping || (draining && gathering));
             tokio::select! {
                 Some((sent, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
                     self.record(&destination, &sent, outcome).await;
@@ -230,8 +265,29 @@ impl Lane {
                 _ = notify.notified(), if !stopping && free > 0 && blocked_until.is_none() => {}
                 _ = sleep_until(wake_at), if wake_at.is_some() => {}
                 _ = self.stop.cancelled(), if !stopping => {}
+                else => {
+                    // Draining with deliveries gathering and nothing that could free a
+                    // request (an open breaker without a time): what remains goes back.
+                    for delivery in again.drain(..).chain(forming.drain(..).map(|(delivery, _)| delivery)) {
+                        self.outbox.give_back(&delivery);
+                    }
+                    break;
+                }
             }
         }
+    }
+
+    /// The members of a batch about to go that have not expired meanwhile (a pause or
+    /// an open breaker can hold a gathering batch); the others go to the dead letters.
+    async fn unexpired(&self, destination: &Destination, members: Vec<Delivery>) -> Vec<Delivery> {
+        let mut kept = Vec::with_capacity(members.len());
+        for delivery in members {
+            match expired(destination, &delivery, SystemTime::now()) {
+                Some(reason) => self.expire(destination, &delivery, reason).await,
+                None => kept.push(delivery),
+            }
+        }
+        kept
     }
 
     fn breaker(&self) -> std::sync::MutexGuard<'_, Breaker> {

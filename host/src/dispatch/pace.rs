@@ -87,7 +87,9 @@ impl Pace {
         if self.tokens >= 1.0 {
             (self.tokens as usize, None)
         } else {
-            (0, Some(now + Duration::from_secs_f64((1.0 - self.tokens) / rate)))
+            // (A rate is at least one request an hour, so the wait is bounded.)
+            let wait = Duration::try_from_secs_f64((1.0 - self.tokens) / rate).unwrap_or(Duration::from_secs(3600));
+            (0, Some(now + wait.min(Duration::from_secs(3600))))
         }
     }
 

@@ -32,15 +32,15 @@ impl TraceParent {
         if bytes.len() < 55 {
             return None;
         }
-        let version = hex::<1>(&value[0..2])?[0];
+        let version = hex::<1>(value.get(0..2)?)?[0];
         let exact = version == 0 && bytes.len() != 55;
         let longer = version != 0 && bytes.len() > 55 && bytes[55] != b'-';
         if version == 0xff || exact || longer || bytes[2] != b'-' || bytes[35] != b'-' || bytes[52] != b'-' {
             return None;
         }
-        let trace_id = hex::<16>(&value[3..35])?;
-        let parent_id = hex::<8>(&value[36..52])?;
-        let flags = hex::<1>(&value[53..55])?[0];
+        let trace_id = hex::<16>(value.get(3..35)?)?;
+        let parent_id = hex::<8>(value.get(36..52)?)?;
+        let flags = hex::<1>(value.get(53..55)?)?[0];
         (trace_id != [0; 16] && parent_id != [0; 8]).then_some(TraceParent {
             trace_id,
             parent_id,
@@ -137,6 +137,7 @@ mod tests {
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
             "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
             "00-4bf92f3577b34da6a3ce929d0e0e473x-00f067aa0ba902b7-01",
+            "0é4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
         ] {
             assert_eq!(TraceParent::parse(wrong), None, "{wrong}");
         }

@@ -113,6 +113,10 @@ impl Lanes for MemoryOutbox {
         Ok(())
     }
 
+    fn give_back(&self, delivery: &Delivery) {
+        self.state().schedule.put_back(delivery.clone(), None);
+    }
+
     async fn expired(&self, delivery: &Delivery, reason: String) -> Result<(), OutboxError> {
         let mut state = self.state();
         state.schedule.finish(delivery);

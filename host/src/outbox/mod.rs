@@ -191,6 +191,10 @@ pub trait Lanes: Send + Sync + 'static {
     /// Records an attempt and what becomes of the delivery.
     async fn complete(&self, delivery: &Delivery, attempt: &Attempt, next: Next) -> Result<(), OutboxError>;
 
+    /// Puts a claimed delivery back, due now, without an attempt (its lane stops
+    /// before sending it).
+    fn give_back(&self, delivery: &Delivery);
+
     /// Sends a claimed delivery to the dead letters without an attempt (it expired
     /// before it could be sent), for `reason`.
     async fn expired(&self, delivery: &Delivery, reason: String) -> Result<(), OutboxError>;

@@ -78,6 +78,32 @@ impl KeyOrder {
         }
     }
 
+    /// A released delivery comes back for a retry: it stays its key's released one.
+    /// (One released before the order was set, at a reload, becomes it if the key has
+    /// none, and otherwise waits behind it, so two of a key never go at once.)
+    pub fn retry(&mut self, delivery: Delivery, at: Option<Instant>) -> Option<Due> {
+        let Some(value) = self.value_of(&delivery) else {
+            return Some((delivery, at));
+        };
+        match self.keys.get_mut(&value) {
+            Some(key) if key.current == delivery.id => Some((delivery, at)),
+            Some(key) => {
+                key.held.insert(delivery.id, (delivery, at));
+                None
+            }
+            None => {
+                self.keys.insert(
+                    value,
+                    Key {
+                        current: delivery.id,
+                        held: BTreeMap::new(),
+                    },
+                );
+                Some((delivery, at))
+            }
+        }
+    }
+
     /// A delivery left for good (delivered, dead, removed): if it was its key's
     /// released one, the next of that key, released now.
     pub fn leave(&mut self, delivery: &Delivery) -> Option<Due> {
@@ -176,5 +202,23 @@ mod tests {
         assert_eq!(order.take(2).map(|d| d.id), Some(2));
         assert_eq!(id(order.leave(&delivery(1, Some("a")))), Some(3));
         assert_eq!(order.drain().len(), 0);
+    }
+
+    #[test]
+    fn a_retry_keeps_its_place_and_one_released_before_the_order_waits_behind() {
+        let mut order = KeyOrder::new("camera");
+        // Released before the order existed (a reload), then retried: it becomes the
+        // key's released one.
+        assert_eq!(id(order.retry(delivery(7, Some("a")), None)), Some(7));
+        assert_eq!(id(order.enter(delivery(8, Some("a")), None)), None);
+        assert_eq!(
+            id(order.retry(delivery(7, Some("a")), None)),
+            Some(7),
+            "a retry keeps its place"
+        );
+        // Another one of the key released before the order, retried now: it waits.
+        assert_eq!(id(order.retry(delivery(5, Some("a")), None)), None);
+        assert_eq!(id(order.leave(&delivery(7, Some("a")))), Some(5));
+        assert_eq!(id(order.leave(&delivery(5, Some("a")))), Some(8));
     }
 }

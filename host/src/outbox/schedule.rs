@@ -310,11 +310,17 @@ impl Schedule {
         lane.notify.notify_one();
     }
 
-    /// Puts a claimed delivery back, due at `at` (now when `None`): a retry. (It stays
-    /// its key's released one.)
+    /// Puts a claimed delivery back, due at `at` (now when `None`): a retry, or one its
+    /// lane gave back. (It stays its key's released one.)
     pub fn put_back(&mut self, delivery: Delivery, at: Option<Instant>) {
         let lane = self.lane(&delivery.destination.clone());
-        lane.queue(delivery, at);
+        let released = match &mut lane.order {
+            Some(order) => order.retry(delivery, at),
+            None => Some((delivery, at)),
+        };
+        if let Some((delivery, at)) = released {
+            lane.queue(delivery, at);
+        }
         lane.notify.notify_one();
     }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use weir::config::BodyFormat;
-use weir_tests::config::{Destination, Retry, Route, Storage};
+use weir_tests::config::{Breaker, Destination, Retry, Route, Storage};
 use weir_tests::node::required;
 use weir_tests::process::WeirProcess;
 use weir_tests::receiver::{Answer, Receiver};
@@ -624,5 +624,43 @@ async fn an_ndjson_batch_is_one_event_per_line() {
         posted
     );
     assert!(lines.iter().all(|line| line.get("predictions").is_none()));
+    weir.stop().await;
+}
+
+#[tokio::test]
+async fn a_batching_destination_probes_its_breaker_with_what_is_gathering() {
+    let mut hook = Receiver::scripted(vec![Answer::Status(500)], Answer::Status(200)).await;
+    let weir = start(
+        &WeirConfig::new().route("r", Route::to(["hook"])).destination(
+            "hook",
+            Destination::url(hook.url())
+                .batch(serde_json::json!({ "max_events": 5, "max_wait": "3s" }))
+                .circuit_breaker(Breaker::new().failures(1).cooldown(Duration::from_millis(300)))
+                .retry(Retry::new().initial_delay(Duration::from_secs(4)).jitter(0.0)),
+        ),
+    )
+    .await;
+    let mut first = Vec::new();
+    for _ in 0..5 {
+        first.push(accepted(weir.post_json("r", r#"{"predictions":[]}"#).await).await);
+    }
+    // The full batch fails and opens the breaker.
+    hook.next().await;
+    let probe = accepted(weir.post_json("r", r#"{"predictions":[]}"#).await).await;
+    // After the cooldown the one event gathering is the probe: it goes at once, not
+    // after the batch's 3 s, and closes the breaker; the failed batch goes again later.
+    let record = weir.settled(&probe).await;
+    assert_eq!(delivery(&record, "hook")["state"], "delivered", "{record}");
+    let failed_at = attempt_times(&weir.event(&first[0]).await, "hook")[0];
+    let probed_at = attempt_times(&record, "hook")[0];
+    assert!(
+        gap(failed_at, probed_at) < Duration::from_millis(2500),
+        "probed {:?} after the failure",
+        gap(failed_at, probed_at)
+    );
+    for id in &first {
+        let record = weir.settled(id).await;
+        assert_eq!(delivery(&record, "hook")["state"], "delivered", "{record}");
+    }
     weir.stop().await;
 }

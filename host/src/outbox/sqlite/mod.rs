@@ -302,6 +302,11 @@ impl Lanes for SqliteOutbox {
         Ok(self.schedule().claim(destination, max))
     }
 
+    fn give_back(&self, delivery: &Delivery) {
+        // Its row is pending on disk already; the schedule takes it in again.
+        self.schedule().put_back(delivery.clone(), None);
+    }
+
     async fn expired(&self, delivery: &Delivery, reason: String) -> Result<(), OutboxError> {
         self.schedule().finish(delivery);
         self.dead.fetch_add(1, Ordering::Relaxed);
