@@ -67,6 +67,8 @@ struct LaneHandle {
     breaker: Arc<Mutex<Breaker>>,
     in_flight: Arc<AtomicUsize>,
     pace: Arc<Mutex<pace::Pace>>,
+    /// The lane's count of expired deliveries (shared with its metrics).
+    expired: prometheus_client::metrics::counter::Counter,
 }
 
 /// A destination as the admin API shows it.
@@ -83,6 +85,8 @@ pub struct DestinationStatus {
     pub rate_per_second: Option<f64>,
     /// Milliseconds left of a pause the receiver asked for (429 with `Retry-After`).
     pub paused_ms: Option<u64>,
+    /// Deliveries that expired since Weir started (`max_age`).
+    pub expired: u64,
 }
 
 impl Dispatcher {
@@ -131,13 +135,15 @@ impl Dispatcher {
                     let breaker = Arc::new(Mutex::new(Breaker::new(destination.breaker.clone())));
                     let in_flight = Arc::new(AtomicUsize::new(0));
                     let pace = Arc::new(Mutex::new(pace::Pace::new(std::time::Instant::now())));
+                    let metrics = self.metrics.lane(&destination.name);
+                    let expired = metrics.expired.clone();
                     let lane = lane::Lane {
                         pace: pace.clone(),
                         breaker: breaker.clone(),
                         in_flight: in_flight.clone(),
                         destination: shared.clone(),
                         outbox: self.outbox.clone(),
-                        metrics: self.metrics.lane(&destination.name),
+                        metrics,
                         clients: self.clients.clone(),
                         stop: stop.clone(),
                         drain: drain.clone(),
@@ -152,6 +158,7 @@ impl Dispatcher {
                             breaker,
                             in_flight,
                             pace,
+                            expired,
                         },
                     );
                 }
@@ -175,6 +182,7 @@ impl Dispatcher {
                     paused_ms: pace
                         .paused_until(now)
                         .map(|until| until.saturating_duration_since(now).as_millis() as u64),
+                    expired: lane.expired.get(),
                 }
             })
             .collect();

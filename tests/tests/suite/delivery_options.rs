@@ -81,6 +81,9 @@ async fn a_delivery_older_than_max_age_goes_to_the_dead_letters_unsent() {
             .await,
         2
     );
+    // The console's count (the admin API's view of the lane).
+    let status = weir.admin_json("/admin/destinations").await;
+    assert_eq!(status["destinations"][0]["expired"], 2, "{status}");
     weir.stop().await;
 }
 

@@ -180,13 +180,15 @@ async fn live_html(state: &AdminState, name: &str) -> String {
          <span class=\"total\">{}opened {opened}×</span></div>\
          <div class=\"tile\"><span class=\"label\">In flight</span><span class=\"value\" id=\"in-flight\">{}</span></div>\
          <div class=\"tile\"><span class=\"label\">Queued</span><span class=\"value\" id=\"queued\">{}</span></div>\
-         <div class=\"tile\"><span class=\"label\">Dead</span><span class=\"value\" id=\"dead\">{}</span></div>\
+         <div class=\"tile\"><span class=\"label\">Dead</span><span class=\"value\" id=\"dead\">{}</span>\
+         <span class=\"total\" id=\"expired\">{} expired since start</span></div>\
          <div class=\"tile\"><span class=\"label\">Latency p50 / p99</span><span class=\"value small\" id=\"latency\">{} / {}</span>\
          <span class=\"total\">last {} attempts</span></div></div>",
         retry_in.map(|s| format!("probe in {s:.0} s · ")).unwrap_or_default(),
         lane.as_ref().map_or(0, |lane| lane.in_flight),
         count(counts.queued as u64),
         count(counts.dead as u64),
+        count(lane.as_ref().map_or(0, |lane| lane.expired)),
         ms(0.5),
         ms(0.99),
         latencies.len(),
