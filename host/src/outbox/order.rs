@@ -54,34 +54,12 @@ impl KeyOrder {
         delivery.event.metadata_value(&self.key).map(str::to_string)
     }
 
-    /// A delivery enters: returned when it may go now (no delivery of its key is
-    /// pending), else held until those before it leave.
+    /// A delivery enters, new or back for a retry: returned when it may go now (no
+    /// delivery of its key is pending, or it is the key's released one), else held
+    /// until those before it leave. (A retry of one released before the order was set,
+    /// at a reload, becomes its key's released one if the key has none, and otherwise
+    /// waits behind it, so two of a key never go at once.)
     pub fn enter(&mut self, delivery: Delivery, at: Option<Instant>) -> Option<Due> {
-        let Some(value) = self.value_of(&delivery) else {
-            return Some((delivery, at));
-        };
-        match self.keys.get_mut(&value) {
-            Some(key) => {
-                key.held.insert(delivery.id, (delivery, at));
-                None
-            }
-            None => {
-                self.keys.insert(
-                    value,
-                    Key {
-                        current: delivery.id,
-                        held: BTreeMap::new(),
-                    },
-                );
-                Some((delivery, at))
-            }
-        }
-    }
-
-    /// A released delivery comes back for a retry: it stays its key's released one.
-    /// (One released before the order was set, at a reload, becomes it if the key has
-    /// none, and otherwise waits behind it, so two of a key never go at once.)
-    pub fn retry(&mut self, delivery: Delivery, at: Option<Instant>) -> Option<Due> {
         let Some(value) = self.value_of(&delivery) else {
             return Some((delivery, at));
         };
@@ -92,10 +70,11 @@ impl KeyOrder {
                 None
             }
             None => {
+                let current = delivery.id;
                 self.keys.insert(
                     value,
                     Key {
-                        current: delivery.id,
+                        current,
                         held: BTreeMap::new(),
                     },
                 );
@@ -209,15 +188,15 @@ mod tests {
         let mut order = KeyOrder::new("camera");
         // Released before the order existed (a reload), then retried: it becomes the
         // key's released one.
-        assert_eq!(id(order.retry(delivery(7, Some("a")), None)), Some(7));
+        assert_eq!(id(order.enter(delivery(7, Some("a")), None)), Some(7));
         assert_eq!(id(order.enter(delivery(8, Some("a")), None)), None);
         assert_eq!(
-            id(order.retry(delivery(7, Some("a")), None)),
+            id(order.enter(delivery(7, Some("a")), None)),
             Some(7),
             "a retry keeps its place"
         );
         // Another one of the key released before the order, retried now: it waits.
-        assert_eq!(id(order.retry(delivery(5, Some("a")), None)), None);
+        assert_eq!(id(order.enter(delivery(5, Some("a")), None)), None);
         assert_eq!(id(order.leave(&delivery(7, Some("a")))), Some(5));
         assert_eq!(id(order.leave(&delivery(5, Some("a")))), Some(8));
     }

@@ -315,7 +315,7 @@ impl Schedule {
     pub fn put_back(&mut self, delivery: Delivery, at: Option<Instant>) {
         let lane = self.lane(&delivery.destination.clone());
         let released = match &mut lane.order {
-            Some(order) => order.retry(delivery, at),
+            Some(order) => order.enter(delivery, at),
             None => Some((delivery, at)),
         };
         if let Some((delivery, at)) = released {

@@ -123,16 +123,11 @@ async fn a_retry_that_would_come_after_the_routes_max_age_is_not_made() {
     weir.stop().await;
 }
 
-#[tokio::test]
-async fn a_rate_spaces_the_requests_of_a_destination() {
-    let mut hook = Receiver::ok().await;
-    let weir = start(&WeirConfig::new().route("r", Route::to(["hook"])).destination(
-        "hook",
-        Destination::url(hook.url()).max_in_flight(8).rate("10/s").burst(1),
-    ))
-    .await;
+/// Posts `count` events to route `r` and returns when each was sent to `hook`, by
+/// Weir's records, in order.
+async fn sent_times(weir: &weir_tests::router::Weir, hook: &mut Receiver, count: usize) -> Vec<std::time::SystemTime> {
     let mut ids = Vec::new();
-    for _ in 0..11 {
+    for _ in 0..count {
         ids.push(accepted(weir.post_json("r", r#"{"predictions":[]}"#).await).await);
     }
     let mut times = Vec::new();
@@ -141,6 +136,18 @@ async fn a_rate_spaces_the_requests_of_a_destination() {
         hook.next().await;
     }
     times.sort();
+    times
+}
+
+#[tokio::test]
+async fn a_rate_spaces_the_requests_of_a_destination() {
+    let mut hook = Receiver::ok().await;
+    let weir = start(&WeirConfig::new().route("r", Route::to(["hook"])).destination(
+        "hook",
+        Destination::url(hook.url()).max_in_flight(8).rate("10/s").burst(1),
+    ))
+    .await;
+    let times = sent_times(&weir, &mut hook, 11).await;
     // Eleven requests at ten a second, one at a time: ten intervals of 100 ms at least
     // (the records keep milliseconds).
     let span = gap(times[0], times[10]);
@@ -165,16 +172,7 @@ async fn a_receivers_allowed_rate_lowers_the_pace() {
     weir.settled(&first).await;
     let status = weir.admin_json("/admin/destinations").await;
     assert_eq!(status["destinations"][0]["rate_per_second"], 2.0, "{status}");
-    let mut ids = Vec::new();
-    for _ in 0..5 {
-        ids.push(accepted(weir.post_json("r", r#"{"predictions":[]}"#).await).await);
-    }
-    let mut times = Vec::new();
-    for id in &ids {
-        times.extend(attempt_times(&weir.settled(id).await, "hook"));
-        hook.next().await;
-    }
-    times.sort();
+    let times = sent_times(&weir, &mut hook, 5).await;
     // Two at once, then three more at 500 ms each: 1.5 s at least.
     let span = gap(times[0], times[4]);
     assert!(span >= Duration::from_millis(1490), "5 requests in {span:?}");
