@@ -21,6 +21,13 @@ use weir_tests::{WeirConfig, camera_multipart, eventually, gap, parse_time};
 
 const SENDERS_TRACE: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
+/// Route `r` to one destination, `hook`.
+fn to_hook(destination: Destination) -> WeirConfig {
+    WeirConfig::new()
+        .route("r", Route::to(["hook"]))
+        .destination("hook", destination)
+}
+
 /// The id of the event an ingest answer accepted.
 async fn accepted(answer: reqwest::Response) -> String {
     assert_eq!(answer.status(), 202);
@@ -43,14 +50,11 @@ async fn a_delivery_older_than_max_age_goes_to_the_dead_letters_unsent() {
     // The first request is held open; the two behind it (one in flight at a time) age
     // past max_age before the lane can take them.
     let mut hook = Receiver::scripted(vec![Answer::Held(200)], Answer::Status(200)).await;
-    let weir = start(
-        &WeirConfig::new().route("r", Route::to(["hook"])).destination(
-            "hook",
-            Destination::url(hook.url())
-                .max_in_flight(1)
-                .max_age(Duration::from_secs(1)),
-        ),
-    )
+    let weir = start(&to_hook(
+        Destination::url(hook.url())
+            .max_in_flight(1)
+            .max_age(Duration::from_secs(1)),
+    ))
     .await;
     let posted = Instant::now();
     let first = accepted(weir.post_json("r", r#"{"predictions":[]}"#).await).await;
@@ -142,8 +146,7 @@ async fn sent_times(weir: &weir_tests::router::Weir, hook: &mut Receiver, count:
 #[tokio::test]
 async fn a_rate_spaces_the_requests_of_a_destination() {
     let mut hook = Receiver::ok().await;
-    let weir = start(&WeirConfig::new().route("r", Route::to(["hook"])).destination(
-        "hook",
+    let weir = start(&to_hook(
         Destination::url(hook.url()).max_in_flight(8).rate("10/s").burst(1),
     ))
     .await;
@@ -182,14 +185,11 @@ async fn a_receivers_allowed_rate_lowers_the_pace() {
 #[tokio::test]
 async fn a_429_with_retry_after_pauses_the_whole_destination() {
     let mut hook = Receiver::scripted(vec![Answer::RetryAfter(429, 2)], Answer::Status(200)).await;
-    let weir = start(
-        &WeirConfig::new().route("r", Route::to(["hook"])).destination(
-            "hook",
-            Destination::url(hook.url())
-                .max_in_flight(4)
-                .retry(Retry::new().initial_delay(Duration::from_millis(10)).jitter(0.0)),
-        ),
-    )
+    let weir = start(&to_hook(
+        Destination::url(hook.url())
+            .max_in_flight(4)
+            .retry(Retry::new().initial_delay(Duration::from_millis(10)).jitter(0.0)),
+    ))
     .await;
     let first = accepted(weir.post_json("r", r#"{"predictions":[]}"#).await).await;
     hook.next().await;
@@ -414,19 +414,16 @@ async fn each_cameras_events_arrive_in_order_through_random_failures() {
         })
         .collect();
     let mut hook = Receiver::scripted(answers, Answer::Status(200)).await;
-    let weir = start(
-        &WeirConfig::new().route("r", Route::to(["hook"])).destination(
-            "hook",
-            Destination::url(hook.url()).order_by("camera").max_in_flight(16).retry(
-                Retry::new()
-                    .max_retries(30)
-                    .initial_delay(Duration::from_millis(5))
-                    .multiplier(1.0)
-                    .max_delay(Duration::from_millis(5))
-                    .jitter(0.0),
-            ),
+    let weir = start(&to_hook(
+        Destination::url(hook.url()).order_by("camera").max_in_flight(16).retry(
+            Retry::new()
+                .max_retries(30)
+                .initial_delay(Duration::from_millis(5))
+                .multiplier(1.0)
+                .max_delay(Duration::from_millis(5))
+                .jitter(0.0),
         ),
-    )
+    ))
     .await;
     let cameras = ["a", "b", "c"];
     let mut ids = Vec::new();
@@ -470,18 +467,15 @@ async fn a_failing_key_blocks_only_itself_until_it_is_dead() {
         Answer::By(|headers| if headers["x-weir-meta-camera"] == "a" { 500 } else { 200 }),
     )
     .await;
-    let weir = start(
-        &WeirConfig::new().route("r", Route::to(["hook"])).destination(
-            "hook",
-            Destination::url(hook.url()).order_by("camera").max_in_flight(4).retry(
-                Retry::new()
-                    .max_retries(2)
-                    .initial_delay(Duration::from_millis(300))
-                    .multiplier(1.0)
-                    .jitter(0.0),
-            ),
+    let weir = start(&to_hook(
+        Destination::url(hook.url()).order_by("camera").max_in_flight(4).retry(
+            Retry::new()
+                .max_retries(2)
+                .initial_delay(Duration::from_millis(300))
+                .multiplier(1.0)
+                .jitter(0.0),
         ),
-    )
+    ))
     .await;
     let a1 = post_camera(&weir, "a", 1).await;
     let a2 = post_camera(&weir, "a", 2).await;
@@ -520,15 +514,12 @@ const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 #[tokio::test]
 async fn a_batch_carries_many_events_in_one_signed_request_and_is_retried_whole() {
     let mut hook = Receiver::scripted(vec![Answer::Status(500)], Answer::Status(200)).await;
-    let weir = start(
-        &WeirConfig::new().route("r", Route::to(["hook"])).destination(
-            "hook",
-            Destination::url(hook.url())
-                .secret(SECRET)
-                .batch(serde_json::json!({ "max_events": 10, "max_wait": "300ms" }))
-                .retry(Retry::new().initial_delay(Duration::from_millis(50)).jitter(0.0)),
-        ),
-    )
+    let weir = start(&to_hook(
+        Destination::url(hook.url())
+            .secret(SECRET)
+            .batch(serde_json::json!({ "max_events": 10, "max_wait": "300ms" }))
+            .retry(Retry::new().initial_delay(Duration::from_millis(50)).jitter(0.0)),
+    ))
     .await;
     let mut posted = Vec::new();
     for i in 0..25 {
@@ -603,15 +594,11 @@ async fn a_batch_carries_many_events_in_one_signed_request_and_is_retried_whole(
 #[tokio::test]
 async fn an_ndjson_batch_is_one_event_per_line() {
     let mut hook = Receiver::ok().await;
-    let weir = start(
-        &WeirConfig::new().route("r", Route::to(["hook"])).destination(
-            "hook",
-            Destination::url(hook.url())
-                .include_predictions(false)
-                .batch(serde_json::json!({ "max_events": 3, "max_wait": "5s", "format": "ndjson" })),
-        ),
-    )
-    .await;
+    let weir =
+        start(&to_hook(Destination::url(hook.url()).include_predictions(false).batch(
+            serde_json::json!({ "max_events": 3, "max_wait": "5s", "format": "ndjson" }),
+        )))
+        .await;
     let mut posted = Vec::new();
     for _ in 0..3 {
         posted.push(accepted(weir.post_json("r", "{\n  \"predictions\": []\n}").await).await);
@@ -631,15 +618,12 @@ async fn an_ndjson_batch_is_one_event_per_line() {
 #[tokio::test]
 async fn a_batching_destination_probes_its_breaker_with_what_is_gathering() {
     let mut hook = Receiver::scripted(vec![Answer::Status(500)], Answer::Status(200)).await;
-    let weir = start(
-        &WeirConfig::new().route("r", Route::to(["hook"])).destination(
-            "hook",
-            Destination::url(hook.url())
-                .batch(serde_json::json!({ "max_events": 5, "max_wait": "3s" }))
-                .circuit_breaker(Breaker::new().failures(1).cooldown(Duration::from_millis(300)))
-                .retry(Retry::new().initial_delay(Duration::from_secs(4)).jitter(0.0)),
-        ),
-    )
+    let weir = start(&to_hook(
+        Destination::url(hook.url())
+            .batch(serde_json::json!({ "max_events": 5, "max_wait": "3s" }))
+            .circuit_breaker(Breaker::new().failures(1).cooldown(Duration::from_millis(300)))
+            .retry(Retry::new().initial_delay(Duration::from_secs(4)).jitter(0.0)),
+    ))
     .await;
     let mut first = Vec::new();
     for _ in 0..5 {
