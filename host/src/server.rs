@@ -19,6 +19,7 @@ use crate::dispatch::Dispatcher;
 use crate::ingest::{self, IngestState};
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
+use crate::outbox::jetstream::JetStreamOutbox;
 use crate::outbox::memory::MemoryOutbox;
 use crate::outbox::quota::Quotas;
 use crate::outbox::sqlite::SqliteOutbox;
@@ -77,11 +78,17 @@ impl Server {
         let engine = PluginEngine::new(&settings)
             .map_err(|error| StartError::Other(format!("cannot start the plugin engine: {error:#}")))?;
         let storage = &config.storage;
+        let mut shared = None;
         let (outbox, durable): (Arc<dyn Outbox>, Option<Arc<SqliteOutbox>>) = match storage.kind {
             StorageKind::Memory => (
                 Arc::new(MemoryOutbox::new(storage.max_pending, storage.max_bytes.0)),
                 None,
             ),
+            StorageKind::Jetstream => {
+                let store = Arc::new(JetStreamOutbox::open(storage).await.map_err(StartError::Other)?);
+                shared = Some(store.clone());
+                (store, None)
+            }
             StorageKind::Durable => {
                 let (path, max_pending, max_bytes) = (storage.path.clone(), storage.max_pending, storage.max_bytes.0);
                 let opened = tokio::task::spawn_blocking(move || SqliteOutbox::open(&path, max_pending, max_bytes))
@@ -241,6 +248,9 @@ impl Server {
             // it stopped.
             if let Some(store) = durable {
                 let _ = tokio::task::spawn_blocking(move || store.close()).await;
+            }
+            if let Some(store) = shared {
+                store.close().await;
             }
             let _ = watchers.await;
             if let Some(path) = socket_to_remove {

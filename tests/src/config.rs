@@ -278,6 +278,26 @@ impl Storage {
         Storage(table([("kind", json!("memory"))]))
     }
 
+    /// `kind = "jetstream"` on these servers, its streams named after `name`, with
+    /// `ack_wait` (how soon another instance takes over a dead one's deliveries).
+    pub fn jetstream(servers: &[String], name: &str, ack_wait: Duration) -> Storage {
+        Storage(table([
+            ("kind", json!("jetstream")),
+            (
+                "jetstream",
+                json!({ "servers": servers, "name": name, "ack_wait": span(ack_wait) }),
+            ),
+        ]))
+    }
+
+    /// A setting of `[storage.jetstream]`.
+    pub fn jetstream_setting(mut self, key: &str, value: impl Into<Value>) -> Storage {
+        if let Some(Value::Object(settings)) = self.0.get_mut("jetstream") {
+            settings.insert(key.to_string(), value.into());
+        }
+        self
+    }
+
     /// `path`: the durable store's database file.
     pub fn path(self, path: &Path) -> Storage {
         Storage(set(self.0, "path", path.display().to_string()))

@@ -30,6 +30,7 @@ pub mod filters;
 pub mod fixtures;
 pub mod languages;
 pub mod multipart;
+pub mod nats;
 pub mod node;
 pub mod plugins;
 pub mod process;

@@ -94,7 +94,12 @@ impl Receiver {
             tx,
             released,
         };
-        let app = axum::Router::new().fallback(answer).with_state(script);
+        // A receiver takes what a real one would: an event with a large image is well
+        // past axum's default 2 MB.
+        let app = axum::Router::new()
+            .fallback(answer)
+            .layer(axum::extract::DefaultBodyLimit::max(64 << 20))
+            .with_state(script);
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;

@@ -77,6 +77,12 @@ fn snapshot(state: &AdminState) -> Registry {
         i64::from(state.ready.get()),
     );
 
+    gauge(
+        &mut registry,
+        "outbox_available",
+        "1 when the outbox can take events, 0 while it cannot (a shared store's servers cannot be reached: ingest answers 503)",
+        i64::from(state.outbox.unavailable().is_none()),
+    );
     let outbox = state.outbox.stats();
     gauge(
         &mut registry,

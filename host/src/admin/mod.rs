@@ -130,13 +130,19 @@ async fn healthz() -> Response {
 
 async fn readyz(State(state): State<AdminState>) -> Response {
     let pending = state.outbox.stats();
-    if state.ready.get() {
-        axum::Json(json!({ "status": "ready", "outbox": pending })).into_response()
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({ "status": "not ready", "outbox": pending })),
-        )
-            .into_response()
+    let unavailable = state.outbox.unavailable();
+    match (state.ready.get(), unavailable) {
+        (true, None) => axum::Json(json!({ "status": "ready", "outbox": pending })).into_response(),
+        (ready, unavailable) => {
+            let reason = unavailable.unwrap_or_else(|| {
+                debug_assert!(!ready);
+                "starting or stopping".to_string()
+            });
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({ "status": "not ready", "reason": reason, "outbox": pending })),
+            )
+                .into_response()
+        }
     }
 }

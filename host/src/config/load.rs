@@ -278,6 +278,20 @@ fn validate(config: &Config, declared_routes: bool, problems: &mut Problems) {
     if config.storage.max_pending == 0 {
         problems.add("storage.max_pending", "must be at least 1");
     }
+    if config.storage.kind == StorageKind::Jetstream {
+        for (key, problem) in config.storage.jetstream.problems() {
+            problems.add(key, problem);
+        }
+        for (name, destination) in &config.destinations {
+            if destination.order_by.is_some() {
+                problems.add(
+                    format!("destinations.{name}.order_by"),
+                    "is not available with [storage] kind = \"jetstream\" (its deliveries are shared out among \
+                     instances, which keeps no order per key); remove it, or use durable storage",
+                );
+            }
+        }
+    }
     if config.plugins.max_instances == 0 {
         problems.add("plugins.max_instances", "must be at least 1");
     }

@@ -12,12 +12,14 @@
 //! - [`env`]: `${VAR}` expansion.
 //! - [`units`]: durations and sizes.
 //! - [`http`]: headers and signing secrets, parsed once.
+//! - [`jetstream`]: the NATS JetStream outbox's settings.
 //! - [`limits`]: the bounds and defaults runtime modules take their settings from.
 //! - [`default`]: the config `weir run` uses when given none.
 
 pub mod default;
 pub mod env;
 pub mod http;
+pub mod jetstream;
 pub mod limits;
 pub mod load;
 pub mod units;
@@ -31,6 +33,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize, Serializer};
 
 pub use http::{Headers, SigningSecret};
+pub use jetstream::JetStreamConfig;
 pub use load::{ConfigError, check_file, check_str, is_plugin_name, load_file, load_str};
 pub use units::{Rate, Size, Span};
 
@@ -222,6 +225,8 @@ pub struct StorageConfig {
     /// Most bytes of events (predictions and stored attachments) that may wait at once;
     /// past it, ingest answers 503 likewise.
     pub max_bytes: Size,
+    /// `kind = "jetstream"`: the NATS servers and what Weir keeps there.
+    pub jetstream: JetStreamConfig,
 }
 
 impl Default for StorageConfig {
@@ -233,6 +238,7 @@ impl Default for StorageConfig {
             retention_bytes: Size(1 << 30),
             max_pending: 20_000,
             max_bytes: Size(64 << 20),
+            jetstream: JetStreamConfig::default(),
         }
     }
 }
@@ -245,6 +251,8 @@ pub enum StorageKind {
     Durable,
     /// In memory: lost if the process stops.
     Memory,
+    /// In NATS JetStream streams, shared by every instance connected to them.
+    Jetstream,
 }
 
 /// `[routes.NAME]`: one filter chain and where its survivors go.

@@ -310,6 +310,12 @@ fn refused(error: OutboxError) -> IngestError {
             ),
             retry_after,
         },
+        OutboxError::Unavailable { reason, retry_after } => IngestError::Busy {
+            message: format!(
+                "nothing was stored: {reason}; try again later (the same Idempotency-Key is safe to send again)"
+            ),
+            retry_after,
+        },
         OutboxError::Failed(reason) => IngestError::Internal(format!("the event could not be stored: {reason}")),
     }
 }

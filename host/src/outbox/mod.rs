@@ -18,8 +18,10 @@
 //! - [`memory`]: the in-memory store.
 //! - [`recent`]: the in-memory store's window of recently accepted ids.
 //! - [`sqlite`]: the durable store.
+//! - [`jetstream`]: the store shared by several instances, in NATS JetStream.
 
 pub mod attempts;
+pub mod jetstream;
 pub mod journal;
 pub mod memory;
 pub mod order;
@@ -153,6 +155,15 @@ pub enum OutboxError {
         /// When trying again may succeed.
         retry_after: Duration,
     },
+    /// The store cannot be reached for now (a shared store's servers are down): the
+    /// sender should try again shortly.
+    #[error("the outbox is unavailable: {reason}")]
+    Unavailable {
+        /// Why.
+        reason: String,
+        /// When trying again may succeed.
+        retry_after: Duration,
+    },
     /// The store failed (a disk error, say).
     #[error("the outbox failed: {0}")]
     Failed(String),
@@ -217,6 +228,12 @@ pub trait Records: Send + Sync + 'static {
 
     /// Totals.
     fn stats(&self) -> OutboxStats;
+
+    /// Why the store cannot take events now (its servers cannot be reached), if so:
+    /// `/readyz` says not ready with this reason.
+    fn unavailable(&self) -> Option<String> {
+        None
+    }
 
     /// Each destination's use of the store.
     fn loads(&self) -> Vec<schedule::DestinationLoad>;

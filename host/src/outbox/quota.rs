@@ -22,6 +22,9 @@ pub struct Quota {
     pub when_full: WhenFull,
     /// The metadata key its deliveries are sent in order by, one at a time per value.
     pub order_by: Option<String>,
+    /// Most deliveries in flight at once (requests times events per request): a shared
+    /// store bounds it across every instance.
+    pub in_flight: usize,
 }
 
 /// The shares of every destination; a destination without one (there is none in a
@@ -45,6 +48,9 @@ impl Quotas {
                     .map_or_else(|| (storage.max_bytes.0 / count as u64).max(1), |size| size.0),
                 when_full: destination.when_full,
                 order_by: destination.order_by.clone(),
+                in_flight: destination
+                    .max_in_flight
+                    .saturating_mul(destination.batch.as_ref().map_or(1, |batch| batch.max_events)),
             };
             (Arc::from(name.as_str()), quota)
         });

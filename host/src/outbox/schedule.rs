@@ -469,6 +469,7 @@ mod tests {
             max_bytes: 1 << 20,
             when_full: WhenFull::DeadLetter,
             order_by: Some("camera".into()),
+            in_flight: 1,
         };
         schedule.set_quotas(Quotas::default().with("d", quota));
         assert_eq!(schedule.queued("d"), 3);
@@ -490,6 +491,7 @@ mod tests {
     fn a_full_share_dead_letters_its_destination_only_and_refuse_refuses_the_event() {
         let quota = |when_full| Quota {
             order_by: None,
+            in_flight: 1,
             max_pending: 2,
             max_bytes: 1 << 20,
             when_full,

