@@ -142,8 +142,11 @@ impl JetStreamConfig {
                 "must be between 1s and 7d".to_string(),
             ));
         }
-        if self.ack_wait.0 < Duration::from_secs(1) || self.ack_wait.0 > Duration::from_secs(3600) {
-            problems.push(("storage.jetstream.ack_wait", "must be between 1s and 1h".to_string()));
+        if self.ack_wait.0 < Duration::from_secs(3) || self.ack_wait.0 > Duration::from_secs(3600) {
+            problems.push((
+                "storage.jetstream.ack_wait",
+                "must be between 3s and 1h (held deliveries are kept alive every third of it)".to_string(),
+            ));
         }
         if self.publish_timeout.0 < Duration::from_millis(50) || self.publish_timeout.0 > Duration::from_secs(60) {
             problems.push((

@@ -315,9 +315,9 @@ async fn kill_9_of_one_instance_with_its_receiver_down_loses_nothing_the_other_d
     let dir = folder("jetstream-kill");
     let server = NatsServer::start(&nats, &dir.join("nats"));
     let receiver_addr = free_port();
-    // ack_wait 2 s: the survivor takes over the dead instance's deliveries that soon.
+    // ack_wait 3 s (the least allowed): the survivor takes over the dead instance's deliveries that soon.
     let config = WeirConfig::new()
-        .storage(Storage::jetstream(&[server.url()], "kill", Duration::from_secs(2)))
+        .storage(Storage::jetstream(&[server.url()], "kill", Duration::from_secs(3)))
         .route("cameras", Route::to(["hook"]))
         .destination("hook", patient(format!("http://{receiver_addr}/hook")));
     let a = WeirProcess::spawn(binary(), &dir.join("a"), &config);
@@ -512,5 +512,131 @@ async fn an_image_larger_than_a_message_travels_through_the_object_store() {
         .expect("the image is delivered");
     assert_eq!(sent.len(), image.len());
     assert!(sent[..] == image[..], "the image arrives unchanged");
+    drop((weir, server));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destinations_requests_in_flight_are_bounded_across_the_instances() {
+    let Some(nats) = nats_binary("a_destinations_requests_in_flight_are_bounded") else {
+        return;
+    };
+    let dir = folder("jetstream-bound");
+    let server = NatsServer::start(&nats, &dir.join("nats"));
+    // Every request is held open until released: attempts in flight for as long as the
+    // test wants.
+    let mut hook = Receiver::scripted(vec![], Answer::Held(200)).await;
+    let config = WeirConfig::new()
+        .storage(Storage::jetstream(&[server.url()], "bound", Duration::from_secs(5)))
+        .route("cameras", Route::to(["hook"]))
+        .destination("hook", patient(hook.url()).max_in_flight(3));
+    let a = WeirProcess::spawn(binary(), &dir.join("a"), &config);
+    let b = WeirProcess::spawn(binary(), &dir.join("b"), &config);
+    let client = weir_tests::http_client();
+    let keys: Vec<String> = (0..20).map(|n| format!("b{n:02}")).collect();
+    for (n, key) in keys.iter().enumerate() {
+        let ingest = if n % 2 == 0 { a.ingest } else { b.ingest };
+        assert_eq!(post(&client, ingest, key).await, Some(202), "{key}");
+    }
+    // Three requests arrive (max_in_flight = 3, for the group, not each instance)...
+    let mut arrived = BTreeSet::new();
+    for _ in 0..3 {
+        let request = hook
+            .within(Duration::from_secs(30))
+            .await
+            .expect("three requests in flight");
+        arrived.insert(request.header("webhook-id").to_string());
+    }
+    // ...and no fourth while they are held, from either instance.
+    assert!(
+        hook.within(Duration::from_secs(2)).await.is_none(),
+        "a fourth request went out while three were in flight"
+    );
+    hook.release();
+    while arrived.len() < keys.len() {
+        let request = hook
+            .within(Duration::from_secs(30))
+            .await
+            .expect("every event delivered");
+        arrived.insert(request.header("webhook-id").to_string());
+    }
+    assert_eq!(arrived, keys.iter().cloned().collect::<BTreeSet<_>>());
+    let check = std::process::Command::new(binary())
+        .args(["check", "--config"])
+        .arg(dir.join("a").join("weir.toml"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{said}");
+    // `weir check` reads the streams from the server.
+    assert!(
+        said.contains("BOUND_DELIVERIES (") && said.contains("messages)"),
+        "{said}"
+    );
+    drop((a, b, server));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_removed_by_a_reload_has_its_waiting_retries_dead_lettered() {
+    let Some(nats) = nats_binary("a_destination_removed_by_a_reload") else {
+        return;
+    };
+    let dir = folder("jetstream-retire");
+    let server = NatsServer::start(&nats, &dir.join("nats"));
+    let mut failing = Receiver::scripted(vec![], Answer::Status(500)).await;
+    let hook = Receiver::ok().await;
+    let storage = Storage::jetstream(&[server.url()], "retire", Duration::from_secs(5));
+    let before = WeirConfig::new()
+        .storage(storage.clone())
+        .route("cameras", Route::to(["hook", "gone"]))
+        .destination("hook", patient(hook.url()))
+        .destination(
+            "gone",
+            Destination::url(failing.url())
+                .retry(
+                    Retry::new()
+                        .max_retries(5)
+                        .initial_delay(Duration::from_secs(3600))
+                        .max_delay(Duration::from_secs(3600)),
+                )
+                // Room for all ten in flight: each is tried once, then waits (a retry
+                // waiting counts against the bound, see docs/JETSTREAM.md).
+                .max_in_flight(16)
+                .circuit_breaker(Breaker::off()),
+        );
+    let weir = WeirProcess::spawn(binary(), &dir.join("weir"), &before);
+    let client = weir_tests::http_client();
+    for n in 0..10 {
+        assert_eq!(post(&client, weir.ingest, &format!("r{n}")).await, Some(202));
+    }
+    // Each tried once and waiting an hour for its retry: held back by JetStream.
+    for _ in 0..10 {
+        failing.next().await;
+    }
+    let after = WeirConfig::new()
+        .storage(storage)
+        .route("cameras", Route::to(["hook"]))
+        .destination("hook", patient(hook.url()));
+    std::fs::write(&weir.config, after.to_string()).unwrap();
+    let reloaded = client
+        .post(format!("http://{}/admin/reload", weir.admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reloaded.status(), 200, "{}", reloaded.text().await.unwrap());
+    let dead = eventually(
+        "the removed destination's deliveries dead-lettered",
+        MILESTONE,
+        async || {
+            let listed = admin_json(&client, weir.admin, "/admin/deliveries?state=dead&destination=gone").await;
+            let dead = listed["deliveries"].as_array().cloned().unwrap_or_default();
+            (dead.len() == 10).then_some(dead)
+        },
+    )
+    .await;
+    let keys: BTreeSet<String> = dead
+        .iter()
+        .map(|d| d["event_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(keys, (0..10).map(|n| format!("r{n}")).collect::<BTreeSet<_>>());
     drop((weir, server));
 }

@@ -16,10 +16,12 @@
 //! - this file: the store, and the three sides of the outbox on it.
 //! - [`setup`]: connecting, the streams and the consumers.
 //! - [`pump`]: pulling each destination's deliveries for its lane.
+//! - [`held`]: a pulled delivery, settled once.
 //! - [`codec`]: what the messages hold.
 //! - [`view`]: what the admin API reads: events, dead letters, the delivery log.
 
 pub mod codec;
+pub mod held;
 pub mod pump;
 pub mod setup;
 pub mod view;
@@ -44,8 +46,19 @@ use crate::outbox::{
     DestinationCounts, Enqueue, Enqueued, EventRecord, Lanes, Next, OutboxError, OutboxStats, Records,
 };
 use codec::Mark;
+use held::Held;
 use pump::Pump;
 use setup::{Names, Streams};
+
+/// How long a JetStream API call (not a publish) may take.
+const API_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a stop may spend giving back what this instance holds.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+/// How long an object (attachments too large for a message) is kept: a delivery still
+/// waiting after that is dead-lettered when its attachments are found gone.
+const OBJECT_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// How long a start waits for the streams before it goes on without them.
 const SETUP_WAIT: Duration = Duration::from_secs(10);
@@ -66,7 +79,12 @@ pub struct JetStreamOutbox {
 /// What the store's tasks share.
 pub struct Shared {
     client: async_nats::Client,
+    /// For publishing events, bounded by `publish_timeout` (the sender waits on it).
     js: jetstream::Context,
+    /// For everything else (streams, consumers, reads, the object store).
+    api: jetstream::Context,
+    /// The streams' settings, to set them up again if they are deleted.
+    configs: [jetstream::stream::Config; 4],
     names: Names,
     storage: StorageConfig,
     ack_wait: Duration,
@@ -85,12 +103,6 @@ pub struct Shared {
     stop: CancellationToken,
 }
 
-struct Held {
-    destination: Arc<str>,
-    acker: Arc<jetstream::message::Acker>,
-    touched: Instant,
-}
-
 #[derive(Default)]
 struct Totals {
     stats: OutboxStats,
@@ -105,9 +117,13 @@ impl JetStreamOutbox {
         let client = setup::connect(settings, true, connected.clone()).await?;
         let mut js = jetstream::new(client.clone());
         js.set_timeout(settings.publish_timeout.0);
+        let mut api = jetstream::new(client.clone());
+        api.set_timeout(API_TIMEOUT);
         let shared = Arc::new(Shared {
             client,
             js,
+            api,
+            configs: setup::stream_configs(settings, storage),
             names: Names::new(settings),
             storage: storage.clone(),
             ack_wait: settings.ack_wait.0,
@@ -123,7 +139,7 @@ impl JetStreamOutbox {
             stop: CancellationToken::new(),
         });
         let tasks = vec![
-            tokio::spawn(set_up(shared.clone(), setup::stream_configs(settings, storage))),
+            tokio::spawn(set_up(shared.clone())),
             tokio::spawn(count(shared.clone())),
         ];
         // Starting next to a running NATS, Weir is ready when it says so; with NATS
@@ -146,22 +162,20 @@ impl JetStreamOutbox {
     pub async fn close(&self) {
         self.shared.stop.cancel();
         let tasks: Vec<JoinHandle<()>> = std::mem::take(&mut *self.shared_tasks());
-        let pumps: Vec<Arc<Pump>> = self.shared.pumps().drain().map(|(_, pump)| pump).collect();
-        for pump in &pumps {
-            for delivery in pump.take_all() {
-                if let Some(held) = self.shared.release(delivery.id) {
-                    let _ = held.acker.ack_with(AckKind::Nak(None)).await;
-                }
+        let deadline = tokio::time::Instant::now() + CLOSE_WAIT;
+        // The pumps stop first (so that nothing is pulled after the holds are given
+        // back); a pump stuck on a lost connection is not waited for past the deadline.
+        for mut task in tasks {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                task.abort();
             }
         }
+        self.shared.pumps().clear();
         let left: Vec<Held> = self.shared.held().drain().map(|(_, held)| held).collect();
-        for held in left {
-            let _ = held.acker.ack_with(AckKind::Nak(None)).await;
-        }
-        for task in tasks {
-            let _ = task.await;
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.shared.client.flush()).await;
+        let limit = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let given_back = left.iter().map(|held| held.settle.once(AckKind::Nak(None), limit));
+        let _ = tokio::time::timeout_at(deadline, futures_util::future::join_all(given_back)).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.shared.client.flush()).await;
     }
 
     fn shared_tasks(&self) -> std::sync::MutexGuard<'_, Vec<JoinHandle<()>>> {
@@ -220,22 +234,15 @@ impl Shared {
         None
     }
 
-    /// Holds a pulled delivery for its acknowledgement; `false` when it is held already.
-    fn hold(&self, id: DeliveryId, destination: &Arc<str>, acker: jetstream::message::Acker) -> bool {
-        let mut held = self.held();
-        if let Some(known) = held.get_mut(&id) {
-            known.acker = Arc::new(acker);
-            known.touched = Instant::now();
+    /// Holds a pulled delivery for its acknowledgement; `false` when it is held already
+    /// (given to us again while we still work on it: the hold we have stays, and the
+    /// new copy is dropped unsettled, which JetStream treats like the first one).
+    fn hold(&self, id: DeliveryId, held: Held) -> bool {
+        let mut holds = self.held();
+        if holds.contains_key(&id) {
             return false;
         }
-        held.insert(
-            id,
-            Held {
-                destination: destination.clone(),
-                acker: Arc::new(acker),
-                touched: Instant::now(),
-            },
-        );
+        holds.insert(id, held);
         true
     }
 
@@ -253,49 +260,66 @@ impl Shared {
             for held in held.values_mut() {
                 if &*held.destination == destination && now.duration_since(held.touched) >= older_than {
                     held.touched = now;
-                    touched.push(held.acker.clone());
+                    touched.push(held.settle.clone());
                 }
             }
         }
-        for acker in touched {
-            let _ = acker.ack_with(AckKind::Progress).await;
+        for settle in touched {
+            settle.keep_alive(self.publish_timeout).await;
         }
     }
 
-    async fn read_object(&self, name: &str) -> Result<Bytes, String> {
-        use tokio::io::AsyncReadExt;
-        let store = self
-            .js
-            .get_object_store(self.names.object_store())
-            .await
-            .map_err(|error| error.to_string())?;
-        let mut object = store.get(name).await.map_err(|error| error.to_string())?;
-        let mut bytes = Vec::new();
-        object
-            .read_to_end(&mut bytes)
-            .await
-            .map_err(|error| error.to_string())?;
-        Ok(Bytes::from(bytes))
-    }
-
-    async fn write_object(&self, name: &str, bytes: Bytes) -> Result<(), String> {
-        let store = match self.js.get_object_store(self.names.object_store()).await {
-            Ok(store) => store,
+    async fn object_store(&self) -> Result<jetstream::object_store::ObjectStore, String> {
+        match self.api.get_object_store(self.names.object_store()).await {
+            Ok(store) => Ok(store),
             Err(_) => self
-                .js
+                .api
                 .create_object_store(jetstream::object_store::Config {
                     bucket: self.names.object_store(),
                     num_replicas: self.streams_replicas(),
+                    max_age: self.storage.retention.0.max(OBJECT_KEPT),
                     ..Default::default()
                 })
                 .await
-                .map_err(|error| error.to_string())?,
+                .map_err(|error| error.to_string()),
+        }
+    }
+
+    /// An object's bytes; `Ok(None)` when it is gone (aged out, or removed).
+    async fn read_object(&self, name: &str) -> Result<Option<Bytes>, String> {
+        use tokio::io::AsyncReadExt;
+        let read = async {
+            let store = self.object_store().await?;
+            let mut object = match store.get(name).await {
+                Ok(object) => object,
+                Err(error) if error.kind() == jetstream::object_store::GetErrorKind::NotFound => return Ok(None),
+                Err(error) => return Err(error.to_string()),
+            };
+            let mut bytes = Vec::new();
+            object
+                .read_to_end(&mut bytes)
+                .await
+                .map_err(|error| error.to_string())?;
+            Ok(Some(Bytes::from(bytes)))
         };
-        store
-            .put(name, &mut bytes.as_ref())
+        tokio::time::timeout(API_TIMEOUT * 4, read)
             .await
-            .map(drop)
-            .map_err(|error| error.to_string())
+            .unwrap_or_else(|_| Err("the object store did not answer in time".into()))
+    }
+
+    /// Stores an event's attachments, within a few publish timeouts (the sender waits).
+    async fn write_object(&self, name: &str, bytes: Bytes) -> Result<(), String> {
+        let write = async {
+            let store = self.object_store().await?;
+            store
+                .put(name, &mut bytes.as_ref())
+                .await
+                .map(drop)
+                .map_err(|error| error.to_string())
+        };
+        tokio::time::timeout(self.publish_timeout * 4, write)
+            .await
+            .unwrap_or_else(|_| Err(format!("not stored within {:?}", self.publish_timeout * 4)))
     }
 
     fn streams_replicas(&self) -> usize {
@@ -334,34 +358,79 @@ impl Shared {
     /// Writes a mark to the delivery log, without waiting for JetStream's
     /// acknowledgement: the lane must not wait a round trip per attempt, and the
     /// delivery's own state is kept by the deliveries stream, not by the log. A mark the
-    /// client cannot even queue (disconnected, its buffer full) is logged and lost.
+    /// client cannot queue within the publish timeout (disconnected, its queue full) is
+    /// logged and lost.
     async fn mark(&self, mark: &Mark) {
         let subject = self.names.attempts(&codec::id_token(&mark.event_id), &mark.destination);
         let payload = Bytes::from(serde_json::to_vec(mark).expect("a mark always serializes"));
-        let queued = self
-            .js
-            .send_publish(subject, PublishMessage::build().payload(payload))
-            .await;
-        if let Err(error) = queued {
-            tracing::warn!(event = %mark.event_id, destination = %mark.destination, %error, "an attempt was not written to the delivery log");
-        }
+        let queued = tokio::time::timeout(
+            self.publish_timeout,
+            self.js.send_publish(subject, PublishMessage::build().payload(payload)),
+        )
+        .await;
+        let problem = match queued {
+            Ok(Ok(_)) => return,
+            Ok(Err(error)) => error.to_string(),
+            Err(_) => "the client's queue stayed full".to_string(),
+        };
+        tracing::warn!(event = %mark.event_id, destination = %mark.destination, %problem, "an attempt was not written to the delivery log");
     }
 
-    /// Moves a delivery's message to the dead letters; the dead letter's id.
-    async fn bury(&self, delivery: &Delivery, attempts: u32, reason: &str) -> Result<u64, OutboxError> {
-        let head = codec::head(&delivery.event, delivery.accepted_at, None);
-        let mut dead_head = head.clone();
-        dead_head.dead = Some(codec::DeadHead {
+    /// Moves a held message to the dead letters (the same bytes under a head that says
+    /// why): the dead letter's id.
+    async fn bury(
+        &self,
+        destination: &str,
+        payload: &Bytes,
+        id: DeliveryId,
+        attempts: u32,
+        reason: &str,
+    ) -> Result<u64, OutboxError> {
+        let (mut head, _) = codec::read_head(payload).map_err(|error| OutboxError::Failed(error.to_string()))?;
+        let event_id = head.id.clone();
+        head.dead = Some(codec::DeadHead {
             reason: reason.to_string(),
             attempts,
             at_ms: codec::ms(SystemTime::now()),
         });
-        let letter = codec::encode(&dead_head, &delivery.event);
-        let id = format!("{}:{}:dead:{}", delivery.event.id, delivery.destination, delivery.id);
+        let letter = codec::with_head(payload, &head).map_err(|error| OutboxError::Failed(error.to_string()))?;
+        let message_id = format!("{event_id}:{destination}:dead:{id}");
         let ack = self
-            .publish(self.names.dead(&delivery.destination), letter, Some(id))
+            .publish(self.names.dead(destination), letter, Some(message_id))
             .await?;
         Ok(ack.sequence)
+    }
+}
+
+impl Shared {
+    /// A held delivery to the dead letters, then acknowledged: a crash between the two
+    /// leaves a dead letter and a delivery that is sent again, never neither.
+    async fn bury_held(
+        &self,
+        id: DeliveryId,
+        held: Held,
+        attempts: u32,
+        mark: &mut Mark,
+        reason: String,
+    ) -> Result<(), OutboxError> {
+        match self.bury(&held.destination, &held.payload, id, attempts, &reason).await {
+            Ok(letter) => {
+                mark.state = "dead".into();
+                mark.delivery = letter;
+                mark.reason = Some(reason);
+                let limit = self.publish_timeout;
+                let (_, acked) = tokio::join!(self.mark(mark), held.settle.once(AckKind::Ack, limit));
+                acked.map_err(|error| OutboxError::Failed(format!("cannot acknowledge a dead delivery: {error}")))
+            }
+            Err(error) => {
+                // Not buried: it stays pending and comes back shortly.
+                let _ = held
+                    .settle
+                    .once(AckKind::Nak(Some(Duration::from_secs(5))), self.publish_timeout)
+                    .await;
+                Err(error)
+            }
+        }
     }
 }
 
@@ -393,11 +462,11 @@ fn publish_error(error: &jetstream::context::PublishError, limits: &StorageConfi
 
 /// Sets up the streams, trying again until it works (NATS may start after Weir, or a
 /// cluster may still be electing its leader).
-async fn set_up(shared: Arc<Shared>, configs: [async_nats::jetstream::stream::Config; 4]) {
+async fn set_up(shared: Arc<Shared>) {
     let mut delay = Duration::from_millis(100);
     loop {
         if shared.client.connection_state() == async_nats::connection::State::Connected {
-            match setup::streams(&shared.js, configs.clone()).await {
+            match setup::streams(&shared.api, shared.configs.clone()).await {
                 Ok(streams) => {
                     let _ = shared.streams.set(Arc::new(streams));
                     *shared.problem.lock().unwrap_or_else(|e| e.into_inner()) = None;
@@ -425,9 +494,21 @@ async fn count(shared: Arc<Shared>) {
     loop {
         if shared.client.connection_state() == async_nats::connection::State::Connected {
             let mut stats = OutboxStats::default();
-            if let Ok(info) = streams.deliveries.get_info().await {
-                stats.pending = info.state.messages as usize;
-                stats.pending_bytes = info.state.bytes;
+            match streams.deliveries.get_info().await {
+                Ok(info) => {
+                    stats.pending = info.state.messages as usize;
+                    stats.pending_bytes = info.state.bytes;
+                }
+                Err(error) if error.to_string().contains("not found") => {
+                    // Someone deleted the streams: set them up again (the handles stay
+                    // valid: they name the streams).
+                    if let Err(error) = setup::streams(&shared.api, shared.configs.clone()).await {
+                        shared.problem(error);
+                    } else {
+                        tracing::warn!("the JetStream streams were deleted; set up again");
+                    }
+                }
+                Err(_) => {}
             }
             if let Ok(info) = streams.dead.get_info().await {
                 stats.dead = info.state.messages as usize;
@@ -580,7 +661,7 @@ impl Lanes for JetStreamOutbox {
         let shared = &self.shared;
         let Some(held) = shared.release(delivery.id) else {
             return Err(OutboxError::Failed(format!(
-                "delivery {} is not held by this instance any more",
+                "delivery {} is not held by this instance any more (its destination was retired)",
                 delivery.id
             )));
         };
@@ -597,13 +678,15 @@ impl Lanes for JetStreamOutbox {
         match next {
             Next::Delivered => {
                 mark.state = "delivered".into();
-                let (_, acked) = tokio::join!(shared.mark(&mark), held.acker.ack());
+                let limit = shared.publish_timeout;
+                let (_, acked) = tokio::join!(shared.mark(&mark), held.settle.once(AckKind::Ack, limit));
                 acked.map_err(|error| OutboxError::Failed(format!("cannot acknowledge a delivery: {error}")))
             }
             Next::RetryAt(at) => {
                 let delay = at.saturating_duration_since(Instant::now());
                 mark.next_at_ms = Some(codec::ms(SystemTime::now() + delay));
-                let (_, naked) = tokio::join!(shared.mark(&mark), held.acker.ack_with(AckKind::Nak(Some(delay))));
+                let limit = shared.publish_timeout;
+                let (_, naked) = tokio::join!(shared.mark(&mark), held.settle.once(AckKind::Nak(Some(delay)), limit));
                 naked.map_err(|error| OutboxError::Failed(format!("cannot schedule a retry: {error}")))
             }
             Next::Dead(reason) => self.bury(delivery, held, mark, reason).await,
@@ -611,6 +694,8 @@ impl Lanes for JetStreamOutbox {
     }
 
     fn give_back(&self, delivery: &Delivery) {
+        // Without a pump (its destination is being retired), the delivery stays held:
+        // the retirement dead-letters what is held.
         if let Some(pump) = self.shared.pumps().get(&delivery.destination).cloned() {
             pump.put_back(delivery.clone());
         }
@@ -659,22 +744,10 @@ impl JetStreamOutbox {
     /// A delivery to the dead letters, then acknowledged: a crash between the two
     /// leaves a dead letter and a delivery that is sent again, never neither.
     async fn bury(&self, delivery: &Delivery, held: Held, mut mark: Mark, reason: String) -> Result<(), OutboxError> {
-        let shared = &self.shared;
         let attempts = delivery.attempts + u32::from(mark.attempt.is_some());
-        match shared.bury(delivery, attempts, &reason).await {
-            Ok(letter) => {
-                mark.state = "dead".into();
-                mark.delivery = letter;
-                mark.reason = Some(reason);
-                let (_, acked) = tokio::join!(shared.mark(&mark), held.acker.ack());
-                acked.map_err(|error| OutboxError::Failed(format!("cannot acknowledge a dead delivery: {error}")))
-            }
-            Err(error) => {
-                // Not buried: it stays pending and comes back shortly.
-                let _ = held.acker.ack_with(AckKind::Nak(Some(Duration::from_secs(5)))).await;
-                Err(error)
-            }
-        }
+        self.shared
+            .bury_held(delivery.id, held, attempts, &mut mark, reason)
+            .await
     }
 }
 
@@ -739,28 +812,44 @@ impl Records for JetStreamOutbox {
     }
 
     async fn retire(&self, destination: &str, reason: &str) -> Result<usize, OutboxError> {
-        let pump = self.shared.pumps().remove(destination);
-        let mut moved = 0;
-        if let Some(pump) = pump {
+        let shared = &self.shared;
+        if let Some(pump) = shared.pumps().remove(destination) {
             pump.stop.cancel();
-            for delivery in pump.take_all() {
-                if let Some(held) = self.shared.release(delivery.id) {
-                    let mark = Mark {
-                        event_id: delivery.event.id.clone(),
-                        destination: destination.to_string(),
-                        delivery: delivery.id,
-                        state: "dead".into(),
-                        attempt: None,
-                        next_at_ms: None,
-                        reason: None,
-                        at_ms: codec::ms(SystemTime::now()),
-                    };
-                    self.bury(&delivery, held, mark, reason.to_string()).await?;
-                    moved += 1;
-                }
-            }
+            pump.take_all();
         }
-        moved += view::retire(&self.shared, destination, reason).await?;
+        // What this instance holds of it (pulled, in a batch, or in flight: an attempt
+        // finishing after this finds its delivery gone) goes to the dead letters first,
+        // while its consumer still takes the acknowledgements.
+        let holds: Vec<(DeliveryId, Held)> = {
+            let mut held = shared.held();
+            let ids: Vec<DeliveryId> = held
+                .iter()
+                .filter(|(_, held)| &*held.destination == destination)
+                .map(|(id, _)| *id)
+                .collect();
+            ids.into_iter()
+                .filter_map(|id| held.remove(&id).map(|h| (id, h)))
+                .collect()
+        };
+        let mut moved = 0;
+        for (id, held) in holds {
+            let event_id = codec::read_head(&held.payload)
+                .map(|(head, _)| head.id)
+                .unwrap_or_default();
+            let mut mark = Mark {
+                event_id,
+                destination: destination.to_string(),
+                delivery: id,
+                state: "dead".into(),
+                attempt: None,
+                next_at_ms: None,
+                reason: None,
+                at_ms: codec::ms(SystemTime::now()),
+            };
+            shared.bury_held(id, held, 0, &mut mark, reason.to_string()).await?;
+            moved += 1;
+        }
+        moved += view::retire(shared, destination, reason).await?;
         Ok(moved)
     }
 }

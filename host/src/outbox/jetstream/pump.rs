@@ -12,12 +12,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, AckKind};
+use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use super::codec;
+use super::held::Held;
 use super::setup;
 use crate::outbox::Delivery;
 
@@ -96,7 +98,13 @@ impl Pump {
         let mut bound = 0;
         let mut consumer = None;
         let mut last_touch = Instant::now();
+        // Held deliveries are kept alive well within ack_wait, whatever the pump waits on.
+        let touch_every = shared.ack_wait / 3;
         while !self.stop.is_cancelled() {
+            if last_touch.elapsed() >= touch_every {
+                shared.keep_alive(&self.destination, touch_every).await;
+                last_touch = Instant::now();
+            }
             let want_bound = self.in_flight.load(Ordering::Relaxed);
             if consumer.is_none() || bound != want_bound {
                 let config = setup::consumer_config(&shared.names, &self.destination, want_bound, shared.ack_wait);
@@ -112,15 +120,11 @@ impl Pump {
                     }
                 }
             }
-            if last_touch.elapsed() >= shared.ack_wait / 3 {
-                shared.keep_alive(&self.destination, shared.ack_wait / 3).await;
-                last_touch = Instant::now();
-            }
             let room = self.wanted.load(Ordering::Relaxed).saturating_sub(self.buffered());
             if room == 0 {
                 tokio::select! {
                     _ = self.wanted_more.notified() => {}
-                    _ = tokio::time::sleep(PULL_EXPIRES) => {}
+                    _ = tokio::time::sleep_until((last_touch + touch_every).into()) => {}
                     _ = self.stop.cancelled() => {}
                 }
                 continue;
@@ -148,18 +152,49 @@ impl Pump {
                 // again at the reconnection instead.)
                 let next = tokio::select! {
                     next = batch.next() => next,
+                    _ = tokio::time::sleep_until((last_touch + touch_every).into()) => {
+                        shared.keep_alive(&self.destination, touch_every).await;
+                        last_touch = Instant::now();
+                        continue;
+                    }
                     _ = shared.connected.notified() => None,
                     _ = self.stop.cancelled() => None,
                 };
                 match next {
                     Some(Ok(message)) => self.pulled(&shared, message).await,
                     Some(Err(error)) => {
-                        tracing::debug!(destination = %self.destination, %error, "pull ended");
+                        // The consumer was deleted (a retirement, a stream set up
+                        // again), or the server refused the pull: opened again, after
+                        // a pause so that a lasting refusal does not spin.
+                        shared.problem(format!("pulling deliveries of {}: {error}", self.destination));
+                        consumer = None;
+                        self.pause(Duration::from_millis(500)).await;
                         break;
                     }
                     None => break,
                 }
             }
+        }
+    }
+
+    /// A delivery that can never be sent, to the dead letters.
+    async fn bury_unsendable(&self, shared: &Shared, sequence: u64, held: Held, reason: String) {
+        let event_id = codec::read_head(&held.payload)
+            .map(|(head, _)| head.id)
+            .unwrap_or_default();
+        let mut mark = codec::Mark {
+            event_id,
+            destination: self.destination.to_string(),
+            delivery: sequence,
+            state: "dead".into(),
+            attempt: None,
+            next_at_ms: None,
+            reason: None,
+            at_ms: codec::ms(std::time::SystemTime::now()),
+        };
+        tracing::error!(destination = %self.destination, sequence, %reason, "a delivery cannot be sent");
+        if let Err(error) = shared.bury_held(sequence, held, 0, &mut mark, reason).await {
+            tracing::warn!(destination = %self.destination, %error, "cannot move an unsendable delivery to the dead letters; will try again");
         }
     }
 
@@ -181,18 +216,32 @@ impl Pump {
             }
         };
         let (message, acker) = message.split();
-        let decoded = match codec::read_head(&message.payload) {
+        let held = Held::new(self.destination.clone(), message.payload.clone(), acker);
+        let decoded = match codec::read_head(&held.payload) {
             Ok((head, _)) => {
                 let stored = match &head.object {
-                    Some(name) => shared.read_object(name).await.map(Some),
-                    None => Ok(None),
+                    Some(name) => shared.read_object(name).await.map(|found| found.ok_or(name)),
+                    None => Ok(Ok(Bytes::new())),
                 };
                 match stored {
-                    Ok(stored) => codec::decode(&message.payload, stored).map_err(|error| error.to_string()),
+                    Ok(Ok(stored)) => {
+                        let stored = head.object.is_some().then_some(stored);
+                        codec::decode(&held.payload, stored).map_err(|error| error.to_string())
+                    }
+                    Ok(Err(name)) => {
+                        // The attachments are gone (kept for OBJECT_KEPT): it can
+                        // never be sent whole; the dead letters say why.
+                        let reason = format!("its attachments ({name}) are no longer in the object store");
+                        self.bury_unsendable(shared, sequence, held, reason).await;
+                        return;
+                    }
                     Err(error) => {
                         // The object store is unreachable for now: try again soon.
                         tracing::warn!(destination = %self.destination, %error, "cannot read a delivery's attachments");
-                        let _ = acker.ack_with(AckKind::Nak(Some(Duration::from_secs(2)))).await;
+                        let _ = held
+                            .settle
+                            .once(AckKind::Nak(Some(Duration::from_secs(2))), shared.publish_timeout)
+                            .await;
                         return;
                     }
                 }
@@ -204,11 +253,11 @@ impl Pump {
             Err(error) => {
                 // Not Weir's: it can never be sent. Removed, and said loudly.
                 tracing::error!(destination = %self.destination, sequence, %error, "removing an unreadable delivery message");
-                let _ = acker.ack_with(AckKind::Term).await;
+                let _ = held.settle.once(AckKind::Term, shared.publish_timeout).await;
                 return;
             }
         };
-        if !shared.hold(sequence, &self.destination, acker) {
+        if !shared.hold(sequence, held) {
             // Given to us again while we still hold it (a slow attempt outlived
             // ack_wait): the one we hold is the one that will be acknowledged.
             return;

@@ -184,7 +184,12 @@ pub fn stream_configs(settings: &JetStreamConfig, storage: &StorageConfig) -> [s
             storage: stream::StorageType::File,
             ..Default::default()
         },
-        kept("EVENTS", format!("{name}.events.*")),
+        stream::Config {
+            // A sender's retry within the window finds the event's record as well as
+            // its deliveries, and is answered `duplicate`.
+            duplicate_window: settings.dedupe_window.0.min(storage.retention.0),
+            ..kept("EVENTS", format!("{name}.events.*"))
+        },
         kept("ATTEMPTS", format!("{name}.attempts.*.*")),
     ]
 }
@@ -238,6 +243,15 @@ pub fn mismatch(existing: &stream::Config, wanted: &stream::Config) -> Option<St
     }
     if existing.subjects != wanted.subjects {
         return Some(format!("subjects {:?}, not {:?}", existing.subjects, wanted.subjects));
+    }
+    if existing.discard != wanted.discard {
+        return Some(format!(
+            "discard policy {:?}, not {:?} (a full stream must refuse new events, not drop accepted ones)",
+            existing.discard, wanted.discard
+        ));
+    }
+    if existing.storage != wanted.storage {
+        return Some(format!("storage {:?}, not {:?}", existing.storage, wanted.storage));
     }
     if existing.num_replicas != wanted.num_replicas {
         return Some(format!(

@@ -161,17 +161,23 @@ pub async fn deliveries(shared: &Shared, query: &DeliveryQuery) -> Result<Vec<De
     let streams = streams(shared)?;
     let limit = query.limit();
     if query.state == Some(DeliveryState::Dead) {
-        let subject = match &query.destination {
-            Some(destination) => shared.names.dead(destination),
-            None => shared.names.all_dead(),
-        };
-        let letters = all(&streams.dead, &subject).await?;
-        return Ok(letters
-            .iter()
-            .rev()
-            .filter_map(|message| dead_record(shared, message))
-            .take(limit)
-            .collect());
+        // Newest first: back from the last dead letter, reading no more than the page.
+        let info = streams.dead.get_info().await.map_err(failed)?;
+        let (first, last) = (info.state.first_sequence.max(1), info.state.last_sequence);
+        let mut found = Vec::new();
+        let mut sequence = last;
+        let mut scanned = 0;
+        while sequence >= first && found.len() < limit && scanned < MAX_SCAN {
+            scanned += 1;
+            if let Some(message) = at(&streams.dead, sequence).await?
+                && let Some(record) = dead_record(shared, &message)
+                && query.destination.as_ref().is_none_or(|d| *d == record.destination)
+            {
+                found.push(record);
+            }
+            sequence -= 1;
+        }
+        return Ok(found);
     }
     // Other states: the delivery log, newest first; a delivery's newest mark says
     // where it is. (A delivery never attempted yet has no mark, and is not listed.)
@@ -216,7 +222,9 @@ async fn revive(
     }
     let event_id = head.id.clone();
     let again = codec::with_head(&message.payload, &head).map_err(failed)?;
-    // A new id: the first one may still be inside the de-duplication window.
+    // A new id: the first one may still be inside the de-duplication window. The same
+    // one for every instance replaying this dead letter: two replaying it at once
+    // publish it once.
     let id = format!("{event_id}:{destination}:replay:{}", message.sequence);
     let ack = shared
         .publish(shared.names.delivery(destination), again, Some(id))
@@ -233,7 +241,8 @@ async fn revive(
             at_ms: codec::ms(SystemTime::now()),
         })
         .await;
-    streams.dead.delete_message(message.sequence).await.map_err(failed)?;
+    // Removed by another instance replaying it at the same time: replayed all the same.
+    let _ = streams.dead.delete_message(message.sequence).await;
     Ok(true)
 }
 
@@ -247,8 +256,11 @@ pub async fn replay(shared: &Shared, id: DeliveryId) -> Result<bool, OutboxError
 
 pub async fn replay_dead(shared: &Shared, destination: &str) -> Result<usize, OutboxError> {
     let streams = streams(shared)?;
-    let mut count = 0;
-    for message in all(&streams.dead, &shared.names.dead(destination)).await? {
+    let subject = shared.names.dead(destination);
+    let (mut count, mut from) = (0, 1);
+    // One at a time: the dead letters are never all in memory.
+    while let Some(message) = next(&streams.dead, &subject, from).await? {
+        from = message.sequence + 1;
         if revive(shared, &streams, &message).await? {
             count += 1;
         }
@@ -294,7 +306,7 @@ pub async fn attempts(
     let mut page = AttemptPage::default();
     let mut scanned = 0;
     if query.newest_first {
-        let mut sequence = cursor.map_or(last, |c| (c.0 as u64).saturating_sub(1));
+        let mut sequence = cursor.map_or(last, |c| (c.0.max(0) as u64).saturating_sub(1).min(last));
         while sequence >= first && page.attempts.len() < max && scanned < MAX_SCAN {
             scanned += 1;
             if let Some(message) = at(&streams.attempts, sequence).await?
@@ -304,13 +316,14 @@ pub async fn attempts(
                 page.attempts.push(line.0);
             }
             sequence -= 1;
-            if page.attempts.len() == max && sequence >= first {
+            if (page.attempts.len() == max || scanned == MAX_SCAN) && sequence >= first {
+                // A full page, or as much as one page may read: go on from here.
                 page.next = Some(AttemptCursor(sequence as i64 + 1, 0));
             }
         }
     } else {
         let subject = format!("{}.attempts.*.*", shared.storage.jetstream.name);
-        let mut from = cursor.map_or(first, |c| c.0 as u64);
+        let mut from = cursor.map_or(first, |c| (c.0.max(0) as u64).max(first));
         while page.attempts.len() < max && scanned < MAX_SCAN {
             scanned += 1;
             let Some(message) = next(&streams.attempts, &subject, from).await? else {
@@ -322,7 +335,7 @@ pub async fn attempts(
             {
                 page.attempts.push(line.0);
             }
-            if page.attempts.len() == max && from <= last {
+            if (page.attempts.len() == max || scanned == MAX_SCAN) && from <= last {
                 page.next = Some(AttemptCursor(from as i64, 0));
             }
         }
@@ -353,18 +366,26 @@ pub async fn destination_counts(shared: &Shared, destination: &str) -> Result<De
 }
 
 /// Moves every delivery still waiting for `destination` to the dead letters, and
-/// removes its consumer.
+/// removes its consumer. The consumer is deleted first: what it held back (deliveries
+/// waiting for a delayed retry count as unacknowledged) is then read through a consumer
+/// of its own, with no bound, and each goes to the dead letters before it is removed.
 pub async fn retire(shared: &Shared, destination: &str, reason: &str) -> Result<usize, OutboxError> {
     let streams = streams(shared)?;
-    let name = shared.names.consumer(destination);
-    let consumer = match streams
+    let _ = streams
         .deliveries
-        .get_consumer::<jetstream::consumer::pull::Config>(&name)
-        .await
-    {
-        Ok(consumer) => consumer,
-        Err(_) => return Ok(0),
+        .delete_consumer(&shared.names.consumer(destination))
+        .await;
+    let name = format!("{}-retiring", shared.names.consumer(destination));
+    let config = jetstream::consumer::pull::Config {
+        durable_name: Some(name.clone()),
+        filter_subject: shared.names.delivery(destination),
+        ack_policy: jetstream::consumer::AckPolicy::Explicit,
+        ack_wait: Duration::from_secs(60),
+        max_ack_pending: -1,
+        inactive_threshold: Duration::from_secs(300),
+        ..Default::default()
     };
+    let consumer = streams.deliveries.create_consumer(config).await.map_err(failed)?;
     let mut moved = 0;
     loop {
         let mut batch = consumer
@@ -380,32 +401,27 @@ pub async fn retire(shared: &Shared, destination: &str, reason: &str) -> Result<
             any = true;
             let sequence = message.info().map(|info| info.stream_sequence).unwrap_or(0);
             let (message, acker) = message.split();
-            let Ok((mut head, _)) = codec::read_head(&message.payload) else {
-                let _ = acker.ack_with(AckKind::Term).await;
-                continue;
-            };
-            let event_id = head.id.clone();
-            head.dead = Some(codec::DeadHead {
-                reason: reason.to_string(),
-                attempts: 0,
+            let held = super::held::Held::new(destination.into(), message.payload.clone(), acker);
+            let event_id = codec::read_head(&held.payload)
+                .map(|(head, _)| head.id)
+                .unwrap_or_default();
+            let mut mark = Mark {
+                event_id,
+                destination: destination.to_string(),
+                delivery: sequence,
+                state: "dead".into(),
+                attempt: None,
+                next_at_ms: None,
+                reason: None,
                 at_ms: codec::ms(SystemTime::now()),
-            });
-            let letter = codec::with_head(&message.payload, &head).map_err(failed)?;
-            let id = format!("{event_id}:{destination}:dead:{sequence}");
-            let ack = shared.publish(shared.names.dead(destination), letter, Some(id)).await?;
+            };
+            if codec::read_head(&held.payload).is_err() {
+                let _ = held.settle.once(AckKind::Term, shared.publish_timeout).await;
+                continue;
+            }
             shared
-                .mark(&Mark {
-                    event_id,
-                    destination: destination.to_string(),
-                    delivery: ack.sequence,
-                    state: "dead".into(),
-                    attempt: None,
-                    next_at_ms: None,
-                    reason: Some(reason.to_string()),
-                    at_ms: codec::ms(SystemTime::now()),
-                })
-                .await;
-            let _ = acker.ack().await;
+                .bury_held(sequence, held, 0, &mut mark, reason.to_string())
+                .await?;
             moved += 1;
         }
         if !any {
