@@ -25,6 +25,7 @@ pub mod batch;
 pub mod breaker;
 pub mod chunks;
 pub mod client;
+pub mod concurrency;
 pub mod destination;
 pub mod guard;
 pub mod lane;
