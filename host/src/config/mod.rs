@@ -415,9 +415,15 @@ pub struct DestinationConfig {
     /// How long one attempt may take.
     #[serde(default = "default_timeout")]
     pub timeout: Span,
-    /// Requests in flight at once to this destination.
+    /// Requests in flight at once to this destination: the most, when `concurrency`
+    /// is `adaptive` (the default), or exactly, when it is `fixed`.
     #[serde(default = "default_in_flight")]
     pub max_in_flight: usize,
+    /// `adaptive`: the requests in flight follow the receiver's answers (more while it
+    /// answers as fast as usual, fewer when it slows down or says it is overloaded), up
+    /// to `max_in_flight`; `fixed`: always `max_in_flight`.
+    #[serde(default)]
+    pub concurrency: Concurrency,
     /// When to try again after a failed attempt.
     #[serde(default)]
     pub retry: RetryConfig,
@@ -622,6 +628,17 @@ fn default_timeout() -> Span {
 
 fn default_in_flight() -> usize {
     8
+}
+
+/// How many requests a destination gets at once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Concurrency {
+    /// Found from the receiver's answers, up to `max_in_flight`.
+    #[default]
+    Adaptive,
+    /// `max_in_flight`, always.
+    Fixed,
 }
 
 /// How a destination receives events.

@@ -43,8 +43,10 @@ pub struct Destination {
     pub signing: Option<SigningKey>,
     /// Time allowed for one attempt.
     pub timeout: Duration,
-    /// Requests in flight at once.
+    /// Requests in flight at once: the most (adaptive), or exactly (fixed).
     pub max_in_flight: usize,
+    /// Whether the requests in flight follow the receiver's answers.
+    pub adaptive: bool,
     /// When to try again.
     pub retry: RetryConfig,
     /// When to leave the receiver alone.
@@ -133,6 +135,7 @@ impl Destination {
             signing,
             timeout: config.timeout.0,
             max_in_flight: config.max_in_flight.max(1),
+            adaptive: config.concurrency == crate::config::Concurrency::Adaptive,
             retry: config.retry.clone(),
             breaker: config.circuit_breaker.clone(),
             allow_private: config.allow_private,

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use super::attempt::{Outcome, attempt, attempt_batch};
 use super::batch::{Batch, size_in_batch};
 use super::breaker::{Allowance, Breaker, State};
+use super::concurrency::{Adaptive, Answer};
 use super::destination::Destination;
 use super::pace::Pace;
 use super::retry::{Disposition, next_delay};
@@ -30,7 +31,8 @@ use crate::outbox::{Attempt, Delivery, Lanes, Next};
 const OUTBOX_ERROR_BACKOFF: Duration = Duration::from_secs(1);
 
 /// One request in flight, yielding what it carried and how the attempt went.
-type Attempting = std::pin::Pin<Box<dyn std::future::Future<Output = (Sent, Outcome)> + Send>>;
+/// (Also how many requests were in flight when it was sent, itself included.)
+type Attempting = std::pin::Pin<Box<dyn std::future::Future<Output = (Sent, Outcome, usize)> + Send>>;
 
 /// What one request carried.
 enum Sent {
@@ -70,6 +72,8 @@ pub struct Lane {
     pub in_flight: Arc<std::sync::atomic::AtomicUsize>,
     /// How fast the lane may send, shared with the admin API.
     pub pace: Arc<std::sync::Mutex<Pace>>,
+    /// How many requests it may have in flight, shared with the admin API.
+    pub concurrency: Arc<std::sync::Mutex<Adaptive>>,
 }
 
 impl Lane {
@@ -90,9 +94,14 @@ impl Lane {
             let draining = stopping && self.drain.load(Ordering::SeqCst);
             let destination = self.destination.load_full();
             let allowance = self.breaker().allowance(Instant::now());
+            let limit = if destination.adaptive {
+                self.concurrency().limit().min(destination.max_in_flight)
+            } else {
+                destination.max_in_flight
+            };
             let free = match allowance {
-                Allowance::Any => destination.max_in_flight.saturating_sub(in_flight.len()),
-                Allowance::Probe => 1.min(destination.max_in_flight.saturating_sub(in_flight.len())),
+                Allowance::Any => limit.saturating_sub(in_flight.len()),
+                Allowance::Probe => 1.min(limit.saturating_sub(in_flight.len())),
                 Allowance::Wait(_) => 0,
             };
             let breaker_until = match allowance {
@@ -208,12 +217,13 @@ impl Lane {
                 for sent in requests {
                     self.pace().take(1);
                     let (client, destination) = (client.clone(), destination.clone());
+                    let sent_with = in_flight.len() + 1;
                     in_flight.push(Box::pin(async move {
                         let outcome = match &sent {
                             Sent::One(delivery) => attempt(&client, &destination, delivery).await,
                             Sent::Batch(batch) => attempt_batch(&client, &destination, batch).await,
                         };
-                        (sent, outcome)
+                        (sent, outcome, sent_with)
                     }));
                 }
             }
@@ -259,7 +269,8 @@ impl Lane {
                 .map(tokio::time::Instant::from_std)
                 .filter(|_| !stopping || (draining && gathering));
             tokio::select! {
-                Some((sent, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
+                Some((sent, outcome, sent_with)) = in_flight.next(), if !in_flight.is_empty() => {
+                    self.concurrency().observe(Instant::now(), outcome.attempt.latency, overload(&outcome), sent_with);
                     self.record(&destination, &sent, outcome).await;
                 }
                 _ = notify.notified(), if !stopping && free > 0 && blocked_until.is_none() => {}
@@ -292,6 +303,12 @@ impl Lane {
 
     fn breaker(&self) -> std::sync::MutexGuard<'_, Breaker> {
         self.breaker.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn concurrency(&self) -> std::sync::MutexGuard<'_, Adaptive> {
+        self.concurrency
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn pace(&self) -> std::sync::MutexGuard<'_, Pace> {
@@ -472,6 +489,15 @@ impl Lane {
             }
             _ => {}
         }
+    }
+}
+
+/// What an attempt says of the receiver's load: overloaded when it answered 429 or 503,
+/// or did not answer (a timeout, a refused connection).
+fn overload(outcome: &Outcome) -> Answer {
+    match outcome.attempt.status {
+        None | Some(429) | Some(503) => Answer::Overloaded,
+        Some(_) => Answer::Answered,
     }
 }
 

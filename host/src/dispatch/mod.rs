@@ -25,6 +25,7 @@ pub mod batch;
 pub mod breaker;
 pub mod chunks;
 pub mod client;
+pub mod concurrency;
 pub mod destination;
 pub mod guard;
 pub mod lane;
@@ -50,6 +51,9 @@ use self::breaker::Breaker;
 use crate::metrics::Metrics;
 use crate::outbox::Lanes;
 
+/// Requests an adaptive lane starts with, before its receiver's answers say more.
+const START_IN_FLIGHT: usize = 8;
+
 /// Owns the lanes.
 pub struct Dispatcher {
     outbox: Arc<dyn Lanes>,
@@ -67,6 +71,7 @@ struct LaneHandle {
     breaker: Arc<Mutex<Breaker>>,
     in_flight: Arc<AtomicUsize>,
     pace: Arc<Mutex<pace::Pace>>,
+    concurrency: Arc<Mutex<concurrency::Adaptive>>,
     /// The lane's count of expired deliveries (shared with its metrics).
     expired: prometheus_client::metrics::counter::Counter,
 }
@@ -87,6 +92,9 @@ pub struct DestinationStatus {
     pub paused_ms: Option<u64>,
     /// Deliveries that expired since Weir started (`max_age`).
     pub expired: u64,
+    /// Requests it may have in flight now (what the receiver's answers allow, up to
+    /// `max_in_flight`; `max_in_flight` itself when concurrency is fixed).
+    pub concurrency_limit: usize,
 }
 
 impl Dispatcher {
@@ -127,6 +135,10 @@ impl Dispatcher {
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
                         .reconfigure(destination.breaker.clone());
+                    lane.concurrency
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .set_ceiling(destination.max_in_flight);
                 }
                 None => {
                     let shared = Arc::new(ArcSwap::from_pointee(destination.clone()));
@@ -136,9 +148,14 @@ impl Dispatcher {
                     let in_flight = Arc::new(AtomicUsize::new(0));
                     let pace = Arc::new(Mutex::new(pace::Pace::new(std::time::Instant::now())));
                     let metrics = self.metrics.lane(&destination.name);
+                    let concurrency = Arc::new(Mutex::new(concurrency::Adaptive::new(
+                        START_IN_FLIGHT,
+                        destination.max_in_flight,
+                    )));
                     let expired = metrics.expired.clone();
                     let lane = lane::Lane {
                         pace: pace.clone(),
+                        concurrency: concurrency.clone(),
                         breaker: breaker.clone(),
                         in_flight: in_flight.clone(),
                         destination: shared.clone(),
@@ -158,6 +175,7 @@ impl Dispatcher {
                             breaker,
                             in_flight,
                             pace,
+                            concurrency,
                             expired,
                         },
                     );
@@ -183,6 +201,18 @@ impl Dispatcher {
                         .paused_until(now)
                         .map(|until| until.saturating_duration_since(now).as_millis() as u64),
                     expired: lane.expired.get(),
+                    concurrency_limit: {
+                        let destination = lane.destination.load();
+                        if destination.adaptive {
+                            lane.concurrency
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .limit()
+                                .min(destination.max_in_flight)
+                        } else {
+                            destination.max_in_flight
+                        }
+                    },
                 }
             })
             .collect();

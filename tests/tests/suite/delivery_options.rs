@@ -649,3 +649,53 @@ async fn a_batching_destination_probes_its_breaker_with_what_is_gathering() {
     }
     weir.stop().await;
 }
+
+#[tokio::test]
+async fn concurrency_follows_the_receiver_fewer_when_it_slows_more_when_it_recovers() {
+    // The receiver answers in 20 ms (taking any number at once), then in 300 ms for a
+    // while (struggling), then in 20 ms again.
+    let mut answers = vec![Answer::Slow(200, Duration::from_millis(20)); 1500];
+    answers.extend(vec![Answer::Slow(200, Duration::from_millis(300)); 300]);
+    let mut hook = Receiver::scripted(answers, Answer::Slow(200, Duration::from_millis(20))).await;
+    let weir = start(
+        &WeirConfig::new()
+            .storage(Storage::memory())
+            .route("r", Route::to(["hook"]))
+            .destination("hook", Destination::url(hook.url()).max_in_flight(64)),
+    )
+    .await;
+    let limit = async || {
+        weir.admin_json("/admin/destinations").await["destinations"][0]["concurrency_limit"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(limit().await, 8, "an adaptive lane starts at 8");
+    // A backlog, so the lane uses all it may.
+    let post = async |count: usize| {
+        for _ in 0..count / 50 {
+            let sends = (0..50).map(|_| weir.post_json("r", r#"{"predictions":[]}"#));
+            for answer in futures_util::future::join_all(sends).await {
+                assert_eq!(answer.status(), 202);
+            }
+        }
+    };
+    post(1500).await;
+    let grown = eventually("the limit to grow past 8 while answers are quick", SETTLE, async || {
+        let now = limit().await;
+        (now > 12).then_some(now)
+    })
+    .await;
+    eventually("the limit to fall when answers slow down", SETTLE, async || {
+        post(100).await;
+        (limit().await < grown).then_some(())
+    })
+    .await;
+    let low = limit().await;
+    eventually("the limit to grow again once answers are quick", SETTLE, async || {
+        post(200).await;
+        (limit().await > low).then_some(())
+    })
+    .await;
+    while hook.try_next().is_some() {}
+    weir.stop().await;
+}
