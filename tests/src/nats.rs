@@ -73,8 +73,13 @@ pub struct NatsServer {
 impl NatsServer {
     /// A single node storing in `dir`.
     pub fn start(binary: &Path, dir: &Path) -> NatsServer {
+        NatsServer::start_with(binary, dir, &[])
+    }
+
+    /// A single node with more command-line options (`--auth TOKEN`, say).
+    pub fn start_with(binary: &Path, dir: &Path, options: &[&str]) -> NatsServer {
         let (port, monitor) = (free_port(), free_port());
-        let args = vec![
+        let mut args = vec![
             "-a".into(),
             "127.0.0.1".into(),
             "-p".into(),
@@ -85,6 +90,7 @@ impl NatsServer {
             "-m".into(),
             monitor.to_string(),
         ];
+        args.extend(options.iter().map(|option| option.to_string()));
         std::fs::create_dir_all(dir).unwrap();
         let mut server = NatsServer {
             binary: binary.to_path_buf(),

@@ -640,3 +640,66 @@ async fn a_destination_removed_by_a_reload_has_its_waiting_retries_dead_lettered
     assert_eq!(keys, (0..10).map(|n| format!("r{n}")).collect::<BTreeSet<_>>());
     drop((weir, server));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_from_the_environment_signs_in_and_a_wrong_one_says_why_it_is_refused() {
+    let Some(nats) = nats_binary("a_token_from_the_environment") else {
+        return;
+    };
+    let dir = folder("jetstream-token");
+    let server = NatsServer::start_with(&nats, &dir.join("nats"), &["--auth", "s3cret-token"]);
+    let mut hook = Receiver::ok().await;
+    let config = WeirConfig::new()
+        .storage(
+            Storage::jetstream(&[server.url()], "token", Duration::from_secs(5))
+                .jetstream_setting("token", "${NATS_TOKEN}"),
+        )
+        .route("cameras", Route::to(["hook"]))
+        .destination("hook", patient(hook.url()));
+    let start = |name: &str, token: &str| {
+        let folder = dir.join(name);
+        std::fs::create_dir_all(&folder).unwrap();
+        let path = folder.join("weir.toml");
+        std::fs::write(&path, config.to_string()).unwrap();
+        let mut command = WeirProcess::command(binary(), &path);
+        command.env("NATS_TOKEN", token);
+        WeirProcess::start(command)
+    };
+    let signed_in = start("right", "s3cret-token");
+    let client = weir_tests::http_client();
+    assert_eq!(post(&client, signed_in.ingest, "t1").await, Some(202));
+    assert_eq!(hook.next().await.header("webhook-id"), "t1");
+    // The config and the admin API never show the token.
+    let shown = client
+        .get(format!("http://{}/admin/config", signed_in.admin))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!shown.contains("s3cret-token"), "{shown}");
+
+    let refused = start("wrong", "not-the-token");
+    let ready = client
+        .get(format!("http://{}/readyz", refused.admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    let ready: Value = ready.json().await.unwrap();
+    let reason = ready["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("authorization"), "{ready}");
+    let answer = client
+        .post(format!("http://{}/ingest/cameras", refused.ingest))
+        .header("content-type", "application/json")
+        .body(r#"{"key":"t2","predictions":[]}"#)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 503);
+    let body: Value = answer.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("authorization"), "{body}");
+    drop((signed_in, refused, server));
+}

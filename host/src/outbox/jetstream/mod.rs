@@ -91,8 +91,8 @@ pub struct Shared {
     publish_timeout: Duration,
     streams: OnceCell<Arc<Streams>>,
     set_up: Notify,
-    /// Notified at every (re)connection to NATS.
-    connected: Arc<Notify>,
+    /// What the client said of its connection.
+    connection: Arc<setup::Connection>,
     pumps: Mutex<HashMap<Arc<str>, Arc<Pump>>>,
     /// Deliveries this instance holds (pulled and not yet acknowledged), by id.
     held: Mutex<HashMap<DeliveryId, Held>>,
@@ -113,8 +113,8 @@ impl JetStreamOutbox {
     /// Connects (in the background when NATS is not there yet) and sets up the streams.
     pub async fn open(storage: &StorageConfig) -> Result<JetStreamOutbox, String> {
         let settings = &storage.jetstream;
-        let connected = Arc::new(Notify::new());
-        let client = setup::connect(settings, true, connected.clone()).await?;
+        let connection = Arc::new(setup::Connection::default());
+        let client = setup::connect(settings, true, connection.clone()).await?;
         let mut js = jetstream::new(client.clone());
         js.set_timeout(settings.publish_timeout.0);
         let mut api = jetstream::new(client.clone());
@@ -130,7 +130,7 @@ impl JetStreamOutbox {
             publish_timeout: settings.publish_timeout.0,
             streams: OnceCell::new(),
             set_up: Notify::new(),
-            connected,
+            connection,
             pumps: Mutex::default(),
             held: Mutex::default(),
             quotas: Mutex::default(),
@@ -221,8 +221,12 @@ impl Shared {
         use async_nats::connection::State;
         match self.client.connection_state() {
             State::Connected => {}
-            State::Pending => return Some("connecting to NATS".to_string()),
-            State::Disconnected => return Some("NATS cannot be reached; reconnecting".to_string()),
+            State::Pending | State::Disconnected => {
+                return Some(match self.connection.last_error() {
+                    Some(error) => format!("NATS cannot be reached ({error}); reconnecting"),
+                    None => "NATS cannot be reached; reconnecting".to_string(),
+                });
+            }
         }
         if self.streams.get().is_none() {
             let problem = self.problem.lock().unwrap_or_else(|e| e.into_inner());

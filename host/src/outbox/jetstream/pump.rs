@@ -157,7 +157,7 @@ impl Pump {
                         last_touch = Instant::now();
                         continue;
                     }
-                    _ = shared.connected.notified() => None,
+                    _ = shared.connection.connected.notified() => None,
                     _ = self.stop.cancelled() => None,
                 };
                 match next {

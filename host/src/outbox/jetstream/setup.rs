@@ -76,25 +76,57 @@ impl Names {
     }
 }
 
+/// What the client's events tell the store.
+#[derive(Default)]
+pub struct Connection {
+    /// Notified at every (re)connection: the pulls open before it were lost with the
+    /// connection and must be made again at once.
+    pub connected: Notify,
+    /// Why the last connection attempt failed (an authorization violation, say), until
+    /// one succeeds: what `/readyz` and the 503s say.
+    pub last_error: std::sync::Mutex<Option<String>>,
+}
+
+impl Connection {
+    /// Why the client is not connected, as far as it said.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn set_error(&self, error: Option<String>) {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = error;
+    }
+}
+
 /// Connects, or keeps trying in the background (`retry_on_initial_connect`): Weir
 /// starts, reports itself not ready and refuses events with 503 until NATS answers.
-/// `connected` is notified at every (re)connection: the pulls open before it are lost
-/// with the connection and must be made again at once.
 pub async fn connect(
     settings: &JetStreamConfig,
     retry: bool,
-    connected: Arc<Notify>,
+    connection: Arc<Connection>,
 ) -> Result<async_nats::Client, String> {
     let mut options = async_nats::ConnectOptions::new()
         .event_callback(move |event| {
-            let connected = connected.clone();
+            let connection = connection.clone();
             async move {
                 match event {
                     async_nats::Event::Connected => {
                         tracing::info!("connected to NATS");
-                        connected.notify_waiters();
+                        connection.set_error(None);
+                        connection.connected.notify_waiters();
                     }
                     async_nats::Event::Disconnected => tracing::warn!("lost the connection to NATS; reconnecting"),
+                    async_nats::Event::ClientError(error) => {
+                        let error = error.to_string();
+                        if connection.last_error().as_deref() != Some(error.as_str()) {
+                            tracing::warn!(%error, "cannot connect to NATS");
+                        }
+                        connection.set_error(Some(error));
+                    }
+                    async_nats::Event::ServerError(error) => {
+                        tracing::warn!(%error, "NATS");
+                        connection.set_error(Some(error.to_string()));
+                    }
                     other => tracing::info!(event = %other, "NATS"),
                 }
             }
@@ -326,12 +358,7 @@ pub async fn consumer(
 pub async fn check(storage: &StorageConfig) -> Result<String, Vec<String>> {
     let settings = &storage.jetstream;
     let servers = settings.servers.join(", ");
-    let client = match tokio::time::timeout(
-        Duration::from_secs(5),
-        connect(settings, false, Arc::new(Notify::new())),
-    )
-    .await
-    {
+    let client = match tokio::time::timeout(Duration::from_secs(5), connect(settings, false, Arc::default())).await {
         Ok(Ok(client)) => client,
         Ok(Err(error)) => {
             return Ok(format!(

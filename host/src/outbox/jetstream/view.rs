@@ -180,7 +180,8 @@ pub async fn deliveries(shared: &Shared, query: &DeliveryQuery) -> Result<Vec<De
         return Ok(found);
     }
     // Other states: the delivery log, newest first; a delivery's newest mark says
-    // where it is. (A delivery never attempted yet has no mark, and is not listed.)
+    // where it is, its marks what happened. (A delivery never attempted yet has no
+    // mark, and is not listed.)
     let info = streams.attempts.get_info().await.map_err(failed)?;
     let (first, last) = (info.state.first_sequence, info.state.last_sequence);
     let mut seen = HashSet::default();
@@ -197,7 +198,16 @@ pub async fn deliveries(shared: &Shared, query: &DeliveryQuery) -> Result<Vec<De
             let wanted = query.state.is_none_or(|wanted| wanted == state)
                 && query.destination.as_ref().is_none_or(|d| *d == mark.destination);
             if wanted {
-                found.push(delivery_of(&mark.event_id.clone(), &mark.destination.clone(), &[mark]));
+                // The whole history, as the event view shows it.
+                let subject = shared
+                    .names
+                    .attempts(&codec::id_token(&mark.event_id), &mark.destination);
+                let marks: Vec<Mark> = all(&streams.attempts, &subject)
+                    .await?
+                    .iter()
+                    .filter_map(|message| read_mark(&message.payload))
+                    .collect();
+                found.push(delivery_of(&mark.event_id, &mark.destination, &marks));
             }
         }
         sequence -= 1;
