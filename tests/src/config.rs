@@ -519,6 +519,11 @@ impl Destination {
         Destination(set(self.0, "burst", burst))
     }
 
+    /// `concurrency`: `"fixed"` or `"adaptive"`.
+    pub fn concurrency(self, concurrency: &str) -> Destination {
+        Destination(set(self.0, "concurrency", concurrency))
+    }
+
     /// `cloudevents`.
     pub fn cloudevents(self, cloudevents: bool) -> Destination {
         Destination(set(self.0, "cloudevents", cloudevents))

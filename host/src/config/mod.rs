@@ -415,13 +415,13 @@ pub struct DestinationConfig {
     /// How long one attempt may take.
     #[serde(default = "default_timeout")]
     pub timeout: Span,
-    /// Requests in flight at once to this destination: the most, when `concurrency`
-    /// is `adaptive` (the default), or exactly, when it is `fixed`.
+    /// Requests in flight at once to this destination: exactly, when `concurrency` is
+    /// `fixed` (the default), or the most, when it is `adaptive`.
     #[serde(default = "default_in_flight")]
     pub max_in_flight: usize,
     /// `adaptive`: the requests in flight follow the receiver's answers (more while it
     /// answers as fast as usual, fewer when it slows down or says it is overloaded), up
-    /// to `max_in_flight`; `fixed`: always `max_in_flight`.
+    /// to `max_in_flight`; `fixed` (the default): always `max_in_flight`.
     #[serde(default)]
     pub concurrency: Concurrency,
     /// When to try again after a failed attempt.
@@ -635,9 +635,11 @@ fn default_in_flight() -> usize {
 #[serde(rename_all = "lowercase")]
 pub enum Concurrency {
     /// Found from the receiver's answers, up to `max_in_flight`.
-    #[default]
     Adaptive,
-    /// `max_in_flight`, always.
+    /// `max_in_flight`, always. The default for now: under a load that saturates the
+    /// machine, the adaptive limit reads the rising latency as a struggling receiver
+    /// and holds a fast one to a fraction of what it takes (docs/BENCHMARKS.md).
+    #[default]
     Fixed,
 }
 

@@ -661,7 +661,10 @@ async fn concurrency_follows_the_receiver_fewer_when_it_slows_more_when_it_recov
         &WeirConfig::new()
             .storage(Storage::memory())
             .route("r", Route::to(["hook"]))
-            .destination("hook", Destination::url(hook.url()).max_in_flight(64)),
+            .destination(
+                "hook",
+                Destination::url(hook.url()).max_in_flight(64).concurrency("adaptive"),
+            ),
     )
     .await;
     let limit = async || {
