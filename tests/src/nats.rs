@@ -78,8 +78,16 @@ impl NatsServer {
 
     /// A single node with more command-line options (`--auth TOKEN`, say).
     pub fn start_with(binary: &Path, dir: &Path, options: &[&str]) -> NatsServer {
+        let server = NatsServer::spawn(binary, dir, options.iter().map(|option| option.to_string()));
+        server.wait_healthy();
+        server
+    }
+
+    /// Starts a node storing in `dir` on free ports, with `options` besides; does not
+    /// wait for it.
+    fn spawn(binary: &Path, dir: &Path, options: impl IntoIterator<Item = String>) -> NatsServer {
         let (port, monitor) = (free_port(), free_port());
-        let mut args = vec![
+        let mut args: Vec<String> = vec![
             "-a".into(),
             "127.0.0.1".into(),
             "-p".into(),
@@ -90,7 +98,7 @@ impl NatsServer {
             "-m".into(),
             monitor.to_string(),
         ];
-        args.extend(options.iter().map(|option| option.to_string()));
+        args.extend(options);
         std::fs::create_dir_all(dir).unwrap();
         let mut server = NatsServer {
             binary: binary.to_path_buf(),
@@ -101,7 +109,6 @@ impl NatsServer {
             monitor,
         };
         server.restart();
-        server.wait_healthy();
         server
     }
 
@@ -191,18 +198,7 @@ impl NatsCluster {
             .join(",");
         let mut nodes = Vec::new();
         for (i, route) in routes.iter().enumerate() {
-            let (port, monitor) = (free_port(), free_port());
-            let store = dir.join(format!("n{i}"));
-            let args = vec![
-                "-a".into(),
-                "127.0.0.1".into(),
-                "-p".into(),
-                port.to_string(),
-                "-js".into(),
-                "-sd".into(),
-                store.display().to_string(),
-                "-m".into(),
-                monitor.to_string(),
+            let options = [
                 "--server_name".into(),
                 format!("n{i}"),
                 "--cluster_name".into(),
@@ -212,17 +208,7 @@ impl NatsCluster {
                 "--routes".into(),
                 route_list.clone(),
             ];
-            std::fs::create_dir_all(&store).unwrap();
-            let mut node = NatsServer {
-                binary: binary.to_path_buf(),
-                args,
-                child: None,
-                log: store.join("nats-server.log"),
-                port,
-                monitor,
-            };
-            node.restart();
-            nodes.push(node);
+            nodes.push(NatsServer::spawn(binary, &dir.join(format!("n{i}")), options));
         }
         for node in &nodes {
             node.wait_healthy();

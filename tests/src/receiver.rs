@@ -134,6 +134,37 @@ impl Receiver {
         let _ = self.release.send(true);
     }
 
+    /// Receives until every key of `expected` has arrived (each request's JSON body
+    /// carries its event's `key`, which must also be its `webhook-id`), waiting at most
+    /// `patience` for each request; the copies that arrived, by key. Fails on a key
+    /// that was never expected (an event delivered without an acknowledgement).
+    pub async fn arrivals(
+        &mut self,
+        expected: &std::collections::BTreeSet<String>,
+        patience: Duration,
+    ) -> std::collections::BTreeMap<String, usize> {
+        let mut arrived: std::collections::BTreeMap<String, usize> = Default::default();
+        while !expected.iter().all(|key| arrived.contains_key(key)) {
+            let Some(request) = self.within(patience).await else {
+                let missing: Vec<_> = expected.iter().filter(|k| !arrived.contains_key(*k)).take(10).collect();
+                panic!(
+                    "{} acknowledged events never arrived, e.g. {missing:?}",
+                    expected.len() - arrived.len()
+                );
+            };
+            let key = request.json()["key"].as_str().unwrap().to_string();
+            // Every copy of an event carries the same webhook-id: its key.
+            assert_eq!(request.header("webhook-id"), key);
+            *arrived.entry(key).or_default() += 1;
+        }
+        let unacknowledged: Vec<&String> = arrived.keys().filter(|key| !expected.contains(*key)).collect();
+        assert!(
+            unacknowledged.is_empty(),
+            "events arrived without an acknowledgement: {unacknowledged:?}"
+        );
+        arrived
+    }
+
     /// A request that already arrived, without waiting.
     pub fn try_next(&mut self) -> Option<Received> {
         self.rx.try_recv().ok()

@@ -2,7 +2,7 @@
 //! retries keep their schedule across restarts; dead letters replay; a full store
 //! pushes back; a circuit breaker spares a failing receiver.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -140,29 +140,7 @@ async fn kill_9_under_load_loses_no_acknowledged_event() {
     let listener = tokio::net::TcpListener::bind(receiver_addr).await.unwrap();
     let mut receiver = Receiver::on(listener, vec![], Answer::Status(200)).await;
     let acknowledged = acknowledged.lock().unwrap().clone();
-    let mut arrived: BTreeMap<String, usize> = BTreeMap::new();
-    while !acknowledged.iter().all(|key| arrived.contains_key(key)) {
-        let Some(request) = receiver.within(Duration::from_secs(30)).await else {
-            let missing: Vec<_> = acknowledged
-                .iter()
-                .filter(|k| !arrived.contains_key(*k))
-                .take(10)
-                .collect();
-            panic!(
-                "{} acknowledged events never arrived, e.g. {missing:?}",
-                acknowledged.len() - arrived.len()
-            );
-        };
-        let key = request.json()["key"].as_str().unwrap().to_string();
-        // Every copy of an event carries the same webhook-id: its key.
-        assert_eq!(request.header("webhook-id"), key);
-        *arrived.entry(key).or_default() += 1;
-    }
-    let unacknowledged: Vec<&String> = arrived.keys().filter(|key| !acknowledged.contains(*key)).collect();
-    assert!(
-        unacknowledged.is_empty(),
-        "events arrived without an acknowledgement: {unacknowledged:?}"
-    );
+    let arrived = receiver.arrivals(&acknowledged, Duration::from_secs(30)).await;
     assert!(before_kill >= 150 && acknowledged.len() >= before_kill + 150);
     let copies: usize = arrived.values().sum();
     eprintln!(

@@ -81,27 +81,8 @@ async fn admin_json(client: &reqwest::Client, admin: SocketAddr, path: &str) -> 
 }
 
 /// Receives until every key of `expected` has arrived; the copies of each, by key.
-/// Every copy of an event carries the event's key as its `webhook-id`.
 async fn receive_all(receiver: &mut Receiver, expected: &BTreeSet<String>) -> BTreeMap<String, usize> {
-    let mut arrived: BTreeMap<String, usize> = BTreeMap::new();
-    while !expected.iter().all(|key| arrived.contains_key(key)) {
-        let Some(request) = receiver.within(Duration::from_secs(60)).await else {
-            let missing: Vec<_> = expected.iter().filter(|k| !arrived.contains_key(*k)).take(10).collect();
-            panic!(
-                "{} acknowledged events never arrived, e.g. {missing:?}",
-                expected.len() - arrived.len()
-            );
-        };
-        let key = request.json()["key"].as_str().unwrap().to_string();
-        assert_eq!(request.header("webhook-id"), key);
-        *arrived.entry(key).or_default() += 1;
-    }
-    let unacknowledged: Vec<&String> = arrived.keys().filter(|key| !expected.contains(*key)).collect();
-    assert!(
-        unacknowledged.is_empty(),
-        "events arrived unacknowledged: {unacknowledged:?}"
-    );
-    arrived
+    receiver.arrivals(expected, Duration::from_secs(60)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

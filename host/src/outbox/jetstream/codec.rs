@@ -221,6 +221,23 @@ pub struct Mark {
     pub at_ms: u64,
 }
 
+impl Mark {
+    /// A delivery going to the dead letters without an attempt (expired, retired,
+    /// unsendable): the burial sets the dead letter's id and the reason.
+    pub fn dead(event_id: String, destination: &str, delivery: u64) -> Mark {
+        Mark {
+            event_id,
+            destination: destination.to_string(),
+            delivery,
+            state: "dead".into(),
+            attempt: None,
+            next_at_ms: None,
+            reason: None,
+            at_ms: ms(SystemTime::now()),
+        }
+    }
+}
+
 /// A subject token for an event id: ids may hold any printable character, subjects
 /// only some; hex keeps them apart and is reversible.
 pub fn id_token(id: &str) -> String {

@@ -181,11 +181,6 @@ impl JetStreamOutbox {
     fn shared_tasks(&self) -> std::sync::MutexGuard<'_, Vec<JoinHandle<()>>> {
         self.tasks.lock().unwrap_or_else(|e| e.into_inner())
     }
-
-    /// Why JetStream cannot take events now, if it cannot.
-    pub fn unavailable(&self) -> Option<String> {
-        self.shared.unavailable()
-    }
 }
 
 impl Shared {
@@ -280,7 +275,7 @@ impl Shared {
                 .api
                 .create_object_store(jetstream::object_store::Config {
                     bucket: self.names.object_store(),
-                    num_replicas: self.streams_replicas(),
+                    num_replicas: self.storage.jetstream.replicas,
                     max_age: self.storage.retention.0.max(OBJECT_KEPT),
                     ..Default::default()
                 })
@@ -324,10 +319,6 @@ impl Shared {
         tokio::time::timeout(self.publish_timeout * 4, write)
             .await
             .unwrap_or_else(|_| Err(format!("not stored within {:?}", self.publish_timeout * 4)))
-    }
-
-    fn streams_replicas(&self) -> usize {
-        self.storage.jetstream.replicas
     }
 
     /// Publishes a message and waits for JetStream's acknowledgement, at most the
@@ -709,16 +700,7 @@ impl Lanes for JetStreamOutbox {
         let Some(held) = self.shared.release(delivery.id) else {
             return Ok(());
         };
-        let mark = Mark {
-            event_id: delivery.event.id.clone(),
-            destination: delivery.destination.to_string(),
-            delivery: delivery.id,
-            state: "dead".into(),
-            attempt: None,
-            next_at_ms: None,
-            reason: None,
-            at_ms: codec::ms(SystemTime::now()),
-        };
+        let mark = Mark::dead(delivery.event.id.clone(), &delivery.destination, delivery.id);
         self.bury(delivery, held, mark, reason).await
     }
 
@@ -840,16 +822,7 @@ impl Records for JetStreamOutbox {
             let event_id = codec::read_head(&held.payload)
                 .map(|(head, _)| head.id)
                 .unwrap_or_default();
-            let mut mark = Mark {
-                event_id,
-                destination: destination.to_string(),
-                delivery: id,
-                state: "dead".into(),
-                attempt: None,
-                next_at_ms: None,
-                reason: None,
-                at_ms: codec::ms(SystemTime::now()),
-            };
+            let mut mark = Mark::dead(event_id, destination, id);
             shared.bury_held(id, held, 0, &mut mark, reason.to_string()).await?;
             moved += 1;
         }

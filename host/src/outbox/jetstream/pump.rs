@@ -182,16 +182,7 @@ impl Pump {
         let event_id = codec::read_head(&held.payload)
             .map(|(head, _)| head.id)
             .unwrap_or_default();
-        let mut mark = codec::Mark {
-            event_id,
-            destination: self.destination.to_string(),
-            delivery: sequence,
-            state: "dead".into(),
-            attempt: None,
-            next_at_ms: None,
-            reason: None,
-            at_ms: codec::ms(std::time::SystemTime::now()),
-        };
+        let mut mark = codec::Mark::dead(event_id, &self.destination, sequence);
         tracing::error!(destination = %self.destination, sequence, %reason, "a delivery cannot be sent");
         if let Err(error) = shared.bury_held(sequence, held, 0, &mut mark, reason).await {
             tracing::warn!(destination = %self.destination, %error, "cannot move an unsendable delivery to the dead letters; will try again");

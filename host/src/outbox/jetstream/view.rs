@@ -415,16 +415,7 @@ pub async fn retire(shared: &Shared, destination: &str, reason: &str) -> Result<
             let event_id = codec::read_head(&held.payload)
                 .map(|(head, _)| head.id)
                 .unwrap_or_default();
-            let mut mark = Mark {
-                event_id,
-                destination: destination.to_string(),
-                delivery: sequence,
-                state: "dead".into(),
-                attempt: None,
-                next_at_ms: None,
-                reason: None,
-                at_ms: codec::ms(SystemTime::now()),
-            };
+            let mut mark = Mark::dead(event_id, destination, sequence);
             if codec::read_head(&held.payload).is_err() {
                 let _ = held.settle.once(AckKind::Term, shared.publish_timeout).await;
                 continue;
