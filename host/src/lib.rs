@@ -31,6 +31,7 @@ pub mod config;
 pub mod connections;
 pub mod dispatch;
 pub mod event;
+pub mod flood;
 pub mod ingest;
 pub mod metrics;
 pub mod outbox;

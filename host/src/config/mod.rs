@@ -415,13 +415,13 @@ pub struct DestinationConfig {
     /// How long one attempt may take.
     #[serde(default = "default_timeout")]
     pub timeout: Span,
-    /// Requests in flight at once to this destination: exactly, when `concurrency` is
-    /// `fixed` (the default), or the most, when it is `adaptive`.
+    /// Requests in flight at once to this destination: the most, when `concurrency` is
+    /// `adaptive` (the default), or exactly, when it is `fixed`.
     #[serde(default = "default_in_flight")]
     pub max_in_flight: usize,
-    /// `adaptive`: the requests in flight follow the receiver's answers (more while it
-    /// answers as fast as usual, fewer when it slows down or says it is overloaded), up
-    /// to `max_in_flight`; `fixed` (the default): always `max_in_flight`.
+    /// `adaptive` (the default): the requests in flight follow the receiver's answers
+    /// (more while it answers as fast as usual, fewer when it slows down or says it is
+    /// overloaded), up to `max_in_flight`; `fixed`: always `max_in_flight`.
     #[serde(default)]
     pub concurrency: Concurrency,
     /// When to try again after a failed attempt.
@@ -626,20 +626,22 @@ fn default_timeout() -> Span {
     Span(Duration::from_secs(10))
 }
 
+/// The adaptive limit's ceiling: high enough that a receiver answering in a few
+/// milliseconds on a busy machine is not held back, low enough that several lanes to
+/// one such receiver do not drown it in connections (docs/BENCHMARKS.md, "Adaptive
+/// concurrency").
 fn default_in_flight() -> usize {
-    8
+    128
 }
 
 /// How many requests a destination gets at once.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Concurrency {
-    /// Found from the receiver's answers, up to `max_in_flight`.
-    Adaptive,
-    /// `max_in_flight`, always. The default for now: under a load that saturates the
-    /// machine, the adaptive limit reads the rising latency as a struggling receiver
-    /// and holds a fast one to a fraction of what it takes (docs/BENCHMARKS.md).
+    /// Found from the receiver's answers, up to `max_in_flight` (the default).
     #[default]
+    Adaptive,
+    /// `max_in_flight`, always.
     Fixed,
 }
 

@@ -32,6 +32,7 @@ use self::error::IngestError;
 use self::limits::SenderLimits;
 use crate::event::Event;
 use crate::event::trace::{TRACEPARENT, TraceParent};
+use crate::flood::Flood;
 use crate::metrics::{Ingested, Metrics};
 use crate::outbox::{Enqueue, Enqueued, OutboxError};
 use crate::pipeline::{Route, RouteOutcome};
@@ -39,39 +40,7 @@ use crate::topology::Topology;
 
 /// Server-side refusals (a full store, say) come in floods when they come: they are
 /// logged at most once a second, with how many there were.
-static REFUSALS: RefusalLog = RefusalLog::new();
-
-/// A once-a-second summary of ingest refusals.
-struct RefusalLog {
-    count: std::sync::atomic::AtomicU64,
-    last_second: std::sync::atomic::AtomicU64,
-}
-
-impl RefusalLog {
-    const fn new() -> Self {
-        RefusalLog {
-            count: std::sync::atomic::AtomicU64::new(0),
-            last_second: std::sync::atomic::AtomicU64::new(0),
-        }
-    }
-
-    fn note(&self, error: &IngestError) {
-        use std::sync::atomic::Ordering::Relaxed;
-        let count = self.count.fetch_add(1, Relaxed) + 1;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let last = self.last_second.load(Relaxed);
-        if now > last && self.last_second.compare_exchange(last, now, Relaxed, Relaxed).is_ok() {
-            self.count.store(0, Relaxed);
-            tracing::warn!(
-                status = error.status().as_u16(),
-                refused = count,
-                "ingest refused {count} event(s) in the last second: {error}"
-            );
-        }
-    }
-}
+static REFUSALS: Flood = Flood::new();
 
 /// How long a sender is asked to wait before resending an event a filter asked for
 /// again later (a retryable filter error).
@@ -136,7 +105,13 @@ async fn ingest(
         Ok(accepted) => (StatusCode::ACCEPTED, axum::Json(accepted)).into_response(),
         Err(error) => {
             if error.status().is_server_error() {
-                REFUSALS.note(&error);
+                if let Some(count) = REFUSALS.note() {
+                    tracing::warn!(
+                        status = error.status().as_u16(),
+                        refused = count,
+                        "ingest refused {count} event(s) in the last second: {error}"
+                    );
+                }
             } else {
                 tracing::debug!(status = error.status().as_u16(), "ingest refused: {error}");
             }

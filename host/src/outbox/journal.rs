@@ -14,12 +14,16 @@ use std::time::{Instant, SystemTime};
 use super::attempts::{AttemptCursor, AttemptLine, AttemptPage, AttemptQuery, within};
 use super::record::{AttemptRecord, DeliveryRecord, DeliveryState, EventRecord, MAX_HISTORY, timestamp};
 use super::{Attempt, Delivery, DeliveryId, DeliveryQuery, Next};
+use crate::flood::Flood;
 
 /// Events remembered for the admin API in memory mode.
 pub const JOURNAL_EVENTS: usize = 10_000;
 
 /// Dead deliveries kept for replay in memory mode.
 pub const MAX_DEAD: usize = 10_000;
+
+/// Dead deliveries forgotten for room: logged once a second, with how many.
+static FORGOTTEN: Flood = Flood::new();
 
 struct Entry {
     route: Arc<str>,
@@ -128,8 +132,14 @@ impl Journal {
         while self.dead_order.len() > MAX_DEAD {
             if let Some(old) = self.dead_order.pop_front()
                 && let Some(lost) = self.dead.remove(&old)
+                && let Some(count) = FORGOTTEN.note()
             {
-                tracing::error!(event = %lost.event.id, destination = %lost.destination, "more than {MAX_DEAD} dead deliveries in memory: the oldest is forgotten");
+                tracing::error!(
+                    event = %lost.event.id,
+                    destination = %lost.destination,
+                    forgotten = count,
+                    "more than {MAX_DEAD} dead deliveries in memory: the oldest {count} forgotten since the last such line"
+                );
             }
         }
     }

@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 use super::journal::Journal;
 use super::quota::Quotas;
 use super::recent::RecentIds;
-use super::schedule::{DestinationLoad, Schedule};
+use super::schedule::{DestinationLoad, RoomWait, Schedule};
 use super::{
     Attempt, AttemptCursor, AttemptPage, AttemptQuery, Claimed, Delivery, DeliveryId, DeliveryQuery, DeliveryRecord,
     DestinationCounts, Enqueue, Enqueued, EventRecord, Lanes, Next, OutboxError, OutboxStats, Records,
@@ -56,14 +56,28 @@ impl MemoryOutbox {
 #[async_trait]
 impl Enqueue for MemoryOutbox {
     async fn enqueue(&self, event: Arc<Event>) -> Result<Enqueued, OutboxError> {
-        let destinations = &event.destinations;
+        let mut room = RoomWait::default();
+        loop {
+            match self.admit(&event, &room) {
+                Ok(enqueued) => return enqueued,
+                // Then another look (past the wait's end, the last, whatever it says).
+                Err(signal) => room.wait(signal).await,
+            }
+        }
+    }
+}
+
+impl MemoryOutbox {
+    /// Takes the event in, or refuses it; or, when the store or a share is full and
+    /// `room` may still wait, the signal to wait on before trying again.
+    fn admit(&self, event: &Arc<Event>, room: &RoomWait) -> Result<Result<Enqueued, OutboxError>, Arc<Notify>> {
         let mut state = self.state();
         if state.recent.contains(&event.id) {
-            return Ok(Enqueued::Duplicate);
+            return Ok(Ok(Enqueued::Duplicate));
         }
         let accepted_at = SystemTime::now();
-        let mut deliveries = Vec::with_capacity(destinations.len());
-        for destination in destinations {
+        let mut deliveries = Vec::with_capacity(event.destinations.len());
+        for destination in &event.destinations {
             state.next_id += 1;
             deliveries.push(Delivery {
                 id: state.next_id,
@@ -77,7 +91,14 @@ impl Enqueue for MemoryOutbox {
         let bytes = deliveries.first().map_or(0, super::schedule::event_bytes);
         let admission = state
             .schedule
-            .admit(&deliveries, bytes, self.max_pending, self.max_bytes)?;
+            .admit(&deliveries, bytes, self.max_pending, self.max_bytes);
+        if room.wanted(&admission) {
+            return Err(state.schedule.room());
+        }
+        let admission = match admission {
+            Ok(admission) => admission,
+            Err(error) => return Ok(Err(error)),
+        };
         state.recent.remember(&event.id);
         state.journal.accepted(&deliveries);
         for (delivery, dead) in deliveries.into_iter().zip(admission.dead) {
@@ -89,7 +110,7 @@ impl Enqueue for MemoryOutbox {
                 }
             }
         }
-        Ok(Enqueued::Accepted)
+        Ok(Ok(Enqueued::Accepted))
     }
 }
 
@@ -233,6 +254,31 @@ mod tests {
             response: String::new(),
             batch: None,
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_store_waits_a_few_milliseconds_for_room_before_refusing() {
+        let outbox = Arc::new(MemoryOutbox::new(1, 1 << 20));
+        let dests: Vec<Arc<str>> = vec!["a".into()];
+        outbox.enqueue(bound(event("e1"), &dests)).await.unwrap();
+        let claimed = outbox.claim("a", 1).await.unwrap();
+        let waiting = tokio::spawn({
+            let (outbox, event) = (outbox.clone(), bound(event("e2"), &dests));
+            async move { outbox.enqueue(event).await }
+        });
+        // A delivery finishes within the wait: the waiting event takes its place.
+        tokio::time::sleep(super::super::schedule::ROOM_WAIT / 2).await;
+        assert!(!waiting.is_finished(), "answered before the wait");
+        outbox
+            .complete(&claimed.deliveries[0], &attempt(200), Next::Delivered)
+            .await
+            .unwrap();
+        assert_eq!(waiting.await.unwrap().unwrap(), Enqueued::Accepted);
+        // Nothing finishes: refused once the wait is over, not before.
+        let started = tokio::time::Instant::now();
+        let refused = outbox.enqueue(bound(event("e3"), &dests)).await;
+        assert!(matches!(refused, Err(OutboxError::Full { .. })), "{refused:?}");
+        assert_eq!(started.elapsed(), super::super::schedule::ROOM_WAIT);
     }
 
     #[tokio::test]

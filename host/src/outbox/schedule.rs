@@ -23,6 +23,46 @@ use crate::config::WhenFull;
 /// How long a sender refused for a full store is told to wait.
 pub const FULL_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// How long ingest waits for room in a full store (or a full share) before refusing
+/// the event (or shedding its delivery to the dead letters). Under a closed loop of
+/// senders faster than the receivers, an instant 503 only brings the next request at
+/// once: the machine then spends itself on refusing. A few milliseconds' wait slows
+/// the senders to the receivers' pace instead; it stays bounded, so a dead receiver
+/// never holds a sender longer than this.
+pub const ROOM_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// One event's wait for room: at most [`ROOM_WAIT`] in all, however many deliveries
+/// finish meanwhile without making room for it.
+#[derive(Default)]
+pub struct RoomWait {
+    deadline: Option<tokio::time::Instant>,
+}
+
+impl RoomWait {
+    /// Whether `admission` is one to wait on: a refusal for a full store or share, or
+    /// deliveries shed. (An event that can never fit is refused at once.)
+    pub fn wanted(&self, admission: &Result<Admission, OutboxError>) -> bool {
+        let crowded = match admission {
+            Ok(admission) => admission.dead.iter().any(Option::is_some),
+            Err(OutboxError::Full { .. } | OutboxError::FullBytes { .. } | OutboxError::DestinationFull { .. }) => true,
+            Err(_) => false,
+        };
+        crowded
+            && self
+                .deadline
+                .is_none_or(|deadline| tokio::time::Instant::now() < deadline)
+    }
+
+    /// Waits for a delivery to finish (`room`, from [`Schedule::room`]), or for the
+    /// wait's end.
+    pub async fn wait(&mut self, room: Arc<Notify>) {
+        let deadline = *self
+            .deadline
+            .get_or_insert_with(|| tokio::time::Instant::now() + ROOM_WAIT);
+        let _ = tokio::time::timeout_at(deadline, room.notified()).await;
+    }
+}
+
 /// Pending deliveries, by destination.
 #[derive(Default)]
 pub struct Schedule {
@@ -35,6 +75,10 @@ pub struct Schedule {
     events: HashMap<Arc<str>, (usize, u64)>,
     /// Each destination's share of the totals.
     quotas: Quotas,
+    /// Senders waiting for room in a full store or share ([`RoomWait`]): each finished
+    /// delivery wakes one.
+    room: Arc<Notify>,
+    room_waiters: usize,
 }
 
 #[derive(Default)]
@@ -324,9 +368,21 @@ impl Schedule {
         lane.notify.notify_one();
     }
 
+    /// The signal a sender waiting for room waits on: one finished delivery, one wake.
+    pub fn room(&mut self) -> Arc<Notify> {
+        self.room_waiters += 1;
+        self.room.clone()
+    }
+
     /// Marks a claimed delivery finished (delivered or dead).
     pub fn finish(&mut self, delivery: &Delivery) {
         self.pending = self.pending.saturating_sub(1);
+        if self.room_waiters > 0 {
+            // (A waiter gone by its deadline leaves a wake for the next one: it then
+            // checks once more for nothing.)
+            self.room_waiters -= 1;
+            self.room.notify_one();
+        }
         if let Some(lane) = self.lanes.get_mut(&*delivery.destination) {
             lane.pending = lane.pending.saturating_sub(1);
             lane.bytes = lane.bytes.saturating_sub(event_bytes(delivery));

@@ -34,7 +34,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use self::writer::{Write, WriterStats};
 use super::quota::Quotas;
-use super::schedule::{DestinationLoad, Schedule, event_bytes};
+use super::schedule::{DestinationLoad, RoomWait, Schedule, event_bytes};
 use super::{
     Attempt, AttemptCursor, AttemptPage, AttemptQuery, Claimed, Delivery, DeliveryId, DeliveryQuery, DeliveryRecord,
     DeliveryState, DestinationCounts, Enqueue, Enqueued, EventRecord, Lanes, Next, OutboxError, OutboxStats, Records,
@@ -267,9 +267,23 @@ impl Enqueue for SqliteOutbox {
         let bytes = deliveries.first().map_or(0, event_bytes);
         // Checked before the write: concurrent requests may overshoot the limit by at
         // most their number, which keeps the check off the disk path.
-        let admission = self
-            .schedule()
-            .admit(&deliveries, bytes, self.max_pending, self.max_bytes)?;
+        let mut room = RoomWait::default();
+        let admission = loop {
+            let waited = {
+                let mut schedule = self.schedule();
+                let admission = schedule.admit(&deliveries, bytes, self.max_pending, self.max_bytes);
+                if room.wanted(&admission) {
+                    Err(schedule.room())
+                } else {
+                    Ok(admission)
+                }
+            };
+            match waited {
+                Ok(admission) => break admission?,
+                // Then another look (past the wait's end, the last, whatever it says).
+                Err(signal) => room.wait(signal).await,
+            }
+        };
         let shed: Vec<Arc<str>> = deliveries
             .iter()
             .zip(&admission.dead)

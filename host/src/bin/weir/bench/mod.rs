@@ -345,8 +345,10 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
             live.clone(),
         ))
     });
+    let limits = tokio::spawn(sample_limits(admin, settings.duration));
     let mut sent = load::run(load, settings.duration, live).await;
     let elapsed = started.elapsed();
+    let concurrency = limits.await.unwrap_or_default();
     bar.finish_and_clear();
 
     // Let the deliveries of what was sent arrive (the slow path is not waited for).
@@ -414,6 +416,7 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
         deliveries: delivered,
         deliveries_per_s: delivered as f64 / delivered_in.as_secs_f64(),
         sink_requests,
+        baseline: scenario.payload.baseline().into(),
         vs_relay: None,
         fanout: scenario.fanout,
         fsyncs_per_s,
@@ -427,6 +430,7 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
         peak_rss_mb: after.peak_rss_bytes as f64 / (1 << 20) as f64,
         idle_rss_mb: idle.rss_bytes as f64 / (1 << 20) as f64,
         swap,
+        concurrency,
     })
 }
 
@@ -451,6 +455,41 @@ async fn commits(admin: Option<SocketAddr>) -> u64 {
     };
     let status: serde_json::Value = response.json().await.unwrap_or_default();
     status["outbox"]["commits"].as_u64().unwrap_or(0)
+}
+
+/// Each destination's concurrency limit (`/admin/destinations`, the first instance),
+/// sampled four times a second while the load runs: where the adaptive limit settles.
+async fn sample_limits(admin: Option<SocketAddr>, duration: Duration) -> Vec<report::Limit> {
+    let Some(admin) = admin else { return Vec::new() };
+    let url = format!("http://{admin}/admin/destinations");
+    let mut samples: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+    let until = Instant::now() + duration;
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    while Instant::now() < until {
+        tick.tick().await;
+        let Ok(response) = reqwest::get(&url).await else {
+            continue;
+        };
+        let status: serde_json::Value = response.json().await.unwrap_or_default();
+        for destination in status["destinations"].as_array().into_iter().flatten() {
+            if let (Some(name), Some(limit)) = (destination["name"].as_str(), destination["concurrency_limit"].as_u64())
+            {
+                samples.entry(name.to_string()).or_default().push(limit);
+            }
+        }
+    }
+    samples
+        .into_iter()
+        .map(|(destination, mut limits)| {
+            limits.sort_unstable();
+            report::Limit {
+                destination,
+                median: limits[limits.len() / 2],
+                low: limits[0],
+                high: limits[limits.len() - 1],
+            }
+        })
+        .collect()
 }
 
 /// An embedded example plugin's bytes.

@@ -27,9 +27,11 @@ pub struct Outcome {
     pub deliveries_per_s: f64,
     /// Requests the sink received (fewer than deliveries when they come in batches).
     pub sink_requests: u64,
+    /// The relay scenario sending the same body (`relay`, or `multipart-relay`).
+    pub baseline: String,
     /// Sustained events/s (the lower of ingest events/s and delivered events/s) as a
-    /// fraction of the relay's in the same run: an ingest faster than delivery only
-    /// builds a backlog, so it does not count.
+    /// fraction of the baseline relay's in the same run: an ingest faster than delivery
+    /// only builds a backlog, so it does not count.
     pub vs_relay: Option<f64>,
     /// Deliveries each event makes (to divide deliveries/s by).
     pub fanout: u64,
@@ -47,6 +49,19 @@ pub struct Outcome {
     pub fsyncs_per_s: f64,
     /// The hot-swap scenario's figures.
     pub swap: Option<Swap>,
+    /// Each destination's concurrency limit during the measurement.
+    pub concurrency: Vec<Limit>,
+}
+
+/// Where a destination's concurrency limit was during the measurement.
+#[derive(Debug, Clone, Serialize)]
+pub struct Limit {
+    /// The destination.
+    pub destination: String,
+    /// Median, lowest and highest of the samples.
+    pub median: u64,
+    pub low: u64,
+    pub high: u64,
 }
 
 /// What the hot-swap scenario measured.
@@ -64,12 +79,16 @@ pub struct Swap {
     pub swap_events_per_s: f64,
 }
 
-/// Fills in each scenario's ratio to the relay's events/s.
+/// Fills in each scenario's ratio to its baseline relay's events/s (when that ran).
 pub fn relate(outcomes: &mut [Outcome]) {
     let sustained = |o: &Outcome| o.events_per_s.min(o.deliveries_per_s / o.fanout.max(1) as f64);
-    let relay = outcomes.iter().find(|o| o.scenario == "relay").map(sustained);
+    let relays: Vec<(String, f64)> = outcomes.iter().map(|o| (o.scenario.clone(), sustained(o))).collect();
     for outcome in outcomes.iter_mut() {
         let mine = sustained(outcome);
+        let relay = relays
+            .iter()
+            .find(|(name, _)| *name == outcome.baseline)
+            .map(|(_, r)| *r);
         outcome.vs_relay = relay.filter(|r| *r > 0.0).map(|r| mine / r);
     }
 }
@@ -119,6 +138,14 @@ pub fn table(outcomes: &[Outcome]) -> String {
                 o.fsyncs_per_s,
                 o.events_per_s / o.fsyncs_per_s
             ));
+        }
+        if !o.concurrency.is_empty() {
+            let limits: Vec<String> = o
+                .concurrency
+                .iter()
+                .map(|l| format!("{} {} ({}-{})", l.destination, l.median, l.low, l.high))
+                .collect();
+            out.push_str(&format!("{:<18} in flight at most: {}\n", "", limits.join(", ")));
         }
         if let Some(swap) = &o.swap {
             out.push_str(&format!(

@@ -22,6 +22,17 @@ pub enum Payload {
     Segmentation,
 }
 
+impl Payload {
+    /// The relay scenario that sends the same body: what a scenario with this payload
+    /// is reported against.
+    pub fn baseline(self) -> &'static str {
+        match self {
+            Payload::ObjectDetection => "relay",
+            Payload::Segmentation => "multipart-relay",
+        }
+    }
+}
+
 /// One scenario.
 #[derive(Debug, Clone, Copy)]
 pub struct Scenario {
@@ -59,7 +70,6 @@ filters = [
 [destinations.sink]
 url = "http://{sink}/sink"
 allow_private = true
-max_in_flight = 128
 "#;
 
 const FILTERS_0: &str = r#"
@@ -68,7 +78,6 @@ destinations = ["sink"]
 [destinations.sink]
 url = "http://{sink}/sink"
 allow_private = true
-max_in_flight = 128
 "#;
 
 const BATCHED: &str = r#"
@@ -77,7 +86,6 @@ destinations = ["sink"]
 [destinations.sink]
 url = "http://{sink}/sink"
 allow_private = true
-max_in_flight = 128
 batch = { max_events = 100, max_wait = "50ms" }
 "#;
 
@@ -168,6 +176,18 @@ pub const SCENARIOS: &[Scenario] = &[
         instances: 2,
     },
     Scenario {
+        name: "multipart-relay",
+        about: "the bare relay forwarding multipart's whole body (image and masks): multipart's baseline",
+        subject: Subject::Relay,
+        payload: Payload::Segmentation,
+        config: "",
+        storage: "",
+        fanout: 1,
+        slow_path: None,
+        open_loop: false,
+        instances: 1,
+    },
+    Scenario {
         name: "multipart",
         about: "instance segmentation, 100 KB image + 4 x 20 KB masks; masks stripped, image forwarded as multipart",
         subject: Subject::Weir,
@@ -179,7 +199,6 @@ filters = [{ plugin = "strip-masks" }]
 [destinations.sink]
 url = "http://{sink}/sink"
 allow_private = true
-max_in_flight = 128
 format = "multipart"
 include_image = true
 "#,
@@ -200,19 +219,15 @@ destinations = ["a", "b", "c", "d"]
 [destinations.a]
 url = "http://{sink}/a"
 allow_private = true
-max_in_flight = 128
 [destinations.b]
 url = "http://{sink}/b"
 allow_private = true
-max_in_flight = 128
 [destinations.c]
 url = "http://{sink}/c"
 allow_private = true
-max_in_flight = 128
 [destinations.d]
 url = "http://{sink}/d"
 allow_private = true
-max_in_flight = 128
 "#,
         storage: "memory",
         fanout: 4,
@@ -231,11 +246,9 @@ destinations = ["fast", "other"]
 [destinations.fast]
 url = "http://{sink}/fast"
 allow_private = true
-max_in_flight = 128
 [destinations.other]
 url = "http://{sink}/other"
 allow_private = true
-max_in_flight = 128
 "#,
         storage: "memory",
         fanout: 2,
@@ -254,11 +267,9 @@ destinations = ["fast", "slow"]
 [destinations.fast]
 url = "http://{sink}/fast"
 allow_private = true
-max_in_flight = 128
 [destinations.slow]
 url = "http://{sink}/slow"
 allow_private = true
-max_in_flight = 128
 circuit_breaker = { failures = 0 }
 "#,
         storage: "memory",
@@ -281,7 +292,6 @@ filters = [{ plugin = "v" }]
 [destinations.sink]
 url = "http://{sink}/sink"
 allow_private = true
-max_in_flight = 128
 "#,
         storage: "memory",
         fanout: 1,
