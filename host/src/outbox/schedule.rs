@@ -23,13 +23,15 @@ use crate::config::WhenFull;
 /// How long a sender refused for a full store is told to wait.
 pub const FULL_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// How long ingest waits for room in a full store (or a full share) before refusing
-/// the event (or shedding its delivery to the dead letters). Under a closed loop of
-/// senders faster than the receivers, an instant 503 only brings the next request at
-/// once: the machine then spends itself on refusing. A few milliseconds' wait slows
-/// the senders to the receivers' pace instead; it stays bounded, so a dead receiver
-/// never holds a sender longer than this.
+/// How long ingest waits for room in a full store (or a full `refuse` share) before
+/// refusing the event. Under a closed loop of senders faster than the receivers, an
+/// instant 503 only brings the next request at once: the machine then spends itself
+/// on refusing. A few milliseconds' wait slows the senders to the receivers' pace
+/// instead; it stays bounded, so a dead receiver never holds a sender longer than this.
 pub const ROOM_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// A destination that finished a delivery this recently is still delivering.
+pub const PROGRESS: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One event's wait for room: at most [`ROOM_WAIT`] in all, however many deliveries
 /// finish meanwhile without making room for it.
@@ -39,11 +41,15 @@ pub struct RoomWait {
 }
 
 impl RoomWait {
-    /// Whether `admission` is one to wait on: a refusal for a full store or share, or
-    /// deliveries shed. (An event that can never fit is refused at once.)
+    /// Whether `admission` is one to wait on: a refusal for a full store or a full
+    /// `refuse` share, or deliveries shed for the full share of a destination still
+    /// delivering (its receiver is slower than the senders; waiting for room keeps
+    /// the deliveries rather than burying them). Not an event that can never fit, nor
+    /// deliveries shed for a receiver that has delivered nothing for [`PROGRESS`]:
+    /// a stuck receiver never holds the senders, even for milliseconds.
     pub fn wanted(&self, admission: &Result<Admission, OutboxError>) -> bool {
         let crowded = match admission {
-            Ok(admission) => admission.dead.iter().any(Option::is_some),
+            Ok(admission) => admission.shed_while_delivering,
             Err(OutboxError::Full { .. } | OutboxError::FullBytes { .. } | OutboxError::DestinationFull { .. }) => true,
             Err(_) => false,
         };
@@ -94,6 +100,8 @@ struct Lane {
     shed: u64,
     /// With `order_by`: the deliveries held behind an earlier one of their key.
     order: Option<KeyOrder>,
+    /// When a delivery of it last finished (delivered or dead).
+    finished_at: Option<Instant>,
 }
 
 impl Lane {
@@ -159,6 +167,10 @@ pub struct DestinationLoad {
 pub struct Admission {
     /// Per delivery, in order: `Some(reason)` when it goes to the dead letters.
     pub dead: Vec<Option<String>>,
+    /// Some delivery would go to the dead letters for the full share of a destination
+    /// still delivering (one finished within [`PROGRESS`]): a slow receiver, not a
+    /// stuck one, worth a short wait for room.
+    pub shed_while_delivering: bool,
 }
 
 impl Admission {
@@ -287,6 +299,9 @@ impl Schedule {
             let destination = &*delivery.destination;
             let lane = self.lanes.get(destination);
             let (pending, held) = lane.map_or((0, 0), |lane| (lane.pending, lane.bytes));
+            let delivering = lane
+                .and_then(|lane| lane.finished_at)
+                .is_some_and(|at| at.elapsed() < PROGRESS);
             let over = self.quotas.of(destination).and_then(|quota| {
                 let full = pending + 1 > quota.max_pending || held + bytes > quota.max_bytes;
                 full.then_some(quota)
@@ -310,6 +325,7 @@ impl Schedule {
                     retry_after: FULL_RETRY_AFTER,
                 });
             }
+            admission.shed_while_delivering |= delivering;
             admission.dead.push(Some(full_share(destination, pending, held, quota)));
         }
         Ok(admission)
@@ -384,6 +400,7 @@ impl Schedule {
             self.room.notify_one();
         }
         if let Some(lane) = self.lanes.get_mut(&*delivery.destination) {
+            lane.finished_at = Some(Instant::now());
             lane.pending = lane.pending.saturating_sub(1);
             lane.bytes = lane.bytes.saturating_sub(event_bytes(delivery));
             if let Some((next, at)) = lane.order.as_mut().and_then(|order| order.leave(delivery)) {
@@ -563,6 +580,9 @@ mod tests {
         let admission = schedule.admit(&both, 300, 100, 1 << 30).unwrap();
         assert!(admission.dead[0].as_deref().unwrap().contains("stuck's share"));
         assert!(admission.dead[1].is_none());
+        // It has delivered nothing: shed at once, no wait for room.
+        let room = RoomWait::default();
+        assert!(!room.wanted(&Ok(admission)));
 
         schedule.set_quotas(Quotas::default().with("stuck", quota(WhenFull::Refuse)));
         let refused = schedule.admit(&both, 300, 100, 1 << 30).unwrap_err();
@@ -571,10 +591,20 @@ mod tests {
             "{refused}"
         );
 
+        assert!(room.wanted(&Err(refused)), "a refusal waits for room");
+
         // Finishing one frees a place in the share.
         let claimed = schedule.claim("stuck", 1);
         schedule.finish(&claimed.deliveries[0]);
         assert!(!schedule.admit(&both, 300, 100, 1 << 30).unwrap().any_dead());
+
+        // Full again, now with a delivery finished just before: a slow receiver, not a
+        // stuck one; its shed deliveries are worth a wait for room.
+        schedule.set_quotas(Quotas::default().with("stuck", quota(WhenFull::DeadLetter)));
+        schedule.add(delivery(12, &event, "stuck"), None);
+        let admission = schedule.admit(&both, 300, 100, 1 << 30).unwrap();
+        assert!(admission.any_dead());
+        assert!(room.wanted(&Ok(admission)));
     }
 
     #[test]
