@@ -332,7 +332,7 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
     sink.reset();
 
     let before = processes(&pids);
-    let commits_before = commits(admin).await;
+    let commits_before = outbox(admin).await.commits;
     let live = Arc::new(Live::default());
     let bar = progress(scenario.name, settings.duration, live.clone());
     let started = Instant::now();
@@ -367,7 +367,15 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
     }
     let delivered_in = started.elapsed();
     let after = processes(&pids);
-    let fsyncs_per_s = (commits(admin).await - commits_before) as f64 / delivered_in.as_secs_f64();
+    let left = outbox(admin).await;
+    let fsyncs_per_s = (left.commits - commits_before) as f64 / delivered_in.as_secs_f64();
+    // What did not arrive in time is still in the store, or in its dead letters (a
+    // full share sheds), and says which.
+    let missing = (prompt(&sink) < expected && admin.is_some()).then_some(report::Missing {
+        deliveries: expected - prompt(&sink).min(expected),
+        pending: left.pending,
+        dead: left.dead,
+    });
     drop(children);
     drop(nats);
 
@@ -431,6 +439,7 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
         idle_rss_mb: idle.rss_bytes as f64 / (1 << 20) as f64,
         swap,
         concurrency,
+        missing,
     })
 }
 
@@ -447,14 +456,30 @@ fn processes(pids: &[u32]) -> measure::ProcessStats {
     total
 }
 
-/// The durable store's commits so far, from Weir's admin API (0 for the relay).
-async fn commits(admin: Option<SocketAddr>) -> u64 {
-    let Some(admin) = admin else { return 0 };
+/// The store's totals from Weir's admin API (zeros for the relay).
+#[derive(Default)]
+struct OutboxTotals {
+    /// Transactions the durable store committed.
+    commits: u64,
+    /// Deliveries pending, and dead.
+    pending: u64,
+    dead: u64,
+}
+
+async fn outbox(admin: Option<SocketAddr>) -> OutboxTotals {
+    let Some(admin) = admin else {
+        return OutboxTotals::default();
+    };
     let Ok(response) = reqwest::get(format!("http://{admin}/readyz")).await else {
-        return 0;
+        return OutboxTotals::default();
     };
     let status: serde_json::Value = response.json().await.unwrap_or_default();
-    status["outbox"]["commits"].as_u64().unwrap_or(0)
+    let number = |key: &str| status["outbox"][key].as_u64().unwrap_or(0);
+    OutboxTotals {
+        commits: number("commits"),
+        pending: number("pending"),
+        dead: number("dead"),
+    }
 }
 
 /// Each destination's concurrency limit (`/admin/destinations`, the first instance),

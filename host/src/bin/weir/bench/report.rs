@@ -51,6 +51,19 @@ pub struct Outcome {
     pub swap: Option<Swap>,
     /// Each destination's concurrency limit during the measurement.
     pub concurrency: Vec<Limit>,
+    /// Deliveries of acknowledged events that had not arrived 15 s after the load
+    /// stopped, and where the store's totals were then.
+    pub missing: Option<Missing>,
+}
+
+/// Deliveries that did not arrive in time.
+#[derive(Debug, Clone, Serialize)]
+pub struct Missing {
+    /// Deliveries of acknowledged events not at the sink.
+    pub deliveries: u64,
+    /// The store's pending and dead deliveries at that moment (all destinations).
+    pub pending: u64,
+    pub dead: u64,
 }
 
 /// Where a destination's concurrency limit was during the measurement.
@@ -146,6 +159,12 @@ pub fn table(outcomes: &[Outcome]) -> String {
                 .map(|l| format!("{} {} ({}-{})", l.destination, l.median, l.low, l.high))
                 .collect();
             out.push_str(&format!("{:<18} in flight at most: {}\n", "", limits.join(", ")));
+        }
+        if let Some(missing) = &o.missing {
+            out.push_str(&format!(
+                "{:<18} {} deliveries had not arrived 15 s after the load; the store then held {} pending and {} dead\n",
+                "", missing.deliveries, missing.pending, missing.dead
+            ));
         }
         if let Some(swap) = &o.swap {
             out.push_str(&format!(
