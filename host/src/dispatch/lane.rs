@@ -493,11 +493,13 @@ impl Lane {
 }
 
 /// What an attempt says of the receiver's load: overloaded when it answered 429 or 503,
-/// or did not answer (a timeout, a refused connection).
+/// or did not answer (a timeout, a refused connection). A delivery made without HTTP
+/// (`log:`) has no status either, but is no sign of overload when it went through.
 fn overload(outcome: &Outcome) -> Answer {
-    match outcome.attempt.status {
-        None | Some(429) | Some(503) => Answer::Overloaded,
-        Some(_) => Answer::Answered,
+    match (outcome.attempt.status, outcome.disposition) {
+        (Some(429 | 503), _) => Answer::Overloaded,
+        (None, disposition) if disposition != Disposition::Delivered => Answer::Overloaded,
+        _ => Answer::Answered,
     }
 }
 
@@ -545,5 +547,43 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(status: Option<u16>, disposition: Disposition) -> Outcome {
+        Outcome {
+            attempt: Attempt {
+                at: SystemTime::now(),
+                status,
+                latency: Duration::from_millis(1),
+                error: None,
+                response: String::new(),
+                batch: None,
+            },
+            disposition,
+            retry_after: None,
+            allowed_rate: None,
+        }
+    }
+
+    #[test]
+    fn overload_is_429_503_or_no_answer_and_never_a_log_delivery() {
+        assert_eq!(
+            overload(&outcome(Some(429), Disposition::Retryable)),
+            Answer::Overloaded
+        );
+        assert_eq!(
+            overload(&outcome(Some(503), Disposition::Retryable)),
+            Answer::Overloaded
+        );
+        assert_eq!(overload(&outcome(None, Disposition::Retryable)), Answer::Overloaded);
+        assert_eq!(overload(&outcome(Some(500), Disposition::Retryable)), Answer::Answered);
+        assert_eq!(overload(&outcome(Some(200), Disposition::Delivered)), Answer::Answered);
+        // `log:` writes to stdout: no status, delivered.
+        assert_eq!(overload(&outcome(None, Disposition::Delivered)), Answer::Answered);
     }
 }
