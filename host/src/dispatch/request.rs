@@ -133,7 +133,8 @@ pub fn headers(event: &Event, destination: &Destination, body: &Body, sending: S
         );
     }
     if let Some(trace) = event.trace.as_deref().and_then(TraceParent::parse) {
-        put(TRACEPARENT, &trace.child().to_string());
+        let value = trace.child().encode();
+        put(TRACEPARENT, std::str::from_utf8(&value).expect("hex digits and dashes"));
     }
     if destination.cloudevents {
         put("ce-specversion", "1.0");

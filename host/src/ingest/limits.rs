@@ -74,20 +74,34 @@ impl SenderLimits {
 /// Whether JSON `text` nests arrays and objects deeper than `limit`: one pass over the
 /// bytes, skipping strings, stopping at the first level past the limit. Run before the
 /// document is parsed, so no parser ever recurses into a hostile depth.
+///
+/// Every event's predictions pass through here, so it is quick about it: a document
+/// with no more than `limit` opening brackets anywhere (a typical one has a dozen)
+/// cannot be too deep, and that count is a vectorised search; otherwise strings are
+/// skipped with the same search for their closing quote.
 pub fn too_deep(text: &str, limit: usize) -> bool {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for &byte in text.as_bytes() {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let bytes = text.as_bytes();
+    if memchr::memchr2_iter(b'[', b'{', bytes).nth(limit).is_none() {
+        return false;
+    }
+    let mut depth = 0usize;
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        at += 1;
         match byte {
-            b'"' => in_string = true,
+            b'"' => loop {
+                // To the string's closing quote, past escaped characters.
+                let rest = bytes.get(at..).unwrap_or_default();
+                match memchr::memchr2(b'"', b'\\', rest) {
+                    Some(found) if bytes[at + found] == b'\\' => at += found + 2,
+                    Some(found) => {
+                        at += found + 1;
+                        break;
+                    }
+                    // Unterminated: not too deep; the parser says what is wrong.
+                    None => return false,
+                }
+            },
             b'[' | b'{' => {
                 depth += 1;
                 if depth > limit {
@@ -112,6 +126,15 @@ mod tests {
         assert!(!too_deep(r#"{"a":"[[[[[[[[\"[[[["}"#, 1));
         assert!(too_deep(&"[".repeat(10_000), 64));
         assert!(!too_deep(&format!("{}{}", "[".repeat(64), "]".repeat(64)), 64));
+        // Many brackets, none deep: past the quick count, the full pass decides.
+        let wide = format!("[{}]", vec![r#"{"a":[1]}"#; 100].join(","));
+        assert!(!too_deep(&wide, 3) && too_deep(&wide, 2));
+        // Brackets and escaped quotes inside strings never count.
+        let quoted = format!(r#"[{{"s":"\"{}\\"}}]"#, "[{".repeat(100));
+        assert!(!too_deep(&quoted, 2) && too_deep(&quoted, 1));
+        assert!(!too_deep(r#"["unterminated [[[["#, 1));
+        // A string cut short after a backslash, past the quick count.
+        assert!(!too_deep("[][][\"\\", 1));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -44,7 +44,6 @@ struct Track {
 }
 
 /// Recent events and dead deliveries.
-#[derive(Default)]
 pub struct Journal {
     events: HashMap<Arc<str>, Entry>,
     /// Events in the order they were accepted, each with its sequence number (the
@@ -53,6 +52,29 @@ pub struct Journal {
     next_seq: u64,
     dead: HashMap<DeliveryId, Delivery>,
     dead_order: VecDeque<DeliveryId>,
+    /// Route names shared by their events' entries, so that an entry costs no
+    /// allocation for its route.
+    routes: HashSet<Arc<str>>,
+}
+
+/// Route names kept for sharing; past it (routes renamed many times over by reloads)
+/// the set starts afresh.
+const MAX_SHARED_ROUTES: usize = 256;
+
+impl Default for Journal {
+    /// Sized for a full window at once: growing a table of 10,000 entries by doubling
+    /// holds the old table and the new together at each step, which showed as peak
+    /// memory under load. Reserved pages that are not written yet cost no memory.
+    fn default() -> Self {
+        Journal {
+            events: HashMap::with_capacity_and_hasher(JOURNAL_EVENTS + 1, Default::default()),
+            order: VecDeque::with_capacity(JOURNAL_EVENTS + 1),
+            next_seq: 0,
+            dead: HashMap::default(),
+            dead_order: VecDeque::new(),
+            routes: HashSet::default(),
+        }
+    }
 }
 
 impl Journal {
@@ -61,7 +83,7 @@ impl Journal {
         let Some(first) = deliveries.first() else { return };
         let id: Arc<str> = first.event.id.as_str().into();
         let entry = Entry {
-            route: first.event.route.as_str().into(),
+            route: self.route(&first.event.route),
             accepted_at: first.accepted_at,
             deliveries: deliveries
                 .iter()
@@ -89,6 +111,19 @@ impl Journal {
         }
     }
 
+    /// The shared name of a route.
+    fn route(&mut self, name: &str) -> Arc<str> {
+        if let Some(shared) = self.routes.get(name) {
+            return shared.clone();
+        }
+        if self.routes.len() >= MAX_SHARED_ROUTES {
+            self.routes.clear();
+        }
+        let shared: Arc<str> = name.into();
+        self.routes.insert(shared.clone());
+        shared
+    }
+
     /// Records an attempt and its consequence.
     pub fn attempted(&mut self, delivery: &Delivery, attempt: &Attempt, next: &Next) {
         if let Some(track) = self.track(delivery) {
@@ -96,6 +131,12 @@ impl Journal {
             track.last_status = attempt.status;
             track.last_error = attempt.error.clone();
             track.updated_at = SystemTime::now();
+            if track.history.is_empty() {
+                // Most deliveries take one attempt: room for one, not the four a
+                // growing Vec starts with (three empty attempts in each of the
+                // journal's 10,000 events).
+                track.history.reserve_exact(1);
+            }
             track.history.push(attempt.clone());
             if track.history.len() > MAX_HISTORY {
                 track.history.remove(MAX_HISTORY / 2);
@@ -286,5 +327,67 @@ fn record(event_id: &str, track: &Track) -> DeliveryRecord {
         last_status: track.last_status,
         updated_at: timestamp(track.updated_at),
         history: track.history.iter().map(AttemptRecord::of).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use weir_contract::event::Event;
+
+    use super::*;
+
+    fn delivery(id: DeliveryId, event: &str, route: &str) -> Delivery {
+        Delivery {
+            id,
+            event: Arc::new(Event::new(event, route, "{}")),
+            destination: "sink".into(),
+            attempts: 0,
+            accepted_at: SystemTime::now(),
+            batch: None,
+        }
+    }
+
+    fn delivered() -> Attempt {
+        Attempt {
+            at: SystemTime::now(),
+            status: Some(200),
+            latency: Duration::from_millis(1),
+            error: None,
+            response: String::new(),
+            batch: None,
+        }
+    }
+
+    /// The journal holds 10,000 events; what each costs is what it costs times that.
+    #[test]
+    fn an_event_delivered_at_once_holds_one_attempt_and_shares_its_route_name() {
+        let mut journal = Journal::default();
+        let (a, b) = (delivery(1, "a", "cameras"), delivery(2, "b", "cameras"));
+        journal.accepted(std::slice::from_ref(&a));
+        journal.accepted(std::slice::from_ref(&b));
+        journal.attempted(&a, &delivered(), &Next::Delivered);
+
+        assert!(Arc::ptr_eq(&journal.events["a"].route, &journal.events["b"].route));
+        let history = &journal.events["a"].deliveries[0].history;
+        assert_eq!((history.len(), history.capacity()), (1, 1));
+
+        // A retried delivery still keeps every attempt.
+        for _ in 0..3 {
+            journal.attempted(&b, &delivered(), &Next::RetryAt(Instant::now()));
+        }
+        assert_eq!(journal.events["b"].deliveries[0].history.len(), 3);
+        assert_eq!(journal.event("b").map(|e| e.route), Some("cameras".to_string()));
+    }
+
+    #[test]
+    fn shared_route_names_stay_bounded() {
+        let mut journal = Journal::default();
+        for n in 0..(MAX_SHARED_ROUTES * 3) {
+            journal.accepted(&[delivery(n as DeliveryId, &format!("e{n}"), &format!("route-{n}"))]);
+        }
+        assert!(journal.routes.len() <= MAX_SHARED_ROUTES);
+        assert_eq!(journal.event("e700").map(|e| e.route), Some("route-700".to_string()));
     }
 }

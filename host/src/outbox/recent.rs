@@ -24,11 +24,14 @@ pub struct RecentIds {
 }
 
 impl Default for RecentIds {
+    /// Sized for the whole window at once: grown by doubling, the set and the queue
+    /// each held their old and new tables together at every step (a few MB at the
+    /// peak under load). Reserved pages that are not written yet cost no memory.
     fn default() -> Self {
         RecentIds {
             keys: (RandomState::new(), RandomState::new()),
-            seen: HashSet::default(),
-            order: VecDeque::new(),
+            seen: HashSet::with_capacity_and_hasher(REMEMBERED_IDS + 1, Default::default()),
+            order: VecDeque::with_capacity(REMEMBERED_IDS + 1),
         }
     }
 }
