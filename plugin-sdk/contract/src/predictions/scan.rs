@@ -103,12 +103,10 @@ pub(crate) fn scan_document(text: &str) -> Result<Scanned<'_>, serde_json::Error
     let scanned = match text.trim_start().as_bytes().first() {
         Some(b'{') => deserializer.deserialize_map(DocumentVisitor { text })?,
         Some(b'[') => {
-            let items = deserializer.deserialize_seq(ItemsVisitor)?;
+            let probes = deserializer.deserialize_seq(ItemsVisitor)?;
+            let (items, span) = items_of(text, text.len() - text.trim_start().len(), probes);
             Scanned {
-                predictions: Some(ScannedList {
-                    span: span(text, text.trim()),
-                    items,
-                }),
+                predictions: Some(ScannedList { span, items }),
                 ..Scanned::default()
             }
         }
@@ -147,11 +145,14 @@ impl<'de> Visitor<'de> for DocumentVisitor<'de> {
                 entries.push((key, map.next_value::<&'de RawValue>()?.get()));
                 continue;
             };
-            let items: Vec<(&'de str, Option<Probe<'de>>)> = match map.next_value::<Lenient<Items<'de>>>()?.0 {
+            let probes = match map.next_value::<Lenient<Items<'de>>>()?.0 {
                 Some(items) => items.0,
                 None => continue,
             };
-            let span = list_span(self.text, name, &items);
+            // JSON allows only whitespace and `:` between a key and its value.
+            let after_key = span(self.text, name).end;
+            let open = after_key + self.text[after_key..].find('[').unwrap_or(0);
+            let (items, span) = items_of(self.text, open, probes);
             entries.push((key, &self.text[span.clone()]));
             let list = Some(ScannedList { span, items });
             if name == "predictions" {
@@ -165,24 +166,16 @@ impl<'de> Visitor<'de> for DocumentVisitor<'de> {
     }
 }
 
-/// The span of an array value that follows the key `name` (a slice of `text`), given
-/// its items: JSON allows only whitespace and `:` between a key and its value, and
-/// only whitespace between the last item and `]`.
-fn list_span(text: &str, name: &str, items: &[(&str, Option<Probe<'_>>)]) -> Range<usize> {
-    let after_key = span(text, name).end;
-    let start = after_key + text[after_key..].find('[').unwrap_or(0);
-    let last = items.last().map_or(start + 1, |(raw, _)| span(text, raw).end);
-    let end = last + text[last..].find(']').unwrap_or(0) + 1;
-    start..end
-}
-
-/// The items of an array, each as its raw text and its probe.
-struct Items<'a>(Vec<(&'a str, Option<Probe<'a>>)>);
+/// The items of an array as the pass over the document read them: the probe of each
+/// object item. Their text is found afterwards by [`items_of`], from the array's
+/// brackets and commas: serde reports no positions, and reading each item first as
+/// raw text and then again for its probe scanned every prediction twice.
+struct Items<'a>(Vec<Option<ProbeWithObjects<'a>>>);
 
 struct ItemsVisitor;
 
 impl<'de> Visitor<'de> for ItemsVisitor {
-    type Value = Vec<(&'de str, Option<Probe<'de>>)>;
+    type Value = Vec<Option<ProbeWithObjects<'de>>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an array")
@@ -190,11 +183,144 @@ impl<'de> Visitor<'de> for ItemsVisitor {
 
     fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(8));
-        while let Some(raw) = seq.next_element::<&'de RawValue>()? {
-            items.push((raw.get(), Probe::read(raw)));
+        while let Some(item) = seq.next_element::<Item<'de>>()? {
+            items.push(item.0);
         }
         Ok(items)
     }
+}
+
+/// One array item: its probe when it is an object; any other value is consumed.
+struct Item<'a>(Option<ProbeWithObjects<'a>>);
+
+impl<'de> Deserialize<'de> for Item<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ItemVisitor;
+        impl<'de> Visitor<'de> for ItemVisitor {
+            type Value = Item<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                ProbeVisitor.visit_map(map).map(|probe| Item(Some(probe)))
+            }
+            reads_as!(Item(None); numbers);
+            reads_as!(Item(None); strings);
+            reads_as!(Item(None); others);
+        }
+        deserializer.deserialize_any(ItemVisitor)
+    }
+}
+
+/// Each item of the array whose `[` is at `open` in `text` as its text and its probe,
+/// and the array's span. `text` is valid JSON (the pass that read `probes` parsed it),
+/// so brackets, commas and string quotes are all that need telling apart.
+fn items_of<'a>(
+    text: &'a str,
+    open: usize,
+    probes: Vec<Option<ProbeWithObjects<'a>>>,
+) -> (Vec<(&'a str, Option<Probe<'a>>)>, Range<usize>) {
+    let (texts, end) = split_items(text, open);
+    debug_assert_eq!(texts.len(), probes.len(), "one text per item");
+    let items = texts
+        .into_iter()
+        .zip(probes)
+        .map(|(item, probe)| {
+            let probe = probe.map(|ProbeWithObjects { mut probe, objects_raw }| {
+                probe.objects = objects_raw.map(|objects| span(item, objects.get()));
+                probe
+            });
+            (item, probe)
+        })
+        .collect();
+    (items, open..end)
+}
+
+/// The items' texts of the array whose `[` is at `open`, and the offset just past its
+/// `]`. Every event's predictions pass through here: bytes that are neither quotes,
+/// brackets nor commas (whitespace, numbers, literals) are skipped by table lookup, a
+/// few instructions each.
+fn split_items(text: &str, open: usize) -> (Vec<&str>, usize) {
+    let bytes = text.as_bytes();
+    let mut items = Vec::new();
+    let mut depth = 0usize;
+    let mut at = skip_whitespace(bytes, open + 1);
+    if bytes.get(at) == Some(&b']') {
+        return (items, at + 1);
+    }
+    let mut start = at;
+    loop {
+        while let Some(&byte) = bytes.get(at)
+            && CLASS[usize::from(byte)] == OTHER
+        {
+            at += 1;
+        }
+        let Some(&byte) = bytes.get(at) else {
+            return (items, at);
+        };
+        match CLASS[usize::from(byte)] {
+            QUOTE => {
+                at = string_end(bytes, at + 1);
+                continue;
+            }
+            OPEN => depth += 1,
+            CLOSE | COMMA if depth > 0 => {
+                if byte != b',' {
+                    depth -= 1;
+                }
+            }
+            // A comma between items, or the array's own `]`.
+            _ => {
+                items.push(text[start..at].trim_end());
+                if byte == b']' {
+                    return (items, at + 1);
+                }
+                at = skip_whitespace(bytes, at + 1);
+                start = at;
+                continue;
+            }
+        }
+        at += 1;
+    }
+}
+
+/// What a byte is to [`split_items`] outside strings.
+const OTHER: u8 = 0;
+const QUOTE: u8 = 1;
+const OPEN: u8 = 2;
+const CLOSE: u8 = 3;
+const COMMA: u8 = 4;
+
+static CLASS: [u8; 256] = {
+    let mut class = [OTHER; 256];
+    class[b'"' as usize] = QUOTE;
+    class[b'[' as usize] = OPEN;
+    class[b'{' as usize] = OPEN;
+    class[b']' as usize] = CLOSE;
+    class[b'}' as usize] = CLOSE;
+    class[b',' as usize] = COMMA;
+    class
+};
+
+/// The offset of the first byte at or after `at` that is not JSON whitespace.
+fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(b' ' | b'\n' | b'\r' | b'\t') = bytes.get(at) {
+        at += 1;
+    }
+    at
+}
+
+/// The offset just past the closing quote of the string whose contents start at `at`.
+fn string_end(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(&byte) = bytes.get(at) {
+        at += 1;
+        match byte {
+            b'\\' => at += 1,
+            b'"' => return at,
+            _ => {}
+        }
+    }
+    at
 }
 
 impl<'de> Deserialize<'de> for Lenient<Items<'de>> {
@@ -255,7 +381,8 @@ pub(crate) fn array_items(json: &str) -> Option<Vec<(&str, Option<Probe<'_>>)>> 
         return None;
     }
     let mut deserializer = serde_json::Deserializer::from_str(json);
-    deserializer.deserialize_seq(ItemsVisitor).ok()
+    let probes = deserializer.deserialize_seq(ItemsVisitor).ok()?;
+    Some(items_of(json, json.len() - json.trim_start().len(), probes).0)
 }
 
 /// Where `part`, a slice of `text`, lies in it.
@@ -281,22 +408,6 @@ pub(crate) struct Probe<'a> {
     pub(crate) boxed: bool,
     /// The span of the item's `objects` array, relative to the item.
     pub(crate) objects: Option<Range<usize>>,
-}
-
-impl<'a> Probe<'a> {
-    /// Reads an item; `None` when it is not an object.
-    pub(crate) fn read(raw: &'a RawValue) -> Option<Probe<'a>> {
-        let text = raw.get();
-        if !text.starts_with('{') {
-            return None;
-        }
-        let mut deserializer = serde_json::Deserializer::from_str(text);
-        let mut probe = deserializer.deserialize_map(ProbeVisitor).ok()?;
-        if let Some(objects) = probe.objects_raw.take() {
-            probe.probe.objects = Some(span(text, objects.get()));
-        }
-        Some(probe.probe)
-    }
 }
 
 struct ProbeWithObjects<'a> {
@@ -500,5 +611,70 @@ impl<'de> Deserialize<'de> for Lenient<BBox> {
             reads_as!(Lenient(None); strings);
         }
         deserializer.deserialize_any(BoxVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::*;
+
+    /// Any JSON value a few levels deep; strings of any characters (quotes, brackets,
+    /// commas, backslashes and all).
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<String>().prop_map(Value::String),
+            "[\\[\\]{},:\"\\\\ ]{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::vec(("[a-z\\[\\]\",]{0,4}", inner), 0..5)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn items_are_split_where_serde_json_reads_them(items in proptest::collection::vec(json(), 0..6), pretty in any::<bool>()) {
+            let array = Value::Array(items);
+            let written = if pretty { serde_json::to_string_pretty(&array) } else { serde_json::to_string(&array) };
+            let text = format!(" \n{}\t ", written.unwrap());
+            let expected: Vec<&RawValue> = serde_json::from_str(&text).unwrap();
+            let expected: Vec<&str> = expected.iter().map(|raw| raw.get()).collect();
+
+            let open = text.len() - text.trim_start().len();
+            let (texts, end) = split_items(&text, open);
+            prop_assert_eq!(texts, expected);
+            prop_assert_eq!(&text[open..end], text.trim());
+
+            // Each item's probe is what reading that item alone gives.
+            for (item, probe) in array_items(&text).unwrap() {
+                let alone = serde_json::Deserializer::from_str(item).deserialize_any(ItemVisitorForTest).unwrap();
+                prop_assert_eq!(probe, alone);
+            }
+        }
+    }
+
+    /// Reads one item by itself, as the scan did before it read items in one pass.
+    struct ItemVisitorForTest;
+
+    impl<'de> Visitor<'de> for ItemVisitorForTest {
+        type Value = Option<Probe<'de>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            Ok(Some(ProbeVisitor.visit_map(map)?.probe))
+        }
+        reads_as!(None; numbers);
+        reads_as!(None; strings);
+        reads_as!(None; others);
     }
 }
