@@ -273,6 +273,35 @@ fn the_dist_profile_is_lto_one_codegen_unit_and_stripped_and_dist_sh_builds_with
     assert_eq!(dist["debug"].as_bool(), Some(false));
     // Unwinding stays: a panicking task must not take the router down.
     assert!(dist.get("panic").is_none(), "{dist}");
+    // Only code off the per-event path is optimised for size (the manifest says why).
+    assert!(dist.get("opt-level").is_none(), "{dist}");
+    let sized = dist
+        .get("package")
+        .and_then(|p| p.as_table())
+        .cloned()
+        .unwrap_or_default();
+    for per_event in [
+        "weir",
+        "weir-contract",
+        "wasmtime",
+        "tokio",
+        "hyper",
+        "hyper-util",
+        "http",
+        "bytes",
+        "serde_json",
+        "memchr",
+        "mimalloc",
+        "libmimalloc-sys",
+        "rustls",
+        "ring",
+        "async-nats",
+    ] {
+        assert!(
+            !sized.contains_key(per_event),
+            "{per_event} runs per event: not optimised for size"
+        );
+    }
     let script = deploy_file("dist.sh");
     assert!(
         script.contains("cargo build --locked --profile dist -p weir --bin weir"),
