@@ -557,12 +557,9 @@ mod tests {
     fn outcome(status: Option<u16>, disposition: Disposition) -> Outcome {
         Outcome {
             attempt: Attempt {
-                at: SystemTime::now(),
                 status,
-                latency: Duration::from_millis(1),
                 error: None,
-                response: String::new(),
-                batch: None,
+                ..Attempt::answered(200)
             },
             disposition,
             retry_after: None,

@@ -133,8 +133,7 @@ pub fn headers(event: &Event, destination: &Destination, body: &Body, sending: S
         );
     }
     if let Some(trace) = event.trace.as_deref().and_then(TraceParent::parse) {
-        let value = trace.child().encode();
-        put(TRACEPARENT, std::str::from_utf8(&value).expect("hex digits and dashes"));
+        put(TRACEPARENT, trace.child().encode(&mut [0; 55]));
     }
     if destination.cloudevents {
         put("ce-specversion", "1.0");

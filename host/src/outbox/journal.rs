@@ -332,8 +332,6 @@ fn record(event_id: &str, track: &Track) -> DeliveryRecord {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use weir_contract::event::Event;
 
     use super::*;
@@ -349,17 +347,6 @@ mod tests {
         }
     }
 
-    fn delivered() -> Attempt {
-        Attempt {
-            at: SystemTime::now(),
-            status: Some(200),
-            latency: Duration::from_millis(1),
-            error: None,
-            response: String::new(),
-            batch: None,
-        }
-    }
-
     /// The journal holds 10,000 events; what each costs is what it costs times that.
     #[test]
     fn an_event_delivered_at_once_holds_one_attempt_and_shares_its_route_name() {
@@ -367,7 +354,7 @@ mod tests {
         let (a, b) = (delivery(1, "a", "cameras"), delivery(2, "b", "cameras"));
         journal.accepted(std::slice::from_ref(&a));
         journal.accepted(std::slice::from_ref(&b));
-        journal.attempted(&a, &delivered(), &Next::Delivered);
+        journal.attempted(&a, &Attempt::answered(200), &Next::Delivered);
 
         assert!(Arc::ptr_eq(&journal.events["a"].route, &journal.events["b"].route));
         let history = &journal.events["a"].deliveries[0].history;
@@ -375,7 +362,7 @@ mod tests {
 
         // A retried delivery still keeps every attempt.
         for _ in 0..3 {
-            journal.attempted(&b, &delivered(), &Next::RetryAt(Instant::now()));
+            journal.attempted(&b, &Attempt::answered(200), &Next::RetryAt(Instant::now()));
         }
         assert_eq!(journal.events["b"].deliveries[0].history.len(), 3);
         assert_eq!(journal.event("b").map(|e| e.route), Some("cameras".to_string()));

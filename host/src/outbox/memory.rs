@@ -229,7 +229,7 @@ impl Records for MemoryOutbox {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, Instant};
+    use std::time::Instant;
 
     use super::*;
     use crate::outbox::DeliveryState;
@@ -243,17 +243,6 @@ mod tests {
         let mut event = Arc::unwrap_or_clone(event);
         event.destinations = destinations.iter().map(|d| d.clone().into()).collect();
         Arc::new(event)
-    }
-
-    fn attempt(status: u16) -> Attempt {
-        Attempt {
-            at: SystemTime::now(),
-            status: Some(status),
-            latency: Duration::from_millis(3),
-            error: (status >= 300).then(|| format!("answered {status}")),
-            response: String::new(),
-            batch: None,
-        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -270,7 +259,7 @@ mod tests {
         tokio::time::sleep(super::super::schedule::ROOM_WAIT / 2).await;
         assert!(!waiting.is_finished(), "answered before the wait");
         outbox
-            .complete(&claimed.deliveries[0], &attempt(200), Next::Delivered)
+            .complete(&claimed.deliveries[0], &Attempt::answered(200), Next::Delivered)
             .await
             .unwrap();
         assert_eq!(waiting.await.unwrap().unwrap(), Enqueued::Accepted);
@@ -294,13 +283,17 @@ mod tests {
         assert_eq!(claimed.deliveries.len(), 1);
         assert!(outbox.claim("a", 10).await.unwrap().deliveries.is_empty());
         outbox
-            .complete(&claimed.deliveries[0], &attempt(500), Next::RetryAt(Instant::now()))
+            .complete(
+                &claimed.deliveries[0],
+                &Attempt::answered(500),
+                Next::RetryAt(Instant::now()),
+            )
             .await
             .unwrap();
         let retried = outbox.claim("a", 10).await.unwrap();
         assert_eq!(retried.deliveries[0].attempts, 1);
         outbox
-            .complete(&retried.deliveries[0], &attempt(200), Next::Delivered)
+            .complete(&retried.deliveries[0], &Attempt::answered(200), Next::Delivered)
             .await
             .unwrap();
         assert_eq!(outbox.pending(), 1);
@@ -367,7 +360,7 @@ mod tests {
                     Next::Dead("gave up".into())
                 };
                 outbox
-                    .complete(&claimed.deliveries[0], &attempt(status), next)
+                    .complete(&claimed.deliveries[0], &Attempt::answered(status), next)
                     .await
                     .unwrap();
             }
@@ -418,7 +411,7 @@ mod tests {
         outbox
             .complete(
                 &claimed.deliveries[0],
-                &attempt(400),
+                &Attempt::answered(400),
                 Next::Dead("answered 400; not retried".into()),
             )
             .await

@@ -79,6 +79,21 @@ pub struct Attempt {
     pub batch: Option<Arc<str>>,
 }
 
+#[cfg(test)]
+impl Attempt {
+    /// An attempt the receiver answered with `status` (an error above 299), for tests.
+    pub(crate) fn answered(status: u16) -> Attempt {
+        Attempt {
+            at: SystemTime::now(),
+            status: Some(status),
+            latency: Duration::from_millis(3),
+            error: (status >= 300).then(|| format!("answered {status}")),
+            response: String::new(),
+            batch: None,
+        }
+    }
+}
+
 /// What becomes of a delivery after an attempt.
 #[derive(Debug, Clone)]
 pub enum Next {

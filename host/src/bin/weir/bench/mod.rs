@@ -371,8 +371,9 @@ async fn run_one(scenario: &Scenario, settings: &Settings) -> Result<Outcome, St
     let fsyncs_per_s = (left.commits - commits_before) as f64 / delivered_in.as_secs_f64();
     // What did not arrive in time is still in the store, or in its dead letters (a
     // full share sheds), and says which.
-    let missing = (prompt(&sink) < expected && admin.is_some()).then_some(report::Missing {
-        deliveries: expected - prompt(&sink).min(expected),
+    let arrived = prompt(&sink);
+    let missing = (arrived < expected && admin.is_some()).then_some(report::Missing {
+        deliveries: expected - arrived,
         pending: left.pending,
         dead: left.dead,
     });
