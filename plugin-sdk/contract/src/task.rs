@@ -53,6 +53,10 @@ impl Task {
     /// are taken for the well-known names they mean. Any other name of letters,
     /// digits and dashes is a task of its own.
     pub fn parse(name: &str) -> Result<Task, InvalidTask> {
+        // Most senders write a well-known name as it is: no normalising needed.
+        if let Some(task) = Task::WELL_KNOWN.into_iter().find(|task| task.as_str() == name) {
+            return Ok(task);
+        }
         let normal: String = name
             .trim()
             .chars()

@@ -26,12 +26,14 @@
 //! assert_eq!(doc.to_json(), r#"{"camera":"dock-3","predictions":[{"class":"person","confidence":0.9}]}"#);
 //! ```
 
+mod read;
 mod scan;
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 pub use self::scan::BBox;
-use self::scan::{Entries, Probe, ScannedList, array_items, object_entries, scan_document, span};
+use self::scan::{Entries, Probe, ScannedList, array_items, object_entries, scan_document, span, string_value};
 use crate::task::Task;
 
 /// Whether the JSON `text` may have an object key `key`, without parsing it: a cheap
@@ -246,7 +248,7 @@ impl<'a> Document<'a> {
     pub fn field(&self, name: &str) -> Option<String> {
         let raw = self.raw_field(name)?;
         match raw.as_bytes().first()? {
-            b'"' => serde_json::from_str::<String>(raw).ok(),
+            b'"' => string_value(raw).map(Cow::into_owned),
             b'{' | b'[' | b'n' => None,
             _ => Some(raw.to_string()),
         }
@@ -380,7 +382,8 @@ impl<'a> Document<'a> {
     /// classification and several multilabel classification. [`Task::OTHER`] when
     /// neither tells (batch job results among them).
     pub fn task(&self) -> Task {
-        if let Some(named) = self.field("task").and_then(|name| Task::parse(&name).ok()) {
+        let name = self.raw_field("task").and_then(string_value);
+        if let Some(named) = name.and_then(|name| Task::parse(&name).ok()) {
             return named;
         }
         let Some(plain) = &self.plain else {

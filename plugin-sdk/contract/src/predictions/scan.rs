@@ -1,78 +1,14 @@
-//! Zero-copy reading of JSON: objects as ordered (key, raw value) entries, arrays as
-//! raw items, and the few fields a prediction is judged by, all borrowed from the
-//! document text.
+//! Zero-copy reading of predictions documents: objects as ordered (key, raw value)
+//! entries, arrays as raw items, and the few fields a prediction is judged by, all
+//! borrowed from the document text, in one pass of the [`Reader`].
 //!
 //! Borrowing is what makes narrowing cheap: a kept prediction is copied to the output
 //! as the exact text it came in as, never parsed into a tree and printed again.
 
 use std::borrow::Cow;
-use std::fmt;
 use std::ops::Range;
 
-use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde_json::value::RawValue;
-
-/// Visitor methods that read the given kinds of JSON value as `$none`, consuming them.
-macro_rules! reads_as {
-    ($none:expr; numbers) => {
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok($none)
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok($none)
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok($none)
-        }
-    };
-    ($none:expr; strings) => {
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Ok($none)
-        }
-    };
-    ($none:expr; maps) => {
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok($none)
-        }
-    };
-    ($none:expr; others) => {
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok($none)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok($none)
-        }
-        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok($none)
-        }
-    };
-}
-
-/// An object key, borrowed from the text when it has no escapes. (serde's own
-/// `Cow<str>` always copies.)
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object key")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Owned(v.to_string())))
-            }
-        }
-        deserializer.deserialize_str(KeyVisitor)
-    }
-}
+use super::read::{Fault, ReadError, Reader};
 
 /// An object's entries in document order, each value as its raw JSON text.
 pub(crate) type Entries<'a> = Vec<(Cow<'a, str>, &'a str)>;
@@ -98,291 +34,105 @@ pub(crate) struct Scanned<'a> {
 
 /// Reads a document in one pass: prediction arrays item by item (each item's text
 /// and its probe), every other value as raw text. Fails on invalid JSON.
-pub(crate) fn scan_document(text: &str) -> Result<Scanned<'_>, serde_json::Error> {
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let scanned = match text.trim_start().as_bytes().first() {
-        Some(b'{') => deserializer.deserialize_map(DocumentVisitor { text })?,
-        Some(b'[') => {
-            let probes = deserializer.deserialize_seq(ItemsVisitor)?;
-            let (items, span) = items_of(text, text.len() - text.trim_start().len(), probes);
-            Scanned {
-                predictions: Some(ScannedList { span, items }),
-                ..Scanned::default()
-            }
-        }
+pub(crate) fn scan_document(text: &str) -> Result<Scanned<'_>, ReadError> {
+    let mut reader = Reader::new(text);
+    read_document(&mut reader).map_err(|Fault| reader.fault())
+}
+
+fn read_document<'a>(reader: &mut Reader<'a>) -> Result<Scanned<'a>, Fault> {
+    let scanned = match reader.peek() {
+        Some(b'{') => document(reader)?,
+        Some(b'[') => Scanned {
+            predictions: Some(list(reader)?),
+            ..Scanned::default()
+        },
         _ => {
-            IgnoredAny::deserialize(&mut deserializer)?;
+            reader.skip()?;
             Scanned::default()
         }
     };
-    deserializer.end()?;
+    reader.end()?;
     Ok(scanned)
 }
 
-struct DocumentVisitor<'a> {
-    text: &'a str,
-}
-
-impl<'de> Visitor<'de> for DocumentVisitor<'de> {
-    type Value = Scanned<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut scanned = Scanned::default();
-        let mut entries: Entries<'de> = Vec::with_capacity(map.size_hint().unwrap_or(8));
-        while let Some(key) = map.next_key::<Key<'de>>()?.map(|key| key.0) {
-            // A list is read item by item in this same pass; its span is found from the
-            // key's position, which needs the key borrowed from the text (it always is,
-            // unless the sender escaped characters of `predictions` itself).
-            let list = match (&key, &*key) {
-                (Cow::Borrowed(name), "predictions" | "jobResults") if scanned.entries.is_none() => Some(*name),
-                _ => None,
-            };
-            let Some(name) = list else {
-                entries.push((key, map.next_value::<&'de RawValue>()?.get()));
-                continue;
-            };
-            let probes = match map.next_value::<Lenient<Items<'de>>>()?.0 {
-                Some(items) => items.0,
-                None => continue,
-            };
-            // JSON allows only whitespace and `:` between a key and its value.
-            let after_key = span(self.text, name).end;
-            let open = after_key + self.text[after_key..].find('[').unwrap_or(0);
-            let (items, span) = items_of(self.text, open, probes);
-            entries.push((key, &self.text[span.clone()]));
-            let list = Some(ScannedList { span, items });
-            if name == "predictions" {
-                scanned.predictions = list;
-            } else {
-                scanned.jobs = list;
-            }
+/// At the document's `{`: its entries; `predictions` and `jobResults` arrays (under
+/// keys written without escapes) read item by item.
+fn document<'a>(reader: &mut Reader<'a>) -> Result<Scanned<'a>, Fault> {
+    let mut scanned = Scanned::default();
+    let mut entries = Vec::with_capacity(8);
+    reader.entries(|reader, key| {
+        let first = reader.peek();
+        let start = reader.at();
+        match (&key, first) {
+            (Cow::Borrowed("predictions"), Some(b'[')) => scanned.predictions = Some(list(reader)?),
+            (Cow::Borrowed("jobResults"), Some(b'[')) => scanned.jobs = Some(list(reader)?),
+            _ => reader.skip()?,
         }
-        scanned.entries = Some(entries);
-        Ok(scanned)
-    }
+        entries.push((key, reader.since(start)));
+        Ok(())
+    })?;
+    scanned.entries = Some(entries);
+    Ok(scanned)
 }
 
-/// The items of an array as the pass over the document read them: the probe of each
-/// object item. Their text is found afterwards by [`items_of`], from the array's
-/// brackets and commas: serde reports no positions, and reading each item first as
-/// raw text and then again for its probe scanned every prediction twice.
-struct Items<'a>(Vec<Option<ProbeWithObjects<'a>>>);
-
-struct ItemsVisitor;
-
-impl<'de> Visitor<'de> for ItemsVisitor {
-    type Value = Vec<Option<ProbeWithObjects<'de>>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array")
-    }
-
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(8));
-        while let Some(item) = seq.next_element::<Item<'de>>()? {
-            items.push(item.0);
-        }
-        Ok(items)
-    }
-}
-
-/// One array item: its probe when it is an object; any other value is consumed.
-struct Item<'a>(Option<ProbeWithObjects<'a>>);
-
-impl<'de> Deserialize<'de> for Item<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ItemVisitor;
-        impl<'de> Visitor<'de> for ItemVisitor {
-            type Value = Item<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any value")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                ProbeVisitor.visit_map(map).map(|probe| Item(Some(probe)))
-            }
-            reads_as!(Item(None); numbers);
-            reads_as!(Item(None); strings);
-            reads_as!(Item(None); others);
-        }
-        deserializer.deserialize_any(ItemVisitor)
-    }
-}
-
-/// Each item of the array whose `[` is at `open` in `text` as its text and its probe,
-/// and the array's span. `text` is valid JSON (the pass that read `probes` parsed it),
-/// so brackets, commas and string quotes are all that need telling apart.
-fn items_of<'a>(
-    text: &'a str,
-    open: usize,
-    probes: Vec<Option<ProbeWithObjects<'a>>>,
-) -> (Vec<(&'a str, Option<Probe<'a>>)>, Range<usize>) {
-    let (texts, end) = split_items(text, open);
-    debug_assert_eq!(texts.len(), probes.len(), "one text per item");
-    let items = texts
-        .into_iter()
-        .zip(probes)
-        .map(|(item, probe)| {
-            let probe = probe.map(|ProbeWithObjects { mut probe, objects_raw }| {
-                probe.objects = objects_raw.map(|objects| span(item, objects.get()));
-                probe
-            });
-            (item, probe)
-        })
-        .collect();
-    (items, open..end)
-}
-
-/// The items' texts of the array whose `[` is at `open`, and the offset just past its
-/// `]`. Every event's predictions pass through here: bytes that are neither quotes,
-/// brackets nor commas (whitespace, numbers, literals) are skipped by table lookup, a
-/// few instructions each.
-fn split_items(text: &str, open: usize) -> (Vec<&str>, usize) {
-    let bytes = text.as_bytes();
-    let mut items = Vec::new();
-    let mut depth = 0usize;
-    let mut at = skip_whitespace(bytes, open + 1);
-    if bytes.get(at) == Some(&b']') {
-        return (items, at + 1);
-    }
-    let mut start = at;
-    loop {
-        while let Some(&byte) = bytes.get(at)
-            && CLASS[usize::from(byte)] == OTHER
-        {
-            at += 1;
-        }
-        let Some(&byte) = bytes.get(at) else {
-            return (items, at);
+/// At `[`: each item's text and, for objects, its probe.
+fn list<'a>(reader: &mut Reader<'a>) -> Result<ScannedList<'a>, Fault> {
+    let open = reader.at();
+    let mut items = Vec::with_capacity(8);
+    reader.items(|reader| {
+        let first = reader.peek();
+        let start = reader.at();
+        let probe = if first == Some(b'{') {
+            Some(probe(reader, start)?)
+        } else {
+            reader.skip()?;
+            None
         };
-        match CLASS[usize::from(byte)] {
-            QUOTE => {
-                at = string_end(bytes, at + 1);
-                continue;
-            }
-            OPEN => depth += 1,
-            CLOSE | COMMA if depth > 0 => {
-                if byte != b',' {
-                    depth -= 1;
-                }
-            }
-            // A comma between items, or the array's own `]`.
-            _ => {
-                items.push(text[start..at].trim_end());
-                if byte == b']' {
-                    return (items, at + 1);
-                }
-                at = skip_whitespace(bytes, at + 1);
-                start = at;
-                continue;
-            }
-        }
-        at += 1;
-    }
-}
-
-/// What a byte is to [`split_items`] outside strings.
-const OTHER: u8 = 0;
-const QUOTE: u8 = 1;
-const OPEN: u8 = 2;
-const CLOSE: u8 = 3;
-const COMMA: u8 = 4;
-
-static CLASS: [u8; 256] = {
-    let mut class = [OTHER; 256];
-    class[b'"' as usize] = QUOTE;
-    class[b'[' as usize] = OPEN;
-    class[b'{' as usize] = OPEN;
-    class[b']' as usize] = CLOSE;
-    class[b'}' as usize] = CLOSE;
-    class[b',' as usize] = COMMA;
-    class
-};
-
-/// The offset of the first byte at or after `at` that is not JSON whitespace.
-fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
-    while let Some(b' ' | b'\n' | b'\r' | b'\t') = bytes.get(at) {
-        at += 1;
-    }
-    at
-}
-
-/// The offset just past the closing quote of the string whose contents start at `at`.
-fn string_end(bytes: &[u8], mut at: usize) -> usize {
-    while let Some(&byte) = bytes.get(at) {
-        at += 1;
-        match byte {
-            b'\\' => at += 1,
-            b'"' => return at,
-            _ => {}
-        }
-    }
-    at
-}
-
-impl<'de> Deserialize<'de> for Lenient<Items<'de>> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct LenientItems;
-        impl<'de> Visitor<'de> for LenientItems {
-            type Value = Lenient<Items<'de>>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any value")
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-                Ok(Lenient(Some(Items(ItemsVisitor.visit_seq(seq)?))))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Lenient(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Lenient(None))
-            }
-            reads_as!(Lenient(None); numbers);
-            reads_as!(Lenient(None); strings);
-            reads_as!(Lenient(None); maps);
-        }
-        deserializer.deserialize_any(LenientItems)
-    }
+        items.push((reader.since(start), probe));
+        Ok(())
+    })?;
+    Ok(ScannedList {
+        span: open..reader.at(),
+        items,
+    })
 }
 
 /// The entries of a JSON object, or `None` when `json` is not an object.
 pub(crate) fn object_entries(json: &str) -> Option<Entries<'_>> {
-    if !json.trim_start().starts_with('{') {
+    let mut reader = Reader::new(json);
+    if reader.peek() != Some(b'{') {
         return None;
     }
-    let mut deserializer = serde_json::Deserializer::from_str(json);
-    deserializer.deserialize_map(EntriesVisitor).ok()
-}
-
-struct EntriesVisitor;
-
-impl<'de> Visitor<'de> for EntriesVisitor {
-    type Value = Entries<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
-        while let Some(key) = map.next_key::<Key<'de>>()?.map(|key| key.0) {
-            entries.push((key, map.next_value::<&'de RawValue>()?.get()));
-        }
-        Ok(entries)
-    }
+    let mut entries = Vec::with_capacity(8);
+    reader
+        .entries(|reader, key| {
+            reader.peek();
+            let start = reader.at();
+            reader.skip()?;
+            entries.push((key, reader.since(start)));
+            Ok(())
+        })
+        .ok()?;
+    Some(entries)
 }
 
 /// The items of a JSON array, or `None` when `json` is not an array.
 pub(crate) fn array_items(json: &str) -> Option<Vec<(&str, Option<Probe<'_>>)>> {
-    if !json.trim_start().starts_with('[') {
+    let mut reader = Reader::new(json);
+    if reader.peek() != Some(b'[') {
         return None;
     }
-    let mut deserializer = serde_json::Deserializer::from_str(json);
-    let probes = deserializer.deserialize_seq(ItemsVisitor).ok()?;
-    Some(items_of(json, json.len() - json.trim_start().len(), probes).0)
+    list(&mut reader).ok().map(|list| list.items)
+}
+
+/// The string a JSON string value (`raw`, read before) stands for; `None` for any other
+/// value.
+pub(crate) fn string_value(raw: &str) -> Option<Cow<'_, str>> {
+    let mut reader = Reader::new(raw);
+    if reader.peek() != Some(b'"') {
+        return None;
+    }
+    reader.string().ok()
 }
 
 /// Where `part`, a slice of `text`, lies in it.
@@ -410,130 +160,70 @@ pub(crate) struct Probe<'a> {
     pub(crate) objects: Option<Range<usize>>,
 }
 
-struct ProbeWithObjects<'a> {
-    probe: Probe<'a>,
-    objects_raw: Option<&'a RawValue>,
+/// At an item's `{` (at `start`): its probe.
+fn probe<'a>(reader: &mut Reader<'a>, start: usize) -> Result<Probe<'a>, Fault> {
+    let mut probe = Probe::default();
+    let mut label = None;
+    let mut score = None;
+    reader.entries(|reader, key| {
+        match &*key {
+            "class" => probe.class = string(reader)?,
+            "label" => label = string(reader)?,
+            "confidence" => probe.confidence = number(reader)?,
+            "score" => score = number(reader)?,
+            "mask" => probe.mask = string(reader)?,
+            "image" => probe.image_confidence = image_confidence(reader)?,
+            "bbox" | "box" => {
+                probe.boxed = true;
+                let read = bbox(reader)?;
+                probe.bbox = probe.bbox.or(read);
+            }
+            "objects" => {
+                reader.peek();
+                let at = reader.at();
+                reader.skip()?;
+                probe.objects = Some(at - start..reader.at() - start);
+            }
+            _ => reader.skip()?,
+        }
+        Ok(())
+    })?;
+    probe.class = probe.class.or(label);
+    probe.confidence = probe.confidence.or(score);
+    Ok(probe)
 }
 
-struct ProbeVisitor;
-
-impl<'de> Visitor<'de> for ProbeVisitor {
-    type Value = ProbeWithObjects<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a prediction object")
+/// A string, or `None` (the value skipped) when the document has something else there.
+fn string<'a>(reader: &mut Reader<'a>) -> Result<Option<Cow<'a, str>>, Fault> {
+    if reader.peek() == Some(b'"') {
+        return reader.string().map(Some);
     }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut probe = Probe::default();
-        let mut label = None;
-        let mut score = None;
-        let mut objects_raw = None;
-        while let Some(key) = map.next_key::<Key<'de>>()?.map(|key| key.0) {
-            match &*key {
-                "class" => probe.class = map.next_value::<Lenient<Cow<'de, str>>>()?.0,
-                "label" => label = map.next_value::<Lenient<Cow<'de, str>>>()?.0,
-                "confidence" => probe.confidence = map.next_value::<Lenient<f64>>()?.0,
-                "score" => score = map.next_value::<Lenient<f64>>()?.0,
-                "mask" => probe.mask = map.next_value::<Lenient<Cow<'de, str>>>()?.0,
-                "image" => probe.image_confidence = map.next_value::<ImageConfidence>()?.0,
-                "bbox" | "box" => {
-                    probe.boxed = true;
-                    probe.bbox = probe.bbox.or(map.next_value::<Lenient<BBox>>()?.0);
-                }
-                "objects" => objects_raw = Some(map.next_value::<&'de RawValue>()?),
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        probe.class = probe.class.or(label);
-        probe.confidence = probe.confidence.or(score);
-        Ok(ProbeWithObjects { probe, objects_raw })
-    }
+    reader.skip().map(|()| None)
 }
 
-/// A value of type `T`, or `None` when the document has something else there.
-struct Lenient<T>(Option<T>);
-
-impl<'de> Deserialize<'de> for Lenient<Cow<'de, str>> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct StrVisitor;
-        impl<'de> Visitor<'de> for StrVisitor {
-            type Value = Lenient<Cow<'de, str>>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any value")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Lenient(Some(Cow::Borrowed(v))))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Lenient(Some(Cow::Owned(v.to_string()))))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Lenient(Some(Cow::Owned(v))))
-            }
-            reads_as!(Lenient(None); numbers);
-            reads_as!(Lenient(None); maps);
-            reads_as!(Lenient(None); others);
-        }
-        deserializer.deserialize_any(StrVisitor)
+/// A number, or `None` (the value skipped) when the document has something else there.
+fn number(reader: &mut Reader<'_>) -> Result<Option<f64>, Fault> {
+    if let Some(b'-' | b'0'..=b'9') = reader.peek() {
+        return reader.float();
     }
-}
-
-impl<'de> Deserialize<'de> for Lenient<f64> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct NumberVisitor;
-        impl<'de> Visitor<'de> for NumberVisitor {
-            type Value = Lenient<f64>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any value")
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(Lenient(Some(v)))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Lenient(Some(v as f64)))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Lenient(Some(v as f64)))
-            }
-            reads_as!(Lenient(None); strings);
-            reads_as!(Lenient(None); maps);
-            reads_as!(Lenient(None); others);
-        }
-        deserializer.deserialize_any(NumberVisitor)
-    }
+    reader.skip().map(|()| None)
 }
 
 /// `image.confidence` of a batch job result.
-struct ImageConfidence(Option<f64>);
-
-impl<'de> Deserialize<'de> for ImageConfidence {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ImageVisitor;
-        impl<'de> Visitor<'de> for ImageVisitor {
-            type Value = ImageConfidence;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any value")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut confidence = None;
-                while let Some(key) = map.next_key::<Key<'de>>()?.map(|key| key.0) {
-                    if key == "confidence" {
-                        confidence = map.next_value::<Lenient<f64>>()?.0;
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                Ok(ImageConfidence(confidence))
-            }
-            reads_as!(ImageConfidence(None); strings);
-            reads_as!(ImageConfidence(None); numbers);
-            reads_as!(ImageConfidence(None); others);
-        }
-        deserializer.deserialize_any(ImageVisitor)
+fn image_confidence(reader: &mut Reader<'_>) -> Result<Option<f64>, Fault> {
+    if reader.peek() != Some(b'{') {
+        return reader.skip().map(|()| None);
     }
+    let mut confidence = None;
+    reader.entries(|reader, key| {
+        if key == "confidence" {
+            confidence = number(reader)?;
+            Ok(())
+        } else {
+            reader.skip()
+        }
+    })?;
+    Ok(confidence)
 }
 
 /// A bounding box, in the document's own units; `x` and `y` are the top-left corner.
@@ -549,68 +239,56 @@ pub struct BBox {
     pub height: f64,
 }
 
-impl<'de> Deserialize<'de> for Lenient<BBox> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct BoxVisitor;
-        impl<'de> Visitor<'de> for BoxVisitor {
-            type Value = Lenient<BBox>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any value")
-            }
-            /// `{x, y, width, height}` (or `w`, `h`), or corners `{x1, y1, x2, y2}` (or
-            /// `xmin`, `ymin`, `xmax`, `ymax`).
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut at = [None::<f64>; 8];
-                while let Some(key) = map.next_key::<Key<'de>>()?.map(|key| key.0) {
-                    let slot = match &*key {
-                        "x" => 0,
-                        "y" => 1,
-                        "width" | "w" => 2,
-                        "height" | "h" => 3,
-                        "x1" | "xmin" => 4,
-                        "y1" | "ymin" => 5,
-                        "x2" | "xmax" => 6,
-                        "y2" | "ymax" => 7,
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                            continue;
-                        }
-                    };
-                    at[slot] = map.next_value::<Lenient<f64>>()?.0;
-                }
-                let bbox = match at {
-                    [Some(x), Some(y), Some(width), Some(height), ..] => Some(BBox { x, y, width, height }),
-                    [_, _, _, _, Some(x1), Some(y1), Some(x2), Some(y2)] => Some(BBox {
-                        x: x1,
-                        y: y1,
-                        width: x2 - x1,
-                        height: y2 - y1,
-                    }),
-                    _ => None,
+/// A box as `{x, y, width, height}` (or `w`, `h`), as corners `{x1, y1, x2, y2}` (or
+/// `xmin`, `ymin`, `xmax`, `ymax`), or as COCO writes it, `[x, y, width, height]`;
+/// `None` (the value skipped) for anything else.
+fn bbox(reader: &mut Reader<'_>) -> Result<Option<BBox>, Fault> {
+    match reader.peek() {
+        Some(b'{') => {
+            let mut at = [None::<f64>; 8];
+            reader.entries(|reader, key| {
+                let slot = match &*key {
+                    "x" => 0,
+                    "y" => 1,
+                    "width" | "w" => 2,
+                    "height" | "h" => 3,
+                    "x1" | "xmin" => 4,
+                    "y1" | "ymin" => 5,
+                    "x2" | "xmax" => 6,
+                    "y2" | "ymax" => 7,
+                    _ => return reader.skip(),
                 };
-                Ok(Lenient(bbox))
-            }
-            /// `[x, y, width, height]`, as COCO writes boxes.
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut numbers = Vec::with_capacity(4);
-                while let Some(number) = seq.next_element::<Lenient<f64>>()? {
-                    numbers.push(number.0);
-                }
-                Ok(Lenient(match numbers[..] {
-                    [Some(x), Some(y), Some(width), Some(height)] => Some(BBox { x, y, width, height }),
-                    _ => None,
-                }))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Lenient(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Lenient(None))
-            }
-            reads_as!(Lenient(None); numbers);
-            reads_as!(Lenient(None); strings);
+                at[slot] = number(reader)?;
+                Ok(())
+            })?;
+            Ok(match at {
+                [Some(x), Some(y), Some(width), Some(height), ..] => Some(BBox { x, y, width, height }),
+                [_, _, _, _, Some(x1), Some(y1), Some(x2), Some(y2)] => Some(BBox {
+                    x: x1,
+                    y: y1,
+                    width: x2 - x1,
+                    height: y2 - y1,
+                }),
+                _ => None,
+            })
         }
-        deserializer.deserialize_any(BoxVisitor)
+        Some(b'[') => {
+            let mut numbers = [None::<f64>; 4];
+            let mut count = 0;
+            reader.items(|reader| {
+                let read = number(reader)?;
+                if let Some(slot) = numbers.get_mut(count) {
+                    *slot = read;
+                }
+                count += 1;
+                Ok(())
+            })?;
+            Ok(match (count, numbers) {
+                (4, [Some(x), Some(y), Some(width), Some(height)]) => Some(BBox { x, y, width, height }),
+                _ => None,
+            })
+        }
+        _ => reader.skip().map(|()| None),
     }
 }
 
@@ -618,6 +296,7 @@ impl<'de> Deserialize<'de> for Lenient<BBox> {
 mod tests {
     use proptest::prelude::*;
     use serde_json::Value;
+    use serde_json::value::RawValue;
 
     use super::*;
 
@@ -628,6 +307,9 @@ mod tests {
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
             any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
             any::<String>().prop_map(Value::String),
             "[\\[\\]{},:\"\\\\ ]{0,6}".prop_map(Value::String),
         ];
@@ -640,25 +322,165 @@ mod tests {
         })
     }
 
+    /// A value for a field a prediction is judged by: mostly of the type it should
+    /// be, sometimes anything else.
+    fn field(of: BoxedStrategy<Value>) -> impl Strategy<Value = Option<Value>> {
+        proptest::option::of(prop_oneof![3 => of, 1 => json()])
+    }
+
+    fn number() -> BoxedStrategy<Value> {
+        prop_oneof![
+            (-1e6f64..1e6).prop_map(Value::from),
+            any::<i32>().prop_map(Value::from),
+            Just(serde_json::from_str("1e400").unwrap_or(Value::Null)),
+        ]
+        .boxed()
+    }
+
+    fn bbox_value() -> BoxedStrategy<Value> {
+        let keys = prop::sample::select(
+            &[
+                "x", "y", "width", "height", "w", "h", "x1", "y1", "x2", "y2", "xmin", "ymin", "xmax", "ymax", "z",
+            ][..],
+        );
+        prop_oneof![
+            proptest::collection::vec((keys, number()), 0..9)
+                .prop_map(|entries| Value::Object(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+            proptest::collection::vec(number(), 3..6).prop_map(Value::Array),
+        ]
+        .boxed()
+    }
+
+    /// An object that may be a prediction: its judged fields of any type, and others.
+    fn item() -> impl Strategy<Value = Value> {
+        let text = "[a-z\\\\\"é]{0,6}".prop_map(Value::String).boxed();
+        (
+            (
+                field(text.clone()),
+                field(text.clone()),
+                field(number()),
+                field(number()),
+            ),
+            (field(text), field(bbox_value()), field(bbox_value())),
+            (
+                field(
+                    proptest::collection::vec(("[a-z]{1,3}", number()), 0..3)
+                        .prop_map(|e| Value::Object(e.into_iter().collect()))
+                        .boxed(),
+                ),
+                field(json().boxed()),
+            ),
+            proptest::collection::vec(("[a-z]{1,8}", json()), 0..3),
+        )
+            .prop_map(
+                |((class, label, confidence, score), (mask, bbox, box_), (image, objects), others)| {
+                    let mut object = serde_json::Map::new();
+                    for (key, value) in others {
+                        object.insert(key, value);
+                    }
+                    for (key, value) in [
+                        ("class", class),
+                        ("label", label),
+                        ("confidence", confidence),
+                        ("score", score),
+                        ("mask", mask),
+                        ("bbox", bbox),
+                        ("box", box_),
+                        ("image", image),
+                        ("objects", objects),
+                    ] {
+                        if let Some(value) = value {
+                            object.insert(key.to_string(), value);
+                        }
+                    }
+                    Value::Object(object)
+                },
+            )
+    }
+
+    /// What a probe should say, read from serde_json's tree of the item.
+    fn expected(item: &Value, text: &str) -> Option<Probe<'static>> {
+        let object = item.as_object()?;
+        let string = |key: &str| {
+            object
+                .get(key)
+                .and_then(Value::as_str)
+                .map(|s| Cow::Owned(s.to_string()))
+        };
+        let number = |value: Option<&Value>| value.and_then(Value::as_f64).filter(|f| f.is_finite());
+        let bbox = |value: &Value| -> Option<BBox> {
+            if let Some(array) = value.as_array() {
+                let numbers: Vec<Option<f64>> = array.iter().map(|v| number(Some(v))).collect();
+                return match numbers[..] {
+                    [Some(x), Some(y), Some(width), Some(height)] => Some(BBox { x, y, width, height }),
+                    _ => None,
+                };
+            }
+            let mut at = [None; 8];
+            for (key, value) in value.as_object()? {
+                let slot = ["x", "y", "width", "height", "x1", "y1", "x2", "y2"]
+                    .iter()
+                    .chain(&["", "", "w", "h", "xmin", "ymin", "xmax", "ymax"])
+                    .position(|k| k == key);
+                if let Some(slot) = slot {
+                    at[slot % 8] = number(Some(value));
+                }
+            }
+            match at {
+                [Some(x), Some(y), Some(width), Some(height), ..] => Some(BBox { x, y, width, height }),
+                [_, _, _, _, Some(x1), Some(y1), Some(x2), Some(y2)] => Some(BBox {
+                    x: x1,
+                    y: y1,
+                    width: x2 - x1,
+                    height: y2 - y1,
+                }),
+                _ => None,
+            }
+        };
+        // The first of `bbox` and `box`, in the text's order, that reads as a box.
+        let first_box = object
+            .iter()
+            .filter(|(key, _)| *key == "bbox" || *key == "box")
+            .find_map(|(_, value)| bbox(value));
+        let objects = object.get("objects").map(|_| {
+            // The raw text of `objects` within the item's text.
+            let raw: std::collections::HashMap<String, &RawValue> = serde_json::from_str(text).unwrap();
+            span(text, raw["objects"].get())
+        });
+        Some(Probe {
+            class: string("class").or_else(|| string("label")),
+            confidence: number(object.get("confidence")).or_else(|| number(object.get("score"))),
+            mask: string("mask"),
+            image_confidence: object.get("image").and_then(|image| number(image.get("confidence"))),
+            bbox: first_box,
+            boxed: object.contains_key("bbox") || object.contains_key("box"),
+            objects,
+        })
+    }
+
     proptest! {
         #[test]
-        fn items_are_split_where_serde_json_reads_them(items in proptest::collection::vec(json(), 0..6), pretty in any::<bool>()) {
+        fn items_are_read_where_serde_json_reads_them(items in proptest::collection::vec(json(), 0..6), pretty in any::<bool>()) {
             let array = Value::Array(items);
             let written = if pretty { serde_json::to_string_pretty(&array) } else { serde_json::to_string(&array) };
             let text = format!(" \n{}\t ", written.unwrap());
             let expected: Vec<&RawValue> = serde_json::from_str(&text).unwrap();
             let expected: Vec<&str> = expected.iter().map(|raw| raw.get()).collect();
 
-            let open = text.len() - text.trim_start().len();
-            let (texts, end) = split_items(&text, open);
+            let scanned = scan_document(&text).unwrap().predictions.unwrap();
+            let texts: Vec<&str> = scanned.items.iter().map(|(item, _)| *item).collect();
             prop_assert_eq!(texts, expected);
-            prop_assert_eq!(&text[open..end], text.trim());
+            prop_assert_eq!(&text[scanned.span], text.trim());
+        }
 
-            // Each item's probe is what reading that item alone gives.
-            for (item, probe) in array_items(&text).unwrap() {
-                let alone = Item::deserialize(&mut serde_json::Deserializer::from_str(item)).unwrap();
-                prop_assert_eq!(probe, alone.0.map(|read| read.probe));
-            }
+        #[test]
+        fn probes_read_the_fields_serde_json_sees(item in item(), pretty in any::<bool>()) {
+            let text = if pretty { serde_json::to_string_pretty(&item) } else { serde_json::to_string(&item) }.unwrap();
+            let document = format!(r#"{{"predictions": [{text}]}}"#);
+            let scanned = scan_document(&document).unwrap().predictions.unwrap();
+            let (read, probe) = &scanned.items[0];
+            prop_assert_eq!(*read, text.as_str());
+            prop_assert_eq!(probe.clone(), expected(&item, &text));
         }
     }
 }
