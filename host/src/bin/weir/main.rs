@@ -6,17 +6,16 @@
 //!   arguments.
 //! - [`bench`]: `weir bench`, the benchmark harness, and its bare relay.
 //! - [`process`]: what every command shares: its async runtime and exit codes.
+//! - [`allocator`]: the memory allocator.
 
 #[macro_use]
 mod process;
+mod allocator;
 mod bench;
 mod cli;
 
-/// mimalloc rather than the system allocator: Weir allocates per event on every worker
-/// thread, and glibc's arenas spent a quarter of the CPU of a loaded Weir on locking and
-/// consolidation (see docs/BENCHMARKS.md).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: allocator::Mimalloc = allocator::Mimalloc;
 
 fn main() -> std::process::ExitCode {
     cli::main()
