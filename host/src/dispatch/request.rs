@@ -21,8 +21,8 @@ use bytes::Bytes;
 use super::chunks::Chunks;
 use super::destination::Destination;
 use crate::config::BodyFormat;
-use crate::event::Event;
 use crate::event::trace::{TRACEPARENT, TraceParent};
+use crate::event::{Event, METADATA_HEADER_PREFIX};
 
 /// The header saying how long ago Weir accepted the event, in milliseconds.
 pub const EVENT_AGE_HEADER: &str = "x-weir-event-age-ms";
@@ -163,8 +163,11 @@ pub fn headers(event: &Event, destination: &Destination, body: &Body, sending: S
         HeaderValue::from(age.as_millis() as u64),
     );
     for (key, value) in &event.metadata {
-        let name = format!("x-weir-meta-{}", key.to_ascii_lowercase());
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+        // `HeaderName::from_bytes` writes the name in lower case itself.
+        let mut name = Vec::with_capacity(METADATA_HEADER_PREFIX.len() + key.len());
+        name.extend_from_slice(METADATA_HEADER_PREFIX.as_bytes());
+        name.extend_from_slice(key.as_bytes());
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(&name), HeaderValue::from_str(value)) {
             headers.insert(name, value);
         }
     }

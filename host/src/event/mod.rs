@@ -8,3 +8,7 @@ pub mod trace;
 pub use weir_contract::event::{Attachment, DestinationName, Event, Predictions, content_type_of};
 pub use weir_contract::predictions::Root;
 pub use weir_contract::task::{InvalidTask, Task};
+
+/// The prefix of the headers that carry an event's metadata, in both directions:
+/// senders may set `X-Weir-Meta-Camera: dock-3`, and receivers get each entry so.
+pub const METADATA_HEADER_PREFIX: &str = "x-weir-meta-";

@@ -32,8 +32,7 @@ use crate::event::{Attachment, Predictions, Root, Task, content_type_of};
 /// Most parts a multipart event may have: an image, a predictions file and many masks.
 pub const MAX_PARTS: usize = 1024;
 
-/// Header prefix for metadata entries: `X-Weir-Meta-Camera: dock-3`.
-pub const METADATA_HEADER_PREFIX: &str = "x-weir-meta-";
+pub use crate::event::METADATA_HEADER_PREFIX;
 
 /// What a request body held.
 #[derive(Debug)]

@@ -311,7 +311,16 @@ fn authorize(headers: &HeaderMap, token: &str) -> Result<(), IngestError> {
 fn event_id(headers: &HeaderMap) -> Result<String, IngestError> {
     let given = headers.get("idempotency-key").or_else(|| headers.get("webhook-id"));
     let Some(value) = given else {
-        return Ok(format!("evt_{}", uuid::Uuid::now_v7().simple()));
+        // Written straight into the id (`format!` through `Display` cost a thousand
+        // instructions per event more).
+        let mut id = String::with_capacity(4 + uuid::fmt::Simple::LENGTH);
+        id.push_str("evt_");
+        id.push_str(
+            uuid::Uuid::now_v7()
+                .simple()
+                .encode_lower(&mut [0; uuid::fmt::Simple::LENGTH]),
+        );
+        return Ok(id);
     };
     let text = value.to_str().unwrap_or_default().trim();
     let valid = !text.is_empty() && text.len() <= MAX_ID_LEN && text.chars().all(|c| c.is_ascii_graphic());
