@@ -613,7 +613,7 @@ fn unescape(text: &str, start: usize, end: usize) -> Result<String, EscapeError>
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::predictions) mod tests {
     use proptest::prelude::*;
     use serde::de::IgnoredAny;
     use serde_json::Value;
@@ -733,8 +733,9 @@ mod tests {
         assert_eq!(Reader::new("1e400").float().unwrap(), None);
     }
 
-    /// Any JSON value a few levels deep.
-    fn json() -> impl Strategy<Value = Value> {
+    /// Any JSON value a few levels deep; strings of any characters (quotes, brackets,
+    /// commas, backslashes and all).
+    pub(in crate::predictions) fn json() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
@@ -743,6 +744,7 @@ mod tests {
                 .prop_filter("finite", |f| f.is_finite())
                 .prop_map(Value::from),
             any::<String>().prop_map(Value::String),
+            "[\\[\\]{},:\"\\\\ ]{0,6}".prop_map(Value::String),
         ];
         leaf.prop_recursive(4, 32, 5, |inner| {
             prop_oneof![

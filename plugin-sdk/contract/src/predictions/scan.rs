@@ -299,28 +299,7 @@ mod tests {
     use serde_json::value::RawValue;
 
     use super::*;
-
-    /// Any JSON value a few levels deep; strings of any characters (quotes, brackets,
-    /// commas, backslashes and all).
-    fn json() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            any::<f64>()
-                .prop_filter("finite", |f| f.is_finite())
-                .prop_map(Value::from),
-            any::<String>().prop_map(Value::String),
-            "[\\[\\]{},:\"\\\\ ]{0,6}".prop_map(Value::String),
-        ];
-        leaf.prop_recursive(4, 32, 5, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-                proptest::collection::vec(("[a-z\\[\\]\",]{0,4}", inner), 0..5)
-                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
-            ]
-        })
-    }
+    use crate::predictions::read::tests::json;
 
     /// A value for a field a prediction is judged by: mostly of the type it should
     /// be, sometimes anything else.
