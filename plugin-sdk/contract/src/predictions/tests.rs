@@ -123,6 +123,14 @@ fn fields_read_scalars_only() {
 }
 
 #[test]
+fn a_prediction_list_that_is_not_an_array_is_still_a_field() {
+    let doc = Document::parse(r#"{"predictions": null, "jobResults": 3, "camera": "a"}"#).unwrap();
+    assert_eq!(doc.raw_field("predictions"), Some("null"));
+    assert_eq!(doc.raw_field("jobResults"), Some("3"));
+    assert!(doc.listed().is_empty());
+}
+
+#[test]
 fn documents_of_unknown_shape_have_no_items() {
     let mut doc = Document::parse(r#"{"text":"hello"}"#).unwrap();
     assert!(doc.items().is_empty());
