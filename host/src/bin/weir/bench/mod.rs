@@ -256,7 +256,9 @@ fn start_weir(
             let ready = fields["message"]
                 .as_str()
                 .is_some_and(|m| m.starts_with("weir is ready"));
-            if let (true, Some(tx)) = (ready, tx.take()) {
+            // (`tx.take()` only on the ready line: taken on an earlier one, a warning
+            // say, it was dropped and the wait ended as if Weir had exited.)
+            if ready && let Some(tx) = tx.take() {
                 let address = |key: &str| fields[key].as_str().unwrap_or_default().to_string();
                 let _ = tx.send((address("ingest"), address("admin")));
             } else if entry["level"] == "ERROR" || entry["level"] == "WARN" {
