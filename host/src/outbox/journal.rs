@@ -3,11 +3,19 @@
 //! events are forgotten first.
 //!
 //! Recording is on the hot path of every event, so it keeps raw values (times, shared
-//! names) and formats them only when the admin API asks.
+//! names) and formats them only when the admin API asks, and it keeps an event in one
+//! place: its entry, deliveries and first attempt inline in a ring of entries in the
+//! order they were accepted, found by id through an index of sequence numbers. An
+//! entry spread over a table slot and three small blocks of its own cost three
+//! allocations per event, and ten thousand long-lived blocks scattered among each
+//! event's short-lived ones kept the allocator's pages from being reused.
 
 use std::collections::VecDeque;
+use std::hash::BuildHasher;
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use hashbrown::HashTable;
+use rustc_hash::{FxBuildHasher, FxHashMap as HashMap, FxHashSet as HashSet};
+use smallvec::SmallVec;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -26,9 +34,13 @@ pub const MAX_DEAD: usize = 10_000;
 static FORGOTTEN: Flood = Flood::new();
 
 struct Entry {
+    /// The delivery log's cursor: events are numbered in the order they were accepted.
+    seq: u64,
+    id: Arc<str>,
     route: Arc<str>,
     accepted_at: SystemTime,
-    deliveries: Vec<Track>,
+    /// Most events go to one destination.
+    deliveries: SmallVec<[Track; 1]>,
 }
 
 struct Track {
@@ -40,15 +52,16 @@ struct Track {
     last_error: Option<String>,
     last_status: Option<u16>,
     updated_at: SystemTime,
-    history: Vec<Attempt>,
+    /// Most deliveries take one attempt.
+    history: SmallVec<[Attempt; 1]>,
 }
 
 /// Recent events and dead deliveries.
 pub struct Journal {
-    events: HashMap<Arc<str>, Entry>,
-    /// Events in the order they were accepted, each with its sequence number (the
-    /// delivery log's cursor).
-    order: VecDeque<(u64, Arc<str>)>,
+    /// Events in the order they were accepted; their sequence numbers are consecutive.
+    events: VecDeque<Entry>,
+    /// The sequence numbers of `events`, found by event id.
+    index: HashTable<u64>,
     next_seq: u64,
     dead: HashMap<DeliveryId, Delivery>,
     dead_order: VecDeque<DeliveryId>,
@@ -67,8 +80,8 @@ impl Default for Journal {
     /// memory under load. Reserved pages that are not written yet cost no memory.
     fn default() -> Self {
         Journal {
-            events: HashMap::with_capacity_and_hasher(JOURNAL_EVENTS + 1, Default::default()),
-            order: VecDeque::with_capacity(JOURNAL_EVENTS + 1),
+            events: VecDeque::with_capacity(JOURNAL_EVENTS + 1),
+            index: HashTable::with_capacity(JOURNAL_EVENTS + 1),
             next_seq: 0,
             dead: HashMap::default(),
             dead_order: VecDeque::new(),
@@ -81,34 +94,62 @@ impl Journal {
     /// Records an accepted event's deliveries.
     pub fn accepted(&mut self, deliveries: &[Delivery]) {
         let Some(first) = deliveries.first() else { return };
-        let id: Arc<str> = first.event.id.as_str().into();
-        let entry = Entry {
-            route: self.route(&first.event.route),
-            accepted_at: first.accepted_at,
-            deliveries: deliveries
-                .iter()
-                .map(|d| Track {
-                    id: d.id,
-                    destination: d.destination.clone(),
-                    state: DeliveryState::Pending,
-                    attempts: 0,
-                    next_attempt_at: None,
-                    last_error: None,
-                    last_status: None,
-                    updated_at: first.accepted_at,
-                    history: Vec::new(),
-                })
-                .collect(),
-        };
-        if self.events.insert(id.clone(), entry).is_none() {
-            self.next_seq += 1;
-            self.order.push_back((self.next_seq, id));
+        let id = first.event.id.as_str();
+        let route = self.route(&first.event.route);
+        let tracks = deliveries
+            .iter()
+            .map(|d| Track {
+                id: d.id,
+                destination: d.destination.clone(),
+                state: DeliveryState::Pending,
+                attempts: 0,
+                next_attempt_at: None,
+                last_error: None,
+                last_status: None,
+                updated_at: first.accepted_at,
+                history: SmallVec::new(),
+            })
+            .collect();
+        if let Some(entry) = self.entry_mut(id) {
+            // Accepted again (a replayed event keeps its place in the log).
+            entry.route = route;
+            entry.accepted_at = first.accepted_at;
+            entry.deliveries = tracks;
+            return;
         }
-        while self.order.len() > JOURNAL_EVENTS {
-            if let Some((_, old)) = self.order.pop_front() {
-                self.events.remove(&old);
+        self.next_seq += 1;
+        let seq = self.next_seq;
+        self.events.push_back(Entry {
+            seq,
+            id: id.into(),
+            route,
+            accepted_at: first.accepted_at,
+            deliveries: tracks,
+        });
+        let events = &self.events;
+        self.index
+            .insert_unique(hash(id), seq, |&seq| hash(&at(events, seq).id));
+        while self.events.len() > JOURNAL_EVENTS {
+            if let Some(old) = self.events.pop_front()
+                && let Ok(slot) = self.index.find_entry(hash(&old.id), |&seq| seq == old.seq)
+            {
+                slot.remove();
             }
         }
+    }
+
+    /// The entry of event `id`, if it is among the recent ones.
+    fn entry(&self, id: &str) -> Option<&Entry> {
+        let events = &self.events;
+        let seq = *self.index.find(hash(id), |&seq| &*at(events, seq).id == id)?;
+        Some(at(events, seq))
+    }
+
+    fn entry_mut(&mut self, id: &str) -> Option<&mut Entry> {
+        let events = &self.events;
+        let seq = *self.index.find(hash(id), |&seq| &*at(events, seq).id == id)?;
+        let front = self.events.front()?.seq;
+        self.events.get_mut((seq - front) as usize)
     }
 
     /// The shared name of a route.
@@ -212,8 +253,7 @@ impl Journal {
     }
 
     fn track(&mut self, delivery: &Delivery) -> Option<&mut Track> {
-        self.events
-            .get_mut(delivery.event.id.as_str())?
+        self.entry_mut(delivery.event.id.as_str())?
             .deliveries
             .iter_mut()
             .find(|d| d.id == delivery.id)
@@ -221,7 +261,7 @@ impl Journal {
 
     /// An event's record.
     pub fn event(&self, id: &str) -> Option<EventRecord> {
-        let entry = self.events.get(id)?;
+        let entry = self.entry(id)?;
         Some(EventRecord {
             id: id.to_string(),
             route: entry.route.to_string(),
@@ -232,11 +272,10 @@ impl Journal {
 
     /// Deliveries matching a query, most recent first.
     pub fn deliveries(&self, query: &DeliveryQuery) -> Vec<DeliveryRecord> {
-        self.order
+        self.events
             .iter()
             .rev()
-            .filter_map(|(_, id)| self.events.get(id).map(|entry| (id, entry)))
-            .flat_map(|(id, entry)| entry.deliveries.iter().map(move |track| (id, track)))
+            .flat_map(|entry| entry.deliveries.iter().map(move |track| (&entry.id, track)))
             .filter(|(_, t)| query.state.is_none_or(|state| t.state == state))
             .filter(|(_, t)| query.destination.as_deref().is_none_or(|name| &*t.destination == name))
             .take(query.limit())
@@ -250,23 +289,27 @@ impl Journal {
     /// events were accepted (or the reverse), until `max` attempts are taken.
     pub fn attempts(&self, query: &AttemptQuery, cursor: Option<AttemptCursor>, max: usize) -> AttemptPage {
         let mut page = AttemptPage::default();
-        let events: Box<dyn Iterator<Item = &(u64, Arc<str>)>> = if query.newest_first {
+        let events: Box<dyn Iterator<Item = &Entry>> = if query.newest_first {
             let before = cursor.map_or(u64::MAX, |c| c.0 as u64);
-            let end = self.order.partition_point(|(seq, _)| *seq < before);
-            Box::new(self.order.range(..end).rev())
+            let end = self.events.partition_point(|entry| entry.seq < before);
+            Box::new(self.events.range(..end).rev())
         } else {
             let after = cursor.map_or(0, |c| c.0 as u64);
-            let start = self.order.partition_point(|(seq, _)| *seq <= after);
-            Box::new(self.order.range(start..))
+            let start = self.events.partition_point(|entry| entry.seq <= after);
+            Box::new(self.events.range(start..))
         };
-        for (seq, id) in events {
+        for entry in events {
             if page.attempts.len() >= max {
                 // The next page starts with this event.
-                let next = if query.newest_first { *seq + 1 } else { *seq - 1 };
+                let next = if query.newest_first {
+                    entry.seq + 1
+                } else {
+                    entry.seq - 1
+                };
                 page.next = Some(AttemptCursor(next as i64, 0));
                 break;
             }
-            let Some(entry) = self.events.get(id) else { continue };
+            let id = &*entry.id;
             let mut lines = Vec::new();
             for track in &entry.deliveries {
                 if query
@@ -299,6 +342,17 @@ impl Journal {
     pub fn dead_of_count(&self, destination: &str) -> usize {
         self.dead.values().filter(|d| &*d.destination == destination).count()
     }
+}
+
+/// The index's hash of an event id.
+fn hash(id: &str) -> u64 {
+    FxBuildHasher.hash_one(id)
+}
+
+/// The entry numbered `seq`, which the index says is in `events`.
+fn at(events: &VecDeque<Entry>, seq: u64) -> &Entry {
+    let front = events.front().map_or(seq, |entry| entry.seq);
+    &events[(seq - front) as usize]
 }
 
 fn line(event_id: &str, track: &Track, attempt: &Attempt) -> AttemptLine {
@@ -356,16 +410,50 @@ mod tests {
         journal.accepted(std::slice::from_ref(&b));
         journal.attempted(&a, &Attempt::answered(200), &Next::Delivered);
 
-        assert!(Arc::ptr_eq(&journal.events["a"].route, &journal.events["b"].route));
-        let history = &journal.events["a"].deliveries[0].history;
-        assert_eq!((history.len(), history.capacity()), (1, 1));
+        let entry = |id| journal.entry(id).expect("recent");
+        assert!(Arc::ptr_eq(&entry("a").route, &entry("b").route));
+        let history = &entry("a").deliveries[0].history;
+        assert_eq!((history.len(), history.spilled()), (1, false));
 
         // A retried delivery still keeps every attempt.
         for _ in 0..3 {
             journal.attempted(&b, &Attempt::answered(200), &Next::RetryAt(Instant::now()));
         }
-        assert_eq!(journal.events["b"].deliveries[0].history.len(), 3);
+        assert_eq!(journal.entry("b").expect("recent").deliveries[0].history.len(), 3);
         assert_eq!(journal.event("b").map(|e| e.route), Some("cameras".to_string()));
+    }
+
+    #[test]
+    fn the_oldest_events_leave_and_the_rest_stay_found() {
+        let mut journal = Journal::default();
+        let total = JOURNAL_EVENTS + 2_500;
+        let name = |n: usize| format!("e{n}");
+        for n in 0..total {
+            journal.accepted(&[delivery(n as DeliveryId + 1, &name(n), "r")]);
+        }
+        assert_eq!(
+            (journal.events.len(), journal.index.len()),
+            (JOURNAL_EVENTS, JOURNAL_EVENTS)
+        );
+        let oldest = total - JOURNAL_EVENTS;
+        for n in (0..total).step_by(101).chain([oldest - 1, oldest, total - 1]) {
+            assert_eq!(journal.event(&name(n)).is_some(), n >= oldest, "{}", name(n));
+        }
+
+        // An attempt is recorded against its event's delivery.
+        let last = delivery(total as DeliveryId, &name(total - 1), "r");
+        journal.attempted(&last, &Attempt::answered(200), &Next::Delivered);
+        let record = journal.event(&name(total - 1)).expect("recent");
+        assert_eq!(
+            (record.deliveries[0].attempts, record.deliveries[0].history.len()),
+            (1, 1)
+        );
+
+        // Accepted again, an event keeps its place in the log and takes no second one.
+        journal.accepted(&[delivery(total as DeliveryId + 1, &name(oldest), "r2")]);
+        assert_eq!(journal.events.len(), JOURNAL_EVENTS);
+        assert_eq!(journal.events.front().map(|e| e.id.to_string()), Some(name(oldest)));
+        assert_eq!(journal.event(&name(oldest)).map(|e| e.route), Some("r2".to_string()));
     }
 
     #[test]

@@ -72,7 +72,8 @@ impl MemoryOutbox {
     /// `room` may still wait, the signal to wait on before trying again.
     fn admit(&self, event: &Arc<Event>, room: &RoomWait) -> Result<Result<Enqueued, OutboxError>, Arc<Notify>> {
         let mut state = self.state();
-        if state.recent.contains(&event.id) {
+        let key = state.recent.key(&event.id);
+        if state.recent.contains(key) {
             return Ok(Ok(Enqueued::Duplicate));
         }
         let accepted_at = SystemTime::now();
@@ -99,7 +100,7 @@ impl MemoryOutbox {
             Ok(admission) => admission,
             Err(error) => return Ok(Err(error)),
         };
-        state.recent.remember(&event.id);
+        state.recent.remember(key);
         state.journal.accepted(&deliveries);
         for (delivery, dead) in deliveries.into_iter().zip(admission.dead) {
             match dead {
