@@ -107,8 +107,11 @@ fn a_cache_entry_swapped_for_another_plugins_is_compiled_again_not_run() {
             .find(|path| path.file_name().unwrap().to_string_lossy().starts_with(hash))
             .unwrap()
     };
+    let (from, to) = (entry_of(masks.hash()), entry_of(classes.hash()));
+    // Loaded code maps its entry: the plugins go before an entry is changed in place.
+    drop((masks, classes));
     // The class filter's entry now holds the mask stripper's code.
-    std::fs::copy(entry_of(masks.hash()), entry_of(classes.hash())).unwrap();
+    std::fs::copy(from, to).unwrap();
     let reloaded = Plugin::from_file(&engine, "class-filter", &example_path("class-filter")).unwrap();
     assert_eq!(
         reloaded.cache_outcome(),
@@ -132,6 +135,63 @@ fn a_damaged_cache_entry_is_compiled_again() {
     std::fs::write(&entry, bytes).unwrap();
     let reloaded = Plugin::from_file(&engine, "strip-masks", &example_path("strip-masks")).unwrap();
     assert_eq!(reloaded.cache_outcome(), CacheOutcome::Compiled);
+
+    // Cut short (the trailer gone, or only the trailer left): compiled again too.
+    drop(reloaded);
+    for keep in [bytes_len(&entry) - 20, 40] {
+        let bytes = std::fs::read(&entry).unwrap();
+        std::fs::write(&entry, &bytes[..keep]).unwrap();
+        let reloaded = Plugin::from_file(&engine, "strip-masks", &example_path("strip-masks")).unwrap();
+        assert_eq!(reloaded.cache_outcome(), CacheOutcome::Compiled, "cut to {keep} bytes");
+    }
+}
+
+fn bytes_len(path: &std::path::Path) -> usize {
+    std::fs::metadata(path).unwrap().len() as usize
+}
+
+/// A cached plugin's code is mapped from its entry, not copied: loading it leaves the
+/// code in the page cache, and an entry replaced by renaming (as the cache writes
+/// them) leaves the code already loaded running.
+#[tokio::test]
+async fn cached_code_is_mapped_from_its_entry_and_survives_the_entry_being_replaced() {
+    use weir::plugin::cache::CacheOutcome;
+    let (engine, cache) = engine_with_cache("cache-mapped");
+    let path = example_path("class-filter");
+    Plugin::from_file(&engine, "class-filter", &path).unwrap();
+    let plugin = Plugin::from_file(&engine, "class-filter", &path).unwrap();
+    assert_eq!(plugin.cache_outcome(), CacheOutcome::Hit);
+    let entry = std::fs::read_dir(&cache).unwrap().next().unwrap().unwrap().path();
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    assert!(
+        maps.lines().any(|line| line.ends_with(&*entry.to_string_lossy())),
+        "the entry is not mapped:\n{maps}"
+    );
+
+    let settings = weir::plugin::FilterSettings {
+        config: r#"{"classes":["person"]}"#.into(),
+        max_instances: 1,
+        ..weir::plugin::FilterSettings::default()
+    };
+    let filter = weir::plugin::Filter::new(std::sync::Arc::new(plugin), settings)
+        .await
+        .unwrap();
+    let event = || {
+        let mut event = weir::event::Event::new(
+            "e1",
+            "cameras",
+            r#"{"predictions":[{"class":"person","confidence":0.9},{"class":"dog","confidence":0.8}]}"#,
+        );
+        event.destinations = vec!["a".into()];
+        std::sync::Arc::new(event)
+    };
+    let before = filter.run(&event()).await.unwrap();
+
+    // Replaced the way the cache replaces entries: a new file renamed over it.
+    let fresh = entry.with_extension("fresh");
+    std::fs::write(&fresh, b"not code").unwrap();
+    std::fs::rename(&fresh, &entry).unwrap();
+    assert_eq!(filter.run(&event()).await.unwrap(), before);
 }
 
 #[test]
