@@ -20,7 +20,8 @@
 //! place while a Weir uses it: Weir replaces entries by renaming a new file over them
 //! (the mapped one lives on, unchanged, until it is unmapped), and the folder is
 //! owner-only. The trailer goes at the end because the code must start the file to be
-//! mapped as wasmtime lays it out.
+//! mapped as wasmtime lays it out. Where the folder cannot be mapped executable (a
+//! `noexec` mount), the code is read into memory instead.
 
 use std::fs;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -50,6 +51,10 @@ pub(crate) trait Code: Sized + Send {
     /// The file must hold code this engine serialized, and must not change while the
     /// code lives (see [`deserialize`]).
     unsafe fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self>;
+    /// # Safety
+    ///
+    /// The bytes must be code this engine serialized (see [`deserialize`]).
+    unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self>;
 }
 
 /// `Code` for a wasmtime type with the same-named inherent methods.
@@ -68,6 +73,11 @@ macro_rules! code {
             unsafe fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self> {
                 // SAFETY: passed on to the caller.
                 unsafe { <$type>::deserialize_file(engine, path) }
+            }
+
+            unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+                // SAFETY: passed on to the caller.
+                unsafe { <$type>::deserialize(engine, bytes) }
             }
         }
     };
@@ -237,7 +247,22 @@ fn deserialize<C: Code>(engine: &Engine, path: &Path, content_hash: &str) -> was
     // hash, in a folder only Weir's user may write; and Weir never writes an entry in
     // place (`store` renames a new file over it), so the file mapped is the one checked
     // or, renamed over since, another compile of the same plugin by the same engine.
-    unsafe { C::deserialize_file(engine, path) }
+    match unsafe { C::deserialize_file(engine, path) } {
+        Ok(code) => Ok(code),
+        // A cache folder on a file system mounted `noexec` cannot be mapped executable;
+        // the code is then read into memory, as it is checked.
+        Err(error) => {
+            tracing::debug!(path = %path.display(), %error, "compiled code not mapped; reading it instead");
+            let mut code = vec![0; code_len as usize];
+            file.read_exact_at(&mut code, 0)?;
+            if of_code != Sha256::digest(&code).as_slice() {
+                wasmtime::bail!("damaged: its code does not match its checksum");
+            }
+            // SAFETY: `deserialize` trusts the bytes to be code this engine compiled:
+            // the bytes checked just now, of the entry described above.
+            unsafe { C::deserialize(engine, &code) }
+        }
+    }
 }
 
 fn store<C: Code>(component: &C, path: &Path, content_hash: &str) -> std::io::Result<()> {
@@ -297,4 +322,59 @@ pub fn user_cache_dir() -> Option<PathBuf> {
     var("WEIR_CACHE_DIR")
         .or_else(|| var("XDG_CACHE_HOME").map(|dir| dir.join("weir")))
         .or_else(|| var("HOME").map(|home| home.join(".cache").join("weir")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Code that cannot be mapped, as on a `noexec` mount: loads only from bytes read.
+    #[derive(Debug, PartialEq)]
+    struct Unmappable(Vec<u8>);
+
+    #[allow(unsafe_code)]
+    impl Code for Unmappable {
+        fn compile(_: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+            Ok(Unmappable(bytes.iter().rev().copied().collect()))
+        }
+        fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
+            Ok(self.0.clone())
+        }
+        unsafe fn deserialize_file(_: &Engine, _: &Path) -> wasmtime::Result<Self> {
+            wasmtime::bail!("failed to mmap: Permission denied (os error 13)")
+        }
+        unsafe fn deserialize(_: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+            Ok(Unmappable(bytes.to_vec()))
+        }
+    }
+
+    #[test]
+    fn code_that_cannot_be_mapped_is_read_checked_and_loaded() {
+        let dir = std::env::temp_dir().join(format!("weir-cache-test-{}-unmappable", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let engine = Engine::default();
+        let cache = CodeCache::new(Some(dir.clone()), &engine, false);
+        let source = b"the plugin's bytes";
+        let hash = hex::encode(Sha256::digest(source));
+
+        let (compiled, outcome) = cache.load_or_compile::<Unmappable>(&engine, source, &hash).unwrap();
+        assert_eq!(outcome, CacheOutcome::Compiled);
+        let (loaded, outcome) = cache.load_or_compile::<Unmappable>(&engine, source, &hash).unwrap();
+        assert_eq!(
+            outcome,
+            CacheOutcome::Hit,
+            "read from the entry though it cannot be mapped"
+        );
+        assert_eq!(loaded, compiled);
+
+        // A damaged entry read this way is refused as a mapped one is: compiled again.
+        let entry = cache.entry(&hash).unwrap();
+        let mut bytes = fs::read(&entry).unwrap();
+        bytes[0] ^= 1;
+        fs::write(&entry, bytes).unwrap();
+        let (again, outcome) = cache.load_or_compile::<Unmappable>(&engine, source, &hash).unwrap();
+        assert_eq!(outcome, CacheOutcome::Compiled);
+        assert_eq!(again, compiled);
+        let _ = fs::remove_dir_all(&dir);
+    }
 }
