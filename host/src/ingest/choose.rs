@@ -6,7 +6,7 @@
 //! than ignored, and so is a name that is not one of the route's destinations (unknown,
 //! or removed from the config since the sender learnt it), naming it.
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName};
 
 use super::error::IngestError;
 use crate::config::Config;
@@ -42,7 +42,8 @@ pub fn chosen(
     route: &str,
 ) -> Result<Vec<String>, IngestError> {
     let mut given: Option<(&str, Vec<String>)> = None;
-    for value in headers.get_all(DESTINATIONS_HEADER) {
+    static DESTINATIONS: HeaderName = HeaderName::from_static(DESTINATIONS_HEADER);
+    for value in headers.get_all(&DESTINATIONS) {
         let text = value
             .to_str()
             .map_err(|_| IngestError::Malformed("X-Weir-Destinations must be destination names, in ASCII".into()))?;

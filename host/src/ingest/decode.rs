@@ -20,7 +20,7 @@ mod properties;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName};
 use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
@@ -63,11 +63,19 @@ pub fn body_kind(headers: &HeaderMap) -> Result<BodyKind, IngestError> {
     let text = value
         .to_str()
         .map_err(|_| IngestError::UnsupportedType("an unreadable value".into()))?;
-    let mime: String = text.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    if mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")) {
+    // Compared without case, in place (no lower-cased copy per event).
+    let mime = text.split(';').next().unwrap_or_default().trim().as_bytes();
+    let starts = |prefix: &str| {
+        mime.get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+    };
+    let ends = |suffix: &str| {
+        mime.len() >= suffix.len() && mime[mime.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+    };
+    if mime.eq_ignore_ascii_case(b"application/json") || (starts("application/") && ends("+json")) {
         return Ok(BodyKind::Json);
     }
-    if mime == "multipart/form-data" {
+    if mime.eq_ignore_ascii_case(b"multipart/form-data") {
         return match multipart::boundary(text) {
             Ok(boundary) => Ok(BodyKind::Multipart(boundary)),
             Err(BoundaryError::Missing) => Err(IngestError::Malformed(
@@ -249,7 +257,8 @@ fn predictions(bytes: Bytes, what: &str, max_depth: usize) -> Result<(Prediction
 
 /// The task the sender named in `X-Weir-Task`, if any.
 pub fn task_header(headers: &HeaderMap) -> Result<Option<Task>, IngestError> {
-    let Some(value) = headers.get("x-weir-task") else {
+    static X_WEIR_TASK: HeaderName = HeaderName::from_static("x-weir-task");
+    let Some(value) = headers.get(&X_WEIR_TASK) else {
         return Ok(None);
     };
     let text = value.to_str().unwrap_or_default();
@@ -306,6 +315,30 @@ mod tests {
 
     fn names(decoded: &Decoded) -> Vec<&str> {
         decoded.attachments.iter().map(|a| a.name.as_str()).collect()
+    }
+
+    #[test]
+    fn media_types_are_told_apart_whatever_their_case() {
+        for json in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            " application/vnd.weir+json ",
+            "APPLICATION/PROBLEM+JSON",
+        ] {
+            assert!(matches!(kind(json), Ok(BodyKind::Json)), "{json}");
+        }
+        assert!(matches!(kind("Multipart/Form-Data; boundary=XyZ"), Ok(BodyKind::Multipart(b)) if b == "XyZ"));
+        for other in [
+            "text/json",
+            "application/jsonx",
+            "+json",
+            "application/",
+            "json",
+            "text/plain",
+            "",
+        ] {
+            assert!(matches!(kind(other), Err(IngestError::UnsupportedType(_))), "{other}");
+        }
     }
 
     #[test]

