@@ -652,10 +652,10 @@ async fn a_batching_destination_probes_its_breaker_with_what_is_gathering() {
 
 #[tokio::test]
 async fn concurrency_follows_the_receiver_fewer_when_it_slows_more_when_it_recovers() {
-    // The receiver answers in 20 ms (taking any number at once), then in 300 ms for a
+    // The receiver answers in 20 ms (taking any number at once), then in 400 ms for a
     // while (struggling), then in 20 ms again.
     let mut answers = vec![Answer::Slow(200, Duration::from_millis(20)); 1500];
-    answers.extend(vec![Answer::Slow(200, Duration::from_millis(300)); 300]);
+    answers.extend(vec![Answer::Slow(200, Duration::from_millis(400)); 300]);
     let mut hook = Receiver::scripted(answers, Answer::Slow(200, Duration::from_millis(20))).await;
     let weir = start(
         &WeirConfig::new()
@@ -667,11 +667,8 @@ async fn concurrency_follows_the_receiver_fewer_when_it_slows_more_when_it_recov
             ),
     )
     .await;
-    let limit = async || {
-        weir.admin_json("/admin/destinations").await["destinations"][0]["concurrency_limit"]
-            .as_u64()
-            .unwrap()
-    };
+    let lane = async || weir.admin_json("/admin/destinations").await["destinations"][0].clone();
+    let limit = async || lane().await["concurrency_limit"].as_u64().unwrap();
     assert_eq!(limit().await, 8, "an adaptive lane starts at 8");
     // A backlog, so the lane uses all it may.
     let post = async |count: usize| {
@@ -683,11 +680,21 @@ async fn concurrency_follows_the_receiver_fewer_when_it_slows_more_when_it_recov
         }
     };
     post(1500).await;
-    let grown = eventually("the limit to grow past 8 while answers are quick", SETTLE, async || {
-        let now = limit().await;
-        (now > 12).then_some(now)
+    eventually("the limit to grow past 8 while answers are quick", SETTLE, async || {
+        (limit().await > 12).then_some(())
     })
     .await;
+    // Every quick answer in: the lane is idle and its limit stays where the quick
+    // answers left it (read earlier, it may still be growing).
+    for _ in 0..1500 {
+        hook.next().await;
+    }
+    eventually("the quick answers to be in", SETTLE, async || {
+        (lane().await["in_flight"] == 0).then_some(())
+    })
+    .await;
+    let grown = limit().await;
+    assert!(grown > 12, "{grown}");
     eventually("the limit to fall when answers slow down", SETTLE, async || {
         post(100).await;
         (limit().await < grown).then_some(())
