@@ -152,6 +152,7 @@ thread_local! {
     static LOOSE: RefCell<Option<Rc<RefCell<TestState>>>> = const { RefCell::new(None) };
 }
 
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
 fn wall_clock() -> u64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -160,6 +161,7 @@ fn wall_clock() -> u64 {
 
 /// Runs `f` on the state store of the running harness (or a store of this thread's, on
 /// the wall clock, outside any harness).
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
 pub(crate) fn with_state<T>(f: impl FnOnce(&mut Store, u64) -> T) -> T {
     let state = ACTIVE.with(|active| active.borrow().clone()).unwrap_or_else(|| {
         LOOSE.with(|loose| {

@@ -13,5 +13,7 @@ if command -v rustup >/dev/null && ! rustup target list --installed | grep -q '^
   exit 1
 fi
 cargo build --release --target wasm32-wasip2 --quiet
-cp "target/wasm32-wasip2/release/$(echo '{{name}}' | tr - _).wasm" "$out"
+# Where cargo put it: `target/` unless CARGO_TARGET_DIR or a cargo config says otherwise.
+target=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+cp "${target:-target}/wasm32-wasip2/release/$(echo '{{name}}' | tr - _).wasm" "$out"
 echo "built $out"
