@@ -168,6 +168,39 @@ async fn weir_new_writes_a_project_that_builds_with_one_command_and_runs_in_ever
 }
 
 #[test]
+fn a_rust_project_builds_where_cargo_target_dir_sends_cargo() {
+    let Some(()) = required("languages::weir_new::rust-target-dir", languages::available("rust")) else {
+        return;
+    };
+    let weir = env!("CARGO_BIN_EXE_weir");
+    let scratch = workspace().join("target").join("test-scratch").join("target-dir");
+    let _ = std::fs::remove_dir_all(&scratch);
+    let (project, elsewhere) = (scratch.join("project"), scratch.join("elsewhere"));
+    let written = Command::new(weir)
+        .args(["new", "moved-output", "--lang", "rust", "--dir"])
+        .arg(&project)
+        .output()
+        .unwrap();
+    assert!(written.status.success(), "{}", String::from_utf8_lossy(&written.stderr));
+    let built = Command::new("bash")
+        .arg(project.join("build.sh"))
+        .current_dir(&project)
+        .env("CARGO_TARGET_DIR", &elsewhere)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "build.sh with CARGO_TARGET_DIR set failed:\n{}{}",
+        String::from_utf8_lossy(&built.stdout),
+        String::from_utf8_lossy(&built.stderr)
+    );
+    assert!(elsewhere.join("wasm32-wasip2").is_dir(), "cargo built elsewhere");
+    assert!(!project.join("target").exists(), "and not in the project");
+    let wasm = std::fs::read(project.join("moved-output.wasm")).unwrap();
+    assert!(wasm.starts_with(b"\0asm"), "the component was copied out");
+}
+
+#[test]
 fn weir_new_refuses_an_unknown_language_or_an_existing_folder() {
     let weir = env!("CARGO_BIN_EXE_weir");
     let out = Command::new(weir)
