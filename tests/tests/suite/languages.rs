@@ -1,7 +1,8 @@
 //! Filters in the ten languages (`plugin-sdk/<language>/`): each language's class
 //! filter gives the Rust one's output to the byte on every fixture; the Python cooldown
 //! behaves as the Rust one; `weir new` writes, in every language, a project that builds
-//! with one command and runs; each SDK's own checks pass.
+//! with one command and runs (a Rust one wherever `CARGO_TARGET_DIR` sends cargo); each
+//! SDK's own checks pass.
 
 use std::path::Path;
 use std::process::Command;
