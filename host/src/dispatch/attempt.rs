@@ -2,11 +2,12 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
+use hyper::body::Body;
 use tokio::io::AsyncWriteExt;
 
 use super::batch::Batch;
-use super::client::Client;
+use super::connections::{Connections, SendError};
 use super::destination::{Destination, Target};
 use super::pace::{ALLOWED_RATE_HEADER, AllowedRate};
 use super::request::{Sending, body, headers};
@@ -30,13 +31,16 @@ pub struct Outcome {
     pub allowed_rate: Option<AllowedRate>,
 }
 
-/// Makes one attempt of a delivery.
-pub async fn attempt(client: &Client, destination: &Destination, delivery: &Delivery) -> Outcome {
+/// Makes one attempt of a delivery: on `connections` (the lane's, to the destination
+/// URL; `None` for a `log:` destination).
+pub async fn attempt(connections: Option<&Connections>, destination: &Destination, delivery: &Delivery) -> Outcome {
     let at = SystemTime::now();
     let started = Instant::now();
-    let url = match &destination.target {
-        Target::Log => return log(destination, delivery, at, started).await,
-        Target::Http(url) => url,
+    if let Target::Log = destination.target {
+        return log(destination, delivery, at, started).await;
+    }
+    let Some(connections) = connections else {
+        return unconnected(at, started);
     };
     let body = body(&delivery.event, destination);
     let sending = Sending {
@@ -45,40 +49,36 @@ pub async fn attempt(client: &Client, destination: &Destination, delivery: &Deli
         accepted_at: delivery.accepted_at,
     };
     let headers = headers(&delivery.event, destination, &body, sending);
-    send(client, destination, url, body.bytes, headers, at, started).await
+    send(connections, destination, body.bytes, headers, at, started).await
 }
 
 /// Makes one attempt of a batch of deliveries: one request for all of them, its
-/// record marked with the batch's id.
-pub async fn attempt_batch(client: &Client, destination: &Destination, batch: &Batch) -> Outcome {
+/// record marked with the batch's id. (A `log:` destination is never batched: the
+/// config refuses it.)
+pub async fn attempt_batch(connections: Option<&Connections>, destination: &Destination, batch: &Batch) -> Outcome {
     let at = SystemTime::now();
     let started = Instant::now();
-    let Target::Http(url) = &destination.target else {
-        unreachable!("a log: destination is never batched (the config refuses it)");
+    let Some(connections) = connections else {
+        return unconnected(at, started);
     };
     let headers = batch.headers(destination, at);
-    let mut outcome = send(client, destination, url, batch.body.clone(), headers, at, started).await;
+    let mut outcome = send(connections, destination, batch.body.clone(), headers, at, started).await;
     outcome.attempt.batch = Some(batch.id.clone());
     outcome
 }
 
-/// Sends a request and reads the start of its answer, within the destination's
-/// timeout, and says what the answer means.
+/// Sends a request to the destination URL and reads the start of its answer, within
+/// the destination's timeout, and says what the answer means.
 async fn send(
-    client: &Client,
+    connections: &Connections,
     destination: &Destination,
-    url: &hyper::Uri,
     body: super::chunks::Chunks,
     headers: hyper::HeaderMap,
     at: SystemTime,
     started: Instant,
 ) -> Outcome {
-    let mut request = hyper::Request::new(Full::new(body));
-    *request.method_mut() = hyper::Method::POST;
-    *request.uri_mut() = url.clone();
-    *request.headers_mut() = headers;
     let exchange = async {
-        let response = client.request(request).await?;
+        let (response, lease) = connections.send(headers, body).await?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -98,29 +98,33 @@ async fn send(
         let mut body = response.into_body();
         let mut prefix = Vec::new();
         let mut cut = None;
-        while prefix.len() < RESPONSE_PREFIX {
+        let mut read = body.is_end_stream();
+        while !read && prefix.len() < RESPONSE_PREFIX {
             match body.frame().await {
                 Some(Ok(frame)) => {
                     if let Some(chunk) = frame.data_ref() {
                         prefix.extend_from_slice(&chunk[..chunk.len().min(RESPONSE_PREFIX - prefix.len())]);
                     }
+                    read = body.is_end_stream();
                 }
                 Some(Err(error)) => {
                     cut = Some(root_cause(&error));
                     break;
                 }
-                None => break,
+                None => read = true,
             }
         }
-        Ok::<_, hyper_util::client::legacy::Error>((status, retry_after, allowed_rate, location, prefix, cut))
+        // A connection whose answer was not read to its end (a long body, or one that
+        // broke off) is closed rather than used again.
+        lease.release(read);
+        Ok::<_, SendError>((status, retry_after, allowed_rate, location, prefix, cut))
     };
     let answered = match tokio::time::timeout(destination.timeout, exchange).await {
         Ok(Ok(answered)) => answered,
         Ok(Err(error)) => {
-            let error = if error.is_connect() {
-                format!("cannot connect: {}", root_cause(&error))
-            } else {
-                format!("request failed: {}", root_cause(&error))
+            let error = match &error {
+                SendError::Connect(_) => format!("cannot connect: {}", error.root_cause()),
+                SendError::Request(_) => format!("request failed: {}", error.root_cause()),
             };
             return failed(at, started, error);
         }
@@ -160,6 +164,16 @@ async fn send(
         retry_after,
         allowed_rate,
     }
+}
+
+/// An attempt of an HTTP destination given no connections to it: a lane always
+/// gives them, so this is Weir's mistake, recorded as a failed attempt, not a panic.
+fn unconnected(at: SystemTime, started: Instant) -> Outcome {
+    failed(
+        at,
+        started,
+        "no connections to the destination URL (a Weir bug: please report it)".into(),
+    )
 }
 
 /// An attempt that got no answer.

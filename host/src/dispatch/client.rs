@@ -1,6 +1,6 @@
-//! The HTTP client deliveries go out on: hyper's pooled client, HTTP/1.1 with
-//! keep-alive, TLS through rustls with the system's root certificates, connecting only
-//! where [`super::guard`] allows.
+//! How deliveries connect: TCP where [`super::guard`] allows, TLS through rustls with
+//! the system's root certificates (and a destination's extra ones). Each lane keeps
+//! its own HTTP/1.1 connections made through these ([`super::connections`]).
 //!
 //! Chosen over a higher-level client because a delivery needs only a POST, a status, a
 //! few headers and the first bytes of the answer, and the client is on the path of every
@@ -11,36 +11,32 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use http_body_util::Full;
 use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::GaiResolver;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
-use super::chunks::Chunks;
 use super::guard::{AddressPolicy, GuardedConnector, OwnListeners};
 
 /// The TCP connector under TLS: resolving and connecting only where the policy allows.
 pub type Connector = GuardedConnector<HttpConnector, GaiResolver>;
 
-/// The delivery client.
-pub type Client = HyperClient<HttpsConnector<Connector>, Full<Chunks>>;
+/// The connector deliveries use: TLS for `https` destinations, plain TCP for `http`.
+pub type Tls = HttpsConnector<Connector>;
 
-/// The delivery clients, one per kind of destination: those that may reach loopback
+/// The delivery connectors, one per kind of destination: those that may reach loopback
 /// and private addresses (`allow_private`) and those that may not, each with the
-/// system's roots or with a destination's extra CA bundle. Separate pools rather than a
-/// check per request, since what is allowed belongs to the connection.
+/// system's roots or with a destination's extra CA bundle. What is allowed belongs to
+/// the connection, so it is the connector's, not a check per request.
 #[derive(Clone)]
 pub struct Clients {
     own: Arc<OwnListeners>,
-    built: Arc<Mutex<HashMap<ClientKind, Client>>>,
+    built: Arc<Mutex<HashMap<ClientKind, Tls>>>,
 }
 
-/// What sets one client apart: private addresses allowed, and extra roots.
-type ClientKind = (bool, Option<Arc<Roots>>);
+/// What sets one connector apart: private addresses allowed, and extra roots.
+pub type ClientKind = (bool, Option<Arc<Roots>>);
 
 /// Extra certificate authorities a destination trusts.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -69,8 +65,8 @@ impl Clients {
         }
     }
 
-    /// The client a destination's deliveries go out on.
-    pub fn of(&self, allow_private: bool, roots: Option<&Arc<Roots>>) -> Client {
+    /// The connector a destination's connections are made with.
+    pub fn of(&self, allow_private: bool, roots: Option<&Arc<Roots>>) -> Tls {
         let mut built = self.built.lock().unwrap_or_else(PoisonError::into_inner);
         built
             .entry((allow_private, roots.cloned()))
@@ -85,15 +81,12 @@ impl Clients {
     }
 }
 
-/// How long an idle connection to a receiver stays open for the next delivery.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-
 /// How long connecting may take (the attempt's own timeout bounds it too).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Builds one client. When the system has no root certificates, https destinations
+/// Builds one connector. When the system has no root certificates, https destinations
 /// fail (with that reason) and http ones work.
-fn build(policy: AddressPolicy, extra: Option<&[CertificateDer<'static>]>) -> Client {
+fn build(policy: AddressPolicy, extra: Option<&[CertificateDer<'static>]>) -> Tls {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
@@ -110,13 +103,9 @@ fn build(policy: AddressPolicy, extra: Option<&[CertificateDer<'static>]>) -> Cl
     let config = rustls::ClientConfig::builder()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
+    hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(config)
         .https_or_http()
         .enable_http1()
-        .wrap_connector(guarded);
-    HyperClient::builder(TokioExecutor::new())
-        .pool_idle_timeout(IDLE_TIMEOUT)
-        .pool_timer(TokioTimer::new())
-        .build(https)
+        .wrap_connector(guarded)
 }

@@ -20,7 +20,8 @@ use super::attempt::{Outcome, attempt, attempt_batch};
 use super::batch::{Batch, size_in_batch};
 use super::breaker::{Allowance, Breaker, State};
 use super::concurrency::{Adaptive, Answer};
-use super::destination::Destination;
+use super::connections::Connections;
+use super::destination::{Destination, Target};
 use super::pace::Pace;
 use super::retry::{Disposition, next_delay};
 use crate::event::trace::TraceParent;
@@ -89,6 +90,9 @@ impl Lane {
         // when each was taken; and members of failed batches, to go again as they were.
         let mut forming: VecDeque<(Delivery, Instant)> = VecDeque::new();
         let mut again: VecDeque<Delivery> = VecDeque::new();
+        // The lane's connections to its receiver, made again when a reload changes the
+        // URL or what it may connect to.
+        let mut connections: Option<Arc<Connections>> = None;
         loop {
             let stopping = self.stop.is_cancelled();
             let draining = stopping && self.drain.load(Ordering::SeqCst);
@@ -213,15 +217,16 @@ impl Lane {
                 self.breaker().no_probe(Instant::now());
             }
             if !requests.is_empty() {
-                let client = self.clients.of(destination.allow_private, destination.roots.as_ref());
+                let connections = self.connections(&mut connections, &destination);
                 for sent in requests {
                     self.pace().take(1);
-                    let (client, destination) = (client.clone(), destination.clone());
+                    let (connections, destination) = (connections.clone(), destination.clone());
                     let sent_with = in_flight.len() + 1;
                     in_flight.push(Box::pin(async move {
+                        let connections = connections.as_deref();
                         let outcome = match &sent {
-                            Sent::One(delivery) => attempt(&client, &destination, delivery).await,
-                            Sent::Batch(batch) => attempt_batch(&client, &destination, batch).await,
+                            Sent::One(delivery) => attempt(connections, &destination, delivery).await,
+                            Sent::Batch(batch) => attempt_batch(connections, &destination, batch).await,
                         };
                         (sent, outcome, sent_with)
                     }));
@@ -268,11 +273,17 @@ impl Lane {
             let wake_at = due
                 .map(tokio::time::Instant::from_std)
                 .filter(|_| !stopping || (draining && gathering));
+            // Connections idle too long close; the lane wakes when the next one is due to.
+            let idle_at = connections
+                .as_ref()
+                .and_then(|connections| connections.close_idle(Instant::now()))
+                .map(tokio::time::Instant::from_std);
             tokio::select! {
                 Some((sent, outcome, sent_with)) = in_flight.next(), if !in_flight.is_empty() => {
                     self.concurrency().observe(Instant::now(), outcome.attempt.latency, overload(&outcome), sent_with);
                     self.record(&destination, &sent, outcome).await;
                 }
+                _ = sleep_until(idle_at), if idle_at.is_some() => {}
                 _ = notify.notified(), if !stopping && free > 0 && blocked_until.is_none() => {}
                 _ = sleep_until(wake_at), if wake_at.is_some() => {}
                 _ = self.stop.cancelled(), if !stopping => {}
@@ -299,6 +310,27 @@ impl Lane {
             }
         }
         kept
+    }
+
+    /// The lane's connections for `destination`: those it has when they go to its URL
+    /// with its connector's rules, new ones otherwise; none for a `log:` destination.
+    fn connections(
+        &self,
+        connections: &mut Option<Arc<Connections>>,
+        destination: &Destination,
+    ) -> Option<Arc<Connections>> {
+        let Target::Http(url) = &destination.target else {
+            return None;
+        };
+        let kind = (destination.allow_private, destination.roots.clone());
+        match connections {
+            Some(current) if current.serves(url, &kind) => {}
+            _ => {
+                let connector = self.clients.of(destination.allow_private, destination.roots.as_ref());
+                *connections = Some(Arc::new(Connections::new(connector, url, kind)));
+            }
+        }
+        connections.clone()
     }
 
     fn breaker(&self) -> std::sync::MutexGuard<'_, Breaker> {

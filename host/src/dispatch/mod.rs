@@ -10,7 +10,8 @@
 //! - [`request`]: bodies (JSON, multipart) and headers.
 //! - [`chunks`]: bodies as shared pieces, written without joining them.
 //! - [`signing`]: Standard Webhooks signatures.
-//! - [`client`]: the HTTP client.
+//! - [`client`]: how deliveries connect (address rules, TLS).
+//! - [`connections`]: a lane's own keep-alive connections to its receiver.
 //! - [`guard`]: where deliveries may connect (no metadata, private or own addresses).
 //! - [`attempt`]: one attempt and its record.
 //! - [`batch`]: several deliveries in one request.
@@ -26,6 +27,7 @@ pub mod breaker;
 pub mod chunks;
 pub mod client;
 pub mod concurrency;
+pub mod connections;
 pub mod destination;
 pub mod guard;
 pub mod lane;

@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::Dispatcher;
 use super::attempt::{attempt, attempt_batch};
 use super::batch::Batch;
+use super::connections::Connections;
 use super::request::{Sending, body, headers};
 use super::retry::Disposition;
 use crate::event::Event;
@@ -91,11 +92,19 @@ impl Dispatcher {
             names
         };
         let signed = SIGNATURE_HEADERS.iter().all(|header| sent.iter().any(|s| s == header));
-        // The client of the destination's own address rules and CA, as its lane uses.
-        let client = self.clients.of(destination.allow_private, destination.roots.as_ref());
+        // A connection of its own, made with the destination's own address rules and
+        // CA, as its lane makes them.
+        let connections = match &destination.target {
+            super::destination::Target::Http(url) => Some(Connections::new(
+                self.clients.of(destination.allow_private, destination.roots.as_ref()),
+                url,
+                (destination.allow_private, destination.roots.clone()),
+            )),
+            super::destination::Target::Log => None,
+        };
         let outcome = match &batch {
-            Some(batch) => attempt_batch(&client, &destination, batch).await,
-            None => attempt(&client, &destination, &delivery).await,
+            Some(batch) => attempt_batch(connections.as_ref(), &destination, batch).await,
+            None => attempt(connections.as_ref(), &destination, &delivery).await,
         };
         let record = outcome.attempt;
         tracing::info!(
