@@ -3,8 +3,9 @@
 //! gathers deliveries into batches where the destination takes them, sends expired
 //! deliveries to the dead letters unsent, and records each attempt.
 //!
-//! Lanes share nothing but the HTTP client and the outbox, so a receiver that is slow
-//! or dead only ever fills its own lane.
+//! Lanes share nothing but the connectors (address rules, TLS) and the outbox: each
+//! keeps its own connections to its receiver (`connections`), so a receiver that is
+//! slow or dead only ever fills its own lane.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -60,7 +61,7 @@ pub struct Lane {
     pub outbox: Arc<dyn Lanes>,
     /// The destination's attempt counters.
     pub metrics: LaneMetrics,
-    /// Shared HTTP clients.
+    /// The shared connectors its connections are made with.
     pub clients: super::client::Clients,
     /// Cancelled when the lane must stop.
     pub stop: CancellationToken,
