@@ -51,11 +51,18 @@ pub fn load(files: &TlsFiles) -> Result<CertifiedKey, String> {
     Ok(certified)
 }
 
+/// The files' modification times: what a renewal changes.
+type Stamp = (SystemTime, SystemTime);
+
 /// The certificate in force, swapped when the files change.
 #[derive(Debug)]
 pub struct ReloadingCert {
     files: TlsFiles,
     current: ArcSwap<CertifiedKey>,
+    /// The files' stamp read just before they were first loaded: what [`watch`]
+    /// compares against, so that a renewal landing before the watch's first look (at
+    /// start, on a busy machine) is not taken for the files already loaded.
+    loaded: Option<Stamp>,
 }
 
 impl ResolvesServerCert for ReloadingCert {
@@ -66,9 +73,8 @@ impl ResolvesServerCert for ReloadingCert {
 
 impl ReloadingCert {
     /// The files' modification times.
-    fn stamp(&self) -> Option<(SystemTime, SystemTime)> {
-        let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-        Some((modified(&self.files.cert)?, modified(&self.files.key)?))
+    fn stamp(&self) -> Option<Stamp> {
+        stamp(&self.files)
     }
 
     /// Reads the files again and swaps the certificate in; the old one stays when the
@@ -86,12 +92,21 @@ impl ReloadingCert {
     }
 }
 
+/// The files' modification times, when both can be read.
+fn stamp(files: &TlsFiles) -> Option<Stamp> {
+    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    Some((modified(&files.cert)?, modified(&files.key)?))
+}
+
 /// A TLS acceptor for the files, and its certificate, to [`watch`].
 pub fn acceptor(files: TlsFiles) -> Result<(TlsAcceptor, Arc<ReloadingCert>), String> {
+    // Read before the files: a change from here on is seen by the watch.
+    let loaded = stamp(&files);
     let certified = load(&files)?;
     let resolver = Arc::new(ReloadingCert {
         files,
         current: ArcSwap::from_pointee(certified),
+        loaded,
     });
     let mut config = rustls::ServerConfig::builder()
         .with_no_client_auth()
@@ -106,7 +121,7 @@ pub fn acceptor(files: TlsFiles) -> Result<(TlsAcceptor, Arc<ReloadingCert>), St
 /// often replace the files by swapping a symbolic link to a folder, which watchers of
 /// the files miss.
 pub async fn watch(cert: Arc<ReloadingCert>, stop: CancellationToken) {
-    let mut last = blocking(&cert, ReloadingCert::stamp).await.flatten();
+    let mut last = cert.loaded;
     loop {
         tokio::select! {
             () = tokio::time::sleep(CHECK_EVERY) => {}
@@ -127,4 +142,53 @@ async fn blocking<T: Send + 'static>(
 ) -> Option<T> {
     let cert = cert.clone();
     tokio::task::spawn_blocking(move || work(&cert)).await.ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes a new self-signed certificate and its key as `name`.crt and `name`.key.
+    fn certificate(dir: &Path, name: &str) -> TlsFiles {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let files = TlsFiles {
+            cert: dir.join(format!("{name}.crt")),
+            key: dir.join(format!("{name}.key")),
+        };
+        std::fs::write(&files.cert, cert.pem()).unwrap();
+        std::fs::write(&files.key, key.serialize_pem()).unwrap();
+        files
+    }
+
+    #[tokio::test]
+    async fn a_renewal_that_lands_before_the_watch_first_looks_is_picked_up() {
+        crate::install_tls_provider();
+        let dir = std::env::temp_dir().join(format!("weir-tls-test-{}-early-renewal", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let live = certificate(&dir, "live");
+        let (_acceptor, cert) = acceptor(live.clone()).unwrap();
+        let first = cert.current.load().cert[0].clone();
+        // File times come from a coarse clock: the renewal is written a few ticks later.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let next = certificate(&dir, "next");
+        std::fs::rename(&next.key, &live.key).unwrap();
+        std::fs::rename(&next.cert, &live.cert).unwrap();
+        // Only now does the watch start (as on a machine too busy to run it at once).
+        let stop = CancellationToken::new();
+        let watching = tokio::spawn(watch(cert.clone(), stop.clone()));
+        let deadline = tokio::time::Instant::now() + CHECK_EVERY * 5;
+        while cert.current.load().cert[0] == first {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the renewed certificate was not loaded"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        stop.cancel();
+        watching.await.unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
