@@ -123,8 +123,8 @@ async fn send(
         Ok(Ok(answered)) => answered,
         Ok(Err(error)) => {
             let error = match &error {
-                SendError::Connect(_) => format!("cannot connect: {}", error.root_cause()),
-                SendError::Request(_) => format!("request failed: {}", error.root_cause()),
+                SendError::Connect(_) => format!("cannot connect: {}", root_cause(&error)),
+                SendError::Request(_) => format!("request failed: {}", root_cause(&error)),
             };
             return failed(at, started, error);
         }
@@ -210,7 +210,8 @@ fn log_line(fields: serde_json::Value, predictions: Option<&str>) -> String {
     line
 }
 
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+/// The innermost cause of an error: what an attempt's record says went wrong.
+pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = error;
     while let Some(source) = cause.source() {
         cause = source;

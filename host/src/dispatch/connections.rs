@@ -44,24 +44,10 @@ pub const REPLAY_AFTER_IDLE: Duration = Duration::from_secs(1);
 pub enum SendError {
     /// No connection could be made (refused, unresolvable, not allowed, TLS).
     #[error("cannot connect: {0}")]
-    Connect(Box<dyn StdError + Send + Sync>),
+    Connect(#[source] Box<dyn StdError + Send + Sync>),
     /// The connection failed while the request was sent or answered.
     #[error("request failed: {0}")]
     Request(#[source] hyper::Error),
-}
-
-impl SendError {
-    /// The innermost cause: what the record says went wrong.
-    pub fn root_cause(&self) -> String {
-        let mut cause: &(dyn StdError + 'static) = match self {
-            SendError::Connect(error) => error.as_ref(),
-            SendError::Request(error) => error,
-        };
-        while let Some(source) = cause.source() {
-            cause = source;
-        }
-        cause.to_string()
-    }
 }
 
 /// One lane's connections to its destination's origin.
@@ -470,6 +456,7 @@ mod tests {
             .err()
             .expect("nothing listens");
         assert!(matches!(error, SendError::Connect(_)), "{error}");
-        assert!(error.root_cause().contains("refused"), "{}", error.root_cause());
+        let cause = crate::dispatch::attempt::root_cause(&error);
+        assert!(cause.contains("refused"), "{cause}");
     }
 }
