@@ -507,14 +507,17 @@ async fn a_destinations_requests_in_flight_are_bounded_across_the_instances() {
     // test wants.
     let mut hook = Receiver::scripted(vec![], Answer::Held(200)).await;
     let config = WeirConfig::new()
-        // A long ack_wait: the bound is the consumer's `max_ack_pending`, and a held
-        // delivery stays counted only while its instance touches it (every third of
-        // ack_wait). At 5 s, in a 32-minute CI run on a busy two-core machine, a fourth
-        // request came: most likely a touch that came late, the delivery handed to the
-        // other instance (a redelivery, not a broken bound).
+        // Held requests must not time out while the test looks for a fourth: a timed
+        // out attempt is retried 50 ms later, a request the receiver sees, within the
+        // two seconds the test watches once the third arrived (with `patient`'s 2 s
+        // timeout, whenever the three arrived more than 50 ms apart). The ack_wait
+        // exceeds the timeout, as the configuration requires.
         .storage(Storage::jetstream(&[server.url()], "bound", Duration::from_secs(30)))
         .route("cameras", Route::to(["hook"]))
-        .destination("hook", patient(hook.url()).max_in_flight(3));
+        .destination(
+            "hook",
+            patient(hook.url()).timeout(Duration::from_secs(20)).max_in_flight(3),
+        );
     let a = WeirProcess::spawn(binary(), &dir.join("a"), &config);
     let b = WeirProcess::spawn(binary(), &dir.join("b"), &config);
     let client = weir_tests::http_client();
