@@ -27,6 +27,8 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use self::multipart::{BoundaryError, Part};
 use super::error::IngestError;
 use super::limits::{SenderLimits, too_deep};
+use weir_contract::predictions::glance;
+
 use crate::event::{Attachment, Predictions, Root, Task, content_type_of};
 
 /// Most parts a multipart event may have: an image, a predictions file and many masks.
@@ -39,7 +41,8 @@ pub use crate::event::METADATA_HEADER_PREFIX;
 pub struct Decoded {
     /// The predictions document, validated and parsed.
     pub predictions: Predictions,
-    /// The task it says or shows.
+    /// The event's task: the one the sender named in `X-Weir-Task`, else the one the
+    /// document says or shows.
     pub task: Task,
     /// The attachments, names unique.
     pub attachments: Vec<Attachment>,
@@ -91,7 +94,46 @@ pub fn body_kind(headers: &HeaderMap) -> Result<BodyKind, IngestError> {
 
 /// Decodes a body of this kind within the sender's limits: at most `max_body` bytes,
 /// arriving within `body_timeout`, nesting JSON at most `max_json_depth` deep.
-pub async fn decode(kind: BodyKind, body: Body, limits: &SenderLimits) -> Result<Decoded, IngestError> {
+/// How much of the predictions ingest reads now, and the task the sender named.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    /// The deepest nesting accepted (`server.max_json_depth`).
+    pub max_depth: usize,
+    /// Whether the route's filters read the predictions.
+    pub look: Look,
+    /// The task named in `X-Weir-Task`: the event's task, whatever the document says.
+    pub named: Option<Task>,
+}
+
+/// How far ingest reads the predictions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Look {
+    /// Parsed whole: the route's filters read them, and share this one parse.
+    Parse,
+    /// Checked (JSON, an object or an array) and their task read, the parse left to
+    /// whatever reads them first: nothing on a route without filters does. A document
+    /// a glance cannot judge ([`weir_contract::predictions::glance`]), or whose task
+    /// only its predictions show, is parsed now all the same.
+    Glance,
+}
+
+impl Reading {
+    /// The whole document read now, its task as it says or shows.
+    pub fn whole(max_depth: usize) -> Reading {
+        Reading {
+            max_depth,
+            look: Look::Parse,
+            named: None,
+        }
+    }
+}
+
+pub async fn decode(
+    kind: BodyKind,
+    body: Body,
+    limits: &SenderLimits,
+    reading: &Reading,
+) -> Result<Decoded, IngestError> {
     let limit = limits.max_body;
     let read = Limited::new(body, limit as usize).collect();
     let bytes = tokio::time::timeout(limits.body_timeout, read)
@@ -107,14 +149,14 @@ pub async fn decode(kind: BodyKind, body: Body, limits: &SenderLimits) -> Result
             }
         })?
         .to_bytes();
-    decode_bytes(kind, bytes, limits.max_json_depth)
+    decode_bytes(kind, bytes, reading)
 }
 
 /// Decodes a body read whole.
-fn decode_bytes(kind: BodyKind, bytes: Bytes, max_depth: usize) -> Result<Decoded, IngestError> {
+fn decode_bytes(kind: BodyKind, bytes: Bytes, reading: &Reading) -> Result<Decoded, IngestError> {
     match kind {
         BodyKind::Json => {
-            let (predictions, task) = predictions(bytes, "the body", max_depth)?;
+            let (predictions, task) = predictions(bytes, "the body", reading)?;
             Ok(Decoded {
                 predictions,
                 task,
@@ -127,13 +169,13 @@ fn decode_bytes(kind: BodyKind, bytes: Bytes, max_depth: usize) -> Result<Decode
                 multipart::MultipartError::TooManyParts { .. } => IngestError::Malformed(error.to_string()),
                 _ => IngestError::Malformed(format!("malformed multipart body: {error}")),
             })?;
-            form(parts, max_depth)
+            form(parts, reading)
         }
     }
 }
 
 /// What the parts of a form become: the predictions, attachments and metadata.
-fn form(parts: Vec<Part>, max_depth: usize) -> Result<Decoded, IngestError> {
+fn form(parts: Vec<Part>, reading: &Reading) -> Result<Decoded, IngestError> {
     let mut predictions = None;
     let mut attachments: Vec<Attachment> = Vec::new();
     let mut metadata = Vec::new();
@@ -159,7 +201,7 @@ fn form(parts: Vec<Part>, max_depth: usize) -> Result<Decoded, IngestError> {
             if predictions.is_some() {
                 return Err(IngestError::Malformed("two predictions.json parts; send one".into()));
             }
-            predictions = Some(self::predictions(data, "predictions.json", max_depth)?);
+            predictions = Some(self::predictions(data, "predictions.json", reading)?);
         } else if !is_file && content_type.as_deref().is_none_or(|t| t.starts_with("text/")) {
             let value = String::from_utf8(data.to_vec())
                 .map_err(|_| IngestError::Malformed(format!("the text field {field_name:?} is not UTF-8")))?;
@@ -225,8 +267,10 @@ fn attachment_name(name: &str) -> String {
 }
 
 /// Checks a predictions document (UTF-8, JSON, an object or an array) and recognises
-/// its task, with the one parse every filter of the route will share.
-fn predictions(bytes: Bytes, what: &str, max_depth: usize) -> Result<(Predictions, Task), IngestError> {
+/// its task, with the one parse every filter of the route will share (parsed now or
+/// when first read: [`Look`]).
+fn predictions(bytes: Bytes, what: &str, reading: &Reading) -> Result<(Predictions, Task), IngestError> {
+    let max_depth = reading.max_depth;
     // Checked in place, then copied once into the text every version of the event
     // shares (a multipart part is a slice of the body: taking it as a `Vec` copied).
     let text = std::str::from_utf8(&bytes).map_err(|_| IngestError::Malformed(format!("{what} is not UTF-8 text")))?;
@@ -234,6 +278,12 @@ fn predictions(bytes: Bytes, what: &str, max_depth: usize) -> Result<(Prediction
         return Err(IngestError::Unprocessable(format!(
             "{what} nests arrays and objects more than {max_depth} deep (server.max_json_depth); flatten it"
         )));
+    }
+    if reading.look == Look::Glance
+        && let Some(glance) = glance(text)
+        && let Some(task) = reading.named.clone().or(glance.task)
+    {
+        return Ok((Predictions::new(Arc::<str>::from(text)), task));
     }
     let predictions = Predictions::parse(Arc::<str>::from(text))
         .map_err(|error| IngestError::Malformed(format!("{what} is not valid JSON: {}", error.0)))?;
@@ -251,7 +301,7 @@ fn predictions(bytes: Bytes, what: &str, max_depth: usize) -> Result<(Prediction
             "{what} must be a JSON object or array of predictions, not a bare {kind}"
         )));
     }
-    let task = document.task();
+    let task = reading.named.clone().unwrap_or_else(|| document.task());
     Ok((predictions, task))
 }
 
@@ -294,7 +344,7 @@ mod tests {
     }
 
     fn form_of(content_type: &str, body: &str) -> Result<Decoded, IngestError> {
-        decode_bytes(kind(content_type)?, Bytes::from(body.to_string()), 64)
+        decode_bytes(kind(content_type)?, Bytes::from(body.to_string()), &Reading::whole(64))
     }
 
     /// A form with a predictions part first, then `parts` (each its headers, a blank
@@ -473,6 +523,60 @@ mod tests {
     }
 
     #[test]
+    fn a_glance_decodes_what_a_parse_decodes_and_refuses_what_it_refuses() {
+        let glance = |named: Option<Task>| Reading {
+            max_depth: 64,
+            look: Look::Glance,
+            named,
+        };
+        let bodies = [
+            // Named, shown only by the predictions, neither.
+            r#"{"task":"object-detection","predictions":[{"class":"person","confidence":0.9,"bbox":[1,2,3,4]}]}"#,
+            r#"{"predictions":[{"class":"person","confidence":0.9,"bbox":[1,2,3,4]}]}"#,
+            r#"[{"class":"cat","confidence":0.9}]"#,
+            r#"{"camera":"dock-3"}"#,
+            // Escapes the parse decodes: half a surrogate pair in a class is refused.
+            r#"{"task":"classification","predictions":[{"class":"\ud800"}]}"#,
+            r#"{"task":"classification","predictions":[{"class":"caf\u00e9"}]}"#,
+            // Not JSON, or not a document.
+            r#"{"task":"classification","predictions":[}"#,
+            "12",
+            r#""text""#,
+        ];
+        for named in [None, Some(Task::SEMANTIC_SEGMENTATION)] {
+            for text in bodies {
+                let whole = Reading {
+                    named: named.clone(),
+                    ..Reading::whole(64)
+                };
+                let parsed = decode_bytes(BodyKind::Json, Bytes::from(text), &whole);
+                let glanced = decode_bytes(BodyKind::Json, Bytes::from(text), &glance(named.clone()));
+                match (parsed, glanced) {
+                    (Ok(parsed), Ok(glanced)) => {
+                        assert_eq!(parsed.task, glanced.task, "{text}");
+                        assert_eq!(parsed.predictions.as_str(), glanced.predictions.as_str());
+                        // Read later, the document is the one the parse read.
+                        assert_eq!(
+                            parsed.predictions.document().unwrap().items(),
+                            glanced.predictions.document().unwrap().items()
+                        );
+                    }
+                    (Err(parsed), Err(glanced)) => assert_eq!(parsed, glanced, "{text}"),
+                    (parsed, glanced) => panic!("{text}: parsed {parsed:?}, glanced {glanced:?}"),
+                }
+            }
+        }
+        // The sender's task wins over the document's, read either way.
+        let named = decode_bytes(
+            BodyKind::Json,
+            Bytes::from(bodies[0]),
+            &glance(Some(Task::SEMANTIC_SEGMENTATION)),
+        )
+        .unwrap();
+        assert_eq!(named.task, Task::SEMANTIC_SEGMENTATION);
+    }
+
+    #[test]
     fn well_formed_bodies_decode_as_before() {
         let decoded = form_of(
             CT,
@@ -531,7 +635,7 @@ mod tests {
                 .iter()
                 .map(|b| if *b == 0 { 0xff } else { *b })
                 .collect::<Vec<u8>>();
-            let error = decode_bytes(kind(CT).unwrap(), Bytes::from(body), 64).unwrap_err();
+            let error = decode_bytes(kind(CT).unwrap(), Bytes::from(body), &Reading::whole(64)).unwrap_err();
             assert_eq!(error, IngestError::Malformed(message.into()));
         }
     }

@@ -27,7 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::json;
 
-use self::decode::{body_kind, decode, metadata_headers, task_header};
+use self::decode::{Look, Reading, body_kind, decode, metadata_headers, task_header};
 use self::error::IngestError;
 use self::limits::SenderLimits;
 use crate::event::Event;
@@ -177,9 +177,19 @@ async fn accept(
         return Err(IngestError::TooLarge { limit: max_body });
     }
     let id = event_id(&headers)?;
-    let task = task_header(&headers)?;
+    let named = task_header(&headers)?;
     let kind = body_kind(&headers)?;
-    let mut decoded = decode(kind, body, &limits).await?;
+    let reading = Reading {
+        max_depth: limits.max_json_depth,
+        // A route without filters reads nothing of the predictions.
+        look: if route.stages.is_empty() {
+            Look::Glance
+        } else {
+            Look::Parse
+        },
+        named,
+    };
+    let mut decoded = decode(kind, body, &limits, &reading).await?;
     // The sender's choice first: a multipart `webhook_ids` field is taken out of the
     // metadata, so it is neither delivered as metadata nor counted against its limits.
     let chosen = choose::chosen(&headers, &mut decoded.metadata, &topology.config, &route_name)?;
@@ -187,12 +197,7 @@ async fn accept(
     metadata.extend(decoded.metadata);
     limits.check_metadata(&metadata)?;
 
-    let mut event = Event::with_task(
-        id,
-        route_name.clone(),
-        decoded.predictions,
-        task.unwrap_or(decoded.task),
-    );
+    let mut event = Event::with_task(id, route_name.clone(), decoded.predictions, decoded.task);
     for (key, value) in metadata {
         event.set_metadata(key, value);
     }

@@ -15,7 +15,7 @@ use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 
 use super::multipart::{self, Part};
-use super::{BodyKind, decode_bytes};
+use super::{BodyKind, Look, Reading, decode_bytes};
 use crate::ingest::error::IngestError;
 
 /// Cases per property: enough to cover the shapes, few enough for a debug build to run
@@ -315,7 +315,7 @@ proptest! {
         );
         prop_assume!(framable(&boundary, newline, &mut specs));
         let body = Bytes::from(encode(&boundary, newline, "", "", &specs));
-        let decoded = decode_bytes(BodyKind::Multipart(boundary), body, 64).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let decoded = decode_bytes(BodyKind::Multipart(boundary), body, &Reading::whole(64)).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(decoded.predictions.as_str(), r#"{"predictions":[{"class":"a"}]}"#);
         let files: Vec<(String, Vec<u8>)> = specs
             .iter()
@@ -350,13 +350,13 @@ proptest! {
         }
         let keep = cut.index(body.len() + 1);
         body.truncate(keep);
-        let _ = decode_bytes(BodyKind::Multipart(boundary), Bytes::from(body), 64);
+        let _ = decode_bytes(BodyKind::Multipart(boundary), Bytes::from(body), &Reading::whole(64));
     }
 
     #[test]
     fn no_bytes_make_either_decoder_panic(body in proptest::collection::vec(any::<u8>(), 0..256), boundary in "[^\r\n]{1,8}") {
-        let _ = decode_bytes(BodyKind::Json, Bytes::from(body.clone()), usize::MAX);
-        let _ = decode_bytes(BodyKind::Multipart(boundary), Bytes::from(body), 64);
+        let _ = decode_bytes(BodyKind::Json, Bytes::from(body.clone()), &Reading::whole(usize::MAX));
+        let _ = decode_bytes(BodyKind::Multipart(boundary), Bytes::from(body), &Reading::whole(64));
     }
 
     #[test]
@@ -369,7 +369,15 @@ proptest! {
     #[test]
     fn a_json_object_or_array_is_accepted_as_it_came(value in json(), pretty in any::<bool>()) {
         let text = if pretty { serde_json::to_string_pretty(&value) } else { serde_json::to_string(&value) }.unwrap();
-        let decoded = decode_bytes(BodyKind::Json, Bytes::from(text.clone()), usize::MAX);
+        let decoded = decode_bytes(BodyKind::Json, Bytes::from(text.clone()), &Reading::whole(usize::MAX));
+        // Glanced at (a route without filters), the same answer and task.
+        let glance = Reading { look: Look::Glance, ..Reading::whole(usize::MAX) };
+        let glanced = decode_bytes(BodyKind::Json, Bytes::from(text.clone()), &glance);
+        match (&decoded, &glanced) {
+            (Ok(decoded), Ok(glanced)) => prop_assert_eq!(&decoded.task, &glanced.task),
+            (Err(decoded), Err(glanced)) => prop_assert_eq!(decoded, glanced),
+            _ => prop_assert!(false, "{:?}: parsed {:?}, glanced {:?}", text, decoded, glanced),
+        }
         match value {
             serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
                 let decoded = decoded.map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -473,7 +481,7 @@ fn the_corpus_decodes_as_its_names_say() {
             axum::http::header::CONTENT_TYPE,
             HeaderValue::from_str(&content_type).unwrap(),
         );
-        let result = super::body_kind(&headers).and_then(|kind| decode_bytes(kind, body, usize::MAX));
+        let result = super::body_kind(&headers).and_then(|kind| decode_bytes(kind, body, &Reading::whole(usize::MAX)));
         if name.starts_with("ok-") {
             assert!(result.is_ok(), "{name}: {}", result.unwrap_err());
         } else if name.starts_with("bad-") {

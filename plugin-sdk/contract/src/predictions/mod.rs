@@ -26,12 +26,14 @@
 //! assert_eq!(doc.to_json(), r#"{"camera":"dock-3","predictions":[{"class":"person","confidence":0.9}]}"#);
 //! ```
 
+mod glance;
 mod read;
 mod scan;
 
 use std::borrow::Cow;
 use std::ops::Range;
 
+pub use self::glance::{Glance, glance};
 pub use self::scan::BBox;
 use self::scan::{Entries, Probe, ScannedList, array_items, object_entries, scan_document, span, string_value};
 use crate::task::Task;

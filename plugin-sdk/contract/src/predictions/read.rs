@@ -49,6 +49,8 @@ pub(crate) struct Reader<'a> {
     depth: usize,
     /// What the last failed read found wrong, and how many bytes it had read.
     fault: (&'static str, usize),
+    /// Whether a string skipped (not decoded) had an escape ([`Reader::skipped_escapes`]).
+    skipped_escapes: bool,
 }
 
 /// Bytes that end a run of plain string contents: the closing quote, a backslash, and
@@ -72,6 +74,7 @@ impl<'a> Reader<'a> {
             at: 0,
             depth: 0,
             fault: ("", 0),
+            skipped_escapes: false,
         }
     }
 
@@ -261,7 +264,15 @@ impl<'a> Reader<'a> {
     }
 
     fn skip_string(&mut self) -> Result<(), Fault> {
-        self.string_end().map(drop)
+        let escaped = self.string_end()?;
+        self.skipped_escapes |= escaped;
+        Ok(())
+    }
+
+    /// Whether any string skipped so far had an escape: one that decoding could
+    /// refuse (half a surrogate pair), where skipping does not.
+    pub(crate) fn skipped_escapes(&self) -> bool {
+        self.skipped_escapes
     }
 
     /// From an opening quote to just past the closing one, checking escapes against
