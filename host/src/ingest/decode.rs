@@ -280,6 +280,7 @@ fn predictions(bytes: Bytes, what: &str, reading: &Reading) -> Result<(Predictio
         )));
     }
     if reading.look == Look::Glance
+        && worth_a_glance(text, reading.named.is_some())
         && let Some(glance) = glance(text)
         && let Some(task) = reading.named.clone().or(glance.task)
     {
@@ -303,6 +304,15 @@ fn predictions(bytes: Bytes, what: &str, reading: &Reading) -> Result<(Predictio
     }
     let task = reading.named.clone().unwrap_or_else(|| document.task());
     Ok((predictions, task))
+}
+
+/// Whether a glance at `text` can spare its parse, by a search of its bytes: a glance
+/// that says no costs nearly what the parse costs, and the parse then runs too. It says
+/// no to a document with escapes (it leaves those to the parse), and needs a task: the
+/// sender's, or a `"task"` key, which a document without escapes writes as it is.
+fn worth_a_glance(text: &str, named: bool) -> bool {
+    memchr::memchr(b'\\', text.as_bytes()).is_none()
+        && (named || memchr::memmem::find(text.as_bytes(), b"\"task\"").is_some())
 }
 
 /// The task the sender named in `X-Weir-Task`, if any.
@@ -566,6 +576,11 @@ mod tests {
                 }
             }
         }
+        // Glanced at only where that can spare the parse.
+        assert!(worth_a_glance(bodies[0], false));
+        assert!(!worth_a_glance(bodies[1], false), "no task: the parse must run");
+        assert!(worth_a_glance(bodies[1], true));
+        assert!(!worth_a_glance(bodies[5], true), "escapes: the glance would leave it");
         // The sender's task wins over the document's, read either way.
         let named = decode_bytes(
             BodyKind::Json,
