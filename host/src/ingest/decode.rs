@@ -23,12 +23,11 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName};
 use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use weir_contract::predictions::glance;
 
 use self::multipart::{BoundaryError, Part};
 use super::error::IngestError;
 use super::limits::{SenderLimits, too_deep};
-use weir_contract::predictions::glance;
-
 use crate::event::{Attachment, Predictions, Root, Task, content_type_of};
 
 /// Most parts a multipart event may have: an image, a predictions file and many masks.
@@ -92,8 +91,6 @@ pub fn body_kind(headers: &HeaderMap) -> Result<BodyKind, IngestError> {
     Err(IngestError::UnsupportedType(format!("{text:?}")))
 }
 
-/// Decodes a body of this kind within the sender's limits: at most `max_body` bytes,
-/// arriving within `body_timeout`, nesting JSON at most `max_json_depth` deep.
 /// How much of the predictions ingest reads now, and the task the sender named.
 #[derive(Debug, Clone)]
 pub struct Reading {
@@ -128,6 +125,9 @@ impl Reading {
     }
 }
 
+/// Decodes a body of this kind within the sender's limits: at most `max_body` bytes,
+/// arriving within `body_timeout`, nesting JSON at most `max_json_depth` deep; the
+/// predictions read as far as `reading` says.
 pub async fn decode(
     kind: BodyKind,
     body: Body,

@@ -81,7 +81,7 @@ mod tests {
 
     use super::*;
     use crate::predictions::Document;
-    use crate::predictions::read::tests::json;
+    use crate::predictions::read::tests::{json, replaced};
 
     #[test]
     fn a_plain_detection_document_is_glanced_at_with_its_named_task() {
@@ -187,9 +187,7 @@ mod tests {
             let written = if pretty { serde_json::to_string_pretty(&value) } else { serde_json::to_string(&value) }.unwrap();
             let written = written.replace('@', "\\ud800");
             // Sometimes broken: a piece put in at a character boundary.
-            let starts: Vec<usize> = written.char_indices().map(|(i, _)| i).chain([written.len()]).collect();
-            let at = starts[cut.index(starts.len())];
-            let text = format!("{}{}{}", &written[..at], piece, &written[at..]);
+            let text = replaced(&written, cut, 0, piece);
             if let Some(seen) = glance(&text) {
                 let document = Document::parse(&text);
                 prop_assert!(document.is_ok(), "{:?} glanced at, but the parse says {:?}", text, document.err());

@@ -766,6 +766,20 @@ pub(in crate::predictions) mod tests {
         })
     }
 
+    /// `written` with up to `length` characters from a character boundary (chosen by
+    /// `cut`) replaced by `piece` (with `length` 0, `piece` put in there).
+    pub(in crate::predictions) fn replaced(
+        written: &str,
+        cut: prop::sample::Index,
+        length: usize,
+        piece: &str,
+    ) -> String {
+        let starts: Vec<usize> = written.char_indices().map(|(i, _)| i).chain([written.len()]).collect();
+        let from = cut.index(starts.len());
+        let to = (from + length).min(starts.len() - 1);
+        format!("{}{}{}", &written[..starts[from]], piece, &written[starts[to]..])
+    }
+
     /// Pieces that make valid JSON invalid, or keep it valid in unusual ways.
     const PIECES: &[&str] = &[
         "\"",
@@ -811,11 +825,7 @@ pub(in crate::predictions) mod tests {
             piece in prop::sample::select(PIECES),
         ) {
             let written = if pretty { serde_json::to_string_pretty(&value) } else { serde_json::to_string(&value) }.unwrap();
-            // Replace up to `length` characters at a character boundary with `piece`.
-            let starts: Vec<usize> = written.char_indices().map(|(i, _)| i).chain([written.len()]).collect();
-            let from = cut.index(starts.len());
-            let to = (from + length).min(starts.len() - 1);
-            let text = format!("{}{}{}", &written[..starts[from]], piece, &written[starts[to]..]);
+            let text = replaced(&written, cut, length, piece);
             // serde_json skips strings without decoding them, and so does the reader,
             // except for object keys, which it decodes (as serde_json's `Value` does):
             // it accepts what serde_json's skipping accepts, bar half a surrogate pair
