@@ -117,6 +117,11 @@ impl NatsServer {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
+    /// How it ended, if it has (a node that cannot bind its ports exits at once).
+    fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut()?.try_wait().ok().flatten()
+    }
+
     /// Kills it at once (`kill -9`): no goodbye to its clients or its cluster.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -146,7 +151,7 @@ impl NatsServer {
     pub fn wait_healthy(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
-            if healthy(self.monitor) {
+            if healthy(self.monitor, "/healthz?js-enabled-only=true") {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -159,20 +164,32 @@ impl NatsServer {
 }
 
 impl Drop for NatsServer {
+    /// Kills the node; when a test fails with it running, prints the end of its log.
     fn drop(&mut self) {
         self.kill();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(40)..];
+            eprintln!(
+                "the last {} lines of {}:\n{}",
+                tail.len(),
+                self.log.display(),
+                tail.join("\n")
+            );
+        }
     }
 }
 
 /// Whether the monitoring port says JetStream is up (a plain HTTP GET: the test
 /// support has no HTTP client that blocks, and needs none for this).
-fn healthy(monitor: u16) -> bool {
+fn healthy(monitor: u16, path: &str) -> bool {
     use std::io::{Read, Write};
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", monitor)) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let request = "GET /healthz?js-enabled-only=true HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
     if stream.write_all(request.as_bytes()).is_err() {
         return false;
     }
@@ -188,8 +205,26 @@ pub struct NatsCluster {
 }
 
 impl NatsCluster {
-    /// Starts three nodes in `dir` and waits until each is healthy.
+    /// Starts three nodes in `dir` and waits until each is healthy and has found the
+    /// cluster's JetStream meta leader. A cluster that does not form within a minute
+    /// (a node exited, say, its port taken by another test between the choice and the
+    /// bind) is started again on other ports, up to three times.
     pub fn start(binary: &Path, dir: &Path) -> NatsCluster {
+        let mut why = Vec::new();
+        for attempt in 0..3 {
+            let mut cluster = NatsCluster::spawn(binary, &dir.join(format!("try{attempt}")));
+            match cluster.formed(Duration::from_secs(60)) {
+                Ok(()) => return cluster,
+                Err(problem) => {
+                    eprintln!("the NATS cluster did not form ({problem}); starting it again on other ports");
+                    why.push(problem);
+                }
+            }
+        }
+        panic!("the NATS cluster did not form in three tries: {}", why.join("; "));
+    }
+
+    fn spawn(binary: &Path, dir: &Path) -> NatsCluster {
         let routes: Vec<u16> = (0..3).map(|_| free_port()).collect();
         let route_list = routes
             .iter()
@@ -210,10 +245,28 @@ impl NatsCluster {
             ];
             nodes.push(NatsServer::spawn(binary, &dir.join(format!("n{i}")), options));
         }
-        for node in &nodes {
-            node.wait_healthy();
-        }
         NatsCluster { nodes }
+    }
+
+    /// Waits until every node runs and its full health check passes (in a cluster it
+    /// needs the meta leader and current JetStream state, not only JetStream enabled).
+    fn formed(&mut self, limit: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + limit;
+        for node in &mut self.nodes {
+            loop {
+                if let Some(exit) = node.exited() {
+                    return Err(format!("node on port {} exited ({exit})", node.port));
+                }
+                if healthy(node.monitor, "/healthz") {
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    return Err(format!("node on port {} not healthy within {limit:?}", node.port));
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        Ok(())
     }
 
     /// Every node's URL, for `storage.jetstream.servers`.

@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 use crate::config::WeirConfig;
 use crate::workspace;
 
+/// How many of its last log lines a failed test prints of a Weir it ran.
+const LOG_TAIL: usize = 80;
+
 /// A running `weir run` child.
 pub struct WeirProcess {
     /// The child.
@@ -192,8 +195,15 @@ impl WeirProcess {
 }
 
 impl Drop for WeirProcess {
+    /// Kills the child; when a test fails with it running, prints the end of its log
+    /// (the failure's output shows it, and a timeout then says what Weir was doing).
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+            let tail = &log[log.len().saturating_sub(LOG_TAIL)..];
+            eprintln!("the last {} lines of weir's log:\n{}", tail.len(), tail.join("\n"));
+        }
     }
 }
