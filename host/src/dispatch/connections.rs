@@ -375,6 +375,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_host_header_the_destination_sets_is_the_one_sent() {
+        // Virtual hosting behind an address: the destination's `Host` wins over the URL's.
+        let (url, _accepted, mut heads) = receiver(OK, Close::Never).await;
+        let connections = connections(&url);
+        let (mut headers, body) = request();
+        headers.insert(HOST, HeaderValue::from_static("hooks.example.test"));
+        let (response, lease) = connections.send(headers, body).await.unwrap();
+        response.into_body().collect().await.unwrap();
+        lease.release(true);
+        let head = heads.recv().await.unwrap().to_ascii_lowercase();
+        let hosts: Vec<&str> = head.lines().filter(|line| line.starts_with("host:")).collect();
+        assert_eq!(hosts, ["host: hooks.example.test"], "{head}");
+    }
+
+    #[tokio::test]
     async fn a_request_on_an_idle_connection_closed_under_it_goes_again_on_a_new_one() {
         // The receiver takes the second request of a connection and closes it without
         // an answer, as one ending an idle keep-alive connection just then does.
