@@ -138,17 +138,102 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads past one value of any kind, checking it.
+    ///
+    /// Containers are walked in one loop, their kinds kept as bits (`1` for an object)
+    /// of a word indexed by depth below where the skip began, rather than by recursion
+    /// through [`Reader::entries`] and [`Reader::items`]: a skipped document costs a
+    /// loop turn per token, not a call and a closure. The checks, their order and
+    /// their words are those of `entries` and `items`, so a fault is the same.
     pub(crate) fn skip(&mut self) -> Result<(), Fault> {
+        // Deeper than MAX_DEPTH is refused by `enter`, so 128 bits are enough.
+        const _: () = assert!(MAX_DEPTH <= 128);
+        let base = self.depth;
+        let mut objects: u128 = 0;
+        loop {
+            // At a value.
+            match self.peek() {
+                Some(b'"') => self.skip_string()?,
+                Some(b'{') => {
+                    self.enter()?;
+                    objects |= 1 << (self.depth - base - 1);
+                    match self.peek() {
+                        Some(b'"') => {
+                            self.key()?;
+                            continue;
+                        }
+                        Some(b'}') => self.leave()?,
+                        Some(_) => return Err(self.fail("key must be a string")),
+                        None => return Err(self.eof("EOF while parsing an object")),
+                    }
+                }
+                Some(b'[') => {
+                    self.enter()?;
+                    objects &= !(1 << (self.depth - base - 1));
+                    match self.peek() {
+                        Some(b']') => self.leave()?,
+                        Some(_) => continue,
+                        None => return Err(self.eof("EOF while parsing a list")),
+                    }
+                }
+                Some(b't') => self.literal(b"true")?,
+                Some(b'f') => self.literal(b"false")?,
+                Some(b'n') => self.literal(b"null")?,
+                Some(b'-' | b'0'..=b'9') => self.number()?,
+                Some(_) => return Err(self.fail("expected value")),
+                None => return Err(self.eof("EOF while parsing a value")),
+            }
+            // Past a value: close the containers it ended, up to one with more in it.
+            loop {
+                if self.depth == base {
+                    return Ok(());
+                }
+                if objects >> (self.depth - base - 1) & 1 == 1 {
+                    match self.peek() {
+                        Some(b',') => {
+                            self.at += 1;
+                            match self.peek() {
+                                Some(b'"') => {
+                                    self.key()?;
+                                    break;
+                                }
+                                Some(b'}') => return Err(self.fail("trailing comma")),
+                                Some(_) => return Err(self.fail("key must be a string")),
+                                None => return Err(self.eof("EOF while parsing a value")),
+                            }
+                        }
+                        Some(b'}') => self.leave()?,
+                        Some(_) => return Err(self.fail("expected `,` or `}`")),
+                        None => return Err(self.eof("EOF while parsing an object")),
+                    }
+                } else {
+                    match self.peek() {
+                        Some(b',') => {
+                            self.at += 1;
+                            if self.peek() == Some(b']') {
+                                return Err(self.fail("trailing comma"));
+                            }
+                            break;
+                        }
+                        Some(b']') => self.leave()?,
+                        Some(_) => return Err(self.fail("expected `,` or `]`")),
+                        None => return Err(self.eof("EOF while parsing a list")),
+                    }
+                }
+            }
+        }
+    }
+
+    /// At a key's opening quote: past the key (decoded, as [`Reader::entries`] decodes
+    /// keys) and its colon.
+    fn key(&mut self) -> Result<(), Fault> {
+        self.string()?;
         match self.peek() {
-            Some(b'"') => self.skip_string(),
-            Some(b'{') => self.entries(|reader, _| reader.skip()),
-            Some(b'[') => self.items(Self::skip),
-            Some(b't') => self.literal(b"true"),
-            Some(b'f') => self.literal(b"false"),
-            Some(b'n') => self.literal(b"null"),
-            Some(b'-' | b'0'..=b'9') => self.number(),
-            Some(_) => Err(self.fail("expected value")),
-            None => Err(self.eof("EOF while parsing a value")),
+            Some(b':') => {
+                self.at += 1;
+                Ok(())
+            }
+            Some(_) => Err(self.fail("expected `:`")),
+            None => Err(self.eof("EOF while parsing an object")),
         }
     }
 
@@ -167,15 +252,15 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Past a number, checked against JSON's grammar.
+    /// Past a number, checked against JSON's grammar (its digits are not read).
     pub(crate) fn number(&mut self) -> Result<(), Fault> {
-        self.read_number().map(drop)
+        self.read_number::<Grammar>().map(drop)
     }
 
     /// A number's value, or `None` when it is too large for an `f64`.
     pub(crate) fn float(&mut self) -> Result<Option<f64>, Fault> {
         let start = self.at;
-        let number = self.read_number()?;
+        let number = self.read_number::<Decimal>()?;
         if let Some(value) = number.exact() {
             return Ok(Some(value));
         }
@@ -183,18 +268,15 @@ impl<'a> Reader<'a> {
         Ok(text.parse::<f64>().ok().filter(|value| value.is_finite()))
     }
 
-    /// Past a number, checked against JSON's grammar; its digits as read.
-    fn read_number(&mut self) -> Result<Decimal, Fault> {
+    /// Past a number, checked against JSON's grammar; its digits as read into `D`.
+    fn read_number<D: Digits>(&mut self) -> Result<D, Fault> {
         let bytes = self.text.as_bytes();
         let mut at = self.at;
         let negative = bytes.get(at) == Some(&b'-');
         if negative {
             at += 1;
         }
-        let mut number = Decimal {
-            negative,
-            ..Decimal::default()
-        };
+        let mut number = D::new(negative);
         match bytes.get(at) {
             Some(b'0') => {
                 at += 1;
@@ -442,6 +524,35 @@ fn plain_end(bytes: &[u8], mut at: usize) -> usize {
     at
 }
 
+/// What a number's digits are read into as its grammar is checked.
+trait Digits {
+    fn new(negative: bool) -> Self;
+    /// Reads the integer digits from `at`; the offset past them.
+    fn digits(&mut self, bytes: &[u8], at: usize) -> usize;
+    /// Reads the fraction's digits, `bytes[first..end]`; returns `end`.
+    fn fraction(&mut self, bytes: &[u8], first: usize, end: usize) -> usize;
+    fn exponent(&mut self, digits: &[u8], negative: bool);
+}
+
+/// Nothing: a number skipped, only its grammar checked.
+struct Grammar;
+
+impl Digits for Grammar {
+    fn new(_: bool) -> Self {
+        Grammar
+    }
+
+    fn digits(&mut self, bytes: &[u8], at: usize) -> usize {
+        at + bytes[at..].iter().take_while(|byte| byte.is_ascii_digit()).count()
+    }
+
+    fn fraction(&mut self, _: &[u8], _: usize, end: usize) -> usize {
+        end
+    }
+
+    fn exponent(&mut self, _: &[u8], _: bool) {}
+}
+
 /// A number's digits as read: up to 19 significant digits as an integer, and the
 /// power of ten they are scaled by.
 #[derive(Default)]
@@ -455,8 +566,14 @@ struct Decimal {
     huge: bool,
 }
 
-impl Decimal {
-    /// Reads the integer digits from `at`; the offset past them.
+impl Digits for Decimal {
+    fn new(negative: bool) -> Self {
+        Decimal {
+            negative,
+            ..Decimal::default()
+        }
+    }
+
     fn digits(&mut self, bytes: &[u8], mut at: usize) -> usize {
         while let Some(&byte @ b'0'..=b'9') = bytes.get(at) {
             self.push(byte);
@@ -465,22 +582,12 @@ impl Decimal {
         at
     }
 
-    /// Reads the fraction's digits, `bytes[first..end]`; returns `end`.
     fn fraction(&mut self, bytes: &[u8], first: usize, end: usize) -> usize {
         for &byte in &bytes[first..end] {
             self.push(byte);
             self.scale = self.scale.saturating_sub(1);
         }
         end
-    }
-
-    fn push(&mut self, byte: u8) {
-        if self.digits < 19 {
-            self.mantissa = self.mantissa * 10 + u64::from(byte - b'0');
-        }
-        if self.mantissa != 0 {
-            self.digits += 1;
-        }
     }
 
     fn exponent(&mut self, digits: &[u8], negative: bool) {
@@ -496,6 +603,17 @@ impl Decimal {
         } else {
             self.scale.saturating_add(exponent)
         };
+    }
+}
+
+impl Decimal {
+    fn push(&mut self, byte: u8) {
+        if self.digits < 19 {
+            self.mantissa = self.mantissa * 10 + u64::from(byte - b'0');
+        }
+        if self.mantissa != 0 {
+            self.digits += 1;
+        }
     }
 
     /// The value, when the fast path gives it exactly rounded: the digits fit in an
