@@ -223,10 +223,16 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// At a key's opening quote: past the key (decoded, as [`Reader::entries`] decodes
-    /// keys) and its colon.
+    /// At a key's opening quote: past the key and its colon. A key with escapes is
+    /// decoded (and dropped), so that it is refused where [`Reader::entries`], which
+    /// decodes keys, refuses it.
     fn key(&mut self) -> Result<(), Fault> {
-        self.string()?;
+        let start = self.at + 1;
+        if self.string_end()?
+            && let Err((until, what)) = unescape(self.text, start, self.at - 1)
+        {
+            return Err(self.error(what, until));
+        }
         match self.peek() {
             Some(b':') => {
                 self.at += 1;
@@ -361,6 +367,7 @@ impl<'a> Reader<'a> {
     /// JSON's grammar (a `\u` escape is four hex digits; whether it pairs into a
     /// character is for [`Reader::string`] to find, as serde_json skips strings
     /// without decoding them); whether the string had any escapes.
+    #[inline(always)]
     fn string_end(&mut self) -> Result<bool, Fault> {
         let bytes = self.text.as_bytes();
         let mut escaped = false;
@@ -469,29 +476,32 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The offset of the first byte from `at` that is not JSON whitespace. Pretty-printed
-/// documents are indented with runs of spaces, taken eight bytes at a time.
+/// The offset of the first byte from `at` that is not JSON whitespace, eight bytes at
+/// a time while eight remain: pretty-printed documents have a newline and a run of
+/// spaces before most tokens, which one word then covers.
 fn whitespace_end(bytes: &[u8], mut at: usize) -> usize {
-    const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
-    loop {
-        match bytes.get(at) {
-            Some(b' ') => {
-                while let Some(chunk) = bytes.get(at..at + 8) {
-                    let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default()) ^ SPACES;
-                    if word != 0 {
-                        at += (word.trailing_zeros() / 8) as usize;
-                        break;
-                    }
-                    at += 8;
-                }
-                if bytes.get(at) == Some(&b' ') {
-                    at += 1;
-                }
-            }
-            Some(b'\n' | b'\r' | b'\t') => at += 1,
-            _ => return at,
-        }
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    const LOWS: u64 = u64::from_le_bytes([0x7f; 8]);
+    /// A high bit in each byte of `word` that is not zero: exact (no carry crosses a
+    /// byte), where the cheaper zero test flags some bytes past a zero falsely.
+    const fn nonzero(word: u64) -> u64 {
+        (((word & LOWS) + LOWS) | word) & HIGHS
     }
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let other = nonzero(word ^ u64::from_le_bytes([b' '; 8]))
+            & nonzero(word ^ u64::from_le_bytes([b'\n'; 8]))
+            & nonzero(word ^ u64::from_le_bytes([b'\r'; 8]))
+            & nonzero(word ^ u64::from_le_bytes([b'\t'; 8]));
+        if other != 0 {
+            return at + (other.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    while let Some(b' ' | b'\n' | b'\r' | b'\t') = bytes.get(at) {
+        at += 1;
+    }
+    at
 }
 
 /// The offset of the first byte from `at` that ends a run of plain string contents
@@ -932,6 +942,23 @@ pub(in crate::predictions) mod tests {
         "E+",
         "1e400",
     ];
+
+    proptest! {
+        #[test]
+        fn whitespace_ends_at_the_first_byte_that_is_not_whitespace(
+            // Whitespace, and the bytes a word-at-a-time test could take for it (one
+            // more or less than each kind), in runs across eight-byte words.
+            bytes in proptest::collection::vec(
+                prop::sample::select(&[b' ', b' ', b' ', b' ', b'\n', b'\n', b'\r', b'\t', b'!', 0x1f, 0x0b, 0x08, 0x0c, 0x0e, 0xa0, b'a'][..]),
+                0..40,
+            ),
+            from in 0usize..40,
+        ) {
+            let from = from.min(bytes.len());
+            let expected = from + bytes[from..].iter().take_while(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t')).count();
+            prop_assert_eq!(whitespace_end(&bytes, from), expected);
+        }
+    }
 
     proptest! {
         #[test]
