@@ -169,14 +169,7 @@ impl Drop for NatsServer {
         self.kill();
         if std::thread::panicking() {
             let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            let lines: Vec<&str> = log.lines().collect();
-            let tail = &lines[lines.len().saturating_sub(40)..];
-            eprintln!(
-                "the last {} lines of {}:\n{}",
-                tail.len(),
-                self.log.display(),
-                tail.join("\n")
-            );
+            crate::process::print_tail(&self.log.display().to_string(), log.lines(), 40);
         }
     }
 }

@@ -14,6 +14,14 @@ use crate::workspace;
 /// How many of its last log lines a failed test prints of a Weir it ran.
 const LOG_TAIL: usize = 80;
 
+/// Prints the last `count` of `lines` on stderr, naming `what` (a failed test's output
+/// shows it).
+pub(crate) fn print_tail<'a>(what: &str, lines: impl Iterator<Item = &'a str>, count: usize) {
+    let lines: Vec<&str> = lines.collect();
+    let tail = &lines[lines.len().saturating_sub(count)..];
+    eprintln!("the last {} lines of {what}:\n{}", tail.len(), tail.join("\n"));
+}
+
 /// A running `weir run` child.
 pub struct WeirProcess {
     /// The child.
@@ -202,8 +210,7 @@ impl Drop for WeirProcess {
         let _ = self.child.wait();
         if std::thread::panicking() {
             let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
-            let tail = &log[log.len().saturating_sub(LOG_TAIL)..];
-            eprintln!("the last {} lines of weir's log:\n{}", tail.len(), tail.join("\n"));
+            print_tail("weir's log", log.iter().map(String::as_str), LOG_TAIL);
         }
     }
 }
